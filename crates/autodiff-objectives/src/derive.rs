@@ -1,0 +1,237 @@
+//! The checked free functions: validate the input, pick a backend, differentiate, check the
+//! result.
+
+use crate::error::{EvalError, check_input, check_value, first_non_finite};
+use crate::{Objective, forward};
+use nalgebra::{DMatrix, DVector};
+
+/// Which differentiation engine computes gradients, HVPs and Hessians.
+///
+/// [`Backend::Auto`] (the default) chooses by dimension; the other variants force an engine.
+/// Values are bit-identical across runs for a given backend; two backends agree to rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Choose by dimension (see [`Backend::resolve`]).
+    #[default]
+    Auto,
+    /// Forward mode with static chunks of [`forward::CHUNK`] directions:
+    /// ⌈d/N⌉ evaluations of f on `N`-wide dual numbers per gradient or HVP.
+    Forward,
+}
+
+impl Backend {
+    /// The concrete engine this choice stands for at dimension `dim`.
+    ///
+    /// ```
+    /// use autodiff_objectives::Backend;
+    /// assert_eq!(Backend::Auto.resolve(10), Backend::Forward);
+    /// assert_eq!(Backend::Forward.resolve(1_000_000), Backend::Forward);
+    /// ```
+    pub fn resolve(self, dim: usize) -> Backend {
+        let _ = dim;
+        match self {
+            Backend::Auto | Backend::Forward => Backend::Forward,
+        }
+    }
+
+    /// A short lowercase name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Forward => "forward",
+        }
+    }
+}
+
+fn check_gradient(g: &[f64]) -> Result<(), EvalError> {
+    match first_non_finite(g) {
+        Some((index, value)) => Err(EvalError::NonFiniteGradient { index, value }),
+        None => Ok(()),
+    }
+}
+
+/// f(x), checked: the point must be non-empty, of the objective's dimension, and finite; so
+/// must the value.
+///
+/// ```
+/// use autodiff_objectives::{objective, value, DualNum, EvalError};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].ln() }
+/// assert_eq!(value(&objective!(f), &dvector![1.0])?, 0.0);
+/// assert!(matches!(value(&objective!(f), &dvector![-1.0]), Err(EvalError::NonFiniteValue { .. })));
+/// # Ok::<(), EvalError>(())
+/// ```
+pub fn value<O: Objective>(f: &O, x: &DVector<f64>) -> Result<f64, EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    check_value(f.eval(x.as_slice()))
+}
+
+/// f(x) and ∇f(x), exact (to rounding), with the automatic backend.
+///
+/// ```
+/// use autodiff_objectives::{objective, gradient, DualNum};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1] }
+/// let (fx, g) = gradient(&objective!(f, 2), &dvector![1.0, 0.5])?;
+/// assert_eq!(fx, -0.75);
+/// assert_eq!(g, dvector![0.0, 1.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub fn gradient<O: Objective>(f: &O, x: &DVector<f64>) -> Result<(f64, DVector<f64>), EvalError> {
+    gradient_with(f, x, Backend::Auto)
+}
+
+/// [`gradient`] with an explicit [`Backend`].
+pub fn gradient_with<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    backend: Backend,
+) -> Result<(f64, DVector<f64>), EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    let (fx, g) = match backend.resolve(x.len()) {
+        Backend::Auto | Backend::Forward => {
+            forward::gradient::<O, { forward::CHUNK }>(f, x.as_slice())
+        }
+    };
+    check_value(fx)?;
+    check_gradient(&g)?;
+    Ok((fx, DVector::from_vec(g)))
+}
+
+/// The Hessian-vector product ∇²f(x)·v, exact, without forming the Hessian.
+///
+/// ```
+/// use autodiff_objectives::{objective, hvp, DualNum};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
+/// assert_eq!(hvp(&objective!(f), &dvector![0.0, 0.0], &dvector![1.0, 1.0])?, dvector![2.0, -2.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub fn hvp<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    v: &DVector<f64>,
+) -> Result<DVector<f64>, EvalError> {
+    gradient_hvp_with(f, x, v, Backend::Auto).map(|(_, _, hv)| hv)
+}
+
+/// f(x), ∇f(x) and ∇²f(x)·v together, with an explicit [`Backend`]; forward-over-forward
+/// yields all three in the same passes.
+pub fn gradient_hvp_with<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    v: &DVector<f64>,
+    backend: Backend,
+) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    check_input("direction", v.as_slice(), Some(x.len()))?;
+    let (fx, g, hv) = match backend.resolve(x.len()) {
+        Backend::Auto | Backend::Forward => {
+            forward::gradient_hvp::<O, { forward::CHUNK }>(f, x.as_slice(), v.as_slice())
+        }
+    };
+    check_value(fx)?;
+    check_gradient(&g)?;
+    if let Some((index, value)) = first_non_finite(&hv) {
+        return Err(EvalError::NonFiniteHvp { index, value });
+    }
+    Ok((fx, DVector::from_vec(g), DVector::from_vec(hv)))
+}
+
+/// The dense Hessian ∇²f(x), exactly symmetric.
+///
+/// Cost: ⌈d/N⌉(⌈d/N⌉+1)/2 evaluations on N×N hyper-dual numbers; meant for small and
+/// moderate d (use [`hvp`] beyond a few thousand).
+///
+/// ```
+/// use autodiff_objectives::{objective, hessian, DualNum};
+/// use nalgebra::{dmatrix, dvector};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1] }
+/// assert_eq!(hessian(&objective!(f), &dvector![0.0, 0.0])?, dmatrix![-4.0, 0.0; 0.0, 2.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub fn hessian<O: Objective>(f: &O, x: &DVector<f64>) -> Result<DMatrix<f64>, EvalError> {
+    hessian_with(f, x, Backend::Auto).map(|(_, _, h)| h)
+}
+
+/// f(x), ∇f(x) and ∇²f(x) with an explicit [`Backend`].
+pub fn hessian_with<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    backend: Backend,
+) -> Result<(f64, DVector<f64>, DMatrix<f64>), EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    let (fx, g, h) = match backend.resolve(x.len()) {
+        Backend::Auto | Backend::Forward => {
+            forward::hessian::<O, { forward::CHUNK }>(f, x.as_slice())
+        }
+    };
+    check_value(fx)?;
+    check_gradient(&g)?;
+    let d = x.len();
+    for j in 0..d {
+        for i in 0..d {
+            let value = h[(i, j)];
+            if !value.is_finite() {
+                return Err(EvalError::NonFiniteHessian {
+                    row: i,
+                    col: j,
+                    value,
+                });
+            }
+        }
+    }
+    Ok((fx, DVector::from_vec(g), h))
+}
+
+/// The value and the first two directional derivatives along v in one pass:
+/// `(f(x), ∇f(x)·v, vᵀ∇²f(x)v)`, whatever the dimension (a single [`HyperDual64`](num_dual::HyperDual64)
+/// evaluation). What line searches and negative-curvature steps need.
+///
+/// ```
+/// use autodiff_objectives::{objective, directional, DualNum};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
+/// let d = directional(&objective!(f), &dvector![1.0, 0.0], &dvector![0.0, 1.0])?;
+/// assert_eq!((d.value, d.slope, d.curvature), (1.0, 0.0, -2.0));
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub fn directional<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    v: &DVector<f64>,
+) -> Result<Directional, EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    check_input("direction", v.as_slice(), Some(x.len()))?;
+    let (value, slope, curvature) = forward::directional(f, x.as_slice(), v.as_slice());
+    check_value(value)?;
+    if !slope.is_finite() {
+        return Err(EvalError::NonFiniteDirectional {
+            order: 1,
+            value: slope,
+        });
+    }
+    if !curvature.is_finite() {
+        return Err(EvalError::NonFiniteDirectional {
+            order: 2,
+            value: curvature,
+        });
+    }
+    Ok(Directional {
+        value,
+        slope,
+        curvature,
+    })
+}
+
+/// The result of [`directional`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Directional {
+    /// f(x).
+    pub value: f64,
+    /// ∇f(x)·v.
+    pub slope: f64,
+    /// vᵀ∇²f(x)v.
+    pub curvature: f64,
+}

@@ -1,0 +1,125 @@
+//! The error type of every derivative function in this crate.
+
+use thiserror::Error;
+
+/// What went wrong when evaluating an objective or one of its derivatives.
+///
+/// Every variant carries the offending value, so a caller can say exactly which input or output
+/// was bad. No function of this crate panics on bad input; it returns one of these.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The point has no coordinates.
+    #[error("the point is empty: objectives need at least one coordinate")]
+    Empty,
+    /// The point (or direction) has the wrong length for the objective.
+    #[error("dimension mismatch in {what}: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// Which argument disagreed (`"point"`, `"direction"`).
+        what: &'static str,
+        /// The length that was required.
+        expected: usize,
+        /// The length that was given.
+        got: usize,
+    },
+    /// An input coordinate is NaN or infinite.
+    #[error("non-finite {what} entry at index {index}: {value}")]
+    NonFiniteInput {
+        /// Which argument held it (`"point"`, `"direction"`).
+        what: &'static str,
+        /// Index of the first non-finite entry.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// The objective evaluated to NaN or infinity.
+    #[error("the objective value is non-finite: {value}")]
+    NonFiniteValue {
+        /// The value returned.
+        value: f64,
+    },
+    /// A gradient entry is NaN or infinite.
+    #[error("gradient entry {index} is non-finite: {value}")]
+    NonFiniteGradient {
+        /// Index of the first non-finite entry.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A Hessian-vector product entry is NaN or infinite.
+    #[error("Hessian-vector product entry {index} is non-finite: {value}")]
+    NonFiniteHvp {
+        /// Index of the first non-finite entry.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A Hessian entry is NaN or infinite.
+    #[error("Hessian entry ({row}, {col}) is non-finite: {value}")]
+    NonFiniteHessian {
+        /// Row of the first non-finite entry.
+        row: usize,
+        /// Column of the first non-finite entry.
+        col: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A directional derivative (∇f·v or vᵀ∇²f v) is NaN or infinite.
+    #[error("the directional derivative of order {order} is non-finite: {value}")]
+    NonFiniteDirectional {
+        /// 1 for ∇f·v, 2 for vᵀ∇²f v.
+        order: u8,
+        /// Its value.
+        value: f64,
+    },
+    /// The requested backend cannot differentiate this objective here.
+    #[error("backend {backend} is unavailable: {reason}")]
+    BackendUnavailable {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+/// Checks a point (or direction) before any evaluation: non-empty, of the objective's
+/// dimension if it has one, every entry finite.
+pub(crate) fn check_input(
+    what: &'static str,
+    x: &[f64],
+    expected: Option<usize>,
+) -> Result<(), EvalError> {
+    if x.is_empty() {
+        return Err(EvalError::Empty);
+    }
+    if let Some(expected) = expected
+        && expected != x.len()
+    {
+        return Err(EvalError::DimensionMismatch {
+            what,
+            expected,
+            got: x.len(),
+        });
+    }
+    if let Some((index, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(EvalError::NonFiniteInput { what, index, value });
+    }
+    Ok(())
+}
+
+/// Checks a scalar result.
+pub(crate) fn check_value(value: f64) -> Result<f64, EvalError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(EvalError::NonFiniteValue { value })
+    }
+}
+
+/// Index and value of the first non-finite entry, if any.
+pub(crate) fn first_non_finite(v: &[f64]) -> Option<(usize, f64)> {
+    v.iter()
+        .enumerate()
+        .find(|(_, x)| !x.is_finite())
+        .map(|(i, &x)| (i, x))
+}

@@ -1,0 +1,194 @@
+//! Forward mode with static-size chunks: the engine behind [`Backend::Forward`](crate::Backend).
+//!
+//! ForwardDiff.jl's chunk mode, on num-dual's static dual numbers:
+//!
+//! - **gradient**: [`DualSVec64<N>`] seeded with `N` basis directions per pass, ⌈d/N⌉ passes;
+//!   coordinates outside the current chunk carry no derivative part at all (num-dual stores it as
+//!   `None`), so terms that do not touch the chunk cost what they cost in `f64`;
+//! - **Hessian-vector product**: forward-over-forward with [`HyperDualSVec64<1, N>`]: the first
+//!   infinitesimal is the direction v, the second the chunk's basis, so one pass yields
+//!   ∂f/∂x_chunk and (∇²f·v)_chunk together (⌈d/N⌉ passes);
+//! - **Hessian**: [`HyperDualSVec64<N, N>`] seeded with chunk I on one side and chunk J ≥ I on
+//!   the other gives the block H\[I, J\]; only the upper block triangle is evaluated
+//!   (⌈d/N⌉(⌈d/N⌉+1)/2 passes), the lower one is filled by symmetry.
+//!
+//! Nothing here allocates per operation: every dual number is `Copy` and lives on the stack or in
+//! one buffer of length d reused across passes.
+//!
+//! The functions are generic over the chunk size so that it can be measured; the crate's free
+//! functions use [`CHUNK`]. They take slices, do not validate their input, and do not check the
+//! result for finiteness: that is the job of [`gradient`](crate::gradient) and friends. On an
+//! empty `x` the value returned is NaN (no pass is made). A chunk size of 0 does not compile.
+
+use crate::Objective;
+use nalgebra::{Const, DMatrix, SVector, U1};
+use num_dual::{Derivative, DualSVec64, HyperDual64, HyperDualSVec64};
+
+/// The chunk size used by the crate's free functions.
+///
+/// Chosen by measurement (`cargo bench -p autodiff-objectives --bench derivatives -- chunk`,
+/// recorded in `docs/benchmarks.md`): 8 was fastest or within a few percent of the fastest on
+/// both benchmark objectives for the gradient and the HVP at d ≥ 100.
+pub const CHUNK: usize = 8;
+
+/// f(x) and ∇f(x) with ⌈d/N⌉ passes of [`DualSVec64<N>`].
+///
+/// ```
+/// use autodiff_objectives::{forward, objective, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[1] + x[2].sin() }
+/// let (fx, g) = forward::gradient::<_, 2>(&objective!(f), &[1.0, 2.0, 0.0]);
+/// assert_eq!((fx, g), (2.0, vec![2.0, 1.0, 1.0]));
+/// ```
+pub fn gradient<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>) {
+    const { assert!(N > 0, "the chunk size must be positive") };
+    let d = x.len();
+    let mut xs: Vec<DualSVec64<N>> = x.iter().map(|&xi| DualSVec64::from_re(xi)).collect();
+    let mut g = vec![0.0; d];
+    let mut fx = f64::NAN;
+    for start in (0..d).step_by(N) {
+        let end = (start + N).min(d);
+        for (k, xi) in xs[start..end].iter_mut().enumerate() {
+            xi.eps = Derivative::derivative_generic(Const::<N>, U1, k);
+        }
+        let y = f.eval(&xs);
+        fx = y.re;
+        if let Some(e) = y.eps.0 {
+            g[start..end].copy_from_slice(&e.as_slice()[..end - start]);
+        }
+        for xi in &mut xs[start..end] {
+            xi.eps = Derivative::none();
+        }
+    }
+    (fx, g)
+}
+
+/// f(x), ∇f(x) and ∇²f(x)·v with ⌈d/N⌉ passes of [`HyperDualSVec64<1, N>`]
+/// (forward-over-forward). `v` must have the length of `x`.
+///
+/// ```
+/// use autodiff_objectives::{forward, objective, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] * x[1] }
+/// // ∇²f = [[2x1, 2x0], [2x0, 0]] at (1, 3) is [[6, 2], [2, 0]]
+/// let (_, g, hv) = forward::gradient_hvp::<_, 4>(&objective!(f), &[1.0, 3.0], &[1.0, 1.0]);
+/// assert_eq!(g, vec![6.0, 1.0]);
+/// assert_eq!(hv, vec![8.0, 2.0]);
+/// ```
+pub fn gradient_hvp<O: Objective, const N: usize>(
+    f: &O,
+    x: &[f64],
+    v: &[f64],
+) -> (f64, Vec<f64>, Vec<f64>) {
+    const { assert!(N > 0, "the chunk size must be positive") };
+    let d = x.len();
+    let mut xs: Vec<HyperDualSVec64<1, N>> = x
+        .iter()
+        .zip(v)
+        .map(|(&xi, &vi)| {
+            let mut y = HyperDualSVec64::from_re(xi);
+            if vi != 0.0 {
+                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
+            }
+            y
+        })
+        .collect();
+    let mut g = vec![0.0; d];
+    let mut hv = vec![0.0; d];
+    let mut fx = f64::NAN;
+    for start in (0..d).step_by(N) {
+        let end = (start + N).min(d);
+        for (k, xi) in xs[start..end].iter_mut().enumerate() {
+            xi.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
+        }
+        let y = f.eval(&xs);
+        fx = y.re;
+        if let Some(e) = y.eps2.0 {
+            g[start..end].copy_from_slice(&e.as_slice()[..end - start]);
+        }
+        if let Some(e) = y.eps1eps2.0 {
+            hv[start..end].copy_from_slice(&e.as_slice()[..end - start]);
+        }
+        for xi in &mut xs[start..end] {
+            xi.eps2 = Derivative::none();
+        }
+    }
+    (fx, g, hv)
+}
+
+/// f(x), ∇f(x) and the dense Hessian ∇²f(x) from the upper triangle of N×N blocks of
+/// [`HyperDualSVec64<N, N>`]; the lower triangle is copied, so the result is exactly symmetric.
+///
+/// ```
+/// use autodiff_objectives::{forward, objective, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[1] * x[2] }
+/// let (_, _, h) = forward::hessian::<_, 2>(&objective!(f), &[1.0, 2.0, 3.0]);
+/// assert_eq!(h[(0, 1)], 3.0);
+/// assert_eq!(h[(2, 0)], 2.0);
+/// assert_eq!(h[(2, 2)], 0.0);
+/// ```
+pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>, DMatrix<f64>) {
+    const { assert!(N > 0, "the chunk size must be positive") };
+    let d = x.len();
+    let mut xs: Vec<HyperDualSVec64<N, N>> =
+        x.iter().map(|&xi| HyperDualSVec64::from_re(xi)).collect();
+    let mut g = vec![0.0; d];
+    let mut h = DMatrix::zeros(d, d);
+    let mut fx = f64::NAN;
+    let step = N;
+    for si in (0..d).step_by(step) {
+        let ei = (si + N).min(d);
+        for (k, xi) in xs[si..ei].iter_mut().enumerate() {
+            xi.eps1 = Derivative::derivative_generic(Const::<N>, U1, k);
+        }
+        for sj in (si..d).step_by(step) {
+            let ej = (sj + N).min(d);
+            for (k, xj) in xs[sj..ej].iter_mut().enumerate() {
+                xj.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
+            }
+            let y = f.eval(&xs);
+            fx = y.re;
+            if sj == si
+                && let Some(e) = y.eps1.0
+            {
+                g[si..ei].copy_from_slice(&e.as_slice()[..ei - si]);
+            }
+            if let Some(block) = y.eps1eps2.0 {
+                for (a, i) in (si..ei).enumerate() {
+                    for (b, j) in (sj..ej).enumerate() {
+                        h[(i, j)] = block[(a, b)];
+                    }
+                }
+            }
+            for xj in &mut xs[sj..ej] {
+                xj.eps2 = Derivative::none();
+            }
+        }
+        for xi in &mut xs[si..ei] {
+            xi.eps1 = Derivative::none();
+        }
+    }
+    // Fill the strict lower triangle from the upper one.
+    for j in 0..d {
+        for i in (j + 1)..d {
+            h[(i, j)] = h[(j, i)];
+        }
+    }
+    (fx, g, h)
+}
+
+/// f(x), ∇f(x)·v and vᵀ∇²f(x)v in a single [`HyperDual64`] evaluation, whatever d is:
+/// both infinitesimals are seeded with v.
+///
+/// ```
+/// use autodiff_objectives::{forward, objective, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
+/// assert_eq!(forward::directional(&objective!(f), &[1.0, 1.0], &[0.0, 1.0]), (0.0, -2.0, -2.0));
+/// ```
+pub fn directional<O: Objective>(f: &O, x: &[f64], v: &[f64]) -> (f64, f64, f64) {
+    let xs: Vec<HyperDual64> = x
+        .iter()
+        .zip(v)
+        .map(|(&xi, &vi)| HyperDual64::new(xi, vi, vi, 0.0))
+        .collect();
+    let y = f.eval(&xs);
+    (y.re, y.eps1, y.eps1eps2)
+}

@@ -1,0 +1,65 @@
+//! Exact derivatives of plain generic Rust functions.
+//!
+//! Write an objective once, generic over the number type, and get its value, gradient,
+//! Hessian-vector products and Hessian — exact to rounding, computed with the dual and
+//! hyper-dual numbers of [`num_dual`].
+//!
+//! # A tutorial
+//!
+//! A function `fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D` is all it takes; the
+//! [`objective!`] macro turns it into an [`Objective`]:
+//!
+//! ```
+//! use autodiff_objectives::{directional, gradient, hessian, hvp, objective, value, DualNum};
+//! use nalgebra::{dmatrix, dvector};
+//!
+//! /// The quartic saddle x₁⁴ − 2x₁² + x₂²: a strict saddle at 0, minima at (±1, 0).
+//! fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//!     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! }
+//! let f = objective!(quartic, 2);
+//!
+//! let x = dvector![0.5, 1.0];
+//! assert_eq!(value(&f, &x)?, 0.0625 - 0.5 + 1.0);
+//! let (fx, g) = gradient(&f, &x)?;                    // ∇f = (4x₁³ − 4x₁, 2x₂)
+//! assert_eq!(g, dvector![0.5 - 2.0, 2.0]);
+//! let hv = hvp(&f, &x, &dvector![1.0, 0.0])?;         // ∇²f·e₁ = (12x₁² − 4, 0)
+//! assert_eq!(hv, dvector![-1.0, 0.0]);
+//! let h = hessian(&f, &dvector![0.0, 0.0])?;          // at the saddle: λ_min = −4
+//! assert_eq!(h, dmatrix![-4.0, 0.0; 0.0, 2.0]);
+//! let d = directional(&f, &x, &dvector![0.0, 1.0])?;  // (f, ∇f·v, vᵀ∇²f v) in one pass
+//! assert_eq!((d.slope, d.curvature), (2.0, 2.0));
+//! # let _ = fx;
+//! # Ok::<(), autodiff_objectives::EvalError>(())
+//! ```
+//!
+//! Objectives that carry data implement [`Objective`] on their own struct (see its docs).
+//!
+//! # What is checked
+//!
+//! Every free function validates its input before evaluating anything and its output after:
+//! an empty point, a point of the wrong length for the objective, a non-finite coordinate, a
+//! non-finite value or derivative are each an [`EvalError`] naming the offender. None of them
+//! panics on bad input.
+//!
+//! # How it is computed
+//!
+//! [`Backend::Forward`] is chunked forward mode ([`forward`]); [`Backend::Auto`] picks the
+//! engine by dimension. The [`Oracle`] wraps an objective with counters ([`EvalCounts`]) so
+//! that optimizers and certifiers can report their cost.
+
+mod derive;
+mod error;
+pub mod forward;
+mod objective;
+mod oracle;
+
+pub use derive::{
+    Backend, Directional, directional, gradient, gradient_hvp_with, gradient_with, hessian,
+    hessian_with, hvp, value,
+};
+pub use error::EvalError;
+pub use nalgebra;
+pub use num_dual::{self, DualNum};
+pub use objective::Objective;
+pub use oracle::{EvalCounts, Oracle};

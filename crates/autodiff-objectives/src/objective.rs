@@ -1,0 +1,135 @@
+//! The [`Objective`] trait and the [`objective!`](crate::objective) macro.
+
+use num_dual::DualNum;
+
+/// A scalar function f: ℝᵈ → ℝ written once, generically, so that every number type of
+/// num-dual (and the crate's own differentiation types) can flow through it.
+///
+/// Write the body as you would for `f64`: arithmetic with `+ - * /` between `D`s and with `f64`
+/// constants, and the elementary functions of [`DualNum`] (`sin`, `exp`, `powi`, `sqrt`, …).
+/// Branch on values with `x[i].re()` (the real part). The derivatives are then exact, not
+/// approximated.
+///
+/// Two ways to get one:
+/// - a plain generic function turned into an objective with [`objective!`](crate::objective);
+/// - a struct carrying data (a target matrix, a data set) that implements this trait.
+///
+/// ```
+/// use autodiff_objectives::{gradient, DualNum, Objective};
+/// use nalgebra::dvector;
+///
+/// /// Least squares ½‖Ax − b‖² with the data in the struct.
+/// struct LeastSquares { a: Vec<Vec<f64>>, b: Vec<f64> }
+///
+/// impl Objective for LeastSquares {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         let mut sum = D::from(0.0);
+///         for (row, &bi) in self.a.iter().zip(&self.b) {
+///             let mut r = D::from(-bi);
+///             for (&aij, &xj) in row.iter().zip(x) {
+///                 r += xj * aij;
+///             }
+///             sum += r * r;
+///         }
+///         sum * 0.5
+///     }
+///     fn dim(&self) -> Option<usize> { Some(2) }
+/// }
+///
+/// let f = LeastSquares { a: vec![vec![1.0, 0.0], vec![0.0, 2.0]], b: vec![1.0, 1.0] };
+/// let (fx, g) = gradient(&f, &dvector![0.0, 0.0])?;
+/// assert_eq!(fx, 1.0);
+/// assert_eq!(g, dvector![-1.0, -2.0]); // Aᵀ(Ax − b)
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub trait Objective {
+    /// The objective, generic over any num-dual number type (and the reverse-mode type).
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D;
+
+    /// Fixed dimension, if the objective has one; `None` means any length.
+    fn dim(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<O: Objective> Objective for &O {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        (**self).eval(x)
+    }
+    fn dim(&self) -> Option<usize> {
+        (**self).dim()
+    }
+}
+
+/// Turns a plain generic function into an [`Objective`].
+///
+/// The function must have the shape
+/// `fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D`.
+///
+/// - `objective!(f)` accepts points of any length;
+/// - `objective!(f, d)` fixes the dimension to `d`: points of another length are rejected with
+///   [`EvalError::DimensionMismatch`](crate::EvalError::DimensionMismatch) before `f` runs, so
+///   `f` may index `x[0..d]` freely.
+///
+/// ```
+/// use autodiff_objectives::{objective, gradient, hessian, DualNum, Objective};
+/// use nalgebra::dvector;
+///
+/// fn saddle<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+///     x[0] * x[0] - x[1] * x[1]
+/// }
+///
+/// let f = objective!(saddle, 2);
+/// assert_eq!(f.dim(), Some(2));
+/// let (_, g) = gradient(&f, &dvector![1.0, 2.0])?;
+/// assert_eq!(g, dvector![2.0, -4.0]);
+/// assert_eq!(hessian(&f, &dvector![1.0, 2.0])?[(1, 1)], -2.0);
+/// assert!(gradient(&f, &dvector![1.0, 2.0, 3.0]).is_err()); // wrong length: an error, not a panic
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// The function must be generic; a function of `f64` alone does not compile:
+///
+/// ```compile_fail
+/// use autodiff_objectives::objective;
+/// fn not_generic(x: &[f64]) -> f64 { x[0] * x[0] }
+/// let f = objective!(not_generic);
+/// ```
+#[macro_export]
+macro_rules! objective {
+    ($f:path) => {{
+        #[derive(Clone, Copy)]
+        struct GenericFnObjective;
+        impl $crate::Objective for GenericFnObjective {
+            #[inline]
+            fn eval<D: $crate::DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+                $f(x)
+            }
+        }
+        impl ::core::fmt::Debug for GenericFnObjective {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                write!(f, "objective!({})", stringify!($f))
+            }
+        }
+        GenericFnObjective
+    }};
+    ($f:path, $dim:expr) => {{
+        #[derive(Clone, Copy)]
+        struct GenericFnObjective(usize);
+        impl $crate::Objective for GenericFnObjective {
+            #[inline]
+            fn eval<D: $crate::DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+                $f(x)
+            }
+            fn dim(&self) -> Option<usize> {
+                Some(self.0)
+            }
+        }
+        impl ::core::fmt::Debug for GenericFnObjective {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                write!(f, "objective!({}, {})", stringify!($f), self.0)
+            }
+        }
+        GenericFnObjective($dim)
+    }};
+}

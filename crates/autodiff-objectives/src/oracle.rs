@@ -1,0 +1,143 @@
+//! An evaluation oracle: the objective, a backend, and typed counters of what was evaluated.
+
+use crate::derive::{
+    Backend, Directional, directional, gradient_hvp_with, gradient_with, hessian_with, value,
+};
+use crate::{EvalError, Objective};
+use nalgebra::{DMatrix, DVector};
+use std::cell::Cell;
+
+/// How many evaluations of each kind an [`Oracle`] has served (failed ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct EvalCounts {
+    /// Evaluations of f alone.
+    pub value: u64,
+    /// Gradient evaluations (each also yields f).
+    pub gradient: u64,
+    /// Hessian-vector products (each also yields f and ∇f).
+    pub hvp: u64,
+    /// Dense Hessians.
+    pub hessian: u64,
+    /// One-pass directional derivatives (f, ∇f·v, vᵀ∇²f v).
+    pub directional: u64,
+}
+
+impl std::ops::Add for EvalCounts {
+    type Output = EvalCounts;
+    fn add(self, o: EvalCounts) -> EvalCounts {
+        EvalCounts {
+            value: self.value + o.value,
+            gradient: self.gradient + o.gradient,
+            hvp: self.hvp + o.hvp,
+            hessian: self.hessian + o.hessian,
+            directional: self.directional + o.directional,
+        }
+    }
+}
+
+/// The objective behind a counting, backend-aware interface: what optimizers and certifiers
+/// call, so that they can report exactly how much work they did.
+///
+/// ```
+/// use autodiff_objectives::{objective, DualNum, Oracle};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] }
+/// let f = objective!(f);
+/// let oracle = Oracle::new(&f);
+/// oracle.gradient(&dvector![1.0])?;
+/// oracle.gradient(&dvector![2.0])?;
+/// oracle.hvp(&dvector![2.0], &dvector![1.0])?;
+/// let c = oracle.counts();
+/// assert_eq!((c.gradient, c.hvp, c.value), (2, 1, 0));
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+#[derive(Debug)]
+pub struct Oracle<'a, O: Objective> {
+    f: &'a O,
+    backend: Backend,
+    counts: Cell<EvalCounts>,
+}
+
+impl<'a, O: Objective> Oracle<'a, O> {
+    /// An oracle with the automatic backend and zero counts.
+    pub fn new(f: &'a O) -> Self {
+        Oracle {
+            f,
+            backend: Backend::Auto,
+            counts: Cell::new(EvalCounts::default()),
+        }
+    }
+
+    /// The same oracle with another backend.
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The objective.
+    pub fn objective(&self) -> &'a O {
+        self.f
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> EvalCounts {
+        self.counts.get()
+    }
+
+    fn bump(&self, k: impl FnOnce(&mut EvalCounts)) {
+        let mut c = self.counts.get();
+        k(&mut c);
+        self.counts.set(c);
+    }
+
+    /// f(x); see [`value`](crate::value).
+    pub fn value(&self, x: &DVector<f64>) -> Result<f64, EvalError> {
+        self.bump(|c| c.value += 1);
+        value(self.f, x)
+    }
+
+    /// (f(x), ∇f(x)); see [`gradient`](crate::gradient).
+    pub fn gradient(&self, x: &DVector<f64>) -> Result<(f64, DVector<f64>), EvalError> {
+        self.bump(|c| c.gradient += 1);
+        gradient_with(self.f, x, self.backend)
+    }
+
+    /// ∇²f(x)·v; see [`hvp`](crate::hvp).
+    pub fn hvp(&self, x: &DVector<f64>, v: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+        self.gradient_hvp(x, v).map(|(_, _, hv)| hv)
+    }
+
+    /// (f(x), ∇f(x), ∇²f(x)·v) from one HVP evaluation.
+    pub fn gradient_hvp(
+        &self,
+        x: &DVector<f64>,
+        v: &DVector<f64>,
+    ) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
+        self.bump(|c| c.hvp += 1);
+        gradient_hvp_with(self.f, x, v, self.backend)
+    }
+
+    /// (f(x), ∇f(x), ∇²f(x)); see [`hessian`](crate::hessian).
+    pub fn hessian(
+        &self,
+        x: &DVector<f64>,
+    ) -> Result<(f64, DVector<f64>, DMatrix<f64>), EvalError> {
+        self.bump(|c| c.hessian += 1);
+        hessian_with(self.f, x, self.backend)
+    }
+
+    /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in one pass; see [`directional`](crate::directional).
+    pub fn directional(
+        &self,
+        x: &DVector<f64>,
+        v: &DVector<f64>,
+    ) -> Result<Directional, EvalError> {
+        self.bump(|c| c.directional += 1);
+        directional(self.f, x, v)
+    }
+}
