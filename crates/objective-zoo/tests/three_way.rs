@@ -4,8 +4,7 @@
 use autodiff_objectives::{Backend, gradient_hvp_with, gradient_with, hessian_with, value};
 use nalgebra::{DMatrix, DVector};
 use objective_zoo::{
-    ClosedForm, MonkeySaddle, QuarticSaddle, Rosenbrock, RotatedQuadratic, SaddleXY,
-    Trigonometric,
+    ClosedForm, MonkeySaddle, QuarticSaddle, Rosenbrock, RotatedQuadratic, SaddleXY, Trigonometric,
 };
 use proptest::prelude::*;
 
@@ -53,27 +52,61 @@ fn three_way<F: ClosedForm>(f: &F, x: &DVector<f64>, v: &DVector<f64>) {
     let name = f.name();
     let fx = value(f, x).expect("finite value at a finite point");
     let closed_f = f.closed_value(x);
-    assert!((fx - closed_f).abs() <= 1e-12 * (1.0 + closed_f.abs()), "{name}: value {fx} vs {closed_f}");
+    assert!(
+        (fx - closed_f).abs() <= 1e-12 * (1.0 + closed_f.abs()),
+        "{name}: value {fx} vs {closed_f}"
+    );
 
     let closed_g = f.closed_gradient(x);
     let (gf, g) = gradient_with(f, x, Backend::Forward).expect("gradient");
-    assert!((gf - closed_f).abs() <= 1e-12 * (1.0 + closed_f.abs()), "{name}: value from gradient pass");
-    assert!(close(&g, &closed_g, 1e-12), "{name}: autodiff gradient {g} vs closed form {closed_g}");
+    assert!(
+        (gf - closed_f).abs() <= 1e-12 * (1.0 + closed_f.abs()),
+        "{name}: value from gradient pass"
+    );
+    assert!(
+        close(&g, &closed_g, 1e-12),
+        "{name}: autodiff gradient {g} vs closed form {closed_g}"
+    );
     let fd = fd_gradient(f, x);
-    assert!(close(&fd, &closed_g, 1e-6), "{name}: finite differences {fd} vs closed form {closed_g}");
+    assert!(
+        close(&fd, &closed_g, 1e-6),
+        "{name}: finite differences {fd} vs closed form {closed_g}"
+    );
 
     let closed_h = f.closed_hessian(x);
     let (_, gh, h) = hessian_with(f, x, Backend::Forward).expect("hessian");
-    assert!(close(&gh, &closed_g, 1e-12), "{name}: gradient from the Hessian pass");
-    assert!(close_m(&h, &closed_h, 1e-11), "{name}: autodiff Hessian {h} vs closed form {closed_h}");
-    assert_eq!(h, h.transpose(), "{name}: the Hessian must be exactly symmetric");
+    assert!(
+        close(&gh, &closed_g, 1e-12),
+        "{name}: gradient from the Hessian pass"
+    );
+    assert!(
+        close_m(&h, &closed_h, 1e-11),
+        "{name}: autodiff Hessian {h} vs closed form {closed_h}"
+    );
+    assert_eq!(
+        h,
+        h.transpose(),
+        "{name}: the Hessian must be exactly symmetric"
+    );
     let fdh = fd_hessian(f, x);
-    assert!(close_m(&fdh, &closed_h, 1e-5), "{name}: FD Hessian {fdh} vs closed form {closed_h}");
+    assert!(
+        close_m(&fdh, &closed_h, 1e-5),
+        "{name}: FD Hessian {fdh} vs closed form {closed_h}"
+    );
 
     let (_, gv, hv) = gradient_hvp_with(f, x, v, Backend::Forward).expect("hvp");
-    assert!(close(&gv, &closed_g, 1e-12), "{name}: gradient from the HVP pass");
-    assert!(close(&hv, &(&h * v), 1e-11), "{name}: HVP {hv} vs Hessian·v");
-    assert!(close(&hv, &f.closed_hvp(x, v), 1e-11), "{name}: HVP vs closed-form HVP");
+    assert!(
+        close(&gv, &closed_g, 1e-12),
+        "{name}: gradient from the HVP pass"
+    );
+    assert!(
+        close(&hv, &(&h * v), 1e-11),
+        "{name}: HVP {hv} vs Hessian·v"
+    );
+    assert!(
+        close(&hv, &f.closed_hvp(x, v), 1e-11),
+        "{name}: HVP vs closed-form HVP"
+    );
 }
 
 fn point(d: usize, scale: f64) -> impl Strategy<Value = DVector<f64>> {
@@ -129,13 +162,20 @@ fn critical_points_have_the_stated_curvature() {
         Box::new(|| check_points(&Rosenbrock::new(2).expect("d = 2"))),
         Box::new(|| check_points(&Rosenbrock::new(9).expect("d = 9"))),
         Box::new(|| check_points(&Trigonometric::new(7).expect("d = 7"))),
-        Box::new(|| check_points(&RotatedQuadratic::new(vec![3.0, -0.5, 1.0, 2.0, 0.25], 11).expect("spectrum"))),
+        Box::new(|| {
+            check_points(
+                &RotatedQuadratic::new(vec![3.0, -0.5, 1.0, 2.0, 0.25], 11).expect("spectrum"),
+            )
+        }),
     ];
     let mut n = 0;
     for f in fs {
         for (label, grad_norm, stated, measured) in f() {
             assert!(grad_norm <= 1e-12, "{label}: ‖∇f‖ = {grad_norm}");
-            assert!((stated - measured).abs() <= 1e-10 * (1.0 + stated.abs()), "{label}: λ_min stated {stated}, measured {measured}");
+            assert!(
+                (stated - measured).abs() <= 1e-10 * (1.0 + stated.abs()),
+                "{label}: λ_min stated {stated}, measured {measured}"
+            );
             n += 1;
         }
     }
@@ -147,14 +187,28 @@ fn check_points<F: ClosedForm>(f: &F) -> Vec<(String, f64, f64, f64)> {
         .into_iter()
         .map(|p| {
             let (fx, g) = gradient_with(f, &p.x, Backend::Forward).expect("gradient");
-            assert!((fx - p.value).abs() <= 1e-12, "{}: value {fx} vs stated {}", p.label, p.value);
+            assert!(
+                (fx - p.value).abs() <= 1e-12,
+                "{}: value {fx} vs stated {}",
+                p.label,
+                p.value
+            );
             let closed_g = f.closed_gradient(&p.x);
-            assert!(closed_g.amax() <= 1e-12, "{}: closed-form ∇f = {closed_g}", p.label);
+            assert!(
+                closed_g.amax() <= 1e-12,
+                "{}: closed-form ∇f = {closed_g}",
+                p.label
+            );
             let h = hessian_with(f, &p.x, Backend::Forward).expect("hessian").2;
             let measured = h.symmetric_eigenvalues().min();
             let closed = f.closed_hessian(&p.x).symmetric_eigenvalues().min();
             assert!((measured - closed).abs() <= 1e-10 * (1.0 + closed.abs()));
-            (format!("{}: {}", f.name(), p.label), g.norm(), p.lambda_min, measured)
+            (
+                format!("{}: {}", f.name(), p.label),
+                g.norm(),
+                p.lambda_min,
+                measured,
+            )
         })
         .collect()
 }
@@ -164,7 +218,12 @@ fn check_points<F: ClosedForm>(f: &F) -> Vec<(String, f64, f64, f64)> {
 fn rotated_quadratic_spectrum_is_exact() {
     let spectrum = vec![4.0, -1.0, 0.5, 2.0, -3.0, 1.0];
     let f = RotatedQuadratic::new(spectrum.clone(), 3).expect("spectrum");
-    let mut eig: Vec<f64> = f.closed_hessian(&DVector::zeros(6)).symmetric_eigenvalues().iter().copied().collect();
+    let mut eig: Vec<f64> = f
+        .closed_hessian(&DVector::zeros(6))
+        .symmetric_eigenvalues()
+        .iter()
+        .copied()
+        .collect();
     eig.sort_by(f64::total_cmp);
     let mut want = spectrum;
     want.sort_by(f64::total_cmp);
@@ -184,9 +243,18 @@ fn rotated_quadratic_spectrum_is_exact() {
 #[test]
 fn constructors_reject_bad_parameters() {
     use objective_zoo::ZooError;
-    assert!(matches!(Rosenbrock::new(1), Err(ZooError::DimensionTooSmall { min: 2, got: 1, .. })));
-    assert!(matches!(Trigonometric::new(0), Err(ZooError::DimensionTooSmall { min: 1, got: 0, .. })));
-    assert!(matches!(RotatedQuadratic::new(vec![], 0), Err(ZooError::DimensionTooSmall { .. })));
+    assert!(matches!(
+        Rosenbrock::new(1),
+        Err(ZooError::DimensionTooSmall { min: 2, got: 1, .. })
+    ));
+    assert!(matches!(
+        Trigonometric::new(0),
+        Err(ZooError::DimensionTooSmall { min: 1, got: 0, .. })
+    ));
+    assert!(matches!(
+        RotatedQuadratic::new(vec![], 0),
+        Err(ZooError::DimensionTooSmall { .. })
+    ));
     assert!(matches!(
         RotatedQuadratic::new(vec![1.0, f64::NAN], 0),
         Err(ZooError::NonFinite { index: 1, .. })
