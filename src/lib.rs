@@ -1,1 +1,2 @@
 pub use autodiff_objectives;
+pub use pgd_core;

@@ -1,0 +1,134 @@
+//! Perturbed gradient descent that provably escapes saddle points — Algorithm 2 of Jin, Ge,
+//! Netrapalli, Kakade, Jordan, *How to Escape Saddle Points Efficiently* (ICML 2017,
+//! arXiv:1703.00887) — with its local-improvement variant PGDli (Algorithm 3) and plain
+//! gradient descent as the baseline, all behind one [`Optimizer`] trait and one [`Outcome`].
+//!
+//! # A tutorial
+//!
+//! ## 1. An objective, and a saddle gradient descent cannot leave
+//!
+//! Write f once, generic over the number type (see `autodiff_objectives`); gradients are
+//! exact. The quartic x₁⁴ − 2x₁² + x₂² has a strict saddle at 0 (∇f = 0, λ_min = −4) and
+//! minima at (±1, 0). Gradient descent started at the saddle never moves:
+//!
+//! ```
+//! use pgd_core::{GradientDescent, Optimizer};
+//! use autodiff_objectives::{objective, DualNum};
+//! use nalgebra::dvector;
+//!
+//! fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//!     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! }
+//! let f = objective!(quartic, 2);
+//! let saddle = dvector![0.0, 0.0];
+//!
+//! let gd = GradientDescent::new(0.05, 1e-6)?;
+//! let out = gd.minimize(&f, &saddle)?;
+//! assert_eq!(out.x, saddle);            // stuck: the gradient is exactly zero
+//! assert_eq!(out.value, 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 2. Perturbed gradient descent escapes
+//!
+//! [`Pgd`] perturbs x when ‖∇f‖ ≤ g_thres by a uniform sample from the ball of radius r,
+//! and returns the point x̃ it perturbed once a perturbation no longer decreases f by
+//! f_thres within t_thres steps. Parameters are either set directly
+//! ([`PgdParams::practical`]) or derived from ℓ, ρ, ε, c, δ, Δf exactly as the paper does
+//! ([`PgdParams::from_theory`]):
+//!
+//! ```
+//! # use pgd_core::{GradientDescent, Optimizer};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! # let f = objective!(quartic, 2);
+//! # let saddle = dvector![0.0, 0.0];
+//! use pgd_core::{Pgd, PgdParams, Termination};
+//!
+//! //                                 η     r     g_thres f_thres t_thres
+//! let params = PgdParams::practical(0.05, 1e-2, 1e-3,   1e-4,   100)?;
+//! let out = Pgd::new(params).seed(42).minimize(&f, &saddle)?;
+//!
+//! assert!((out.x[0].abs() - 1.0).abs() < 1e-3); // a minimum (±1, 0), f = −1
+//! assert!(out.value < -0.999_99);
+//! assert!(out.converged());                     // the paper's exit, not a budget stop
+//! let Termination::EscapeFailed { value_tilde, value_after, f_thres, .. } = out.termination
+//!     else { panic!("PGD ends with Algorithm 2's exit here") };
+//! assert!(value_after - value_tilde > -f_thres);
+//! // The first perturbation (at the saddle) escaped, the last one (at the minimum) did not.
+//! assert_eq!(out.perturbations.first().and_then(|p| p.escaped), Some(true));
+//! assert_eq!(out.perturbations.last().and_then(|p| p.escaped), Some(false));
+//! // Exact cost accounting: one gradient per step plus one per perturbation.
+//! assert_eq!(out.gradient_evals, out.iterations as u64 + 1 + out.perturbations.len() as u64);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 3. Budgets, traces, observers, determinism
+//!
+//! Budgets and the seed are run [`Options`], set with the same builder methods on every
+//! optimizer. A budget stop is never reported as convergence. The trace is opt-in; an
+//! [`Observer`] sees each [`IterRecord`] and can stop the run. Same seed, same bits:
+//!
+//! ```
+//! # use pgd_core::{Optimizer, Pgd, PgdParams, Termination, IterRecord};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! # let f = objective!(quartic, 2);
+//! # let saddle = dvector![0.0, 0.0];
+//! # let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100)?;
+//! let pgd = Pgd::new(params).seed(7).max_iters(10).record_trace(true);
+//! let out = pgd.minimize(&f, &saddle)?;
+//! assert_eq!(out.termination, Termination::MaxIterations { limit: 10 });
+//! assert!(!out.converged());
+//! assert_eq!(out.trace.len(), 11);                 // iterations 0..=10
+//! let again = pgd.minimize(&f, &saddle)?;
+//! assert_eq!(again.x.as_slice(), out.x.as_slice()); // bit for bit
+//!
+//! let mut values = Vec::new();
+//! let mut watch = |r: &IterRecord| {
+//!     values.push(r.value);
+//!     if r.value < -0.5 { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+//! };
+//! let out = pgd.max_iters(1000).minimize_observed(&f, &saddle, &mut watch)?;
+//! assert!(matches!(out.termination, Termination::ObserverStopped { .. }));
+//! assert!(*values.last().expect("observed") < -0.5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 4. Local improvement
+//!
+//! [`PgdLi`] finishes with gradient descent at step 1/β to a tight gradient tolerance.
+//!
+//! # Errors, never panics
+//!
+//! Invalid parameters are [`ParamError`]s naming the parameter and value; a bad starting point
+//! (wrong length, non-finite entry) is an [`OptimError`] before any evaluation; a non-finite
+//! value or gradient mid-run is an [`OptimError::Evaluation`] naming the iteration.
+//!
+//! The theory behind the algorithms, each line mapped to this code, and the derived values for
+//! typical constants are in `docs/theory.md`.
+
+mod ball;
+mod error;
+mod gd;
+mod options;
+mod outcome;
+mod params;
+mod pgd;
+mod pgdli;
+mod run;
+
+pub use ball::{sample_ball, sample_sphere};
+pub use error::{OptimError, ParamError};
+pub use gd::GradientDescent;
+pub use options::{Observer, Optimizer, Options, Silent};
+pub use outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
+pub use params::{Derivation, PgdParams, TheoryConstants};
+pub use pgd::Pgd;
+pub use pgdli::PgdLi;

@@ -1,0 +1,226 @@
+//! What a run returns: the point, its measurements, the costs, the perturbation events, the
+//! optional trace, and why it stopped.
+
+use autodiff_objectives::EvalCounts;
+use nalgebra::DVector;
+use std::time::Duration;
+
+/// Why a run stopped, with the measurement that decided it.
+///
+/// Two kinds: the method's own exit ([`EscapeFailed`](Self::EscapeFailed),
+/// [`GradientTolerance`](Self::GradientTolerance)), for which [`converged`](Self::converged)
+/// is `true`, and budget stops (iterations, evaluations, wall time, the observer), for which it
+/// is always `false` — running out of budget is never reported as convergence.
+///
+/// ```
+/// use pgd_core::Termination;
+/// let budget = Termination::MaxIterations { limit: 100 };
+/// assert!(!budget.converged());
+/// let tol = Termination::GradientTolerance { grad_norm: 1e-9, tolerance: 1e-8 };
+/// assert!(tol.converged());
+/// assert_eq!(tol.to_string(), "gradient tolerance reached: ‖∇f‖ = 1.000e-9 ≤ 1.000e-8");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Termination {
+    /// Algorithm 2's exit: t_thres steps after the perturbation at iteration `perturbed_at`,
+    /// f had not decreased by more than f_thres (f(x_t) − f(x̃) > −f_thres), so x̃ — the point
+    /// before the perturbation — is returned. With probability 1 − δ (under the theory
+    /// parameters) x̃ is an ε-second-order stationary point.
+    EscapeFailed {
+        /// The iteration t_noise at which x̃ was perturbed.
+        perturbed_at: usize,
+        /// f(x̃).
+        value_tilde: f64,
+        /// f(x_t) at t = t_noise + t_thres.
+        value_after: f64,
+        /// The threshold f_thres the decrease f(x_t) − f(x̃) was compared with.
+        f_thres: f64,
+    },
+    /// ‖∇f(x)‖ ≤ tolerance (gradient descent, the local-improvement phase of PGDli).
+    GradientTolerance {
+        /// ‖∇f‖ at the returned point.
+        grad_norm: f64,
+        /// The tolerance it met.
+        tolerance: f64,
+    },
+    /// The iteration budget ran out; the last iterate is returned.
+    MaxIterations {
+        /// The iteration limit.
+        limit: usize,
+    },
+    /// The gradient-evaluation budget ran out; the last evaluated point is returned.
+    MaxEvaluations {
+        /// Gradient evaluations made.
+        gradient_evals: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The wall-time limit was reached; the last evaluated point is returned.
+    MaxTime {
+        /// Time elapsed when the limit was detected.
+        elapsed: Duration,
+        /// The limit.
+        limit: Duration,
+    },
+    /// The observer asked to stop after the record of this iteration.
+    ObserverStopped {
+        /// The iteration of the record the observer answered `Break` to.
+        iteration: usize,
+    },
+}
+
+impl Termination {
+    /// `true` only for the method's own exits (a returned x̃, a met gradient tolerance);
+    /// never for a budget or observer stop.
+    pub fn converged(&self) -> bool {
+        matches!(
+            self,
+            Termination::EscapeFailed { .. } | Termination::GradientTolerance { .. }
+        )
+    }
+
+    /// `true` for the budget and observer stops.
+    pub fn is_budget_stop(&self) -> bool {
+        !self.converged()
+    }
+}
+
+impl std::fmt::Display for Termination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Termination::EscapeFailed {
+                perturbed_at,
+                value_tilde,
+                value_after,
+                f_thres,
+            } => write!(
+                f,
+                "returned x̃ from iteration {perturbed_at}: f(x_t) − f(x̃) = {:.3e} > −f_thres = {:.3e}",
+                value_after - value_tilde,
+                -f_thres
+            ),
+            Termination::GradientTolerance {
+                grad_norm,
+                tolerance,
+            } => write!(
+                f,
+                "gradient tolerance reached: ‖∇f‖ = {grad_norm:.3e} ≤ {tolerance:.3e}"
+            ),
+            Termination::MaxIterations { limit } => {
+                write!(f, "iteration budget exhausted ({limit} iterations)")
+            }
+            Termination::MaxEvaluations {
+                gradient_evals,
+                limit,
+            } => write!(
+                f,
+                "gradient-evaluation budget exhausted ({gradient_evals} of {limit})"
+            ),
+            Termination::MaxTime { elapsed, limit } => write!(
+                f,
+                "wall-time limit reached ({:.3} s of {:.3} s)",
+                elapsed.as_secs_f64(),
+                limit.as_secs_f64()
+            ),
+            Termination::ObserverStopped { iteration } => {
+                write!(f, "stopped by the observer at iteration {iteration}")
+            }
+        }
+    }
+}
+
+/// One perturbation of Algorithm 2: at iteration `iteration` (= t_noise), x̃ = x_t was
+/// replaced by x̃ + ξ, ξ uniform in B₀(r); t_thres steps later f was compared with f(x̃).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerturbationEvent {
+    /// The iteration t_noise of the perturbation.
+    pub iteration: usize,
+    /// f(x̃).
+    pub value_tilde: f64,
+    /// ‖∇f(x̃)‖ (≤ g_thres by the perturbation condition).
+    pub grad_norm_tilde: f64,
+    /// ‖ξ‖ (≤ r).
+    pub xi_norm: f64,
+    /// f(x_t) at t = t_noise + t_thres, when the run got that far.
+    pub value_after: Option<f64>,
+    /// Whether f dropped by more than f_thres (f(x_t) − f(x̃) ≤ −f_thres), when known.
+    pub escaped: Option<bool>,
+}
+
+/// What happened at an iteration, besides the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// x_t was perturbed (Algorithm 2, line "x_t ← x̃ + ξ"); the record's value and gradient
+    /// norm are those of the perturbed point.
+    Perturbed {
+        /// f(x̃), the value before the perturbation.
+        value_tilde: f64,
+        /// ‖ξ‖.
+        xi_norm: f64,
+    },
+    /// t_thres steps after a perturbation, the escape check.
+    EscapeChecked {
+        /// f(x_t) − f(x̃).
+        decrease: f64,
+        /// Whether decrease ≤ −f_thres (the run continues) or not (x̃ is returned).
+        escaped: bool,
+    },
+    /// PGDli: the first step of the local-improvement phase (gradient descent from x̃).
+    LocalImprovement,
+}
+
+/// One entry of the per-iteration trace and what an [`Observer`](crate::Observer) sees: the
+/// point x_t from which the step t → t+1 is taken.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IterRecord {
+    /// The iteration t (the number of gradient steps taken before it).
+    pub iteration: usize,
+    /// f(x_t).
+    pub value: f64,
+    /// ‖∇f(x_t)‖.
+    pub grad_norm: f64,
+    /// Gradient evaluations made so far, this one included.
+    pub gradient_evals: u64,
+    /// What happened at this iteration besides the step, if anything.
+    pub event: Option<Event>,
+}
+
+/// The result of a run: the returned point and its measurements, the costs, the perturbation
+/// events, the optional trace, and the [`Termination`].
+///
+/// Every field except `elapsed` is a deterministic function of the objective, the starting
+/// point, the parameters and the seed (unless a wall-time limit fired).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The returned point (x̃ after Algorithm 2's exit, otherwise the last evaluated iterate).
+    pub x: DVector<f64>,
+    /// f(x).
+    pub value: f64,
+    /// ‖∇f(x)‖.
+    pub grad_norm: f64,
+    /// Gradient steps taken.
+    pub iterations: usize,
+    /// Gradient evaluations (each also yields f), from the oracle's counters.
+    pub gradient_evals: u64,
+    /// Evaluations of f alone, from the oracle's counters.
+    pub value_evals: u64,
+    /// All of the oracle's counters.
+    pub evals: EvalCounts,
+    /// Every perturbation, in order.
+    pub perturbations: Vec<PerturbationEvent>,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// The per-iteration trace; empty unless `record_trace(true)` was set.
+    pub trace: Vec<IterRecord>,
+    /// Wall time of the run (not deterministic).
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Whether the method's own exit fired; see [`Termination::converged`].
+    pub fn converged(&self) -> bool {
+        self.termination.converged()
+    }
+}

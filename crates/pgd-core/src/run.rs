@@ -1,0 +1,164 @@
+//! The machinery around every optimizer's loop: input validation, the counting oracle, the
+//! seeded RNG, budgets, the trace and the observer. The loops themselves (in `pgd.rs`, `gd.rs`)
+//! only decide and step.
+
+use crate::error::{OptimError, ParamError};
+use crate::options::{Observer, Options};
+use crate::outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
+use autodiff_objectives::{Objective, Oracle};
+use nalgebra::DVector;
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+/// An evaluated point: x, f(x), ∇f(x), ‖∇f(x)‖.
+#[derive(Debug, Clone)]
+pub(crate) struct Point {
+    pub x: DVector<f64>,
+    pub value: f64,
+    pub grad: DVector<f64>,
+    pub grad_norm: f64,
+}
+
+/// How a loop ended: the point to return, the iterations taken, and why.
+pub(crate) struct End {
+    pub point: Point,
+    pub iterations: usize,
+    pub termination: Termination,
+}
+
+/// One run's state apart from the iterate.
+pub(crate) struct Run<'a, O: Objective> {
+    oracle: Oracle<'a, O>,
+    options: &'a Options,
+    observer: &'a mut dyn Observer,
+    trace: Vec<IterRecord>,
+    pub perturbations: Vec<PerturbationEvent>,
+    pub rng: Xoshiro256PlusPlus,
+    start: Instant,
+}
+
+impl<'a, O: Objective> Run<'a, O> {
+    /// Validates the options and x₀ (before any evaluation) and sets up the run.
+    /// `param_dim` is the dimension the method's parameters were derived for, if any.
+    pub fn start(
+        f: &'a O,
+        x0: &DVector<f64>,
+        options: &'a Options,
+        observer: &'a mut dyn Observer,
+        param_dim: Option<usize>,
+    ) -> Result<Self, OptimError> {
+        if options.max_gradient_evals == Some(0) {
+            return Err(OptimError::InvalidOption(ParamError::Zero {
+                name: "max_gradient_evals",
+            }));
+        }
+        if x0.is_empty() {
+            return Err(OptimError::EmptyStart);
+        }
+        for (what, dim) in [("objective", f.dim()), ("parameters", param_dim)] {
+            if let Some(expected) = dim
+                && expected != x0.len()
+            {
+                return Err(OptimError::DimensionMismatch {
+                    what,
+                    expected,
+                    got: x0.len(),
+                });
+            }
+        }
+        if let Some((index, &value)) = x0.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(OptimError::NonFiniteStart { index, value });
+        }
+        Ok(Run {
+            oracle: Oracle::new(f),
+            options,
+            observer,
+            trace: Vec::new(),
+            perturbations: Vec::new(),
+            rng: Xoshiro256PlusPlus::seed_from_u64(options.seed),
+            start: Instant::now(),
+        })
+    }
+
+    /// f(x) and ∇f(x) through the counting oracle; a failure is reported at `iteration`.
+    pub fn evaluate(&self, x: DVector<f64>, iteration: usize) -> Result<Point, OptimError> {
+        let (value, grad) = self
+            .oracle
+            .gradient(&x)
+            .map_err(|source| OptimError::Evaluation { iteration, source })?;
+        let grad_norm = grad.norm();
+        Ok(Point {
+            x,
+            value,
+            grad,
+            grad_norm,
+        })
+    }
+
+    /// The gradient-evaluation budget's stop, if another evaluation is not allowed.
+    pub fn evals_exhausted(&self) -> Option<Termination> {
+        let made = self.oracle.counts().gradient;
+        match self.options.max_gradient_evals {
+            Some(limit) if made >= limit => Some(Termination::MaxEvaluations {
+                gradient_evals: made,
+                limit,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The budget stop before the step t → t+1, if any: iterations, then evaluations, then
+    /// wall time.
+    pub fn budget_stop(&self, t: usize) -> Option<Termination> {
+        if t >= self.options.max_iters {
+            return Some(Termination::MaxIterations {
+                limit: self.options.max_iters,
+            });
+        }
+        if let Some(stop) = self.evals_exhausted() {
+            return Some(stop);
+        }
+        if let Some(limit) = self.options.max_time {
+            let elapsed = self.start.elapsed();
+            if elapsed >= limit {
+                return Some(Termination::MaxTime { elapsed, limit });
+            }
+        }
+        None
+    }
+
+    /// Records iteration t (trace if enabled) and asks the observer whether to go on.
+    pub fn observe(&mut self, t: usize, p: &Point, event: Option<Event>) -> ControlFlow<()> {
+        let record = IterRecord {
+            iteration: t,
+            value: p.value,
+            grad_norm: p.grad_norm,
+            gradient_evals: self.oracle.counts().gradient,
+            event,
+        };
+        if self.options.record_trace {
+            self.trace.push(record);
+        }
+        self.observer.observe(&record)
+    }
+
+    /// The outcome of a finished loop.
+    pub fn finish(self, end: End) -> Outcome {
+        let evals = self.oracle.counts();
+        Outcome {
+            x: end.point.x,
+            value: end.point.value,
+            grad_norm: end.point.grad_norm,
+            iterations: end.iterations,
+            gradient_evals: evals.gradient,
+            value_evals: evals.value,
+            evals,
+            perturbations: self.perturbations,
+            termination: end.termination,
+            trace: self.trace,
+            elapsed: self.start.elapsed(),
+        }
+    }
+}
