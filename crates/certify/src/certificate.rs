@@ -1,0 +1,351 @@
+//! The certificate and its parts.
+
+use nalgebra::DVector;
+use serde::{Serialize, Serializer};
+use std::time::Duration;
+
+/// How λ_min(∇²f(x)) is computed. See the crate docs for what each method proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Method {
+    /// Choose by dimension: [`Method::Dense`] up to
+    /// [`Certifier::dense_up_to`](crate::Certifier::dense_up_to), [`Method::Lanczos`] above.
+    #[default]
+    Auto,
+    /// Dense Hessian, symmetric eigendecomposition (λ_min, eigenvector, inertia), with the
+    /// curvature condition proved by the shifted Cholesky factorization.
+    Dense,
+    /// Dense Hessian and the shifted Cholesky factorization alone (no eigendecomposition):
+    /// proves λ_min ≥ −√(ρε) when it succeeds, yields a direction of non-positive shifted
+    /// curvature when it fails.
+    Factorization,
+    /// Matrix-free Lanczos with Hessian-vector products only.
+    Lanczos,
+}
+
+impl Method {
+    /// A short lowercase name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Auto => "auto",
+            Method::Dense => "dense",
+            Method::Factorization => "factorization",
+            Method::Lanczos => "lanczos",
+        }
+    }
+}
+
+/// How strongly a passed curvature condition is established.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Assurance {
+    /// Deterministic: a Cholesky factorization with its rounding bound, or Lanczos run to the
+    /// full dimension. Holds for the Hessian as computed in floating point.
+    Proof,
+    /// Holds with at least this probability over the random Lanczos start vector
+    /// (Kuczyński–Woźniakowski 1992).
+    Probabilistic {
+        /// The confidence reached, 1 − `failure_probability`.
+        confidence: f64,
+        /// The bound on the probability that the claim is false.
+        failure_probability: f64,
+    },
+}
+
+/// The curvature condition λ_min(∇²f(x)) ≥ −√(ρε).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CurvatureCheck {
+    /// λ_min ≥ −√(ρε), established with this assurance.
+    Holds {
+        /// Deterministic or probabilistic.
+        assurance: Assurance,
+    },
+    /// λ_min < −√(ρε), proved by a witness direction whose measured curvature vᵀ∇²f v is below
+    /// the threshold (the escape direction). Deterministic.
+    Violated,
+    /// Neither could be established (budget exhausted, or λ_min within rounding of the threshold).
+    Undecided {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The answer to "is x an ε-SOSP?".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// ‖∇f(x)‖ ≤ ε and λ_min ≥ −√(ρε), with the stated assurance.
+    SecondOrderStationary {
+        /// Deterministic or probabilistic.
+        assurance: Assurance,
+    },
+    /// ‖∇f(x)‖ > ε: not an ε-SOSP whatever the curvature (which is still reported).
+    GradientTooLarge,
+    /// ‖∇f(x)‖ ≤ ε but λ_min < −√(ρε), proved by the escape direction.
+    NegativeCurvature,
+    /// ‖∇f(x)‖ ≤ ε and the curvature condition could not be decided. Never read as "yes".
+    Inconclusive {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Verdict {
+    /// A one-line human description.
+    pub fn describe(&self) -> String {
+        match self {
+            Verdict::SecondOrderStationary { assurance } => match assurance {
+                Assurance::Proof => "ε-SOSP (proved)".to_string(),
+                Assurance::Probabilistic {
+                    failure_probability,
+                    ..
+                } => format!(
+                    "ε-SOSP with probability ≥ 1 − {}",
+                    crate::fmt_sig(*failure_probability, 3)
+                ),
+            },
+            Verdict::GradientTooLarge => "NOT an ε-SOSP: the gradient is too large".to_string(),
+            Verdict::NegativeCurvature => {
+                "NOT an ε-SOSP: negative curvature below the threshold (escape direction given)"
+                    .to_string()
+            }
+            Verdict::Inconclusive { reason } => format!("inconclusive: {reason}"),
+        }
+    }
+}
+
+/// What kind of point this is, from the signs of the Hessian's eigenvalues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Classification {
+    /// ‖∇f‖ ≤ ε and every eigenvalue positive beyond the tolerance.
+    LocalMinimum,
+    /// ‖∇f‖ ≤ ε and some eigenvalue negative beyond the tolerance (and not all of them).
+    StrictSaddle,
+    /// ‖∇f‖ ≤ ε and every eigenvalue negative beyond the tolerance.
+    LocalMaximum,
+    /// ‖∇f‖ ≤ ε, no negative eigenvalue and some within the tolerance of zero: second-order
+    /// information cannot decide (e.g. the monkey saddle x³ − 3xy² at 0).
+    Degenerate,
+    /// ‖∇f‖ > ε: not a critical point at this tolerance.
+    NotCritical,
+    /// The method did not see enough of the spectrum to classify.
+    Undetermined,
+}
+
+impl Classification {
+    /// A short human description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Classification::LocalMinimum => "local minimum",
+            Classification::StrictSaddle => "strict saddle",
+            Classification::LocalMaximum => "local maximum",
+            Classification::Degenerate => {
+                "degenerate (zero eigenvalues: second-order information cannot decide)"
+            }
+            Classification::NotCritical => "not a critical point (‖∇f‖ > ε)",
+            Classification::Undetermined => {
+                "undetermined (the method does not see the whole spectrum)"
+            }
+        }
+    }
+}
+
+/// Counts of negative, near-zero and positive eigenvalues of the dense Hessian.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Inertia {
+    /// Eigenvalues below −tolerance.
+    pub negative: usize,
+    /// Eigenvalues in [−tolerance, tolerance].
+    pub zero: usize,
+    /// Eigenvalues above tolerance.
+    pub positive: usize,
+    /// The tolerance: 8·d·u·‖∇²f‖₂ (u = 2⁻⁵³), a multiple of the backward error of the symmetric
+    /// eigensolver, below which an eigenvalue cannot be told from zero.
+    pub tolerance: f64,
+}
+
+/// Bounds on λ_min(∇²f(x)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LambdaBounds {
+    /// Lower bound, if the method gives one (`None`: −∞).
+    pub lower: Option<f64>,
+    /// The probability with which the lower bound holds (1 for deterministic bounds).
+    pub lower_confidence: f64,
+    /// Upper bound (deterministic: a Rayleigh quotient or an eigenvalue plus its rounding bound).
+    pub upper: f64,
+}
+
+/// A unit direction of negative curvature: the way down from a saddle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscapeDirection {
+    /// The unit vector v (sign fixed so that its largest-magnitude entry is positive).
+    #[serde(serialize_with = "ser_dvector")]
+    pub direction: DVector<f64>,
+    /// vᵀ∇²f(x)v measured by a directional derivative, below −√(ρε).
+    pub curvature: f64,
+}
+
+/// The shifted Cholesky factorization behind the factorization proof.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CholeskyProof {
+    /// The shift σ = √(ρε) − β actually factorized: ∇²f + σI.
+    pub shift: f64,
+    /// β: the a priori bound on the rounding error of the factorization (see the crate docs).
+    pub rounding_bound: f64,
+    /// Whether the factorization ran to completion.
+    pub succeeded: bool,
+    /// On failure, the pivot (0-based) where a non-positive value appeared.
+    pub failed_pivot: Option<usize>,
+    /// On success, γ_{d+1}·‖R̂‖_F², the a posteriori backward error bound (must be ≤ β).
+    pub a_posteriori_bound: Option<f64>,
+}
+
+/// What the Lanczos method did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LanczosDetails {
+    /// Lanczos steps = Hessian-vector products for the Krylov basis.
+    pub iterations: usize,
+    /// The HVP budget.
+    pub budget: usize,
+    /// Restarts after an invariant subspace was found (new random vector, orthogonalized).
+    pub restarts: usize,
+    /// The smallest Ritz value θ_min (≥ λ_min).
+    pub ritz_min: f64,
+    /// Its residual ‖∇²f·y − θ_min·y‖.
+    pub ritz_min_residual: f64,
+    /// The largest Ritz value θ_max (≤ λ_max).
+    pub ritz_max: f64,
+    /// The upper bound ℓ ≥ λ_max(∇²f) given by the user, if any. Without it the
+    /// Kuczyński–Woźniakowski bound is applied at both ends of the spectrum (probability
+    /// doubled) and no estimate of ℓ is needed.
+    pub ell: Option<f64>,
+    /// The requested failure probability δ.
+    pub delta: f64,
+    /// The Krylov space is the whole space (k = d): the Ritz values are the eigenvalues.
+    pub exhausted: bool,
+    /// Iterations the bound needs for confidence 1 − δ at the current θ_min (None when the
+    /// curvature condition fails at the Ritz value, or cannot be reached).
+    pub iterations_needed: Option<usize>,
+}
+
+/// Method-specific details.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MethodDetails {
+    /// [`Method::Dense`].
+    Dense {
+        /// ‖∇²f‖₂ = max |λ_i|.
+        hessian_norm: f64,
+        /// The shifted Cholesky factorization.
+        cholesky: CholeskyProof,
+    },
+    /// [`Method::Factorization`].
+    Factorization {
+        /// The shifted Cholesky factorization.
+        cholesky: CholeskyProof,
+    },
+    /// [`Method::Lanczos`].
+    Lanczos(LanczosDetails),
+}
+
+/// Local estimates of the constants at x, for users who do not know them. Lower bounds at x,
+/// not global constants.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LocalEstimates {
+    /// max |eigenvalue| seen: ‖∇²f(x)‖₂ for the dense methods, max(|θ_min|, |θ_max|) for
+    /// Lanczos. A lower bound on the gradient-Lipschitz constant ℓ.
+    pub ell: f64,
+    /// max over random unit directions v of |D³f(x)[v, v, v]| (third directional derivative by
+    /// a third-order dual number). A lower bound on the Hessian-Lipschitz constant ρ.
+    pub rho: f64,
+    /// How many random directions were used for ρ.
+    pub directions: usize,
+}
+
+/// Evaluations spent on the certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Evaluations {
+    /// Values of f alone.
+    pub value: u64,
+    /// Gradients.
+    pub gradient: u64,
+    /// Hessian-vector products.
+    pub hvp: u64,
+    /// Dense Hessians.
+    pub hessian: u64,
+    /// One-pass directional derivatives (f, ∇f·v, vᵀ∇²f v).
+    pub directional: u64,
+    /// Third-order directional derivatives (local ρ estimate).
+    pub third_order: u64,
+}
+
+/// An ε-second-order-stationarity certificate for a point x.
+///
+/// `Display` prints the plain-text report; [`Certificate::to_markdown`] and
+/// [`Certificate::to_json`] the others.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Certificate {
+    /// d.
+    pub dim: usize,
+    /// f(x).
+    pub value: f64,
+    /// ‖∇f(x)‖₂.
+    pub grad_norm: f64,
+    /// ε.
+    pub eps: f64,
+    /// ρ.
+    pub rho: f64,
+    /// −√(ρε).
+    pub threshold: f64,
+    /// The estimate of λ_min(∇²f(x)): the smallest eigenvalue (dense), the smallest Ritz value
+    /// (Lanczos), the smallest Rayleigh quotient seen (factorization). Up to rounding, an upper
+    /// bound on λ_min.
+    pub lambda_min: f64,
+    /// Bounds on λ_min with the confidence they hold at.
+    pub lambda_bounds: LambdaBounds,
+    /// The curvature condition.
+    pub curvature: CurvatureCheck,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The kind of point.
+    pub classification: Classification,
+    /// The inertia (dense method only).
+    pub inertia: Option<Inertia>,
+    /// A unit direction of curvature below −√(ρε), when one was found.
+    pub escape_direction: Option<EscapeDirection>,
+    /// The method that decided.
+    pub method: Method,
+    /// Why that method was used.
+    pub method_reason: String,
+    /// What the method did.
+    pub details: MethodDetails,
+    /// Local estimates of ℓ and ρ, when requested.
+    pub estimates: Option<LocalEstimates>,
+    /// Evaluations spent.
+    pub evaluations: Evaluations,
+    /// Wall time (never in deterministic renderings).
+    pub elapsed: Duration,
+}
+
+impl Certificate {
+    /// True exactly when the verdict is [`Verdict::SecondOrderStationary`]: ‖∇f(x)‖ ≤ ε and the
+    /// curvature condition was established (deterministically, or with the confidence in the
+    /// verdict). Never true for an inconclusive verdict or a budget stop.
+    pub fn is_second_order_stationary(&self) -> bool {
+        matches!(self.verdict, Verdict::SecondOrderStationary { .. })
+    }
+
+    /// ‖∇f(x)‖ ≤ ε.
+    pub fn gradient_condition(&self) -> bool {
+        self.grad_norm <= self.eps
+    }
+}
+
+fn ser_dvector<S: Serializer>(v: &DVector<f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter())
+}

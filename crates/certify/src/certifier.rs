@@ -1,0 +1,299 @@
+//! The certifier: configuration, validation, method choice.
+
+use crate::certificate::{
+    Certificate, Classification, CurvatureCheck, Evaluations, LocalEstimates, Method, Verdict,
+};
+use crate::error::CertifyError;
+use crate::lanczos::{self, Params};
+use crate::{dense, estimate};
+use autodiff_objectives::{Objective, Oracle};
+use nalgebra::DVector;
+use std::time::Instant;
+
+/// Decides whether a point is an ε-second-order stationary point:
+/// ‖∇f(x)‖ ≤ ε and λ_min(∇²f(x)) ≥ −√(ρε).
+///
+/// `Certifier::new(eps, rho)` with builder options; nothing is validated until
+/// [`certify`](Certifier::certify), which reports invalid values as [`CertifyError`]s.
+///
+/// ```
+/// use autodiff_objectives::{objective, DualNum};
+/// use certify::{Certifier, Method, Verdict};
+/// use nalgebra::dvector;
+///
+/// fn saddle<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
+/// let f = objective!(saddle, 2);
+///
+/// let cert = Certifier::new(1e-3, 1.0).certify(&f, &dvector![0.0, 0.0])?;
+/// assert_eq!(cert.verdict, Verdict::NegativeCurvature);
+/// assert_eq!(cert.lambda_min, -2.0);
+/// let down = cert.escape_direction.as_ref().expect("a saddle has a way down");
+/// assert!((down.direction[1].abs() - 1.0).abs() < 1e-12);
+///
+/// // The same answer matrix-free, and invalid settings are errors, not panics.
+/// let lz = Certifier::new(1e-3, 1.0).method(Method::Lanczos).seed(7).certify(&f, &dvector![0.0, 0.0])?;
+/// assert_eq!(lz.verdict, Verdict::NegativeCurvature);
+/// assert!(Certifier::new(-1.0, 1.0).certify(&f, &dvector![0.0, 0.0]).is_err());
+/// # Ok::<(), certify::CertifyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certifier {
+    eps: f64,
+    rho: f64,
+    method: Method,
+    delta: f64,
+    budget: usize,
+    seed: u64,
+    ell: Option<f64>,
+    dense_up_to: usize,
+    residual_tol: f64,
+    estimate_directions: Option<usize>,
+}
+
+/// Default failure probability δ of the probabilistic (Lanczos) verdicts.
+pub const DEFAULT_DELTA: f64 = 1e-3;
+/// Default Lanczos budget, in Hessian-vector products.
+pub const DEFAULT_BUDGET: usize = 500;
+/// Default dimension up to which [`Method::Auto`] uses the dense method.
+pub const DEFAULT_DENSE_UP_TO: usize = 200;
+
+impl Certifier {
+    /// A certifier for tolerance ε and Hessian-Lipschitz constant ρ, with the defaults:
+    /// [`Method::Auto`], δ = [`DEFAULT_DELTA`], a budget of [`DEFAULT_BUDGET`] HVPs, seed 0,
+    /// no ℓ, dense up to d = [`DEFAULT_DENSE_UP_TO`], Ritz residual tolerance 1e-8, no local
+    /// estimates.
+    pub fn new(eps: f64, rho: f64) -> Self {
+        Certifier {
+            eps,
+            rho,
+            method: Method::Auto,
+            delta: DEFAULT_DELTA,
+            budget: DEFAULT_BUDGET,
+            seed: 0,
+            ell: None,
+            dense_up_to: DEFAULT_DENSE_UP_TO,
+            residual_tol: 1e-8,
+            estimate_directions: None,
+        }
+    }
+
+    /// The method (default [`Method::Auto`]).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The confidence 1 − δ required of probabilistic verdicts (sets δ = 1 − `confidence`).
+    pub fn confidence(mut self, confidence: f64) -> Self {
+        self.delta = 1.0 - confidence;
+        self
+    }
+
+    /// The failure probability δ allowed to probabilistic verdicts (same setting as
+    /// [`confidence`](Self::confidence)).
+    pub fn delta(mut self, delta: f64) -> Self {
+        self.delta = delta;
+        self
+    }
+
+    /// The maximum number of Hessian-vector products the Lanczos method may spend. When it runs
+    /// out before a decision the verdict is inconclusive.
+    pub fn budget(mut self, hvps: usize) -> Self {
+        self.budget = hvps;
+        self
+    }
+
+    /// The seed of the random start vector (Lanczos) and of the estimate directions.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// An upper bound ℓ ≥ λ_max(∇²f(x)) (e.g. the gradient-Lipschitz constant). Optional: the
+    /// Lanczos bound works without it, at twice the failure probability per step.
+    pub fn lipschitz(mut self, ell: f64) -> Self {
+        self.ell = Some(ell);
+        self
+    }
+
+    /// [`Method::Auto`] uses the dense method up to this dimension, Lanczos above.
+    pub fn dense_up_to(mut self, dim: usize) -> Self {
+        self.dense_up_to = dim;
+        self
+    }
+
+    /// After negative curvature is proved, Lanczos keeps refining the smallest Ritz pair until
+    /// its residual is ≤ `tol`·max(1, |θ_min|) (or the budget runs out).
+    pub fn residual_tolerance(mut self, tol: f64) -> Self {
+        self.residual_tol = tol;
+        self
+    }
+
+    /// Also estimate ℓ and ρ locally at x, ρ from `directions` random third directional
+    /// derivatives. Reported as estimates (lower bounds at x).
+    pub fn estimate_constants(mut self, directions: usize) -> Self {
+        self.estimate_directions = Some(directions);
+        self
+    }
+
+    fn validate(&self) -> Result<(), CertifyError> {
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(CertifyError::InvalidEps(self.eps));
+        }
+        if !(self.rho.is_finite() && self.rho > 0.0) {
+            return Err(CertifyError::InvalidRho(self.rho));
+        }
+        if !(self.delta > 0.0 && self.delta < 1.0) {
+            return Err(CertifyError::InvalidDelta(self.delta));
+        }
+        if self.budget == 0 {
+            return Err(CertifyError::InvalidBudget(self.budget));
+        }
+        if let Some(l) = self.ell
+            && !l.is_finite()
+        {
+            return Err(CertifyError::InvalidLipschitz(l));
+        }
+        if !(self.residual_tol.is_finite() && self.residual_tol > 0.0) {
+            return Err(CertifyError::InvalidResidualTolerance(self.residual_tol));
+        }
+        if self.estimate_directions == Some(0) {
+            return Err(CertifyError::InvalidEstimateDirections(0));
+        }
+        Ok(())
+    }
+
+    fn choose(&self, d: usize) -> (Method, String) {
+        let passes = d.div_ceil(autodiff_objectives::forward::CHUNK);
+        match self.method {
+            Method::Auto if d <= self.dense_up_to => (
+                Method::Dense,
+                format!(
+                    "auto: d = {d} ≤ {}: the dense Hessian ({} forward passes) and its eigendecomposition are cheap and show the whole spectrum",
+                    self.dense_up_to,
+                    passes * (passes + 1) / 2
+                ),
+            ),
+            Method::Auto => (
+                Method::Lanczos,
+                format!(
+                    "auto: d = {d} > {}: matrix-free Lanczos, one Hessian-vector product ({passes} forward passes) per step, at most {} steps",
+                    self.dense_up_to, self.budget
+                ),
+            ),
+            m => (m, "requested".to_string()),
+        }
+    }
+
+    /// Certifies x: evaluates ∇f(x) and the curvature with the chosen method (every evaluation
+    /// through an [`Oracle`], so the certificate counts them) and returns the verdict with its
+    /// evidence.
+    ///
+    /// Errors: invalid configuration, an empty, mis-sized or non-finite point, a failed
+    /// evaluation, or a given ℓ contradicted by a Ritz value.
+    pub fn certify<O: Objective>(
+        &self,
+        f: &O,
+        x: &DVector<f64>,
+    ) -> Result<Certificate, CertifyError> {
+        let start = Instant::now();
+        self.validate()?;
+        if x.is_empty() {
+            return Err(CertifyError::EmptyPoint);
+        }
+        if let Some(expected) = f.dim()
+            && expected != x.len()
+        {
+            return Err(CertifyError::DimensionMismatch {
+                expected,
+                got: x.len(),
+            });
+        }
+        if let Some((index, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(CertifyError::NonFinitePoint { index, value });
+        }
+        let d = x.len();
+        let tau = (self.rho * self.eps).sqrt();
+        let oracle = Oracle::new(f);
+        let (method, method_reason) = self.choose(d);
+        let out = match method {
+            Method::Factorization => dense::factorization(&oracle, x, tau)?,
+            Method::Lanczos => lanczos::lanczos(
+                &oracle,
+                x,
+                &Params {
+                    tau,
+                    delta: self.delta,
+                    budget: self.budget,
+                    seed: self.seed,
+                    ell: self.ell,
+                    residual_tol: self.residual_tol,
+                },
+            )?,
+            _ => dense::dense(&oracle, x, tau)?,
+        };
+        let grad_norm = out.grad.norm();
+        let gradient_ok = grad_norm <= self.eps;
+        let verdict = if !gradient_ok {
+            Verdict::GradientTooLarge
+        } else {
+            match &out.curvature {
+                CurvatureCheck::Holds { assurance } => Verdict::SecondOrderStationary {
+                    assurance: *assurance,
+                },
+                CurvatureCheck::Violated => Verdict::NegativeCurvature,
+                CurvatureCheck::Undecided { reason } => Verdict::Inconclusive {
+                    reason: reason.clone(),
+                },
+            }
+        };
+        let classification = if gradient_ok {
+            out.classification
+        } else {
+            Classification::NotCritical
+        };
+        let mut third_order = 0;
+        let estimates = match self.estimate_directions {
+            Some(n) => {
+                let rho =
+                    estimate::third_derivative_max(f, x, n, self.seed ^ 0x9e37_79b9_7f4a_7c15)?;
+                third_order = n as u64;
+                Some(LocalEstimates {
+                    ell: out.spectral_radius,
+                    rho,
+                    directions: n,
+                })
+            }
+            None => None,
+        };
+        let c = oracle.counts();
+        Ok(Certificate {
+            dim: d,
+            value: out.value,
+            grad_norm,
+            eps: self.eps,
+            rho: self.rho,
+            threshold: -tau,
+            lambda_min: out.lambda_min,
+            lambda_bounds: out.bounds,
+            curvature: out.curvature,
+            verdict,
+            classification,
+            inertia: out.inertia,
+            escape_direction: out.escape,
+            method,
+            method_reason,
+            details: out.details,
+            estimates,
+            evaluations: Evaluations {
+                value: c.value,
+                gradient: c.gradient,
+                hvp: c.hvp,
+                hessian: c.hessian,
+                directional: c.directional,
+                third_order,
+            },
+            elapsed: start.elapsed(),
+        })
+    }
+}

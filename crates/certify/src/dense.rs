@@ -1,0 +1,221 @@
+//! The dense methods: exact Hessian, symmetric eigendecomposition, and the factorization proof.
+
+use crate::certificate::{
+    Assurance, Classification, CurvatureCheck, EscapeDirection, Inertia, LambdaBounds,
+    MethodDetails,
+};
+use crate::cholesky::{U, shifted_cholesky};
+use crate::error::CertifyError;
+use crate::outcome::{Outcome, sign_fixed};
+use autodiff_objectives::{Objective, Oracle};
+use nalgebra::{DVector, SymmetricEigen};
+
+/// Dense Hessian → eigendecomposition (λ_min, eigenvector, inertia) → Cholesky proof of the
+/// curvature condition, or the eigenvector as the witness of its failure.
+pub(crate) fn dense<O: Objective>(
+    oracle: &Oracle<'_, O>,
+    x: &DVector<f64>,
+    tau: f64,
+) -> Result<Outcome, CertifyError> {
+    let (value, grad, h) = oracle.hessian(x)?;
+    let d = x.len();
+    let eig = SymmetricEigen::new(h.clone());
+    // nalgebra's eigenvalues are unsorted: take the minimum explicitly.
+    let (imin, lambda) =
+        eig.eigenvalues
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |best, (i, l)| if l < best.1 { (i, l) } else { best },
+            );
+    let v = sign_fixed(eig.eigenvectors.column(imin).into_owned());
+    let hnorm = eig.eigenvalues.iter().fold(0.0_f64, |m, l| m.max(l.abs()));
+    let tol = 8.0 * d as f64 * U * hnorm;
+    let inertia = Inertia {
+        negative: eig.eigenvalues.iter().filter(|&&l| l < -tol).count(),
+        zero: eig.eigenvalues.iter().filter(|&&l| l.abs() <= tol).count(),
+        positive: eig.eigenvalues.iter().filter(|&&l| l > tol).count(),
+        tolerance: tol,
+    };
+    let classification = match (inertia.negative, inertia.zero, inertia.positive) {
+        (0, 0, _) => Classification::LocalMinimum,
+        (0, _, _) => Classification::Degenerate,
+        (_, 0, 0) => Classification::LocalMaximum,
+        _ => Classification::StrictSaddle,
+    };
+    let chol = shifted_cholesky(&h, tau);
+    let mut upper = lambda + tol;
+    let (curvature, escape) = if chol.proved() {
+        (
+            CurvatureCheck::Holds {
+                assurance: Assurance::Proof,
+            },
+            None,
+        )
+    } else {
+        let c = oracle.directional(x, &v)?.curvature;
+        upper = upper.min(c);
+        if c < -tau - tol {
+            (
+                CurvatureCheck::Violated,
+                Some(EscapeDirection {
+                    direction: v,
+                    curvature: c,
+                }),
+            )
+        } else {
+            (
+                CurvatureCheck::Undecided {
+                    reason: undecided_reason(lambda, tau, chol.proof.rounding_bound, tol),
+                },
+                None,
+            )
+        }
+    };
+    Ok(Outcome {
+        value,
+        grad,
+        lambda_min: lambda,
+        bounds: LambdaBounds {
+            lower: Some(lambda - tol),
+            lower_confidence: 1.0,
+            upper,
+        },
+        curvature,
+        escape,
+        inertia: Some(inertia),
+        classification,
+        details: MethodDetails::Dense {
+            hessian_norm: hnorm,
+            cholesky: chol.proof,
+        },
+        spectral_radius: hnorm,
+    })
+}
+
+fn undecided_reason(lambda: f64, tau: f64, beta: f64, tol: f64) -> String {
+    use crate::fmt_sig;
+    if beta >= tau {
+        format!(
+            "the Cholesky rounding bound β = {} is not below √(ρε) = {}: no proof is possible in double precision",
+            fmt_sig(beta, 3),
+            fmt_sig(tau, 6)
+        )
+    } else {
+        format!(
+            "λ_min = {} is within the rounding bounds (β = {}, eigensolver {}) of the threshold",
+            fmt_sig(lambda, 6),
+            fmt_sig(beta, 3),
+            fmt_sig(tol, 3)
+        )
+    }
+}
+
+/// Dense Hessian → Cholesky proof alone. On failure, the failing pivot's direction and the
+/// coordinate direction of the smallest diagonal entry are the witnesses tried.
+pub(crate) fn factorization<O: Objective>(
+    oracle: &Oracle<'_, O>,
+    x: &DVector<f64>,
+    tau: f64,
+) -> Result<Outcome, CertifyError> {
+    let (value, grad, h) = oracle.hessian(x)?;
+    let d = x.len();
+    // ‖H‖_∞ ≥ ‖H‖₂: the scale of the rounding margin for a measured curvature.
+    let hinf = (0..d)
+        .map(|i| h.row(i).iter().map(|v| v.abs()).sum::<f64>())
+        .fold(0.0, f64::max);
+    let tol = 8.0 * d as f64 * U * hinf;
+    let (imin, dmin) =
+        (0..d).map(|i| (i, h[(i, i)])).fold(
+            (0, f64::INFINITY),
+            |b, (i, v)| if v < b.1 { (i, v) } else { b },
+        );
+    let dmax = (0..d).map(|i| h[(i, i)]).fold(f64::NEG_INFINITY, f64::max);
+    let chol = shifted_cholesky(&h, tau);
+    let mut lambda = dmin;
+    let mut lower = None;
+    let (curvature, escape) = if chol.proved() {
+        lower = Some(-tau);
+        (
+            CurvatureCheck::Holds {
+                assurance: Assurance::Proof,
+            },
+            None,
+        )
+    } else {
+        let mut best: Option<(DVector<f64>, f64)> = None;
+        if let Some(dir) = &chol.direction {
+            let dir = sign_fixed(dir.clone());
+            let c = oracle.directional(x, &dir)?.curvature;
+            best = Some((dir, c));
+        }
+        if best.as_ref().is_none_or(|b| dmin < b.1) {
+            let e = DVector::from_fn(d, |i, _| if i == imin { 1.0 } else { 0.0 });
+            let c = oracle.directional(x, &e)?.curvature;
+            if best.as_ref().is_none_or(|b| c < b.1) {
+                best = Some((e, c));
+            }
+        }
+        match best {
+            Some((dir, c)) if c < -tau - tol => {
+                lambda = lambda.min(c);
+                (
+                    CurvatureCheck::Violated,
+                    Some(EscapeDirection {
+                        direction: dir,
+                        curvature: c,
+                    }),
+                )
+            }
+            other => {
+                if let Some((_, c)) = other {
+                    lambda = lambda.min(c);
+                }
+                let reason = if chol.proof.rounding_bound >= tau {
+                    undecided_reason(lambda, tau, chol.proof.rounding_bound, tol)
+                } else {
+                    "the shifted Cholesky factorization failed but no direction of curvature below the threshold was measured: λ_min is within rounding of the threshold".to_string()
+                };
+                (CurvatureCheck::Undecided { reason }, None)
+            }
+        }
+    };
+    let classification = if matches!(curvature, CurvatureCheck::Violated) && dmax > tol {
+        // Curvature below −√(ρε) along one direction and eᵢᵀHeᵢ > 0 along another.
+        Classification::StrictSaddle
+    } else {
+        Classification::Undetermined
+    };
+    Ok(Outcome {
+        value,
+        grad,
+        lambda_min: lambda,
+        bounds: LambdaBounds {
+            lower,
+            lower_confidence: 1.0,
+            upper: lambda,
+        },
+        curvature,
+        escape,
+        inertia: None,
+        classification,
+        details: MethodDetails::Factorization {
+            cholesky: chol.proof,
+        },
+        spectral_radius: dmin.abs().max(dmax.abs()),
+    })
+}
+
+/// Used by tests of the crate: the dense Hessian's eigenvalues, sorted.
+#[cfg(test)]
+pub(crate) fn sorted_eigenvalues(h: &nalgebra::DMatrix<f64>) -> Vec<f64> {
+    let mut e: Vec<f64> = SymmetricEigen::new(h.clone())
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    e.sort_by(f64::total_cmp);
+    e
+}
