@@ -103,7 +103,25 @@
 //!
 //! ## 4. Local improvement
 //!
-//! [`PgdLi`] finishes with gradient descent at step 1/β to a tight gradient tolerance.
+//! [`PgdLi`] finishes with gradient descent at step 1/β to a tight gradient tolerance; the
+//! perturbations of its PGD phase are in the same [`Outcome`]:
+//!
+//! ```
+//! # use pgd_core::{Optimizer, PgdParams};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! # let f = objective!(quartic, 2);
+//! # let saddle = dvector![0.0, 0.0];
+//! use pgd_core::{PgdLi, Termination};
+//! let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100)?;
+//! let out = PgdLi::new(params, 8.0, 1e-12)?.seed(42).minimize(&f, &saddle)?;
+//! assert!(matches!(out.termination, Termination::GradientTolerance { .. }));
+//! assert!(out.grad_norm <= 1e-12 && out.perturbations.len() >= 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Errors, never panics
 //!

@@ -61,6 +61,12 @@ pub struct Derivation {
 /// assert_eq!((q.eta(), q.t_thres()), (0.05, 50));
 /// # Ok::<(), pgd_core::ParamError>(())
 /// ```
+///
+/// The fields are private, so unvalidated parameters cannot be built:
+///
+/// ```compile_fail
+/// let p = pgd_core::PgdParams { eta: -1.0, radius: 0.1, g_thres: 1e-3, f_thres: 1e-4, t_thres: 0, derivation: None };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PgdParams {
     eta: f64,
