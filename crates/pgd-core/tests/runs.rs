@@ -335,6 +335,22 @@ fn a_non_finite_value_mid_run_is_an_error_with_its_iteration() {
     );
     assert!(err.to_string().contains("iteration 1"));
 
+    // A non-finite gradient at a finite value: √x₁ at x₁ = 1 − 2·0.5 = 0.
+    let gd = GradientDescent::new(2.0, 1e-9).expect("valid");
+    let err = gd
+        .minimize(&objective!(root, 1), &dvector![1.0])
+        .expect_err("∞ gradient");
+    assert!(
+        matches!(
+            err,
+            OptimError::Evaluation {
+                iteration: 1,
+                source: EvalError::NonFiniteGradient { index: 0, .. }
+            }
+        ),
+        "{err:?}"
+    );
+
     // Divergence: −x⁴ with a large step overflows; reported, not returned half-done.
     fn cliff<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         -x[0].powi(4)
