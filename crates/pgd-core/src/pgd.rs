@@ -139,6 +139,7 @@ pub(crate) fn perturbed_gradient_descent<O: Objective>(
         }
 
         // if t − t_noise = t_thres and f(x_t) − f(x̃_{t_noise}) > −f_thres then return x̃
+        // (t − t_noise recomputed: line 4 may just have set t_noise = t, making it 0 here)
         if t as i64 - t_noise == t_thres
             && let Some(tilde) = x_tilde.take()
         {
