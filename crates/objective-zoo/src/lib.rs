@@ -28,16 +28,34 @@
 //! | [`Rosenbrock`] | d ≥ 2 | global minimum (1, …, 1) |
 //! | [`RotatedQuadratic`] ½xᵀAx | any | 0, with λ_min = min spectrum |
 //! | [`Trigonometric`] (Moré–Garbow–Hillstrom) | any | global minimum 0 (∇²f = 2I) |
+//! | [`Octopus`] (Du et al. 2017) | d ≥ 1 | d strict saddles in sequence (λ_min = −2γ), minima (±4τ)ᵈ |
+//! | [`MatrixFactorization`] ½‖UUᵀ − M*‖²_F | n·r | eigenpair subsets S: λ_min = −2·max_{i∉S} σᵢ when U has a zero column |
+//! | [`OrthogonalTensor`] −T(u,u,u,u)/‖u‖⁴ (Ge et al. 2015) | d ≥ 1 | minima ±aᵢ, saddles at normalized sums of k components (λ_min = −8/k) |
+//! | [`PhaseRetrieval`] (1/4m)Σ((aᵢᵀx)² − yᵢ)² | n | minima ±x*, 0 with λ_min = −λ_max(Σyᵢaᵢaᵢᵀ)/m |
+//! | [`TwoLayerNet`] tanh network, squared loss | h(p+1) | 0 with λ_min = −‖(1/m)Σyᵢxᵢ‖; teacher weights (value 0) |
 
 mod classic;
+mod finite_sum;
+mod matrix_factorization;
+mod neural_net;
+mod octopus;
+mod phase_retrieval;
 mod quadratic;
+mod seeded;
+mod tensor;
 mod trigonometric;
 
 pub use classic::{
     MonkeySaddle, QuarticSaddle, Rosenbrock, SaddleXY, monkey_saddle, quartic_saddle, rosenbrock,
     saddle_xy,
 };
+pub use finite_sum::{FiniteSum, MiniBatch};
+pub use matrix_factorization::MatrixFactorization;
+pub use neural_net::TwoLayerNet;
+pub use octopus::Octopus;
+pub use phase_retrieval::PhaseRetrieval;
 pub use quadratic::RotatedQuadratic;
+pub use tensor::OrthogonalTensor;
 pub use trigonometric::{Trigonometric, trigonometric};
 
 use autodiff_objectives::Objective;
@@ -122,6 +140,58 @@ pub enum ZooError {
         index: usize,
         /// Its value.
         value: f64,
+    },
+    /// A scalar parameter is outside its allowed range.
+    #[error("{what} must be {requirement}, got {value}")]
+    InvalidParameter {
+        /// Which parameter.
+        what: &'static str,
+        /// What it must satisfy, e.g. `"positive"`.
+        requirement: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// Two sizes that must agree do not.
+    #[error("dimension mismatch in {what}: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// Which argument disagreed.
+        what: &'static str,
+        /// The size required.
+        expected: usize,
+        /// The size given.
+        got: usize,
+    },
+    /// A matrix that must be symmetric is not.
+    #[error(
+        "{what} is not symmetric: entries ({row}, {col}) and ({col}, {row}) differ by {difference}"
+    )]
+    NotSymmetric {
+        /// Which matrix.
+        what: &'static str,
+        /// Row of the first offending entry.
+        row: usize,
+        /// Column of the first offending entry.
+        col: usize,
+        /// |a_ij − a_ji|.
+        difference: f64,
+    },
+    /// A matrix that must be positive semidefinite has a negative eigenvalue.
+    #[error("{what} is not positive semidefinite: smallest eigenvalue {min_eigenvalue}")]
+    NotPositiveSemidefinite {
+        /// Which matrix.
+        what: &'static str,
+        /// Its smallest eigenvalue.
+        min_eigenvalue: f64,
+    },
+    /// An index is out of range (or repeated where indices must be distinct).
+    #[error("{what} index {index} is invalid for length {len}")]
+    InvalidIndex {
+        /// Which index list.
+        what: &'static str,
+        /// The offending index.
+        index: usize,
+        /// The length it indexes into.
+        len: usize,
     },
 }
 
