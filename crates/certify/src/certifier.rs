@@ -169,16 +169,18 @@ impl Certifier {
             Method::Auto if d <= self.dense_up_to => (
                 Method::Dense,
                 format!(
-                    "auto: d = {d} ≤ {}: the dense Hessian ({} forward passes) and its eigendecomposition are cheap and show the whole spectrum",
+                    "auto: d = {d} ≤ {}: the dense Hessian ({}) and its eigendecomposition are cheap and show the whole spectrum",
                     self.dense_up_to,
-                    passes * (passes + 1) / 2
+                    plural(passes * (passes + 1) / 2, "forward pass", "forward passes")
                 ),
             ),
             Method::Auto => (
                 Method::Lanczos,
                 format!(
-                    "auto: d = {d} > {}: matrix-free Lanczos, one Hessian-vector product ({passes} forward passes) per step, at most {} steps",
-                    self.dense_up_to, self.budget
+                    "auto: d = {d} > {}: matrix-free Lanczos, one Hessian-vector product ({}) per step, at most {} steps",
+                    self.dense_up_to,
+                    plural(passes, "forward pass", "forward passes"),
+                    self.budget
                 ),
             ),
             m => (m, "requested".to_string()),
@@ -296,4 +298,8 @@ impl Certifier {
             elapsed: start.elapsed(),
         })
     }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

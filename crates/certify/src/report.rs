@@ -168,9 +168,17 @@ impl R<'_> {
     fn evaluations(&self) -> String {
         let e = &self.c.evaluations;
         let mut parts = vec![
-            format!("{} Hessian", e.hessian),
-            format!("{} HVP", e.hvp),
-            format!("{} gradient", e.gradient),
+            format!(
+                "{} Hessian{}",
+                e.hessian,
+                if e.hessian == 1 { "" } else { "s" }
+            ),
+            format!("{} HVP{}", e.hvp, if e.hvp == 1 { "" } else { "s" }),
+            format!(
+                "{} gradient{}",
+                e.gradient,
+                if e.gradient == 1 { "" } else { "s" }
+            ),
             format!("{} directional", e.directional),
         ];
         if e.value > 0 {
