@@ -9,9 +9,12 @@
 //!   (by a directional derivative, beyond a rounding margin), then λ_min < −√(ρε) and y is an
 //!   escape direction.
 //! - **Success** is probabilistic. Kuczyński & Woźniakowski (SIAM J. Matrix Anal. Appl. 13(4),
-//!   1992, Theorem 4.2): for A ⪰ 0 and a uniformly random start, the Lanczos estimate ξ_k of
-//!   λ_max(A) after k steps satisfies ξ_k ≥ (1 − ε')λ_max(A) except with probability at most
-//!   p(k, ε') = 1.648·√d·e^{−(2k−1)√ε'}. Lanczos is shift-invariant, so:
+//!   1992, Theorem 4.2): for A ⪰ 0 and a uniformly random start b, the Lanczos estimate ξ_k of
+//!   λ_max(A) from the Krylov information [b, Ab, …, A^k b] (k matrix-vector products *beyond*
+//!   the start, a Krylov space of dimension k + 1) satisfies ξ_k ≥ (1 − ε')λ_max(A) except with
+//!   probability at most p(k, ε') = 1.648·√d·e^{−(2k−1)√ε'}. (The theorem is stated for A ≻ 0;
+//!   it extends to A ⪰ 0 by continuity.) Our T_k spans a Krylov space of dimension k after k
+//!   HVPs, so the bound is applied with k − 1. Lanczos is shift-invariant, so:
 //!   - with an upper bound ℓ ≥ λ_max(H) from the user, A = ℓI − H gives, with probability
 //!     ≥ 1 − p, λ_min ≥ ℓ − (ℓ − θ_min)/(1 − ε');
 //!   - without one, A = λ_max I − H and A = H − λ_min I give, with probability ≥ 1 − 2p (union
@@ -44,7 +47,9 @@ use rand_distr::StandardNormal;
 pub const KW_CONSTANT: f64 = 1.648;
 
 /// p(k, ε') = 1.648·√d·e^{−(2k−1)√ε'}: the probability bound of Kuczyński–Woźniakowski that
-/// the Lanczos estimate of the largest eigenvalue of a positive semidefinite d×d matrix after k
+/// the Lanczos estimate of the largest eigenvalue of a positive semidefinite d×d matrix from
+/// the Krylov information [b, Ab, …, A^k b] (k products beyond the random start b, a Krylov
+/// space of dimension k + 1)
 /// steps has relative error above ε' (capped at 1).
 ///
 /// ```
@@ -61,7 +66,7 @@ pub fn kw_failure_probability(d: usize, k: usize, eps_rel: f64) -> f64 {
     p.min(1.0)
 }
 
-/// The relative error ε' reached after k steps with failure probability p:
+/// The relative error ε' reached with k products beyond the start, with failure probability p:
 /// ε' = (ln(1.648·√d/p)/(2k − 1))².
 ///
 /// ```
@@ -116,13 +121,13 @@ impl Bound {
         }
     }
 
-    /// Failure probability of "λ_min ≥ −τ" after k steps.
+    /// Failure probability of "λ_min ≥ −τ" from a Krylov space of dimension k.
     fn failure_probability(&self, theta_min: f64, theta_max: f64, tau: f64, k: usize) -> f64 {
         if theta_min + tau <= 0.0 {
             return 1.0;
         }
         let e = self.eps_needed(theta_min, theta_max, tau);
-        (self.events() * kw_failure_probability(self.d, k, e)).min(1.0)
+        (self.events() * kw_failure_probability(self.d, k.saturating_sub(1), e)).min(1.0)
     }
 }
 
@@ -263,13 +268,14 @@ pub(crate) fn lanczos<O: Objective>(
     let (lower, lower_confidence) = if exhausted {
         (Some(theta_min - margin), 1.0)
     } else {
-        let e = kw_relative_error(d, k, p.delta / bound.events());
+        let e = kw_relative_error(d, k.saturating_sub(1), p.delta / bound.events());
         (bound.lower(theta_min, theta_max, e), 1.0 - p.delta)
     };
     let iterations_needed = (theta_min + tau > 0.0)
         .then(|| {
             let e = bound.eps_needed(theta_min, theta_max, tau);
-            kw_iterations(d, e, p.delta / bound.events())
+            // Krylov dimension = products beyond the start + 1.
+            kw_iterations(d, e, p.delta / bound.events()).map(|k| k + 1)
         })
         .flatten();
     let curvature = if escape.is_some() {
