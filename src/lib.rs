@@ -1,3 +1,54 @@
+//! saddle-escape: exact derivatives of plain generic Rust functions, perturbed gradient descent
+//! that escapes saddle points, and certificates of second-order stationarity.
+//!
+//! This crate is a thin facade over the workspace's crates, re-exported under their own names,
+//! plus a [`prelude`] with what most programs need.
+//!
+//! | crate | what it does |
+//! |---|---|
+//! | [`autodiff_objectives`] | the `Objective` trait, `objective!`, exact gradients, HVPs, Hessians |
+//! | [`objective_zoo`] | benchmark objectives with closed-form derivatives and known critical points |
+//! | [`pgd_core`] | perturbed gradient descent (Jin et al. 2017), PGDli, gradient descent and relatives |
+//! | [`certify`] | ε-second-order-stationarity certificates: λ_min, verdicts, reports |
+//!
+//! ```
+//! use saddle_escape::prelude::*;
+//!
+//! fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//!     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! }
+//! let f = objective!(quartic, 2);
+//! let params = PgdParams::practical(0.05, 1e-2, 1e-4, 1e-4, 100)?;
+//! let out = Pgd::new(params).seed(42).minimize(&f, &dvector![0.0, 0.0])?;
+//! let certificate = Certifier::new(1e-3, 1.0).certify(&f, &out.x)?;
+//! assert!(certificate.is_second_order_stationary());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The [`guide`] explains how to write objectives.
+
 pub use autodiff_objectives;
 pub use certify;
+pub use objective_zoo;
 pub use pgd_core;
+
+/// What most programs need, in one import: `use saddle_escape::prelude::*;`.
+pub mod prelude {
+    pub use autodiff_objectives::{
+        Backend, DualNum, EvalError, Objective, Oracle, directional, gradient, hessian, hvp,
+        objective, value,
+    };
+    pub use certify::{Certificate, Certifier, Method, Verdict};
+    pub use nalgebra::{DMatrix, DVector, dvector};
+    pub use pgd_core::{
+        GradientDescent, Optimizer, Outcome, Pgd, PgdLi, PgdParams, Termination, TheoryConstants,
+    };
+}
+
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
