@@ -35,7 +35,6 @@
 //! | [`TwoLayerNet`] tanh network, squared loss | h(p+1) | 0 with λ_min = −‖(1/m)Σyᵢxᵢ‖; teacher weights (value 0) |
 
 mod classic;
-mod finite_sum;
 mod matrix_factorization;
 mod neural_net;
 mod octopus;
@@ -49,7 +48,6 @@ pub use classic::{
     MonkeySaddle, QuarticSaddle, Rosenbrock, SaddleXY, monkey_saddle, quartic_saddle, rosenbrock,
     saddle_xy,
 };
-pub use finite_sum::{FiniteSum, MiniBatch};
 pub use matrix_factorization::MatrixFactorization;
 pub use neural_net::TwoLayerNet;
 pub use octopus::Octopus;

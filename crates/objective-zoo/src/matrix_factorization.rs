@@ -18,15 +18,16 @@ use nalgebra::{DMatrix, DVector};
 /// # Derivatives
 ///
 /// With E = UUᵀ − M*: ∇f = 2EU, and the Hessian acts on a direction V ∈ ℝ^{n×r} as
-/// ∇²f[V] = 2EV + 2UVᵀU + 2VUᵀU, so vec(V)ᵀ∇²f vec(V) = ‖UVᵀ + VUᵀ‖²_F + 2⟨E, VVᵀ⟩ and
+/// ∇²f(V) = 2EV + 2UVᵀU + 2VUᵀU, so vec(V)ᵀ∇²f vec(V) = ‖UVᵀ + VUᵀ‖²_F + 2⟨E, VVᵀ⟩ and
 /// ∂²f/∂U_{ik}∂U_{jl} = 2E_{ij}δ_{kl} + 2U_{il}U_{jk} + 2δ_{ij}(UᵀU)_{lk}.
 ///
 /// # Critical points and λ_min
 ///
-/// Let M* = Σₐ σₐvₐvₐᵀ with σ₁ ≥ σ₂ ≥ … ≥ σₙ ≥ 0 (indices below count from 0 in this
-/// order). For a set S of at most r indices, U_S has column c equal to √σ_{S[c]} v_{S[c]}
-/// for c < |S| and zero columns after; E = −Σ_{a∉S} σₐvₐvₐᵀ, EU = 0, so U_S is critical
-/// with f = ½Σ_{a∉S} σₐ². Writing μ_c = σ_{S[c]} for the nonzero columns and μ_c = 0 for the
+/// Let M* = Σₐ σₐvₐvₐᵀ with σ₀ ≥ σ₁ ≥ … ≥ σₙ₋₁ ≥ 0 (indexed from 0 in decreasing order, as
+/// [`MatrixFactorization::eigenvalues`] returns them). For a list S = (s₀, s₁, …) of at most r
+/// distinct indices, U_S has column c equal to √σ_{s_c} v_{s_c} for c < |S| and zero columns
+/// after; E = −Σ_{a∉S} σₐvₐvₐᵀ, EU = 0, so U_S is critical
+/// with f = ½Σ_{a∉S} σₐ². Writing μ_c = σ_{s_c} for the nonzero columns and μ_c = 0 for the
 /// zero ones, the basis directions vₐe_cᵀ diagonalize the Hessian into the eigenvalues
 ///
 /// - 2(μ_c − σₐ) for every a ∉ S and every column c;
@@ -35,7 +36,7 @@ use nalgebra::{DMatrix, DVector};
 /// - 0 and 2(σ_s + σ_t) for each pair s ≠ t in S (the rotations of U_S and their partners),
 ///
 /// nr eigenvalues in all. Hence, as Jin et al. state, **λ_min = −2·max_{a∉S} σₐ whenever U_S
-/// has a zero column** (|S| < r; e.g. U = 0 gives −2σ₁), and λ_min = 2(min_{s∈S} σ_s −
+/// has a zero column** (|S| < r; e.g. U = 0 gives −2σ₀), and λ_min = 2(min_{s∈S} σ_s −
 /// max_{a∉S} σₐ) (or 0, if smaller) when |S| = r. Every local minimum is global: U_S is a
 /// minimum iff S holds r largest eigenvalues, value ½Σ_{a≥r} σₐ² (0 when rank M* ≤ r);
 /// every other U_S is a strict saddle.
@@ -45,15 +46,15 @@ use nalgebra::{DMatrix, DVector};
 /// use objective_zoo::{ClosedForm, MatrixFactorization, PointKind};
 /// let f = MatrixFactorization::from_spectrum(vec![4.0, 2.0, 1.0], 2, 5)?;
 /// let origin = f.critical_point(&[])?; // U = 0
-/// assert_eq!(origin.lambda_min, -8.0); // −2σ₁
-/// let saddle = f.critical_point(&[1])?; // √σ₂ v₂ in the first column, second column 0
-/// assert_eq!(saddle.lambda_min, -8.0); // −2·max over the missing σ₁, σ₃
+/// assert_eq!(origin.lambda_min, -8.0); // −2σ₀
+/// let saddle = f.critical_point(&[1])?; // √σ₁ v₁ in the first column, second column 0
+/// assert_eq!(saddle.lambda_min, -8.0); // −2·max of the missing σ₀, σ₂
 /// assert_eq!(saddle.kind, PointKind::StrictSaddle);
 /// let h = hessian(&f, &saddle.x)?;
 /// assert!((h.symmetric_eigenvalues().min() - saddle.lambda_min).abs() < 1e-9);
 /// let best = f.critical_point(&[0, 1])?;
 /// assert_eq!(best.kind, PointKind::GlobalMinimum);
-/// assert!((best.value - 0.5).abs() < 1e-12); // ½σ₃²
+/// assert!((best.value - 0.5).abs() < 1e-12); // ½σ₂²
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -280,7 +281,7 @@ impl MatrixFactorization {
     /// let f = MatrixFactorization::from_spectrum(vec![3.0, 2.0, 1.0], 1, 0)?;
     /// assert!(matches!(f.critical_point(&[0, 1]), Err(ZooError::DimensionMismatch { .. })));
     /// assert!(matches!(f.critical_point(&[3]), Err(ZooError::InvalidIndex { index: 3, .. })));
-    /// assert_eq!(f.critical_point(&[1])?.lambda_min, -2.0); // 2(σ₂ − σ₁), |S| = r
+    /// assert_eq!(f.critical_point(&[1])?.lambda_min, -2.0); // 2(σ₁ − σ₀), |S| = r
     /// # Ok::<(), ZooError>(())
     /// ```
     pub fn critical_point(&self, subset: &[usize]) -> Result<CriticalPoint, ZooError> {
@@ -411,7 +412,7 @@ impl ClosedForm for MatrixFactorization {
             h
         })
     }
-    /// ∇²f[V] = 2EV + 2UVᵀU + 2VUᵀU in O(n²r).
+    /// ∇²f(V) = 2EV + 2UVᵀU + 2VUᵀU in O(n²r).
     fn closed_hvp(&self, x: &DVector<f64>, v: &DVector<f64>) -> DVector<f64> {
         let (n, r) = (self.n(), self.r);
         let u = DMatrix::from_column_slice(n, r, x.as_slice());

@@ -1,8 +1,8 @@
 //! A small two-layer tanh network with squared loss, on a deterministically generated data set.
 
 use crate::seeded::SplitMix64;
-use crate::{ClosedForm, CriticalPoint, FiniteSum, PointKind, ZooError, min_eigenvalue};
-use autodiff_objectives::{DualNum, Objective};
+use crate::{ClosedForm, CriticalPoint, PointKind, ZooError, min_eigenvalue};
+use autodiff_objectives::{DualNum, FiniteSum, Objective};
 use nalgebra::{DMatrix, DVector};
 
 /// The training loss of a two-layer network x ↦ vᵀtanh(Wx) (h hidden tanh units, no biases,
@@ -30,7 +30,7 @@ use nalgebra::{DMatrix, DVector};
 ///   signs flipped, the same function since tanh is odd) fit the data exactly: value 0, global
 ///   minima, λ_min computed from the eigenvalues of the closed-form Hessian.
 ///
-/// f is a [`FiniteSum`] with terms fᵢ = ½rᵢ².
+/// f is a [`FiniteSum`](autodiff_objectives::FiniteSum) with terms fᵢ = ½rᵢ².
 ///
 /// ```
 /// use autodiff_objectives::{gradient, hessian};
@@ -241,7 +241,7 @@ impl Objective for TwoLayerNet {
 }
 
 impl FiniteSum for TwoLayerNet {
-    fn num_terms(&self) -> usize {
+    fn n_terms(&self) -> usize {
         self.targets.len()
     }
     /// fᵢ(θ) = ½rᵢ²; NaN for i ≥ m or a θ of the wrong length.

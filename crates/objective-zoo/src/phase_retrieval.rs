@@ -1,8 +1,8 @@
 //! Real phase retrieval with Gaussian measurements: the least-squares fit of intensities.
 
 use crate::seeded::SplitMix64;
-use crate::{ClosedForm, CriticalPoint, FiniteSum, PointKind, ZooError, min_eigenvalue};
-use autodiff_objectives::{DualNum, Objective};
+use crate::{ClosedForm, CriticalPoint, PointKind, ZooError, min_eigenvalue};
+use autodiff_objectives::{DualNum, FiniteSum, Objective};
 use nalgebra::{DMatrix, DVector};
 
 /// Real phase retrieval: recover x* ∈ ℝⁿ (up to sign) from m intensities yᵢ = (aᵢᵀx*)² by
@@ -28,7 +28,21 @@ use nalgebra::{DMatrix, DVector};
 /// Other critical points (near the sphere ‖x‖² = ‖x*‖²/3 in the directions orthogonal to x*
 /// in the large-m limit) have no closed form for finite m and are not listed.
 ///
-/// f is a [`FiniteSum`] with terms fᵢ(x) = ¼((aᵢᵀx)² − yᵢ)².
+/// f is a [`FiniteSum`](autodiff_objectives::FiniteSum) with terms fᵢ(x) = ¼((aᵢᵀx)² − yᵢ)².
+/// [`MiniBatch`](autodiff_objectives::MiniBatch)es of terms give stochastic gradients:
+///
+/// ```
+/// use autodiff_objectives::{FiniteSum, MiniBatch, gradient, value};
+/// use objective_zoo::PhaseRetrieval;
+/// let f = PhaseRetrieval::new(3, 20, 1)?;
+/// let x = nalgebra::dvector![0.1, -0.2, 0.3];
+/// let mean = (0..f.n_terms()).map(|i| f.eval_term(i, x.as_slice())).sum::<f64>() / 20.0;
+/// assert!((mean - value(&f, &x)?).abs() < 1e-12);
+/// let (_, g) = gradient(&MiniBatch::new(&f, vec![0, 5, 7])?, &x)?;
+/// assert_eq!(g.len(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 ///
 /// ```
 /// use autodiff_objectives::{gradient, hessian};
@@ -159,16 +173,19 @@ impl Objective for PhaseRetrieval {
 }
 
 impl FiniteSum for PhaseRetrieval {
-    fn num_terms(&self) -> usize {
+    fn n_terms(&self) -> usize {
         self.y.len()
     }
-    /// fᵢ(x) = ¼((aᵢᵀx)² − yᵢ)².
+    /// fᵢ(x) = ¼((aᵢᵀx)² − yᵢ)²; NaN (never a panic) for i ≥ m or an x of the wrong length.
     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
         let Some(&yi) = self.y.get(i) else {
             return D::from(f64::NAN);
         };
+        if x.len() != self.a.ncols() {
+            return D::from(f64::NAN);
+        }
         let mut p = D::from(0.0);
-        for (j, &xj) in x.iter().enumerate().take(self.a.ncols()) {
+        for (j, &xj) in x.iter().enumerate() {
             p += xj * self.a[(i, j)];
         }
         let r = p * p - yi;

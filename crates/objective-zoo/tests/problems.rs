@@ -2,11 +2,11 @@
 //! points, the stated critical points and their λ_min, the octopus's C² joins and agreement
 //! with the paper's piecewise formulas, the finite-sum structure, and the error cases.
 
-use autodiff_objectives::{gradient, hessian, hvp, value};
+use autodiff_objectives::{EvalError, FiniteSum, MiniBatch, gradient, hessian, hvp, value};
 use nalgebra::{DMatrix, DVector, dmatrix, dvector};
 use objective_zoo::{
-    ClosedForm, FiniteSum, MatrixFactorization, MiniBatch, Octopus, OrthogonalTensor,
-    PhaseRetrieval, PointKind, TwoLayerNet, ZooError,
+    ClosedForm, MatrixFactorization, Octopus, OrthogonalTensor, PhaseRetrieval, PointKind,
+    TwoLayerNet, ZooError,
 };
 use proptest::prelude::*;
 
@@ -436,7 +436,7 @@ fn matrix_factorization_every_eigen_subset() {
                 );
             }
             let is_top = subset.iter().all(|&a| a < r) && subset.len() == r.min(4);
-            // (σ₅ = 0, so with r ≥ 4 leaving it out is also optimal; r ≤ 3 here.)
+            // (σ₄ = 0, so with r ≥ 4 leaving it out would also be optimal; r ≤ 3 here.)
             assert_eq!(
                 p.kind == PointKind::GlobalMinimum,
                 is_top,
@@ -627,7 +627,7 @@ fn phase_retrieval_critical_points_and_lambda_min_at_zero() {
 #[test]
 fn phase_retrieval_finite_sum_and_mini_batches() {
     let f = PhaseRetrieval::new(3, 25, 4).expect("valid");
-    assert_eq!(f.num_terms(), 25);
+    assert_eq!(f.n_terms(), 25);
     let x = dvector![0.2, -0.7, 1.1];
     let mean = (0..25).map(|i| f.eval_term(i, x.as_slice())).sum::<f64>() / 25.0;
     assert!((mean - f.closed_value(&x)).abs() < 1e-13);
@@ -645,18 +645,15 @@ fn phase_retrieval_finite_sum_and_mini_batches() {
         .1;
     assert!(close(&gb, &((g3 * 2.0 + g17) / 3.0), 1e-12));
     assert_eq!(batch.indices(), &[3, 3, 17]);
-    assert!(matches!(
-        MiniBatch::new(&f, vec![]),
-        Err(ZooError::DimensionTooSmall { .. })
-    ));
+    assert!(MiniBatch::new(&f, vec![]).is_err());
     assert!(matches!(
         MiniBatch::new(&f, vec![0, 99]),
-        Err(ZooError::InvalidIndex {
+        Err(EvalError::TermOutOfRange {
             index: 99,
-            len: 25,
-            ..
+            n_terms: 25
         })
     ));
+    assert!(f.eval_term(0, &[1.0f64]).is_nan());
 }
 
 #[test]
