@@ -358,6 +358,11 @@ impl MatrixFactorization {
 impl Objective for MatrixFactorization {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
         let (n, r) = (self.n(), self.r);
+        if x.len() != n * r {
+            // The checked derivative functions reject this before calling eval; a direct
+            // call gets NaN rather than an out-of-bounds panic.
+            return D::from(f64::NAN);
+        }
         let mut f = D::from(0.0);
         for i in 0..n {
             for j in i..n {

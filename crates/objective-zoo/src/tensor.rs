@@ -151,6 +151,9 @@ impl OrthogonalTensor {
 
 impl Objective for OrthogonalTensor {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        if x.len() != self.components.nrows() {
+            return D::from(f64::NAN);
+        }
         let mut norm2 = D::from(0.0);
         for &xi in x {
             norm2 += xi * xi;

@@ -574,6 +574,30 @@ fn tensor_every_subset_is_critical_with_the_stated_curvature() {
     }
 }
 
+/// Direct calls of `eval` with a point of the wrong length (the checked functions reject
+/// these first) give NaN, never a panic or a silently truncated value.
+#[test]
+fn wrong_length_points_evaluate_to_nan() {
+    use autodiff_objectives::Objective;
+    let short = [0.5f64; 2];
+    let mf = MatrixFactorization::from_spectrum(vec![1.0, 2.0], 2, 0).expect("valid");
+    assert!(mf.eval(&short[..1]).is_nan());
+    let t = OrthogonalTensor::new(3, 2, 0).expect("valid");
+    assert!(t.eval(&short).is_nan());
+    let pr = PhaseRetrieval::new(3, 5, 0).expect("valid");
+    assert!(pr.eval(&short).is_nan());
+    let nn = TwoLayerNet::teacher(2, 2, 5, 0).expect("valid");
+    assert!(nn.eval(&short).is_nan());
+    assert!(matches!(
+        value(&mf, &DVector::from_element(3, 1.0)),
+        Err(EvalError::DimensionMismatch {
+            expected: 4,
+            got: 3,
+            ..
+        })
+    ));
+}
+
 #[test]
 fn tensor_objective_is_scale_invariant_and_nan_at_zero() {
     let f = OrthogonalTensor::new(3, 3, 2).expect("valid");
