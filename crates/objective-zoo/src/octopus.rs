@@ -6,7 +6,7 @@ use autodiff_objectives::{DualNum, Objective};
 use nalgebra::{DMatrix, DVector};
 
 /// The octopus function of Du, Jin, Lee, Jordan, Póczos, Singh, *Gradient Descent Can Take
-/// Exponential Time to Escape Saddle Points*, NeurIPS 2017 (arXiv 1705.10412), Section 4.
+/// Exponential Time to Escape Saddle Points*, NeurIPS 2017 (arXiv 1705.10412).
 ///
 /// # The paper's construction
 ///
@@ -44,9 +44,13 @@ use nalgebra::{DMatrix, DVector};
 /// C² function on all of ℝᵈ: every piece is a polynomial in xₖ or in |xₖ| away from 0, and at
 /// aₖ = τ and aₖ = 2τ the pieces agree with their first and second derivatives because
 /// s(τ) = 1, s(2τ) = 0, s′ = s″ = 0 there and g₁ matches −γx² at τ and L(x − 4τ)² − ν at 2τ.
-/// (Third derivatives jump, so the Hessian is Lipschitz but not differentiable there.)
-/// This replaces the paper's non-constructive extension off D; the paper also bounds the
-/// coordinates from above, while here the quadratic L(aₖ − 4τ)² simply continues.
+/// (Third derivatives jump there, so the Hessian is Lipschitz but not differentiable. On D
+/// the third derivatives are bounded; off D the blend terms carry s‴·(L·Sₖ₊₁ − Tₖ₊₁), which
+/// grows like ‖x‖², so there the Hessian is only locally Lipschitz.) The paper's closed-form
+/// pieces cover D only (and it bounds the coordinates from above as well: public
+/// re-implementations require |xⱼ| < 6τ); its own way of extending f beyond D is not
+/// reproduced here. This recursion is this crate's explicit extension, and beyond 6τ the
+/// quadratic L(aₖ − 4τ)² simply continues.
 ///
 /// The extension adds no critical point: on τ < aₖ ≤ 2τ the derivative in aₖ is
 /// g₁′(aₖ) + s′(aₖ)(L·Sₖ₊₁ − Tₖ₊₁) < 0. Indeed g₁′ < 0 on [τ, 2τ] for all L, γ > 0: with
