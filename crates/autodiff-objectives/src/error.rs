@@ -72,6 +72,17 @@ pub enum EvalError {
         /// Its value.
         value: f64,
     },
+    /// A mini-batch with no terms.
+    #[error("the mini-batch is empty: it needs at least one term")]
+    EmptyBatch,
+    /// A mini-batch names a term the finite sum does not have.
+    #[error("term index {index} is out of range for a finite sum of {n_terms} terms")]
+    TermOutOfRange {
+        /// The offending index.
+        index: usize,
+        /// The number of terms.
+        n_terms: usize,
+    },
     /// The requested backend cannot differentiate this objective here.
     #[error("backend {backend} is unavailable: {reason}")]
     BackendUnavailable {

@@ -50,6 +50,7 @@
 
 mod derive;
 mod error;
+mod finite_sum;
 pub mod forward;
 mod objective;
 mod oracle;
@@ -59,6 +60,7 @@ pub use derive::{
     hessian_with, hvp, value,
 };
 pub use error::EvalError;
+pub use finite_sum::{FiniteSum, MiniBatch, batch_gradient};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;
