@@ -89,3 +89,8 @@ pub use error::CertifyError;
 pub use fmt::fmt_sig;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::RenderOptions;
+
+/// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/certify.md")]
+struct CertifyGuide;
