@@ -257,8 +257,8 @@ pub enum MethodDetails {
 /// not global constants.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LocalEstimates {
-    /// max |eigenvalue| seen: ‖∇²f(x)‖₂ for the dense methods, max(|θ_min|, |θ_max|) for
-    /// Lanczos. A lower bound on the gradient-Lipschitz constant ℓ.
+    /// The largest curvature magnitude seen: ‖∇²f(x)‖₂ (dense), max |h_ii| (factorization),
+    /// max(|θ_min|, |θ_max|) (Lanczos). A lower bound on the gradient-Lipschitz constant ℓ.
     pub ell: f64,
     /// max over random unit directions v of |D³f(x)[v, v, v]| (third directional derivative by
     /// a third-order dual number). A lower bound on the Hessian-Lipschitz constant ρ.

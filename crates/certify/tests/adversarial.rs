@@ -129,3 +129,43 @@ fn dense_methods_near_the_threshold_never_say_yes_below_it() {
         }
     }
 }
+
+#[test]
+fn lanczos_d1000_within_1e_7_of_the_threshold() {
+    let d = 1000;
+    for seed in 0..4 {
+        // 1e-7 below: still refuted, by a measured direction.
+        let below = quadratic(d, -TAU - 1e-7, 200 + seed);
+        let cert = Certifier::new(EPS, RHO)
+            .method(Method::Lanczos)
+            .seed(seed)
+            .certify(&below, &DVector::zeros(d))
+            .expect("valid");
+        assert_eq!(cert.verdict, Verdict::NegativeCurvature, "seed {seed}");
+        assert!(
+            (cert.lambda_min - (-TAU - 1e-7)).abs() <= 1e-9,
+            "seed {seed}"
+        );
+        // 1e-7 above: the bound would need ~10⁴ steps; with 100 the answer must be
+        // inconclusive — neither a "yes" nor a false refutation.
+        let above = quadratic(d, -TAU + 1e-7, 300 + seed);
+        let cert = Certifier::new(EPS, RHO)
+            .method(Method::Lanczos)
+            .seed(seed)
+            .budget(100)
+            .certify(&above, &DVector::zeros(d))
+            .expect("valid");
+        assert!(
+            matches!(cert.verdict, Verdict::Inconclusive { .. }),
+            "seed {seed}: {:?}",
+            cert.verdict
+        );
+        assert!(cert.escape_direction.is_none());
+        match cert.details {
+            certify::MethodDetails::Lanczos(l) => {
+                assert!(l.iterations_needed.is_some_and(|k| k > 1000), "{l:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
