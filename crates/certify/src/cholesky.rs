@@ -64,7 +64,6 @@ impl Shifted {
 
 /// Cholesky of H + (τ − β)I (see the module docs).
 pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
-    let d = h.nrows();
     let beta = rounding_bound(h, tau);
     let shift = tau - beta;
     let mut proof = CholeskyProof {
@@ -80,6 +79,30 @@ pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
             direction: None,
         };
     }
+    match factor(h, shift) {
+        Ok(l) => {
+            proof.succeeded = true;
+            proof.a_posteriori_bound = Some(gamma(h.nrows() + 1) * l.norm_squared());
+            Shifted {
+                proof,
+                direction: None,
+            }
+        }
+        Err((j, x)) => {
+            proof.failed_pivot = Some(j);
+            Shifted {
+                proof,
+                direction: Some(x),
+            }
+        }
+    }
+}
+
+/// Cholesky of H + shift·I: the lower factor L (A = LLᵀ), or the failing pivot j with the
+/// unit direction x = [−A₁₁⁻¹a; 1; 0], for which xᵀ(H + shift·I)x is the failed pivot ≤ 0 in
+/// exact arithmetic, i.e. xᵀHx ≤ −shift.
+pub(crate) fn factor(h: &DMatrix<f64>, shift: f64) -> Result<DMatrix<f64>, (usize, DVector<f64>)> {
+    let d = h.nrows();
     let mut a = h.clone();
     for i in 0..d {
         a[(i, i)] += shift;
@@ -92,11 +115,7 @@ pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
             s -= l[(j, k)] * l[(j, k)];
         }
         if s.is_nan() || s <= 0.0 {
-            proof.failed_pivot = Some(j);
-            return Shifted {
-                proof,
-                direction: Some(pivot_direction(&a, &l, j)),
-            };
+            return Err((j, pivot_direction(&a, &l, j)));
         }
         let ljj = s.sqrt();
         l[(j, j)] = ljj;
@@ -108,12 +127,7 @@ pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
             l[(i, j)] = t / ljj;
         }
     }
-    proof.succeeded = true;
-    proof.a_posteriori_bound = Some(gamma(d + 1) * l.norm_squared());
-    Shifted {
-        proof,
-        direction: None,
-    }
+    Ok(l)
 }
 
 /// x = [−A₁₁⁻¹a; 1; 0] normalized, A₁₁ = L₁₁L₁₁ᵀ the part factorized before pivot j failed.

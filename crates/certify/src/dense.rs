@@ -4,7 +4,7 @@ use crate::certificate::{
     Assurance, Classification, CurvatureCheck, EscapeDirection, Inertia, LambdaBounds,
     MethodDetails,
 };
-use crate::cholesky::{U, shifted_cholesky};
+use crate::cholesky::{U, factor, shifted_cholesky};
 use crate::error::CertifyError;
 use crate::outcome::{Outcome, sign_fixed};
 use autodiff_objectives::{Objective, Oracle};
@@ -145,17 +145,30 @@ pub(crate) fn factorization<O: Objective>(
             None,
         )
     } else {
+        // Witnesses of failure, each measured by a directional derivative: the failing pivot's
+        // direction for the shift √(ρε) − β (curvature ≤ −(√(ρε) − β)), the failing pivot's
+        // direction for a shift beyond the threshold by more than the rounding margins (curvature
+        // ≤ −(√(ρε) + 4β + 2·tol), when that factorization fails too), and the coordinate
+        // direction of the smallest diagonal entry.
+        let beyond = tau + 4.0 * chol.proof.rounding_bound + 2.0 * tol;
         let mut best: Option<(DVector<f64>, f64)> = None;
-        if let Some(dir) = &chol.direction {
-            let dir = sign_fixed(dir.clone());
+        for which in 0..3 {
+            let dir = match which {
+                0 => chol.direction.clone(),
+                1 => factor(&h, beyond).err().map(|(_, dir)| dir),
+                _ => Some(DVector::from_fn(
+                    d,
+                    |i, _| if i == imin { 1.0 } else { 0.0 },
+                )),
+            };
+            let Some(dir) = dir else { continue };
+            let dir = sign_fixed(dir);
             let c = oracle.directional(x, &dir)?.curvature;
-            best = Some((dir, c));
-        }
-        if best.as_ref().is_none_or(|b| dmin < b.1) {
-            let e = DVector::from_fn(d, |i, _| if i == imin { 1.0 } else { 0.0 });
-            let c = oracle.directional(x, &e)?.curvature;
             if best.as_ref().is_none_or(|b| c < b.1) {
-                best = Some((e, c));
+                best = Some((dir, c));
+            }
+            if c < -tau - tol {
+                break;
             }
         }
         match best {
