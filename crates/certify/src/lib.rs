@@ -58,8 +58,9 @@
 //!   curvature vᵀ∇²f v is measured with a directional derivative. If neither holds (λ_min
 //!   within rounding of the threshold) the verdict is inconclusive.
 //! - [`Method::Factorization`]: the Cholesky proof alone (d³/3 flops instead of ~9d³); on
-//!   failure, the failing pivot yields a direction of curvature ≤ −(√(ρε) − β) which is
-//!   measured and, when below the threshold, returned as the escape direction.
+//!   failure, a second factorization with a shift beyond the threshold by more than the
+//!   rounding margins yields, at its failing pivot, a direction of curvature below −√(ρε),
+//!   which is measured and returned as the escape direction.
 //! - [`Method::Lanczos`]: matrix-free, one Hessian-vector product per step, full
 //!   reorthogonalization, seeded random start. Negative curvature is proved deterministically
 //!   by a Ritz vector; the curvature condition is established with probability ≥ 1 − δ by the
