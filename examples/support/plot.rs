@@ -1,0 +1,119 @@
+//! SVG line plots with plotters (SVG backend only, no system fonts).
+
+use plotters::prelude::*;
+use std::error::Error;
+use std::path::Path;
+
+/// Colours of the series, in order.
+const COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+];
+
+/// One figure: lines against the iteration, optional point markers, optional dashed
+/// horizontal reference levels. With `log_y` the values are drawn as log₁₀ (non-positive
+/// values are clamped to 1e-300).
+pub struct Figure<'a> {
+    /// Title above the plot.
+    pub title: &'a str,
+    /// x-axis label.
+    pub x_label: &'a str,
+    /// y-axis label.
+    pub y_label: &'a str,
+    /// Draw log₁₀ of the values.
+    pub log_y: bool,
+    /// Named lines.
+    pub lines: &'a [(&'a str, Vec<(f64, f64)>)],
+    /// Named point markers (drawn as circles on top of the lines).
+    pub marks: &'a [(&'a str, Vec<(f64, f64)>)],
+    /// Dashed grey horizontal levels.
+    pub levels: &'a [f64],
+}
+
+impl Figure<'_> {
+    /// Writes the figure as an SVG file.
+    pub fn write_svg(&self, path: &Path) -> Result<(), Box<dyn Error>> {
+        let tf = |y: f64| if self.log_y { y.max(1e-300).log10() } else { y };
+        let all = self
+            .lines
+            .iter()
+            .chain(self.marks.iter())
+            .flat_map(|(_, v)| v.iter().copied());
+        let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        for (x, y) in all {
+            x_max = x_max.max(x);
+            y_min = y_min.min(tf(y));
+            y_max = y_max.max(tf(y));
+        }
+        for &l in self.levels {
+            y_min = y_min.min(tf(l));
+            y_max = y_max.max(tf(l));
+        }
+        if !(y_min.is_finite() && y_max.is_finite()) {
+            return Err(format!("nothing to plot in {}", path.display()).into());
+        }
+        let pad = 0.05 * (y_max - y_min).max(1e-9);
+        let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max * 1.02, (y_min - pad)..(y_max + pad))?;
+        let log_y = self.log_y;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .y_label_formatter(&|v| {
+                if log_y {
+                    format!("1e{v:.0}")
+                } else {
+                    format!("{v:.0}")
+                }
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for &l in self.levels {
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, tf(l)), (x_max * 1.02, tf(l))],
+                6,
+                4,
+                ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
+            ))?;
+        }
+        for (i, (name, pts)) in self.lines.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|&(x, y)| (x, tf(y))),
+                    color.stroke_width(2),
+                ))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        for (i, (name, pts)) in self.marks.iter().enumerate() {
+            let color = COLORS[(self.lines.len() + i + 2) % COLORS.len()];
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Circle::new((x, tf(y)), 4, color.stroke_width(2))),
+                )?
+                .label(*name)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
+}
