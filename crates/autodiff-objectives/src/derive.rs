@@ -2,7 +2,7 @@
 //! result.
 
 use crate::error::{EvalError, check_input, check_value, first_non_finite};
-use crate::{Objective, forward};
+use crate::{Objective, forward, reverse};
 use nalgebra::{DMatrix, DVector};
 
 /// Which differentiation engine computes gradients, HVPs and Hessians.
@@ -18,20 +18,46 @@ pub enum Backend {
     /// Forward mode with static chunks of [`forward::CHUNK`] directions:
     /// ⌈d/N⌉ evaluations of f on `N`-wide dual numbers per gradient or HVP.
     Forward,
+    /// Reverse mode on a thread-local tape ([`reverse`]): one recording and one backward sweep
+    /// per gradient, forward-over-reverse for HVPs, d HVPs for a Hessian. Cost a small multiple
+    /// of f independent of d; memory proportional to the number of operations in f.
+    Reverse,
 }
 
 impl Backend {
-    /// The concrete engine this choice stands for at dimension `dim`.
+    /// The concrete engine this choice stands for at dimension `dim`, for gradients and HVPs:
+    /// [`Backend::Auto`] is forward mode below [`reverse::AUTO_REVERSE_DIM`] and reverse mode
+    /// from there on; an explicit choice stands for itself.
     ///
     /// ```
-    /// use autodiff_objectives::Backend;
-    /// assert_eq!(Backend::Auto.resolve(10), Backend::Forward);
+    /// use autodiff_objectives::{reverse::AUTO_REVERSE_DIM, Backend};
+    /// assert_eq!(Backend::Auto.resolve(2), Backend::Forward);
+    /// assert_eq!(Backend::Auto.resolve(AUTO_REVERSE_DIM), Backend::Reverse);
     /// assert_eq!(Backend::Forward.resolve(1_000_000), Backend::Forward);
+    /// assert_eq!(Backend::Reverse.resolve(1), Backend::Reverse);
     /// ```
     pub fn resolve(self, dim: usize) -> Backend {
-        let _ = dim;
         match self {
+            Backend::Auto if dim >= reverse::AUTO_REVERSE_DIM => Backend::Reverse,
             Backend::Auto | Backend::Forward => Backend::Forward,
+            Backend::Reverse => Backend::Reverse,
+        }
+    }
+
+    /// The concrete engine this choice stands for when computing a dense Hessian of dimension
+    /// `dim`: [`Backend::Auto`] is forward blocks below [`reverse::AUTO_REVERSE_HESSIAN_DIM`]
+    /// and d reverse-mode HVPs from there on.
+    ///
+    /// ```
+    /// use autodiff_objectives::{reverse::AUTO_REVERSE_HESSIAN_DIM, Backend};
+    /// assert_eq!(Backend::Auto.resolve_hessian(1), Backend::Forward);
+    /// assert_eq!(Backend::Auto.resolve_hessian(AUTO_REVERSE_HESSIAN_DIM), Backend::Reverse);
+    /// ```
+    pub fn resolve_hessian(self, dim: usize) -> Backend {
+        match self {
+            Backend::Auto if dim >= reverse::AUTO_REVERSE_HESSIAN_DIM => Backend::Reverse,
+            Backend::Auto | Backend::Forward => Backend::Forward,
+            Backend::Reverse => Backend::Reverse,
         }
     }
 
@@ -40,6 +66,7 @@ impl Backend {
         match self {
             Backend::Auto => "auto",
             Backend::Forward => "forward",
+            Backend::Reverse => "reverse",
         }
     }
 }
@@ -93,6 +120,7 @@ pub fn gradient_with<O: Objective>(
         Backend::Auto | Backend::Forward => {
             forward::gradient::<O, { forward::CHUNK }>(f, x.as_slice())
         }
+        Backend::Reverse => reverse::gradient(f, x.as_slice())?,
     };
     check_value(fx)?;
     check_gradient(&g)?;
@@ -130,6 +158,7 @@ pub fn gradient_hvp_with<O: Objective>(
         Backend::Auto | Backend::Forward => {
             forward::gradient_hvp::<O, { forward::CHUNK }>(f, x.as_slice(), v.as_slice())
         }
+        Backend::Reverse => reverse::gradient_hvp(f, x.as_slice(), v.as_slice())?,
     };
     check_value(fx)?;
     check_gradient(&g)?;
@@ -162,10 +191,11 @@ pub fn hessian_with<O: Objective>(
     backend: Backend,
 ) -> Result<(f64, DVector<f64>, DMatrix<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
-    let (fx, g, h) = match backend.resolve(x.len()) {
+    let (fx, g, h) = match backend.resolve_hessian(x.len()) {
         Backend::Auto | Backend::Forward => {
             forward::hessian::<O, { forward::CHUNK }>(f, x.as_slice())
         }
+        Backend::Reverse => reverse::hessian(f, x.as_slice())?,
     };
     check_value(fx)?;
     check_gradient(&g)?;

@@ -91,6 +91,15 @@ pub enum EvalError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A reverse-mode recording needed more tape nodes than this thread's limit
+    /// (see [`reverse::set_tape_limit`](crate::reverse::set_tape_limit)).
+    #[error(
+        "the reverse-mode tape exceeded its limit of {limit} nodes (raise it with reverse::set_tape_limit)"
+    )]
+    TapeLimitExceeded {
+        /// The limit in force, in nodes.
+        limit: usize,
+    },
 }
 
 /// Checks a point (or direction) before any evaluation: non-empty, of the objective's

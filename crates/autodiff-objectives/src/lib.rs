@@ -44,9 +44,23 @@
 //!
 //! # How it is computed
 //!
-//! [`Backend::Forward`] is chunked forward mode ([`forward`]); [`Backend::Auto`] picks the
-//! engine by dimension. The [`Oracle`] wraps an objective with counters ([`EvalCounts`]) so
-//! that optimizers and certifiers can report their cost.
+//! Two engines compute the same derivatives (they agree to rounding):
+//!
+//! - [`Backend::Forward`] is chunked forward mode ([`forward`]): ⌈d/8⌉ evaluations of f on
+//!   8-wide dual numbers per gradient or Hessian-vector product, so its cost grows with d;
+//!   cheapest for small d and the one used for dense Hessians of small d.
+//! - [`Backend::Reverse`] is reverse mode on a thread-local tape ([`reverse`]): f runs once on
+//!   [`reverse::Var64`], recording each elementary operation, and one backward sweep gives the
+//!   whole gradient; Hessian-vector products are forward-over-reverse (the tape holds dual
+//!   numbers), one recording and one sweep for ∇f and ∇²f·v together. The cost is a small
+//!   multiple of f whatever d is; the memory is proportional to the number of operations.
+//!
+//! [`Backend::Auto`] (what [`gradient`], [`hvp`] and [`hessian`] use) picks forward mode below
+//! [`reverse::AUTO_REVERSE_DIM`] coordinates and reverse mode from there on (for dense Hessians
+//! the switch is [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); both thresholds were measured with
+//! `cargo bench -p autodiff-objectives --bench backends -- crossover` (see `docs/benchmarks.md`).
+//! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
+//! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
 
 mod derive;
 mod error;
@@ -54,6 +68,7 @@ mod finite_sum;
 pub mod forward;
 mod objective;
 mod oracle;
+pub mod reverse;
 
 pub use derive::{
     Backend, Directional, directional, gradient, gradient_hvp_with, gradient_with, hessian,

@@ -1,0 +1,1178 @@
+//! Reverse mode on a tape: the engine behind [`Backend::Reverse`](crate::Backend).
+//!
+//! The number type [`Var<T>`] implements [`DualNum<Primitive = f64>`](DualNum) + `Copy`, so every
+//! [`Objective`] — every plain generic function — runs through it unchanged. A `Var` is a value
+//! and the index of the tape node that produced it; each elementary operation appends one node
+//! with (at most) two parent indices and the local partial derivatives with respect to them.
+//! One backward sweep over the nodes, in reverse order, accumulates the adjoints
+//! ∂f/∂node, and the adjoints of the input nodes are the gradient (Griewank & Walther,
+//! *Evaluating Derivatives*, 2nd ed., SIAM 2008, §3.2 and §6.1).
+//!
+//! - **gradient**: [`Var<f64>`](Var64): one evaluation that records the tape, one sweep;
+//!   the cost is a small multiple of f whatever d is.
+//! - **Hessian-vector product**: forward-over-reverse (Griewank & Walther §5.4): the tape holds
+//!   [`Dual64`] values and partials, the inputs are seeded with x + εv, and the sweep runs in
+//!   dual arithmetic, so one recording and one sweep yield ∇f(x) (the real parts of the input
+//!   adjoints) and ∇²f(x)·v (their ε parts) together.
+//! - **Hessian**: d such Hessian-vector products with the unit vectors, symmetrized.
+//!
+//! # The tape
+//!
+//! Each thread owns two tapes (one of `f64`, one of `Dual64`), created empty on first use. A
+//! differentiation appends its nodes at the end of its thread's tape, sweeps them, and truncates
+//! the tape back to where it started — the capacity is kept, so repeated calls of the same size
+//! do not allocate for the tape again. Consequences:
+//!
+//! - **threads**: every thread differentiates on its own tape; nothing is shared or locked.
+//!   `Var` is neither `Send` nor `Sync`, so a value cannot leave the thread whose tape it indexes:
+//!
+//!   ```compile_fail
+//!   fn needs_send<T: Send>(_: T) {}
+//!   needs_send(autodiff_objectives::reverse::Var64::from(1.0));
+//!   ```
+//! - **nested calls**: a differentiation started inside an objective that is itself being
+//!   differentiated (on the same thread) records above the outer one's nodes, sweeps only its own
+//!   and truncates back, so the outer recording is left intact. A panic inside an objective also
+//!   truncates the tape (the recording is an RAII guard).
+//! - **memory**: a node is 24 bytes on the gradient tape and 40 bytes on the HVP tape, plus one
+//!   adjoint (8 or 16 bytes) per node during the sweep; the number of nodes is the number of
+//!   elementary operations that involve the inputs. Operations on constants record nothing, and
+//!   adding a constant to a `Var` records nothing either (the result shares its operand's node,
+//!   since the local partial is 1).
+//! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
+//!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
+//!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
+//!
+//! The functions here take slices, do not validate their input and do not check the result for
+//! finiteness: that is the job of [`gradient_with`](crate::gradient_with) and friends.
+//!
+//! ```
+//! use autodiff_objectives::{objective, reverse, DualNum};
+//! fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[1] + x[2].sin() }
+//! let (fx, g) = reverse::gradient(&objective!(f), &[1.0, 2.0, 0.0])?;
+//! assert_eq!((fx, g), (2.0, vec![2.0, 1.0, 1.0]));
+//! # Ok::<(), autodiff_objectives::EvalError>(())
+//! ```
+
+use crate::{EvalError, Objective};
+use nalgebra::DMatrix;
+use num_dual::{Dual64, DualNum, DualStruct, Mappable};
+use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
+use std::cell::RefCell;
+use std::f64::consts::{LN_2, LN_10};
+use std::fmt;
+use std::iter::{Product, Sum};
+use std::marker::PhantomData;
+use std::ops::{
+    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, RemAssign, Sub, SubAssign,
+};
+
+/// The number of nodes a thread's tape may hold unless [`set_tape_limit`] says otherwise:
+/// 2²⁷ ≈ 1.3·10⁸ elementary operations (3 GiB of gradient tape, 5 GiB of HVP tape).
+pub const DEFAULT_TAPE_LIMIT: usize = 1 << 27;
+
+/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`.
+pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize;
+
+/// One recorded operation: the indices of its (at most two) parents and the partial derivatives
+/// of its value with respect to them. Index 0 is the sink: a parent that is a constant.
+#[derive(Clone, Copy)]
+struct Node<T> {
+    parents: [u32; 2],
+    partials: [T; 2],
+}
+
+/// A thread's tape of values of type `T` (`f64` for gradients, [`Dual64`] for HVPs).
+///
+/// Only reachable through the functions of this module; it is public so that [`TapeValue`]
+/// can name it.
+pub struct Tape<T> {
+    nodes: Vec<Node<T>>,
+    adjoints: Vec<T>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl<T> Tape<T> {
+    const fn new() -> Self {
+        Tape {
+            nodes: Vec::new(),
+            adjoints: Vec::new(),
+            limit: DEFAULT_TAPE_LIMIT,
+            overflowed: false,
+        }
+    }
+
+    /// Appends a node and returns its index, or 0 (the sink: "a constant") and remembers the
+    /// overflow if the tape is full.
+    #[inline(always)]
+    fn push(&mut self, node: Node<T>) -> u32 {
+        let index = self.nodes.len();
+        if index >= self.limit {
+            self.overflowed = true;
+            return 0;
+        }
+        self.nodes.push(node);
+        // index < limit ≤ MAX_TAPE_LIMIT = u32::MAX, so the cast is lossless.
+        index as u32
+    }
+}
+
+impl<T> fmt::Debug for Tape<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tape")
+            .field("len", &self.nodes.len())
+            .field("capacity", &self.nodes.capacity())
+            .field("limit", &self.limit)
+            .field("overflowed", &self.overflowed)
+            .finish()
+    }
+}
+
+thread_local! {
+    static GRADIENT_TAPE: RefCell<Tape<f64>> = const { RefCell::new(Tape::new()) };
+    static HVP_TAPE: RefCell<Tape<Dual64>> = const { RefCell::new(Tape::new()) };
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for f64 {}
+    impl Sealed for num_dual::Dual64 {}
+}
+
+/// The value types a tape can hold: `f64` (gradients) and [`Dual64`] (forward-over-reverse
+/// Hessian-vector products). Sealed: each has its own thread-local tape.
+pub trait TapeValue: DualNum<Primitive = f64> + Copy + private::Sealed {
+    /// Runs `f` on this thread's tape for values of this type.
+    fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<Self>>) -> R) -> R;
+
+    /// Like [`TapeValue::with_tape`], but `None` during thread teardown.
+    fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Self>>) -> R) -> Option<R>;
+}
+
+impl TapeValue for f64 {
+    #[inline(always)]
+    fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<f64>>) -> R) -> R {
+        GRADIENT_TAPE.with(f)
+    }
+    fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<f64>>) -> R) -> Option<R> {
+        GRADIENT_TAPE.try_with(f).ok()
+    }
+}
+
+impl TapeValue for Dual64 {
+    #[inline(always)]
+    fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<Dual64>>) -> R) -> R {
+        HVP_TAPE.with(f)
+    }
+    fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Dual64>>) -> R) -> Option<R> {
+        HVP_TAPE.try_with(f).ok()
+    }
+}
+
+/// Appends a node to this thread's tape of `T`.
+#[inline(always)]
+fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
+    T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
+}
+
+/// This thread's tape limit (in nodes; the same for both tapes).
+///
+/// ```
+/// use autodiff_objectives::reverse;
+/// assert_eq!(reverse::tape_limit(), reverse::DEFAULT_TAPE_LIMIT);
+/// ```
+pub fn tape_limit() -> usize {
+    GRADIENT_TAPE.with(|tape| tape.borrow().limit)
+}
+
+/// Sets this thread's tape limit (in nodes, for both tapes) and returns the previous one.
+/// Values above [`MAX_TAPE_LIMIT`] are clamped to it. A differentiation whose recording would
+/// exceed the limit returns [`EvalError::TapeLimitExceeded`].
+///
+/// ```
+/// use autodiff_objectives::{gradient_with, objective, reverse, Backend, DualNum, EvalError};
+/// use nalgebra::DVector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x.iter().map(|&xi| xi * xi).sum() }
+/// let previous = reverse::set_tape_limit(100);
+/// let result = gradient_with(&objective!(f), &DVector::from_element(1_000, 1.0), Backend::Reverse);
+/// assert_eq!(result, Err(EvalError::TapeLimitExceeded { limit: 100 }));
+/// reverse::set_tape_limit(previous);
+/// ```
+pub fn set_tape_limit(limit: usize) -> usize {
+    let limit = limit.min(MAX_TAPE_LIMIT);
+    HVP_TAPE.with(|tape| tape.borrow_mut().limit = limit);
+    GRADIENT_TAPE.with(|tape| std::mem::replace(&mut tape.borrow_mut().limit, limit))
+}
+
+/// The sizes of this thread's tapes: how many nodes they hold now (0 outside a
+/// differentiation, apart from the sink node) and how many they can hold without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapeStats {
+    /// Nodes on the gradient (`f64`) tape.
+    pub gradient_len: usize,
+    /// Capacity of the gradient tape, in nodes.
+    pub gradient_capacity: usize,
+    /// Nodes on the HVP ([`Dual64`]) tape.
+    pub hvp_len: usize,
+    /// Capacity of the HVP tape, in nodes.
+    pub hvp_capacity: usize,
+}
+
+/// The sizes of this thread's tapes.
+///
+/// ```
+/// use autodiff_objectives::{objective, reverse, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].exp() * x[1] }
+/// reverse::gradient(&objective!(f), &[0.0, 1.0])?;
+/// let after_first = reverse::tape_stats();
+/// reverse::gradient(&objective!(f), &[1.0, 2.0])?;
+/// assert_eq!(reverse::tape_stats(), after_first); // truncated back, capacity kept
+/// assert_eq!(after_first.gradient_len, 1);          // only the sink node stays
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub fn tape_stats() -> TapeStats {
+    let (gradient_len, gradient_capacity) = GRADIENT_TAPE.with(|tape| {
+        let tape = tape.borrow();
+        (tape.nodes.len(), tape.nodes.capacity())
+    });
+    let (hvp_len, hvp_capacity) = HVP_TAPE.with(|tape| {
+        let tape = tape.borrow();
+        (tape.nodes.len(), tape.nodes.capacity())
+    });
+    TapeStats {
+        gradient_len,
+        gradient_capacity,
+        hvp_len,
+        hvp_capacity,
+    }
+}
+
+/// A recording in progress on this thread's tape of `T`: where it started, how many inputs
+/// it has, and the overflow state of the recording it is nested in. Dropping it (also during
+/// a panic) truncates the tape back to where the recording started.
+struct Recording<T: TapeValue> {
+    start: usize,
+    inputs: usize,
+    outer_overflowed: bool,
+    _marker: PhantomData<(T, *const ())>,
+}
+
+impl<T: TapeValue> Recording<T> {
+    /// Starts a recording with one input node per value.
+    fn begin(values: &[T]) -> (Self, Vec<Var<T>>) {
+        T::with_tape(|cell| {
+            let mut tape = cell.borrow_mut();
+            if tape.nodes.is_empty() {
+                // The sink: index 0 stands for "a constant"; it is never swept.
+                tape.nodes.push(Node {
+                    parents: [0, 0],
+                    partials: [T::zero(); 2],
+                });
+            }
+            let start = tape.nodes.len();
+            let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
+            tape.nodes.reserve(values.len());
+            let leaf = Node {
+                parents: [0, 0],
+                partials: [T::zero(); 2],
+            };
+            let vars = values
+                .iter()
+                .map(|&val| Var::new(val, tape.push(leaf)))
+                .collect();
+            let recording = Recording {
+                start,
+                inputs: values.len(),
+                outer_overflowed,
+                _marker: PhantomData,
+            };
+            (recording, vars)
+        })
+    }
+
+    /// The backward sweep from the output `y`: returns the adjoints ∂y/∂input, or the
+    /// tape-limit error if the recording overflowed.
+    fn sweep(self, y: Var<T>) -> Result<Vec<T>, EvalError> {
+        T::with_tape(|cell| {
+            let mut tape = cell.borrow_mut();
+            if tape.overflowed {
+                return Err(EvalError::TapeLimitExceeded { limit: tape.limit });
+            }
+            let Tape {
+                nodes, adjoints, ..
+            } = &mut *tape;
+            let start = self.start;
+            let nodes = &nodes[start..];
+            // Adjoints are indexed relative to the recording: node `start + k` has slot k + 1;
+            // slot 0 collects what flows to constants (parents below `start`, i.e. the sink)
+            // and the last slot what flows to parents beyond the tape (only possible from a
+            // `Var` smuggled out of another recording); both are ignored. Mapping parents with
+            // `saturating_sub` and `min` keeps the loop free of branches and of panics.
+            // `start ≥ 1` because the sink is node 0.
+            let base = start - 1;
+            adjoints.clear();
+            adjoints.resize(nodes.len().max(self.inputs) + 2, T::zero());
+            let adj = adjoints.as_mut_slice();
+            let trash = adj.len() - 1;
+            let output = (y.idx as usize).wrapping_sub(start);
+            if output < nodes.len() {
+                // y = scale · node + constant
+                adj[output + 1] = T::from(y.scale);
+                for (k, node) in nodes[..=output].iter().enumerate().rev() {
+                    let a = adj[k + 1];
+                    let q0 = (node.parents[0] as usize).saturating_sub(base).min(trash);
+                    let q1 = (node.parents[1] as usize).saturating_sub(base).min(trash);
+                    adj[q0] += a * node.partials[0];
+                    adj[q1] += a * node.partials[1];
+                }
+            }
+            Ok(adj[1..=self.inputs].to_vec())
+        })
+    }
+}
+
+impl<T: TapeValue> Drop for Recording<T> {
+    fn drop(&mut self) {
+        // `try_with`: during thread teardown the tape may already be gone; nothing to restore.
+        let _ = T::try_with_tape(|cell| {
+            if let Ok(mut tape) = cell.try_borrow_mut() {
+                tape.nodes.truncate(self.start);
+                tape.overflowed = self.outer_overflowed;
+            }
+        });
+    }
+}
+
+/// f(x) and ∇f(x): one recording of f on [`Var64`], one backward sweep.
+///
+/// ```
+/// use autodiff_objectives::{objective, reverse, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].powi(3) * x[1].ln() }
+/// let (fx, g) = reverse::gradient(&objective!(f), &[2.0, 1.0])?;
+/// assert_eq!(fx, 0.0);
+/// assert_eq!(g, vec![0.0, 8.0]); // (3x₀² ln x₁, x₀³/x₁)
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// # Errors
+/// [`EvalError::TapeLimitExceeded`] if the recording needs more nodes than [`tape_limit`].
+pub fn gradient<O: Objective>(f: &O, x: &[f64]) -> Result<(f64, Vec<f64>), EvalError> {
+    let (recording, xs) = Recording::<f64>::begin(x);
+    let y = f.eval(&xs);
+    let g = recording.sweep(y)?;
+    Ok((y.val, g))
+}
+
+/// f(x), ∇f(x) and ∇²f(x)·v by forward-over-reverse: one recording of f on [`VarDual64`]
+/// seeded with x + εv, one backward sweep in dual arithmetic. `v` must have the length of `x`.
+///
+/// ```
+/// use autodiff_objectives::{objective, reverse, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] * x[1] }
+/// // ∇²f = [[2x₁, 2x₀], [2x₀, 0]] at (1, 3) is [[6, 2], [2, 0]]
+/// let (_, g, hv) = reverse::gradient_hvp(&objective!(f), &[1.0, 3.0], &[1.0, 1.0])?;
+/// assert_eq!(g, vec![6.0, 1.0]);
+/// assert_eq!(hv, vec![8.0, 2.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// # Errors
+/// [`EvalError::TapeLimitExceeded`] if the recording needs more nodes than [`tape_limit`].
+pub fn gradient_hvp<O: Objective>(
+    f: &O,
+    x: &[f64],
+    v: &[f64],
+) -> Result<(f64, Vec<f64>, Vec<f64>), EvalError> {
+    let seeds: Vec<Dual64> = x
+        .iter()
+        .zip(v)
+        .map(|(&xi, &vi)| Dual64::new(xi, vi))
+        .collect();
+    let (recording, xs) = Recording::<Dual64>::begin(&seeds);
+    let y = f.eval(&xs);
+    let adjoints = recording.sweep(y)?;
+    let g = adjoints.iter().map(|a| a.re).collect();
+    let hv = adjoints.iter().map(|a| a.eps).collect();
+    Ok((y.val.re, g, hv))
+}
+
+/// f(x), ∇f(x) and the dense Hessian from d forward-over-reverse Hessian-vector products with
+/// the unit vectors; the result is symmetrized ((H + Hᵀ)/2), so it is exactly symmetric.
+///
+/// ```
+/// use autodiff_objectives::{objective, reverse, DualNum};
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[1] * x[2] }
+/// let (_, _, h) = reverse::hessian(&objective!(f), &[1.0, 2.0, 3.0])?;
+/// assert_eq!(h[(0, 1)], 3.0);
+/// assert_eq!(h[(2, 0)], 2.0);
+/// assert_eq!(h[(2, 2)], 0.0);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// # Errors
+/// [`EvalError::TapeLimitExceeded`] if a recording needs more nodes than [`tape_limit`].
+pub fn hessian<O: Objective>(f: &O, x: &[f64]) -> Result<(f64, Vec<f64>, DMatrix<f64>), EvalError> {
+    let d = x.len();
+    let mut h = DMatrix::zeros(d, d);
+    let mut fx = f64::NAN;
+    let mut g = Vec::new();
+    let mut e = vec![0.0; d];
+    for j in 0..d {
+        e[j] = 1.0;
+        let (value, grad, column) = gradient_hvp(f, x, &e)?;
+        e[j] = 0.0;
+        h.set_column(j, &nalgebra::DVector::from_vec(column));
+        fx = value;
+        g = grad;
+    }
+    for j in 0..d {
+        for i in (j + 1)..d {
+            let mean = 0.5 * (h[(i, j)] + h[(j, i)]);
+            h[(i, j)] = mean;
+            h[(j, i)] = mean;
+        }
+    }
+    Ok((fx, g, h))
+}
+
+/// A reverse-mode number: a value and the index of the tape node that produced it.
+///
+/// It implements [`DualNum<Primitive = f64>`](DualNum) + `Copy`, so objectives need no change to
+/// run on it. Comparisons (`==`, `<`, …) act on the real part, like num-dual's types. A `Var`
+/// is only meaningful inside the differentiation that created it, on its thread (it is neither
+/// `Send` nor `Sync`). Constants (`Var::from(2.0)`, `D::zero()`) are not recorded.
+///
+/// ```
+/// use autodiff_objectives::reverse::Var64;
+/// use autodiff_objectives::DualNum;
+/// let c = Var64::from(2.0);                  // a constant: nothing is recorded
+/// assert_eq!((c.powi(3) + 1.0).value(), 9.0);
+/// assert!(c < Var64::from(3.0) && c > 1.0);  // comparisons on the real part
+/// ```
+#[derive(Clone, Copy)]
+pub struct Var<T: TapeValue = f64> {
+    val: T,
+    /// ∂val/∂(value of node `idx`): linear operations with constants (negation, scaling) fold
+    /// into it instead of recording a node.
+    scale: f64,
+    idx: u32,
+    _thread_bound: PhantomData<*const ()>,
+}
+
+/// The gradient tape's number type.
+pub type Var64 = Var<f64>;
+
+/// The Hessian-vector-product tape's number type (values and partials are [`Dual64`]).
+pub type VarDual64 = Var<Dual64>;
+
+impl<T: TapeValue> Var<T> {
+    #[inline(always)]
+    fn new(val: T, idx: u32) -> Self {
+        Var {
+            val,
+            scale: 1.0,
+            idx,
+            _thread_bound: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn scaled(val: T, scale: f64, idx: u32) -> Self {
+        Var {
+            val,
+            scale,
+            idx,
+            _thread_bound: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn constant(val: T) -> Self {
+        Self::new(val, 0)
+    }
+
+    /// The value carried (for [`VarDual64`] a dual number: value and directional derivative).
+    ///
+    /// ```
+    /// use autodiff_objectives::reverse::Var64;
+    /// assert_eq!(Var64::from(1.5).value(), 1.5);
+    /// ```
+    pub fn value(&self) -> T {
+        self.val
+    }
+
+    /// Whether this number is recorded on the tape (depends on the inputs) rather than a
+    /// constant.
+    ///
+    /// ```
+    /// use autodiff_objectives::reverse::Var64;
+    /// assert!(!Var64::from(1.5).is_recorded());
+    /// ```
+    pub fn is_recorded(&self) -> bool {
+        self.idx != 0
+    }
+
+    /// A result with the same node as `self`: valid when the local partial is exactly 1
+    /// (adding a constant), so no node is needed.
+    #[inline(always)]
+    fn alias(self, val: T) -> Self {
+        Self::scaled(val, self.scale, self.idx)
+    }
+
+    /// A result with the same node as `self` and the local partial `factor` (a constant
+    /// factor), folded into the scale: no node is needed.
+    #[inline(always)]
+    fn rescale(self, val: T, factor: f64) -> Self {
+        Self::scaled(val, self.scale * factor, self.idx)
+    }
+
+    /// A result depending on `self` alone, with local partial `partial`.
+    #[inline(always)]
+    fn unary(self, val: T, partial: T) -> Self {
+        if self.idx == 0 {
+            return Self::constant(val);
+        }
+        Self::new(
+            val,
+            record([self.idx, 0], [partial * self.scale, T::zero()]),
+        )
+    }
+
+    /// A result depending on `self` and `other` with local partials `pa` and `pb`.
+    #[inline(always)]
+    fn binary(self, other: Self, val: T, pa: T, pb: T) -> Self {
+        match (self.idx, other.idx) {
+            (0, 0) => Self::constant(val),
+            (_, 0) => Self::new(val, record([self.idx, 0], [pa * self.scale, T::zero()])),
+            (0, _) => Self::new(val, record([other.idx, 0], [pb * other.scale, T::zero()])),
+            (a, b) => Self::new(val, record([a, b], [pa * self.scale, pb * other.scale])),
+        }
+    }
+
+    #[inline(always)]
+    fn add_var(self, other: Self) -> Self {
+        let val = self.val + other.val;
+        if other.idx == 0 {
+            self.alias(val)
+        } else if self.idx == 0 {
+            other.alias(val)
+        } else {
+            Self::new(
+                val,
+                record(
+                    [self.idx, other.idx],
+                    [T::from(self.scale), T::from(other.scale)],
+                ),
+            )
+        }
+    }
+
+    #[inline(always)]
+    fn sub_var(self, other: Self) -> Self {
+        let val = self.val - other.val;
+        if other.idx == 0 {
+            self.alias(val)
+        } else if self.idx == 0 {
+            other.rescale(val, -1.0)
+        } else {
+            Self::new(
+                val,
+                record(
+                    [self.idx, other.idx],
+                    [T::from(self.scale), T::from(-other.scale)],
+                ),
+            )
+        }
+    }
+
+    #[inline(always)]
+    fn mul_var(self, other: Self) -> Self {
+        let val = self.val * other.val;
+        if self.idx == other.idx && self.idx != 0 {
+            // Both factors depend on the same node (a square, say): one partial suffices.
+            let partial = other.val * self.scale + self.val * other.scale;
+            return Self::new(val, record([self.idx, 0], [partial, T::zero()]));
+        }
+        self.binary(other, val, other.val, self.val)
+    }
+
+    #[inline(always)]
+    fn div_var(self, other: Self) -> Self {
+        let r = other.val.recip();
+        let val = self.val / other.val;
+        self.binary(other, val, r, -(val * r))
+    }
+
+    /// a % b = a − b·trunc(a/b): partials 1 and −trunc(a/b) (piecewise; the real part is the
+    /// exact remainder).
+    #[inline]
+    fn rem_var(self, other: Self) -> Self {
+        let (a, b) = (self.val.re(), other.val.re());
+        let q = (a / b).trunc();
+        let val = self.val - other.val * q;
+        let val = val + (a % b - val.re());
+        self.binary(other, val, T::one(), T::from(-q))
+    }
+}
+
+impl<T: TapeValue> fmt::Debug for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Var")
+            .field("value", &self.val)
+            .field("node", &self.idx)
+            .field("scale", &self.scale)
+            .finish()
+    }
+}
+
+impl<T: TapeValue> fmt::Display for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.val, f)
+    }
+}
+
+impl<T: TapeValue> From<f64> for Var<T> {
+    #[inline]
+    fn from(value: f64) -> Self {
+        Self::constant(T::from(value))
+    }
+}
+
+// ---- arithmetic between Vars, by value and by reference ----
+
+macro_rules! impl_binary_op {
+    ($trait:ident, $method:ident, $core:ident, $assign_trait:ident, $assign_method:ident) => {
+        impl<T: TapeValue> $trait for Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: Var<T>) -> Var<T> {
+                self.$core(rhs)
+            }
+        }
+        impl<T: TapeValue> $trait<&Var<T>> for Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: &Var<T>) -> Var<T> {
+                self.$core(*rhs)
+            }
+        }
+        impl<T: TapeValue> $trait<Var<T>> for &Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: Var<T>) -> Var<T> {
+                (*self).$core(rhs)
+            }
+        }
+        impl<T: TapeValue> $trait<&Var<T>> for &Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: &Var<T>) -> Var<T> {
+                (*self).$core(*rhs)
+            }
+        }
+        impl<T: TapeValue> $assign_trait for Var<T> {
+            #[inline(always)]
+            fn $assign_method(&mut self, rhs: Var<T>) {
+                *self = (*self).$core(rhs);
+            }
+        }
+        impl<T: TapeValue> $assign_trait<&Var<T>> for Var<T> {
+            #[inline(always)]
+            fn $assign_method(&mut self, rhs: &Var<T>) {
+                *self = (*self).$core(*rhs);
+            }
+        }
+    };
+}
+
+impl_binary_op!(Add, add, add_var, AddAssign, add_assign);
+impl_binary_op!(Sub, sub, sub_var, SubAssign, sub_assign);
+impl_binary_op!(Mul, mul, mul_var, MulAssign, mul_assign);
+impl_binary_op!(Div, div, div_var, DivAssign, div_assign);
+impl_binary_op!(Rem, rem, rem_var, RemAssign, rem_assign);
+
+// ---- arithmetic with f64 constants ----
+
+impl<T: TapeValue> Var<T> {
+    #[inline(always)]
+    fn add_f64(self, c: f64) -> Self {
+        self.alias(self.val + c)
+    }
+    #[inline(always)]
+    fn sub_f64(self, c: f64) -> Self {
+        self.alias(self.val - c)
+    }
+    #[inline(always)]
+    fn mul_f64(self, c: f64) -> Self {
+        self.rescale(self.val * c, c)
+    }
+    #[inline(always)]
+    fn div_f64(self, c: f64) -> Self {
+        self.rescale(self.val / c, c.recip())
+    }
+    #[inline]
+    fn rem_f64(self, c: f64) -> Self {
+        let a = self.val.re();
+        let q = (a / c).trunc();
+        let val = self.val - q * c;
+        self.alias(val + (a % c - val.re()))
+    }
+}
+
+macro_rules! impl_scalar_op {
+    ($trait:ident, $method:ident, $core:ident, $assign_trait:ident, $assign_method:ident) => {
+        impl<T: TapeValue> $trait<f64> for Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: f64) -> Var<T> {
+                self.$core(rhs)
+            }
+        }
+        impl<T: TapeValue> $trait<f64> for &Var<T> {
+            type Output = Var<T>;
+            #[inline(always)]
+            fn $method(self, rhs: f64) -> Var<T> {
+                (*self).$core(rhs)
+            }
+        }
+        impl<T: TapeValue> $assign_trait<f64> for Var<T> {
+            #[inline(always)]
+            fn $assign_method(&mut self, rhs: f64) {
+                *self = (*self).$core(rhs);
+            }
+        }
+    };
+}
+
+impl_scalar_op!(Add, add, add_f64, AddAssign, add_assign);
+impl_scalar_op!(Sub, sub, sub_f64, SubAssign, sub_assign);
+impl_scalar_op!(Mul, mul, mul_f64, MulAssign, mul_assign);
+impl_scalar_op!(Div, div, div_f64, DivAssign, div_assign);
+impl_scalar_op!(Rem, rem, rem_f64, RemAssign, rem_assign);
+
+impl<T: TapeValue> Neg for Var<T> {
+    type Output = Var<T>;
+    #[inline(always)]
+    fn neg(self) -> Var<T> {
+        self.rescale(-self.val, -1.0)
+    }
+}
+
+impl<T: TapeValue> Neg for &Var<T> {
+    type Output = Var<T>;
+    #[inline(always)]
+    fn neg(self) -> Var<T> {
+        -*self
+    }
+}
+
+// ---- num-traits ----
+
+impl<T: TapeValue> Zero for Var<T> {
+    #[inline]
+    fn zero() -> Self {
+        Self::constant(T::zero())
+    }
+    #[inline]
+    fn is_zero(&self) -> bool {
+        self.val.is_zero()
+    }
+}
+
+impl<T: TapeValue> One for Var<T> {
+    #[inline]
+    fn one() -> Self {
+        Self::constant(T::one())
+    }
+}
+
+impl<T: TapeValue> Num for Var<T> {
+    type FromStrRadixErr = <f64 as Num>::FromStrRadixErr;
+    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
+        f64::from_str_radix(s, radix).map(Self::from)
+    }
+}
+
+impl<T: TapeValue> Signed for Var<T> {
+    #[inline]
+    fn abs(&self) -> Self {
+        if self.val.is_positive() {
+            *self
+        } else {
+            -*self
+        }
+    }
+    #[inline]
+    fn abs_sub(&self, other: &Self) -> Self {
+        if self.re() > other.re() {
+            *self - *other
+        } else {
+            Self::zero()
+        }
+    }
+    #[inline]
+    fn signum(&self) -> Self {
+        if self.val.is_positive() {
+            Self::one()
+        } else if self.val.is_zero() {
+            Self::zero()
+        } else {
+            -Self::one()
+        }
+    }
+    #[inline]
+    fn is_positive(&self) -> bool {
+        self.val.is_positive()
+    }
+    #[inline]
+    fn is_negative(&self) -> bool {
+        self.val.is_negative()
+    }
+}
+
+impl<T: TapeValue> Inv for Var<T> {
+    type Output = Var<T>;
+    #[inline]
+    fn inv(self) -> Var<T> {
+        self.recip()
+    }
+}
+
+impl<T: TapeValue> Sum for Var<T> {
+    #[inline]
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::zero(), |acc, x| acc + x)
+    }
+}
+
+impl<'a, T: TapeValue> Sum<&'a Var<T>> for Var<T> {
+    #[inline]
+    fn sum<I: Iterator<Item = &'a Var<T>>>(iter: I) -> Self {
+        iter.fold(Self::zero(), |acc, x| acc + x)
+    }
+}
+
+impl<T: TapeValue> Product for Var<T> {
+    #[inline]
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::one(), |acc, x| acc * x)
+    }
+}
+
+impl<'a, T: TapeValue> Product<&'a Var<T>> for Var<T> {
+    #[inline]
+    fn product<I: Iterator<Item = &'a Var<T>>>(iter: I) -> Self {
+        iter.fold(Self::one(), |acc, x| acc * x)
+    }
+}
+
+impl<T: TapeValue> FromPrimitive for Var<T> {
+    fn from_i64(n: i64) -> Option<Self> {
+        f64::from_i64(n).map(Self::from)
+    }
+    fn from_u64(n: u64) -> Option<Self> {
+        f64::from_u64(n).map(Self::from)
+    }
+    fn from_f32(n: f32) -> Option<Self> {
+        f64::from_f32(n).map(Self::from)
+    }
+    fn from_f64(n: f64) -> Option<Self> {
+        Some(Self::from(n))
+    }
+}
+
+// ---- comparisons on the real part ----
+
+impl<T: TapeValue> PartialEq for Var<T> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.val.eq(&other.val)
+    }
+}
+
+impl<T: TapeValue> PartialEq<f64> for Var<T> {
+    #[inline]
+    fn eq(&self, other: &f64) -> bool {
+        self.val.eq(other)
+    }
+}
+
+impl<T: TapeValue> PartialOrd for Var<T> {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(&other.val)
+    }
+}
+
+impl<T: TapeValue> PartialOrd<f64> for Var<T> {
+    #[inline]
+    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(other)
+    }
+}
+
+// ---- num-dual ----
+
+impl<T: TapeValue> DualStruct for Var<T> {
+    type Real = f64;
+    type Inner = f64;
+    #[inline]
+    fn re(&self) -> f64 {
+        self.val.re()
+    }
+    #[inline]
+    fn from_inner(inner: &f64) -> Self {
+        Self::from(*inner)
+    }
+}
+
+impl<T: TapeValue> Mappable<Self> for Var<T> {
+    type Output<O> = O;
+    #[inline]
+    fn map_dual<M: Fn(Self) -> O, O>(self, f: M) -> O {
+        f(self)
+    }
+}
+
+impl<T: TapeValue> DualNum for Var<T> {
+    type Primitive = f64;
+
+    const NDERIV: usize = T::NDERIV + 1;
+
+    type InnerDual = f64;
+
+    #[inline]
+    fn from_re(re: f64) -> Self {
+        Self::from(re)
+    }
+
+    #[inline]
+    fn scale(self, factor: &f64) -> Self {
+        self * *factor
+    }
+
+    #[inline]
+    fn recip(&self) -> Self {
+        let r = self.val.recip();
+        self.unary(r, -(r * r))
+    }
+
+    #[inline]
+    fn powi(&self, n: i32) -> Self {
+        let x = self.val;
+        match n {
+            0 => Self::one(),
+            1 => *self,
+            2 => self.unary(x * x, x * 2.0),
+            _ => self.unary(x.powi(n), x.powi(n - 1) * f64::from(n)),
+        }
+    }
+
+    #[inline]
+    fn powf(&self, n: f64) -> Self {
+        let x = self.val;
+        if n.is_zero() {
+            Self::one()
+        } else if n.is_one() {
+            *self
+        } else if (n - 2.0).abs() < f64::EPSILON {
+            self.unary(x * x, x * 2.0)
+        } else {
+            self.unary(x.powf(n), x.powf(n - 1.0) * n)
+        }
+    }
+
+    #[inline]
+    fn sqrt(&self) -> Self {
+        let s = self.val.sqrt();
+        self.unary(s, (s * 2.0).recip())
+    }
+
+    #[inline]
+    fn cbrt(&self) -> Self {
+        let c = self.val.cbrt();
+        self.unary(c, (c * c * 3.0).recip())
+    }
+
+    #[inline]
+    fn exp(&self) -> Self {
+        let e = self.val.exp();
+        self.unary(e, e)
+    }
+
+    #[inline]
+    fn exp2(&self) -> Self {
+        let e = self.val.exp2();
+        self.unary(e, e * LN_2)
+    }
+
+    #[inline]
+    fn exp_m1(&self) -> Self {
+        self.unary(self.val.exp_m1(), self.val.exp())
+    }
+
+    #[inline]
+    fn ln(&self) -> Self {
+        self.unary(self.val.ln(), self.val.recip())
+    }
+
+    #[inline]
+    fn log(&self, base: f64) -> Self {
+        self.unary(self.val.log(base), self.val.recip() / base.ln())
+    }
+
+    #[inline]
+    fn log2(&self) -> Self {
+        self.unary(self.val.log2(), self.val.recip() / LN_2)
+    }
+
+    #[inline]
+    fn log10(&self) -> Self {
+        self.unary(self.val.log10(), self.val.recip() / LN_10)
+    }
+
+    #[inline]
+    fn ln_1p(&self) -> Self {
+        self.unary(self.val.ln_1p(), (self.val + 1.0).recip())
+    }
+
+    #[inline]
+    fn sin(&self) -> Self {
+        let (s, c) = self.val.sin_cos();
+        self.unary(s, c)
+    }
+
+    #[inline]
+    fn cos(&self) -> Self {
+        let (s, c) = self.val.sin_cos();
+        self.unary(c, -s)
+    }
+
+    #[inline]
+    fn tan(&self) -> Self {
+        let t = self.val.tan();
+        self.unary(t, t * t + 1.0)
+    }
+
+    #[inline]
+    fn sin_cos(&self) -> (Self, Self) {
+        let (s, c) = self.val.sin_cos();
+        (self.unary(s, c), self.unary(c, -s))
+    }
+
+    #[inline]
+    fn asin(&self) -> Self {
+        let x = self.val;
+        self.unary(x.asin(), (T::one() - x * x).sqrt().recip())
+    }
+
+    #[inline]
+    fn acos(&self) -> Self {
+        let x = self.val;
+        self.unary(x.acos(), -(T::one() - x * x).sqrt().recip())
+    }
+
+    #[inline]
+    fn atan(&self) -> Self {
+        let x = self.val;
+        self.unary(x.atan(), (x * x + 1.0).recip())
+    }
+
+    /// atan2(y = self, x = other): partials x/(x² + y²) and −y/(x² + y²).
+    #[inline]
+    fn atan2(&self, other: Self) -> Self {
+        let (y, x) = (self.val, other.val);
+        let r = (x * x + y * y).recip();
+        self.binary(other, y.atan2(x), x * r, -(y * r))
+    }
+
+    #[inline]
+    fn sinh(&self) -> Self {
+        self.unary(self.val.sinh(), self.val.cosh())
+    }
+
+    #[inline]
+    fn cosh(&self) -> Self {
+        self.unary(self.val.cosh(), self.val.sinh())
+    }
+
+    #[inline]
+    fn tanh(&self) -> Self {
+        let t = self.val.tanh();
+        self.unary(t, T::one() - t * t)
+    }
+
+    #[inline]
+    fn asinh(&self) -> Self {
+        let x = self.val;
+        self.unary(x.asinh(), (x * x + 1.0).sqrt().recip())
+    }
+
+    #[inline]
+    fn acosh(&self) -> Self {
+        let x = self.val;
+        self.unary(x.acosh(), (x * x - 1.0).sqrt().recip())
+    }
+
+    #[inline]
+    fn atanh(&self) -> Self {
+        let x = self.val;
+        self.unary(x.atanh(), (T::one() - x * x).recip())
+    }
+
+    /// sin(x)/x, with num-dual's series 1 − x²/6 where |x| < ε (so the branches, and hence the
+    /// derivatives, agree with forward mode).
+    #[inline]
+    fn sph_j0(&self) -> Self {
+        if self.re().abs() < f64::EPSILON {
+            Self::one() - *self * *self / 6.0
+        } else {
+            self.sin() / *self
+        }
+    }
+
+    /// (sin x − x cos x)/x², with the series x/3 where |x| < ε.
+    #[inline]
+    fn sph_j1(&self) -> Self {
+        if self.re().abs() < f64::EPSILON {
+            *self / 3.0
+        } else {
+            let (s, c) = self.sin_cos();
+            (s - *self * c) / (*self * *self)
+        }
+    }
+
+    /// (3(sin x − x cos x) − x² sin x)/x³, with the series x²/15 where |x| < ε.
+    #[inline]
+    fn sph_j2(&self) -> Self {
+        if self.re().abs() < f64::EPSILON {
+            *self * *self / 15.0
+        } else {
+            let (s, c) = self.sin_cos();
+            let s2 = *self * *self;
+            ((s - *self * c) * 3.0 - s2 * s) / (s2 * *self)
+        }
+    }
+
+    #[inline]
+    fn mul_add(&self, a: Self, b: Self) -> Self {
+        *self * a + b
+    }
+
+    /// x^y with both recorded: partials y·x^(y−1) and x^y·ln x.
+    #[inline]
+    fn powd(&self, exp: Self) -> Self {
+        let (x, y) = (self.val, exp.val);
+        let val = x.powd(y);
+        self.binary(exp, val, y * x.powd(y - 1.0), val * x.ln())
+    }
+}
+
+/// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes gradients and
+/// Hessian-vector products in reverse mode (below it, chunked forward mode).
+pub const AUTO_REVERSE_DIM: usize = 16;
+
+/// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes dense Hessians as d
+/// reverse-mode Hessian-vector products (below it, forward-mode blocks).
+pub const AUTO_REVERSE_HESSIAN_DIM: usize = 16;
