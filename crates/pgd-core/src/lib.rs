@@ -123,6 +123,37 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # The relatives of PGD
+//!
+//! The same [`Outcome`], [`Termination`] semantics, [`Options`] and seeding for:
+//!
+//! | optimizer | method | reference |
+//! |---|---|---|
+//! | [`Pagd`] ([`PagdParams`]) | perturbed accelerated GD with negative curvature exploitation | Jin, Netrapalli, Jordan 2018, arXiv:1711.10456, Algorithms 2–3 |
+//! | [`NoisyGd`] | x ← x − η(∇f + n), n uniform on a sphere, every step | Ge, Huang, Jin, Yuan 2015, arXiv:1503.02101, Algorithm 1 |
+//! | [`SaddleNgd`] | normalized GD with noise every N₀ steps | Levy 2016, arXiv:1611.04831, Algorithm 1 |
+//! | [`Sgd`] | mini-batch SGD on a [`FiniteSum`](autodiff_objectives::FiniteSum) | Robbins–Monro 1951 |
+//! | [`Psgd`] | (mini-batch) perturbed SGD, ξ ~ N(0, (r²/d)I) every step | Jin, Netrapalli, Ge, Kakade, Jordan, arXiv:1902.04811 |
+//!
+//! The stochastic ones implement [`StochasticOptimizer`] (`minimize_stochastic(&f, &x0)`)
+//! and count term gradients ("samples") in [`Outcome::gradient_evals`]. Methods without a
+//! stopping test of their own (noisy GD, Saddle-NGD, SGD, PSGD) end on a budget — never
+//! reported as converged — or on an optional first-order gradient tolerance.
+//!
+//! ```
+//! use pgd_core::{Optimizer, Pagd, PagdParams};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! //                               η     θ    γ    s     r     g_thres 𝒯   f_thres
+//! let p = PagdParams::practical(0.05, 0.2, 0.8, 0.05, 1e-2, 1e-3, 50, 1e-4)?;
+//! let out = Pagd::new(p).seed(42).minimize(&objective!(quartic, 2), &dvector![0.0, 0.0])?;
+//! assert!(out.converged() && out.value < -0.9999);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Errors, never panics
 //!
 //! Invalid parameters are [`ParamError`]s naming the parameter and value; a bad starting point
@@ -135,18 +166,24 @@
 mod ball;
 mod error;
 mod gd;
+mod noisy_gd;
 mod options;
 mod outcome;
+mod pagd;
 mod params;
 mod pgd;
 mod pgdli;
 mod run;
+mod stochastic;
 
 pub use ball::{sample_ball, sample_sphere};
 pub use error::{OptimError, ParamError};
 pub use gd::GradientDescent;
+pub use noisy_gd::{NoisyGd, SaddleNgd};
 pub use options::{Observer, Optimizer, Options, Silent};
 pub use outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
+pub use pagd::{Pagd, PagdDerivation, PagdParams};
 pub use params::{Derivation, PgdParams, TheoryConstants};
 pub use pgd::Pgd;
 pub use pgdli::PgdLi;
+pub use stochastic::{Psgd, Sgd, StochasticOptimizer};

@@ -169,6 +169,13 @@ pub enum Event {
     },
     /// PGDli: the first step of the local-improvement phase (gradient descent from x̃).
     LocalImprovement,
+    /// PAGD (Jin, Netrapalli, Jordan 2018, Algorithm 3): the negative-curvature condition
+    /// held at this iteration and negative curvature exploitation replaced the AGD step; the
+    /// momentum was reset to 0.
+    NegativeCurvatureExploited {
+        /// `false`: ‖v_t‖ ≥ s and x_{t+1} = x_t; `true`: x_{t+1} = x_t ± s·v_t/‖v_t‖.
+        moved: bool,
+    },
 }
 
 /// One entry of the per-iteration trace and what an [`Observer`](crate::Observer) sees: the

@@ -5,7 +5,7 @@
 use crate::error::{OptimError, ParamError};
 use crate::options::{Observer, Options};
 use crate::outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
-use autodiff_objectives::{Objective, Oracle};
+use autodiff_objectives::{EvalCounts, Objective, Oracle};
 use nalgebra::DVector;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -37,6 +37,9 @@ pub(crate) struct Run<'a, O: Objective> {
     pub perturbations: Vec<PerturbationEvent>,
     pub rng: Xoshiro256PlusPlus,
     start: Instant,
+    /// Gradient evaluations made outside the oracle (the stochastic optimizers' term
+    /// gradients), added to the oracle's count everywhere a count is reported or checked.
+    extra_gradient_evals: u64,
 }
 
 impl<'a, O: Objective> Run<'a, O> {
@@ -79,6 +82,7 @@ impl<'a, O: Objective> Run<'a, O> {
             perturbations: Vec::new(),
             rng: Xoshiro256PlusPlus::seed_from_u64(options.seed),
             start: Instant::now(),
+            extra_gradient_evals: 0,
         })
     }
 
@@ -97,9 +101,29 @@ impl<'a, O: Objective> Run<'a, O> {
         })
     }
 
+    /// f(x) alone through the counting oracle; a failure is reported at `iteration`.
+    pub fn value(&self, x: &DVector<f64>, iteration: usize) -> Result<f64, OptimError> {
+        self.oracle
+            .value(x)
+            .map_err(|source| OptimError::Evaluation { iteration, source })
+    }
+
+    /// Counts `k` gradient evaluations made outside the oracle (term gradients of a finite
+    /// sum): they count against the gradient budget and appear in the records and outcome.
+    pub fn add_gradient_evals(&mut self, k: u64) {
+        self.extra_gradient_evals = self.extra_gradient_evals.saturating_add(k);
+    }
+
+    /// The oracle's counts plus the gradient evaluations made outside it.
+    fn counts(&self) -> EvalCounts {
+        let mut c = self.oracle.counts();
+        c.gradient = c.gradient.saturating_add(self.extra_gradient_evals);
+        c
+    }
+
     /// The gradient-evaluation budget's stop, if another evaluation is not allowed.
     pub fn evals_exhausted(&self) -> Option<Termination> {
-        let made = self.oracle.counts().gradient;
+        let made = self.counts().gradient;
         match self.options.max_gradient_evals {
             Some(limit) if made >= limit => Some(Termination::MaxEvaluations {
                 gradient_evals: made,
@@ -135,7 +159,7 @@ impl<'a, O: Objective> Run<'a, O> {
             iteration: t,
             value: p.value,
             grad_norm: p.grad_norm,
-            gradient_evals: self.oracle.counts().gradient,
+            gradient_evals: self.counts().gradient,
             event,
         };
         if self.options.record_trace {
@@ -146,7 +170,7 @@ impl<'a, O: Objective> Run<'a, O> {
 
     /// The outcome of a finished loop.
     pub fn finish(self, end: End) -> Outcome {
-        let evals = self.oracle.counts();
+        let evals = self.counts();
         Outcome {
             x: end.point.x,
             value: end.point.value,

@@ -1,0 +1,435 @@
+//! Stochastic methods on finite sums f = (1/n) Σᵢ fᵢ: SGD, perturbed SGD and mini-batch
+//! perturbed SGD (Jin, Netrapalli, Ge, Kakade, Jordan 2019).
+
+use crate::error::{OptimError, ParamError};
+use crate::options::{Observer, Options, Silent, option_builders};
+use crate::outcome::{Outcome, Termination};
+use crate::params::positive;
+use crate::run::{End, Point, Run};
+use autodiff_objectives::{Backend, FiniteSum, batch_gradient};
+use nalgebra::DVector;
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+/// A minimizer of a finite sum f = (1/n) Σᵢ fᵢ ([`FiniteSum`]) that samples terms with its
+/// seeded RNG, returning the same [`Outcome`] as [`Optimizer`](crate::Optimizer).
+///
+/// In the outcome of a stochastic run, `gradient_evals` (and `evals.gradient`) count **term
+/// gradients** ∇fᵢ ("samples"): m per step of batch size m, n for every full gradient (the
+/// tolerance checks, and the final evaluation of the returned point that fills `value` and
+/// `grad_norm` — those two are the full f and ‖∇f‖). A gradient budget is compared with this
+/// count before each step (so it may be overshot by one batch and the final evaluation).
+/// `iterations` counts steps. The per-iteration [`IterRecord`](crate::IterRecord)s carry the
+/// **mini-batch** value and gradient norm at x_t, not the full ones.
+pub trait StochasticOptimizer {
+    /// Minimizes the finite sum f from x₀.
+    ///
+    /// # Errors
+    /// [`OptimError`] for a bad starting point (before any evaluation) or a non-finite value or
+    /// gradient during the run.
+    fn minimize_stochastic<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+    ) -> Result<Outcome, OptimError> {
+        self.minimize_stochastic_observed(f, x0, &mut Silent)
+    }
+
+    /// [`minimize_stochastic`](Self::minimize_stochastic) with an [`Observer`].
+    ///
+    /// # Errors
+    /// As [`minimize_stochastic`](Self::minimize_stochastic).
+    fn minimize_stochastic_observed<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, OptimError>;
+}
+
+/// How a stochastic run may stop on its own: a full-gradient tolerance checked every
+/// `check_every` steps (each check costs n term gradients).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tolerance {
+    tolerance: f64,
+    check_every: usize,
+}
+
+fn tolerance(tol: f64, check_every: usize) -> Result<Tolerance, ParamError> {
+    let tolerance = positive("tolerance", tol)?;
+    if check_every == 0 {
+        return Err(ParamError::Zero {
+            name: "check_every",
+        });
+    }
+    Ok(Tolerance {
+        tolerance,
+        check_every,
+    })
+}
+
+/// Stochastic gradient descent: x_{t+1} = x_t − η·(1/m) Σ_{i∈B_t} ∇fᵢ(x_t), each B_t of m
+/// indices drawn uniformly with replacement by the seeded RNG.
+///
+/// ```
+/// use pgd_core::{Sgd, StochasticOptimizer, Termination};
+/// use autodiff_objectives::{DualNum, FiniteSum, Objective};
+/// use nalgebra::dvector;
+/// /// (1/n) Σ ½(x − cᵢ)², minimized at the mean of the cᵢ (here 2).
+/// struct Centers(Vec<f64>);
+/// impl Objective for Centers {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         (0..self.0.len()).map(|i| self.eval_term(i, x)).sum::<D>() / self.0.len() as f64
+///     }
+///     fn dim(&self) -> Option<usize> { Some(1) }
+/// }
+/// impl FiniteSum for Centers {
+///     fn n_terms(&self) -> usize { self.0.len() }
+///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+///         (x[0] - self.0[i]) * (x[0] - self.0[i]) * 0.5
+///     }
+/// }
+/// let f = Centers(vec![1.0, 2.0, 3.0]);
+/// let sgd = Sgd::new(0.1, 3)?.seed(4).max_iters(300);
+/// let out = sgd.minimize_stochastic(&f, &dvector![10.0])?;
+/// assert_eq!(out.termination, Termination::MaxIterations { limit: 300 });
+/// assert_eq!(out.gradient_evals, 300 * 3 + 3);   // 300 batches of 3, one full evaluation
+/// assert!((out.x[0] - 2.0).abs() < 0.5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Termination
+/// SGD has no principled stopping test: by default it ends on a budget (never "converged")
+/// with the last iterate. [`with_tolerance`](Self::with_tolerance) adds a full-gradient
+/// check every `check_every` steps ([`Termination::GradientTolerance`], a first-order test).
+///
+/// # Reference
+/// H. Robbins, S. Monro, *A Stochastic Approximation Method*, 1951; Algorithm 1 (SGD) of
+/// Jin, Netrapalli, Ge, Kakade, Jordan, arXiv:1902.04811.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sgd {
+    eta: f64,
+    batch_size: usize,
+    tolerance: Option<Tolerance>,
+    options: Options,
+}
+
+impl Sgd {
+    /// Step η and batch size m ≥ 1.
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `eta`; [`ParamError::Zero`] for `batch_size`.
+    pub fn new(eta: f64, batch_size: usize) -> Result<Self, ParamError> {
+        let eta = positive("eta", eta)?;
+        if batch_size == 0 {
+            return Err(ParamError::Zero { name: "batch_size" });
+        }
+        Ok(Sgd {
+            eta,
+            batch_size,
+            tolerance: None,
+            options: Options::default(),
+        })
+    }
+
+    /// Also stop once the full gradient, checked every `check_every` steps, is ≤ tolerance.
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `tolerance`; [`ParamError::Zero`] for
+    /// `check_every`.
+    pub fn with_tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
+        self.tolerance = Some(tolerance(tol, check_every)?);
+        Ok(self)
+    }
+
+    /// η.
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+    /// m.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+option_builders!(Sgd);
+
+impl StochasticOptimizer for Sgd {
+    fn minimize_stochastic_observed<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, OptimError> {
+        let mut run = Run::start(f, x0, &self.options, observer, None)?;
+        let eta = self.eta;
+        let end = stochastic_loop(
+            &mut run,
+            f,
+            x0.clone(),
+            self.batch_size,
+            self.tolerance,
+            |_, x, g| x - g * eta,
+        )?;
+        Ok(run.finish(end))
+    }
+}
+
+/// Perturbed stochastic gradient descent (PSGD) and its mini-batch form:
+/// x_{t+1} = x_t − η(g_t + ξ_t), g_t = (1/m) Σ_{i∈B_t} ∇fᵢ(x_t) over m indices drawn
+/// uniformly with replacement, and ξ_t ~ N(0, (r²/d)·I) at **every** step (so E‖ξ‖² = r²).
+/// m = 1 is PSGD (Algorithm 4 of the paper's journal version), m > 1 mini-batch PSGD
+/// (Algorithm 5).
+///
+/// ```
+/// use pgd_core::{Psgd, StochasticOptimizer};
+/// use autodiff_objectives::{DualNum, FiniteSum, Objective};
+/// use nalgebra::dvector;
+/// /// Two terms whose average is the strict saddle x² − y² + y⁴/4 (minima (0, ±√2)).
+/// struct Split;
+/// impl Objective for Split {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         (self.eval_term(0, x) + self.eval_term(1, x)) * 0.5
+///     }
+///     fn dim(&self) -> Option<usize> { Some(2) }
+/// }
+/// impl FiniteSum for Split {
+///     fn n_terms(&self) -> usize { 2 }
+///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+///         let common = x[0] * x[0] - x[1] * x[1] + x[1].powi(4) * 0.25;
+///         if i == 0 { common + x[0] * 0.1 } else { common - x[0] * 0.1 }
+///     }
+/// }
+/// let psgd = Psgd::new(0.05, 0.1)?.batch_size(2)?.seed(9).max_iters(2000);
+/// let out = psgd.minimize_stochastic(&Split, &dvector![0.0, 0.0])?;
+/// assert!((out.x[1].abs() - 2f64.sqrt()).abs() < 0.05);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Termination
+/// As [`Sgd`]: the paper's theorems run a fixed number of iterations and guarantee that
+/// (most) iterates are ε-SOSPs; there is no stopping test. Runs end on a budget (never
+/// "converged") or, with [`with_tolerance`](Self::with_tolerance), on a periodic
+/// full-gradient check (first order only). The noise never switches off: near a minimum
+/// ‖∇f‖ fluctuates at the level set by η, r and the sampling noise.
+///
+/// # Reference
+/// C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan, *On Nonconvex Optimization for
+/// Machine Learning: Gradients, Stochasticity, and Saddle Points* (first version titled
+/// *Stochastic Gradient Descent Escapes Saddle Points Efficiently*), arXiv:1902.04811,
+/// PSGD and mini-batch PSGD (Algorithms 4 and 5 of the journal version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Psgd {
+    eta: f64,
+    radius: f64,
+    batch_size: usize,
+    tolerance: Option<Tolerance>,
+    options: Options,
+}
+
+impl Psgd {
+    /// PSGD (m = 1) with step η and perturbation scale r set directly.
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `eta` or `radius`.
+    pub fn new(eta: f64, radius: f64) -> Result<Self, ParamError> {
+        Ok(Psgd {
+            eta: positive("eta", eta)?,
+            radius: positive("radius", radius)?,
+            batch_size: 1,
+            tolerance: None,
+            options: Options::default(),
+        })
+    }
+
+    /// The paper's parameter choice for PSGD, η = Θ̃(1/ℓ) and r = Θ̃(ε), taken with constants
+    /// and logarithmic factors equal to 1: η = 1/ℓ, r = ε, m = 1.
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `l` or `eps`.
+    pub fn from_theory(l: f64, eps: f64) -> Result<Self, ParamError> {
+        let l = positive("l", l)?;
+        let eps = positive("eps", eps)?;
+        Self::new(1.0 / l, eps)
+    }
+
+    /// Mini-batch PSGD as the paper parameterizes it: η = 1/ℓ, r = ε, and a batch
+    /// m = ⌈max{1, σ²/ε²}⌉ large enough that the mini-batch gradient's noise (variance σ²/m)
+    /// is below ε² (the paper's m = Θ̃(max{1, σ²/ε²}) with constants and logs equal to 1).
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `l`, `eps` or `sigma` (σ ≥ 0 is allowed:
+    /// σ = 0 gives m = 1); [`ParamError::DerivedOutOfRange`] if m exceeds 2⁵³.
+    pub fn minibatch_from_theory(l: f64, eps: f64, sigma: f64) -> Result<Self, ParamError> {
+        let p = Self::from_theory(l, eps)?;
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            return Err(ParamError::NotPositiveFinite {
+                name: "sigma",
+                value: sigma,
+            });
+        }
+        let m = (sigma * sigma / (eps * eps)).max(1.0).ceil();
+        if m > 9_007_199_254_740_992.0 {
+            return Err(ParamError::DerivedOutOfRange {
+                name: "batch_size",
+                value: m,
+            });
+        }
+        // The cast is exact: 1 ≤ m ≤ 2^53 is an integer-valued f64.
+        p.batch_size(m as usize)
+    }
+
+    /// With mini-batches of m ≥ 1 terms (mini-batch PSGD).
+    ///
+    /// # Errors
+    /// [`ParamError::Zero`] for `batch_size = 0`.
+    pub fn batch_size(mut self, batch_size: usize) -> Result<Self, ParamError> {
+        if batch_size == 0 {
+            return Err(ParamError::Zero { name: "batch_size" });
+        }
+        self.batch_size = batch_size;
+        Ok(self)
+    }
+
+    /// Also stop once the full gradient, checked every `check_every` steps, is ≤ tolerance.
+    ///
+    /// # Errors
+    /// [`ParamError::NotPositiveFinite`] naming `tolerance`; [`ParamError::Zero`] for
+    /// `check_every`.
+    pub fn with_tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
+        self.tolerance = Some(tolerance(tol, check_every)?);
+        Ok(self)
+    }
+
+    /// η.
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+    /// r: ξ ~ N(0, (r²/d)·I).
+    pub fn radius(&self) -> f64 {
+        self.radius
+    }
+    /// m.
+    pub fn get_batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+option_builders!(Psgd);
+
+impl StochasticOptimizer for Psgd {
+    fn minimize_stochastic_observed<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, OptimError> {
+        let mut run = Run::start(f, x0, &self.options, observer, None)?;
+        let (eta, r) = (self.eta, self.radius);
+        let sd = r / (x0.len() as f64).sqrt();
+        let end = stochastic_loop(
+            &mut run,
+            f,
+            x0.clone(),
+            self.batch_size,
+            self.tolerance,
+            |rng, x, g| {
+                // ξ ~ N(0, (r²/d)·I); x_{t+1} = x_t − η(g_t + ξ)
+                let xi: DVector<f64> = DVector::from_fn(x.len(), |_, _| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    sd * z
+                });
+                x - (g + xi) * eta
+            },
+        )?;
+        Ok(run.finish(end))
+    }
+}
+
+/// Full (f, ∇f) at x through the run's oracle, counted as n term gradients.
+fn full_evaluate<F: FiniteSum>(
+    run: &mut Run<'_, F>,
+    n: u64,
+    x: DVector<f64>,
+    t: usize,
+) -> Result<Point, OptimError> {
+    let p = run.evaluate(x, t)?;
+    run.add_gradient_evals(n.saturating_sub(1));
+    Ok(p)
+}
+
+/// The loop shared by the stochastic methods.
+fn stochastic_loop<F: FiniteSum>(
+    run: &mut Run<'_, F>,
+    f: &F,
+    x0: DVector<f64>,
+    m: usize,
+    tol: Option<Tolerance>,
+    mut step: impl FnMut(
+        &mut rand::rngs::Xoshiro256PlusPlus,
+        &DVector<f64>,
+        &DVector<f64>,
+    ) -> DVector<f64>,
+) -> Result<End, OptimError> {
+    let n = f.n_terms();
+    if n == 0 {
+        return Err(OptimError::InvalidOption(ParamError::Zero {
+            name: "n_terms",
+        }));
+    }
+    let n64 = n as u64;
+    let mut x = x0;
+    let mut t = 0;
+    let stop = loop {
+        if let Some(Tolerance {
+            tolerance,
+            check_every,
+        }) = tol
+            && t % check_every == 0
+        {
+            let p = full_evaluate(run, n64, x.clone(), t)?;
+            if p.grad_norm <= tolerance {
+                return Ok(End {
+                    termination: Termination::GradientTolerance {
+                        grad_norm: p.grad_norm,
+                        tolerance,
+                    },
+                    point: p,
+                    iterations: t,
+                });
+            }
+        }
+        if let Some(stop) = run.budget_stop(t) {
+            break stop;
+        }
+        // B_t: m indices uniform in {0, …, n−1}, with replacement
+        let batch: Vec<usize> = (0..m).map(|_| run.rng.random_range(0..n)).collect();
+        let (value, grad) = batch_gradient(f, &x, batch, Backend::Auto).map_err(|source| {
+            OptimError::Evaluation {
+                iteration: t,
+                source,
+            }
+        })?;
+        run.add_gradient_evals(m as u64);
+        let grad_norm = grad.norm();
+        let record = Point {
+            x,
+            value,
+            grad,
+            grad_norm,
+        };
+        if run.observe(t, &record, None).is_break() {
+            x = record.x;
+            break Termination::ObserverStopped { iteration: t };
+        }
+        // A non-finite x_{t+1} is reported by the next evaluation, at iteration t + 1.
+        x = step(&mut run.rng, &record.x, &record.grad);
+        t += 1;
+    };
+    let point = full_evaluate(run, n64, x, t)?;
+    Ok(End {
+        point,
+        iterations: t,
+        termination: stop,
+    })
+}
