@@ -291,7 +291,7 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     if let Some(dir) = args.figure_dir() {
         figures(&dir, 4, 3_000)?;
-        figures(&dir, 10, 20_000)?;
+        figures(&dir, 10, 6_000)?;
     }
     Ok(())
 }

@@ -68,6 +68,7 @@ impl Figure<'_> {
             .configure_mesh()
             .x_desc(self.x_label)
             .y_desc(self.y_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| {
                 if log_y {
                     format!("1e{v:.0}")
@@ -98,7 +99,7 @@ impl Figure<'_> {
                 });
         }
         for (i, (name, pts)) in self.marks.iter().enumerate() {
-            let color = COLORS[(self.lines.len() + i + 2) % COLORS.len()];
+            let color = COLORS[(self.lines.len() + i) % COLORS.len()];
             chart
                 .draw_series(
                     pts.iter()
