@@ -170,6 +170,15 @@ impl TapeValue for Dual64 {
     }
 }
 
+/// An unused parent slot: the sink (slot 0 of every sweep, ignored).
+const NO_PARENT: u32 = 0;
+
+/// Appends a node with one parent to this thread's tape of `T`.
+#[inline(always)]
+fn record_unary<T: TapeValue>(parent: u32, partial: T) -> u32 {
+    record([parent, NO_PARENT], [partial, T::zero()])
+}
+
 /// Appends a node to this thread's tape of `T`.
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
@@ -274,7 +283,7 @@ impl<T: TapeValue> Recording<T> {
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             tape.nodes.reserve(values.len());
             let leaf = Node {
-                parents: [0, 0],
+                parents: [NO_PARENT, NO_PARENT],
                 partials: [T::zero(); 2],
             };
             let vars = values
@@ -533,10 +542,7 @@ impl<T: TapeValue> Var<T> {
         if self.idx == 0 {
             return Self::constant(val);
         }
-        Self::new(
-            val,
-            record([self.idx, 0], [partial * self.scale, T::zero()]),
-        )
+        Self::new(val, record_unary(self.idx, partial * self.scale))
     }
 
     /// A result depending on `self` and `other` with local partials `pa` and `pb`.
@@ -544,8 +550,8 @@ impl<T: TapeValue> Var<T> {
     fn binary(self, other: Self, val: T, pa: T, pb: T) -> Self {
         match (self.idx, other.idx) {
             (0, 0) => Self::constant(val),
-            (_, 0) => Self::new(val, record([self.idx, 0], [pa * self.scale, T::zero()])),
-            (0, _) => Self::new(val, record([other.idx, 0], [pb * other.scale, T::zero()])),
+            (_, 0) => Self::new(val, record_unary(self.idx, pa * self.scale)),
+            (0, _) => Self::new(val, record_unary(other.idx, pb * other.scale)),
             (a, b) => Self::new(val, record([a, b], [pa * self.scale, pb * other.scale])),
         }
     }
@@ -592,7 +598,7 @@ impl<T: TapeValue> Var<T> {
         if self.idx == other.idx && self.idx != 0 {
             // Both factors depend on the same node (a square, say): one partial suffices.
             let partial = other.val * self.scale + self.val * other.scale;
-            return Self::new(val, record([self.idx, 0], [partial, T::zero()]));
+            return Self::new(val, record_unary(self.idx, partial));
         }
         self.binary(other, val, other.val, self.val)
     }
@@ -1171,8 +1177,18 @@ impl<T: TapeValue> DualNum for Var<T> {
 
 /// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes gradients and
 /// Hessian-vector products in reverse mode (below it, chunked forward mode).
-pub const AUTO_REVERSE_DIM: usize = 16;
+///
+/// Measured with `cargo bench -p autodiff-objectives --bench backends -- crossover`
+/// (forward time / reverse time; `docs/benchmarks.md`): reverse HVPs win from d = 8 on both
+/// benchmark objectives (2× at d = 12), reverse gradients from d = 12 on the trigonometric
+/// function and from d = 24 on Rosenbrock (forward is 1.2× faster at d = 12 and 1.1× at 16).
+/// Switching at 12 keeps every choice within 1.2× of the faster engine.
+pub const AUTO_REVERSE_DIM: usize = 12;
 
 /// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes dense Hessians as d
 /// reverse-mode Hessian-vector products (below it, forward-mode blocks).
-pub const AUTO_REVERSE_HESSIAN_DIM: usize = 16;
+///
+/// Measured as for [`AUTO_REVERSE_DIM`]: d forward-over-reverse HVPs were 1.7–2.8× faster than
+/// the forward blocks at d = 2 and 4, on par at d = 8 (one 8×8 block), and faster beyond, so
+/// Auto uses them at every dimension.
+pub const AUTO_REVERSE_HESSIAN_DIM: usize = 1;
