@@ -103,14 +103,13 @@ fn measure<O: Objective>(name: &'static str, f: &O, d: usize) -> Row {
         grad_auto: 0.0,
         hvp_auto: 0.0,
     };
-    let auto = Backend::Auto.resolve(d);
-    let pick = |fwd: Option<f64>, rev: f64| match auto {
+    let pick = |auto: Backend, fwd: Option<f64>, rev: f64| match auto {
         Backend::Reverse => rev,
         _ => fwd.unwrap_or(f64::NAN),
     };
     Row {
-        grad_auto: pick(row.grad_fwd, row.grad_rev),
-        hvp_auto: pick(row.hvp_fwd, row.hvp_rev),
+        grad_auto: pick(Backend::Auto.resolve(d), row.grad_fwd, row.grad_rev),
+        hvp_auto: pick(Backend::Auto.resolve_hvp(d), row.hvp_fwd, row.hvp_rev),
         ..row
     }
 }

@@ -25,9 +25,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The concrete engine this choice stands for at dimension `dim`, for gradients and HVPs:
+    /// The concrete engine this choice stands for at dimension `dim`, for gradients:
     /// [`Backend::Auto`] is forward mode below [`reverse::AUTO_REVERSE_DIM`] and reverse mode
-    /// from there on; an explicit choice stands for itself.
+    /// from there on; an explicit choice stands for itself. (HVPs: [`Backend::resolve_hvp`];
+    /// dense Hessians: [`Backend::resolve_hessian`].)
     ///
     /// ```
     /// use autodiff_objectives::{reverse::AUTO_REVERSE_DIM, Backend};
@@ -39,6 +40,23 @@ impl Backend {
     pub fn resolve(self, dim: usize) -> Backend {
         match self {
             Backend::Auto if dim >= reverse::AUTO_REVERSE_DIM => Backend::Reverse,
+            Backend::Auto | Backend::Forward => Backend::Forward,
+            Backend::Reverse => Backend::Reverse,
+        }
+    }
+
+    /// The concrete engine this choice stands for when computing a Hessian-vector product at
+    /// dimension `dim`: [`Backend::Auto`] is forward mode below
+    /// [`reverse::AUTO_REVERSE_HVP_DIM`] and forward-over-reverse from there on.
+    ///
+    /// ```
+    /// use autodiff_objectives::{reverse::AUTO_REVERSE_HVP_DIM, Backend};
+    /// assert_eq!(Backend::Auto.resolve_hvp(2), Backend::Forward);
+    /// assert_eq!(Backend::Auto.resolve_hvp(AUTO_REVERSE_HVP_DIM), Backend::Reverse);
+    /// ```
+    pub fn resolve_hvp(self, dim: usize) -> Backend {
+        match self {
+            Backend::Auto if dim >= reverse::AUTO_REVERSE_HVP_DIM => Backend::Reverse,
             Backend::Auto | Backend::Forward => Backend::Forward,
             Backend::Reverse => Backend::Reverse,
         }
@@ -155,7 +173,7 @@ pub fn gradient_hvp_with<O: Objective>(
 ) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
     check_input("direction", v.as_slice(), Some(x.len()))?;
-    let (fx, g, hv) = match backend.resolve(x.len()) {
+    let (fx, g, hv) = match backend.resolve_hvp(x.len()) {
         Backend::Auto | Backend::Forward => {
             forward::gradient_hvp::<O, { forward::CHUNK }>(f, x.as_slice(), v.as_slice())
         }

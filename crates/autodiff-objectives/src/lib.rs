@@ -56,8 +56,9 @@
 //!   multiple of f whatever d is; the memory is proportional to the number of operations.
 //!
 //! [`Backend::Auto`] (what [`gradient`], [`hvp`] and [`hessian`] use) picks forward mode below
-//! [`reverse::AUTO_REVERSE_DIM`] coordinates and reverse mode from there on (for dense Hessians
-//! the switch is [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); both thresholds were measured with
+//! [`reverse::AUTO_REVERSE_DIM`] coordinates and reverse mode from there on (for HVPs the switch
+//! is [`reverse::AUTO_REVERSE_HVP_DIM`], for dense Hessians
+//! [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); the thresholds were measured with
 //! `cargo bench -p autodiff-objectives --bench backends -- crossover` (see `docs/benchmarks.md`).
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.

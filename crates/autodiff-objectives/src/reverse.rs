@@ -1175,15 +1175,21 @@ impl<T: TapeValue> DualNum for Var<T> {
     }
 }
 
-/// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes gradients and
-/// Hessian-vector products in reverse mode (below it, chunked forward mode).
+/// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes gradients in
+/// reverse mode (below it, chunked forward mode).
 ///
 /// Measured with `cargo bench -p autodiff-objectives --bench backends -- crossover`
-/// (forward time / reverse time; `docs/benchmarks.md`): reverse HVPs win from d = 8 on both
-/// benchmark objectives (2× at d = 12), reverse gradients from d = 12 on the trigonometric
-/// function and from d = 24 on Rosenbrock (forward is 1.2× faster at d = 12 and 1.1× at 16).
-/// Switching at 12 keeps every choice within 1.2× of the faster engine.
+/// (forward time / reverse time; `docs/benchmarks.md`): reverse gradients win from d = 12 on the
+/// trigonometric function and from d = 24 on Rosenbrock (forward is 1.2× faster there at
+/// d = 12 and 1.1× at 16); switching at 12 keeps every choice within 1.2× of the faster engine.
 pub const AUTO_REVERSE_DIM: usize = 12;
+
+/// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes Hessian-vector
+/// products forward-over-reverse (below it, forward-over-forward in chunks).
+///
+/// Measured as for [`AUTO_REVERSE_DIM`]: reverse HVPs win from d = 8 on both benchmark
+/// objectives (1.2× there, 2× at d = 12) and lose at d = 4 (0.9–1.0).
+pub const AUTO_REVERSE_HVP_DIM: usize = 8;
 
 /// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes dense Hessians as d
 /// reverse-mode Hessian-vector products (below it, forward-mode blocks).
