@@ -37,8 +37,9 @@
 //! - **memory**: a node is 24 bytes on the gradient tape and 40 bytes on the HVP tape, plus one
 //!   adjoint (8 or 16 bytes) per node during the sweep; the number of nodes is the number of
 //!   elementary operations that involve the inputs. Operations on constants record nothing, and
-//!   adding a constant to a `Var` records nothing either (the result shares its operand's node,
-//!   since the local partial is 1).
+//!   neither do adding, subtracting, multiplying or dividing by an `f64` constant, or negating:
+//!   the result shares its operand's node and carries the constant factor along, which is
+//!   folded into the partials of the next recorded operation.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
