@@ -10,6 +10,8 @@
 //! cargo bench -p autodiff-objectives --bench backends -- crossover     # where Auto switches
 //! cargo bench -p autodiff-objectives --bench backends -- --csv out.csv # also machine-readable
 //! cargo bench -p autodiff-objectives --bench backends -- --dims 1000   # only some dimensions
+//! cargo bench -p autodiff-objectives --bench backends -- quick         # CI smoke run, d ≤ 100
+//! cargo bench -p autodiff-objectives --bench backends -- profile grad  # 2 000 calls, for perf
 //! ```
 //!
 //! The forward gradient and HVP at d = 100 000 are skipped: ⌈d/8⌉ = 12 500 passes of f on
@@ -64,9 +66,8 @@ struct Row {
     hvp_auto: f64,
 }
 
-fn measure<O: Objective>(name: &'static str, f: &O, d: usize) -> Row {
+fn measure<O: Objective>(name: &'static str, f: &O, d: usize, budget: Duration) -> Row {
     let (x, v) = point(d);
-    let budget = Duration::from_millis(400);
     let fwd_ok = d <= 10_000;
     // Results are checked once (so a broken engine cannot produce a fast row), then timed.
     let (_, gf) = gradient_with(f, &x, Backend::Reverse).expect("benchmark point is valid");
@@ -135,11 +136,16 @@ fn cell(t: Option<f64>, f: f64) -> String {
     }
 }
 
-fn table(dims: &[usize], csv: Option<&str>) {
+fn table(dims: &[usize], csv: Option<&str>, budget: Duration) {
     let mut rows = Vec::new();
     for &d in dims {
-        rows.push(measure("rosenbrock", &objective!(rosenbrock), d));
-        rows.push(measure("trigonometric", &objective!(trigonometric), d));
+        rows.push(measure("rosenbrock", &objective!(rosenbrock), d, budget));
+        rows.push(measure(
+            "trigonometric",
+            &objective!(trigonometric),
+            d,
+            budget,
+        ));
     }
     println!(
         "| objective | d | f | forward ∇f | reverse ∇f | forward ∇²f·v | reverse ∇²f·v | default ∇f / f | default ∇²f·v / f |"
@@ -247,8 +253,17 @@ fn main() {
         crossover();
         return;
     }
+    if args.iter().any(|a| a == "quick") {
+        // CI smoke run: small dimensions, short budgets (the results are still cross-checked).
+        table(&[10, 100], None, Duration::from_millis(5));
+        return;
+    }
     let dims: Vec<usize> = value_of("--dims")
         .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10, 100, 1_000, 10_000, 100_000]);
-    table(&dims, value_of("--csv").as_deref());
+    table(
+        &dims,
+        value_of("--csv").as_deref(),
+        Duration::from_millis(400),
+    );
 }
