@@ -80,21 +80,29 @@ fn row<O: Objective>(name: &str, f: &O, d: usize, cfg: &Config) {
     let v = direction(d);
     let (mb, nb) = (cfg.min_batch, cfg.batches);
     let tf = time(|| f.eval(x.as_slice()), mb, nb);
-    let tg = time(|| forward::gradient::<_, { forward::CHUNK }>(f, x.as_slice()), mb, nb);
+    let tg = time(
+        || forward::gradient::<_, { forward::CHUNK }>(f, x.as_slice()),
+        mb,
+        nb,
+    );
     let th = time(
         || forward::gradient_hvp::<_, { forward::CHUNK }>(f, x.as_slice(), v.as_slice()),
         mb,
         nb,
     );
-    let thess = (d <= cfg.hessian_max)
-        .then(|| time(|| forward::hessian::<_, { forward::CHUNK }>(f, x.as_slice()), mb, 3));
+    let thess = (d <= cfg.hessian_max).then(|| {
+        time(
+            || forward::hessian::<_, { forward::CHUNK }>(f, x.as_slice()),
+            mb,
+            3,
+        )
+    });
     let g = |x: DVector<num_dual::Dual64>, _: &()| f.eval(x.as_slice());
     let tng = (d <= cfg.baseline_grad_max)
         .then(|| time(|| Gradients::gradient(g, &x, &()), mb, nb.min(5)));
     let h = |x: DVector<num_dual::HyperDual64>, _: &()| f.eval(x.as_slice());
-    let tnh = (d <= cfg.baseline_hess_max).then(|| {
-        time(|| <Dyn as Gradients>::hessian(h, &x, &()).2 * &v, mb, 3)
-    });
+    let tnh = (d <= cfg.baseline_hess_max)
+        .then(|| time(|| <Dyn as Gradients>::hessian(h, &x, &()).2 * &v, mb, 3));
     let ratio = |t: Option<f64>| t.map_or("—".to_string(), |t| format!("{:.1}", t / tf));
     let speedup = |base: Option<f64>, ours: f64| {
         base.map_or("—".to_string(), |b| format!("{:.1}×", b / ours))
@@ -122,14 +130,23 @@ fn table(cfg: &Config) {
         row("Rosenbrock", &Rosenbrock::new(d).expect("d >= 2"), d, cfg);
     }
     for &d in &cfg.dims {
-        row("trigonometric", &Trigonometric::new(d).expect("d >= 1"), d, cfg);
+        row(
+            "trigonometric",
+            &Trigonometric::new(d).expect("d >= 1"),
+            d,
+            cfg,
+        );
     }
 }
 
 fn chunk_row<O: Objective, const N: usize>(f: &O, x: &DVector<f64>, v: &DVector<f64>, tf: f64) {
     let mb = Duration::from_millis(20);
     let tg = time(|| forward::gradient::<_, N>(f, x.as_slice()), mb, 5);
-    let th = time(|| forward::gradient_hvp::<_, N>(f, x.as_slice(), v.as_slice()), mb, 5);
+    let th = time(
+        || forward::gradient_hvp::<_, N>(f, x.as_slice(), v.as_slice()),
+        mb,
+        5,
+    );
     print!(" {:.1} / {:.1} |", tg / tf, th / tf);
 }
 

@@ -1,5 +1,6 @@
 //! ½xᵀAx with a chosen spectrum, rotated so that no eigenvector is axis-aligned, in O(d).
 
+use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError};
 use autodiff_objectives::{DualNum, Objective};
 use nalgebra::{DMatrix, DVector};
@@ -29,16 +30,6 @@ pub struct RotatedQuadratic {
     u: Vec<f64>,
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator, enough to draw a
-/// reproducible dense reflection vector without pulling an RNG into this crate's API.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl RotatedQuadratic {
     /// ½xᵀAx with spectrum `eigenvalues` (in any order), rotated by a reflection drawn from
     /// `seed`. Errors on an empty spectrum or a non-finite eigenvalue.
@@ -58,11 +49,11 @@ impl RotatedQuadratic {
                 value,
             });
         }
-        let mut state = seed;
+        let mut rng = SplitMix64::new(seed);
         // Entries uniform in [0.5, 1.5) with random signs: dense and bounded away from 0.
         let mut u: Vec<f64> = (0..eigenvalues.len())
             .map(|_| {
-                let r = splitmix64(&mut state);
+                let r = rng.next_u64();
                 let mag = 0.5 + (r >> 11) as f64 / (1u64 << 53) as f64;
                 if r & 1 == 0 { mag } else { -mag }
             })

@@ -155,7 +155,8 @@ proptest! {
 /// smallest eigenvalue of both Hessians.
 #[test]
 fn critical_points_have_the_stated_curvature() {
-    let fs: Vec<Box<dyn Fn() -> Vec<(String, f64, f64, f64)>>> = vec![
+    type Check = Box<dyn Fn() -> Vec<(String, f64, f64, f64)>>;
+    let fs: Vec<Check> = vec![
         Box::new(|| check_points(&QuarticSaddle)),
         Box::new(|| check_points(&SaddleXY)),
         Box::new(|| check_points(&MonkeySaddle)),
