@@ -6,7 +6,7 @@ use crate::certificate::{
 use crate::error::CertifyError;
 use crate::lanczos::{self, Params};
 use crate::{dense, estimate};
-use autodiff_objectives::{Objective, Oracle};
+use autodiff_objectives::{Backend, Objective, Oracle};
 use nalgebra::DVector;
 use std::time::Instant;
 
@@ -48,6 +48,7 @@ pub struct Certifier {
     dense_up_to: usize,
     residual_tol: f64,
     estimate_directions: Option<usize>,
+    backend: Backend,
 }
 
 /// Default failure probability δ of the probabilistic (Lanczos) verdicts.
@@ -74,6 +75,7 @@ impl Certifier {
             dense_up_to: DEFAULT_DENSE_UP_TO,
             residual_tol: 1e-8,
             estimate_directions: None,
+            backend: Backend::Auto,
         }
     }
 
@@ -136,6 +138,15 @@ impl Certifier {
         self
     }
 
+    /// The differentiation backend for gradients, Hessian-vector products and Hessians
+    /// (default [`Backend::Auto`]: reverse mode from the dimensions measured in
+    /// `docs/benchmarks.md`, forward mode below). The certificate's `method_reason` says which
+    /// engine computed the curvature.
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     fn validate(&self) -> Result<(), CertifyError> {
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return Err(CertifyError::InvalidEps(self.eps));
@@ -164,14 +175,13 @@ impl Certifier {
     }
 
     fn choose(&self, d: usize) -> (Method, String) {
-        let passes = d.div_ceil(autodiff_objectives::forward::CHUNK);
         match self.method {
             Method::Auto if d <= self.dense_up_to => (
                 Method::Dense,
                 format!(
                     "auto: d = {d} ≤ {}: the dense Hessian ({}) and its eigendecomposition are cheap and show the whole spectrum",
                     self.dense_up_to,
-                    plural(passes * (passes + 1) / 2, "forward pass", "forward passes")
+                    hessian_cost(self.backend, d)
                 ),
             ),
             Method::Auto => (
@@ -179,7 +189,7 @@ impl Certifier {
                 format!(
                     "auto: d = {d} > {}: matrix-free Lanczos, one Hessian-vector product ({}) per step, at most {} steps",
                     self.dense_up_to,
-                    plural(passes, "forward pass", "forward passes"),
+                    hvp_cost(self.backend, d),
                     self.budget
                 ),
             ),
@@ -216,7 +226,7 @@ impl Certifier {
         }
         let d = x.len();
         let tau = (self.rho * self.eps).sqrt();
-        let oracle = Oracle::new(f);
+        let oracle = Oracle::new(f).with_backend(self.backend);
         let (method, method_reason) = self.choose(d);
         let out = match method {
             Method::Factorization => dense::factorization(&oracle, x, tau)?,
@@ -297,6 +307,33 @@ impl Certifier {
             },
             elapsed: start.elapsed(),
         })
+    }
+}
+
+/// What one dense Hessian costs with `backend` at dimension d, in the engine's own units.
+fn hessian_cost(backend: Backend, d: usize) -> String {
+    match backend.resolve_hessian(d) {
+        Backend::Reverse => plural(
+            d,
+            "reverse-mode Hessian-vector product",
+            "reverse-mode Hessian-vector products",
+        ),
+        _ => {
+            let passes = d.div_ceil(autodiff_objectives::forward::CHUNK);
+            plural(passes * (passes + 1) / 2, "forward pass", "forward passes")
+        }
+    }
+}
+
+/// What one Hessian-vector product costs with `backend` at dimension d.
+fn hvp_cost(backend: Backend, d: usize) -> String {
+    match backend.resolve_hvp(d) {
+        Backend::Reverse => "one reverse-mode recording and sweep".to_string(),
+        _ => plural(
+            d.div_ceil(autodiff_objectives::forward::CHUNK),
+            "forward pass",
+            "forward passes",
+        ),
     }
 }
 

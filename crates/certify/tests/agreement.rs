@@ -148,3 +148,45 @@ fn local_estimates_are_lower_bounds() {
     assert!(e.rho > 1.0 && e.rho <= 12.0 + 1e-12, "{}", e.rho);
     assert_eq!(c.evaluations.third_order, 50);
 }
+
+/// `Certifier::backend` forces the differentiation engine: forward and reverse mode give the
+/// same verdict and the same λ_min (to rounding), and the report names the engine that ran.
+#[test]
+fn the_backend_override_changes_the_engine_not_the_answer() {
+    use autodiff_objectives::Backend;
+    let f = RotatedQuadratic::new(vec![-0.5, 0.25, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], 3)
+        .expect("valid spectrum");
+    let x = DVector::zeros(10);
+    for method in [Method::Dense, Method::Lanczos, Method::Auto] {
+        let fwd = Certifier::new(1e-3, 1.0)
+            .method(method)
+            .backend(Backend::Forward)
+            .certify(&f, &x)
+            .expect("certify");
+        let rev = Certifier::new(1e-3, 1.0)
+            .method(method)
+            .backend(Backend::Reverse)
+            .certify(&f, &x)
+            .expect("certify");
+        assert_eq!(fwd.verdict, rev.verdict, "{method:?}");
+        assert!(
+            (fwd.lambda_min - rev.lambda_min).abs() < 1e-12,
+            "{method:?}: {} vs {}",
+            fwd.lambda_min,
+            rev.lambda_min
+        );
+        assert!((rev.lambda_min + 0.5).abs() < 1e-9, "{}", rev.lambda_min);
+    }
+    let reason = |b: Backend, dense_up_to: usize| {
+        Certifier::new(1e-3, 1.0)
+            .backend(b)
+            .dense_up_to(dense_up_to)
+            .certify(&f, &x)
+            .expect("certify")
+            .method_reason
+    };
+    assert!(reason(Backend::Forward, 200).contains("(3 forward passes)"));
+    assert!(reason(Backend::Reverse, 200).contains("(10 reverse-mode Hessian-vector products)"));
+    assert!(reason(Backend::Forward, 5).contains("(2 forward passes) per step"));
+    assert!(reason(Backend::Auto, 5).contains("(one reverse-mode recording and sweep) per step"));
+}
