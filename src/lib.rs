@@ -6,7 +6,7 @@
 //!
 //! | crate | what it does |
 //! |---|---|
-//! | [`autodiff_objectives`] | the `Objective` trait, `objective!`, exact gradients, HVPs, Hessians |
+//! | [`autodiff_objectives`] | the `Objective` trait, `objective!`, exact gradients, HVPs, Hessians (forward and reverse mode) |
 //! | [`objective_zoo`] | benchmark objectives with closed-form derivatives and known critical points |
 //! | [`pgd_core`] | perturbed gradient descent (Jin et al. 2017), PGDli, gradient descent and relatives |
 //! | [`certify`] | ε-second-order-stationarity certificates: λ_min, verdicts, reports |
@@ -35,13 +35,14 @@ pub use pgd_core;
 /// What most programs need, in one import: `use saddle_escape::prelude::*;`.
 pub mod prelude {
     pub use autodiff_objectives::{
-        Backend, DualNum, EvalError, Objective, Oracle, directional, gradient, hessian, hvp,
-        objective, value,
+        Backend, DualNum, EvalError, FiniteSum, Objective, Oracle, directional, gradient, hessian,
+        hvp, objective, value,
     };
     pub use certify::{Certificate, Certifier, Method, Verdict};
     pub use nalgebra::{DMatrix, DVector, dvector};
     pub use pgd_core::{
-        GradientDescent, Optimizer, Outcome, Pgd, PgdLi, PgdParams, Termination, TheoryConstants,
+        GradientDescent, NoisyGd, Optimizer, Outcome, Pagd, PagdParams, Pgd, PgdLi, PgdParams,
+        Psgd, SaddleNgd, Sgd, StochasticOptimizer, Termination, TheoryConstants,
     };
 }
 

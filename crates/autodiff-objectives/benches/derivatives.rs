@@ -1,5 +1,6 @@
 //! Forward-mode derivative costs, as ratios to one evaluation of f, beside num-dual's own
-//! `Gradients::gradient` and `Gradients::hessian(..)·v` on the same functions.
+//! `Gradients::gradient` and `Gradients::hessian(..)·v` on the same functions, and beside what
+//! the checked default functions (`Backend::Auto`, reverse mode from d = 12) cost.
 //!
 //! ```text
 //! cargo bench -p autodiff-objectives --bench derivatives            # the table
@@ -10,7 +11,9 @@
 //! Each time is the median over batches of repeated calls (a batch lasts at least a few
 //! milliseconds), so that the clock's resolution does not matter.
 
-use autodiff_objectives::{Objective, forward, num_dual};
+use autodiff_objectives::{
+    Backend, Objective, forward, gradient_hvp_with, gradient_with, num_dual,
+};
 use nalgebra::{DVector, Dyn};
 use num_dual::Gradients;
 use objective_zoo::{Rosenbrock, Trigonometric};
@@ -103,12 +106,16 @@ fn row<O: Objective>(name: &str, f: &O, d: usize, cfg: &Config) {
     let h = |x: DVector<num_dual::HyperDual64>, _: &()| f.eval(x.as_slice());
     let tnh = (d <= cfg.baseline_hess_max)
         .then(|| time(|| <Dyn as Gradients>::hessian(h, &x, &()).2 * &v, mb, 3));
+    // What the checked default functions (`Backend::Auto`) cost: reverse mode from d = 12
+    // (gradients) and d = 8 (HVPs).
+    let tag = time(|| gradient_with(f, &x, Backend::Auto), mb, nb);
+    let tah = time(|| gradient_hvp_with(f, &x, &v, Backend::Auto), mb, nb);
     let ratio = |t: Option<f64>| t.map_or("—".to_string(), |t| format!("{:.1}", t / tf));
     let speedup = |base: Option<f64>, ours: f64| {
         base.map_or("—".to_string(), |b| format!("{:.1}×", b / ours))
     };
     println!(
-        "| {name} | {d} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} |",
+        "| {name} | {d} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
         fmt_time(tf),
         ratio(Some(tg)),
         ratio(Some(th)),
@@ -118,14 +125,17 @@ fn row<O: Objective>(name: &str, f: &O, d: usize, cfg: &Config) {
         speedup(tng, tg),
         ratio(tnh),
         speedup(tnh, th),
+        ratio(Some(tag)),
+        speedup(tng, tag),
+        ratio(Some(tah)),
     );
 }
 
 fn table(cfg: &Config) {
     println!(
-        "| objective | d | f | grad/f | HVP/f | Hessian/f | HVP/grad | num-dual grad/f | grad speed-up | num-dual H·v/f | HVP speed-up |"
+        "| objective | d | f | grad/f | HVP/f | Hessian/f | HVP/grad | num-dual grad/f | grad speed-up | num-dual H·v/f | HVP speed-up | default grad/f | default grad speed-up | default HVP/f |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &d in &cfg.dims {
         row("Rosenbrock", &Rosenbrock::new(d).expect("d >= 2"), d, cfg);
     }
