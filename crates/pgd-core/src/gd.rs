@@ -119,18 +119,11 @@ pub(crate) fn gradient_descent<O: Objective>(
                 iterations: t,
             });
         }
-        if flow.is_break() {
+        if let Some(termination) = run.stop(t, flow) {
             return Ok(End {
                 point: x,
                 iterations: t,
-                termination: Termination::ObserverStopped { iteration: t },
-            });
-        }
-        if let Some(stop) = run.budget_stop(t) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination: stop,
+                termination,
             });
         }
         // x_{t+1} ← x_t − η∇f(x_t)

@@ -282,18 +282,11 @@ fn noisy_loop<O: Objective>(
                 iterations: t,
             });
         }
-        if flow.is_break() {
+        if let Some(termination) = run.stop(t, flow) {
             return Ok(End {
                 point: x,
                 iterations: t,
-                termination: Termination::ObserverStopped { iteration: t },
-            });
-        }
-        if let Some(stop) = run.budget_stop(t) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination: stop,
+                termination,
             });
         }
         let next = step(&mut run.rng, t, &x);

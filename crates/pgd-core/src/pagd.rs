@@ -443,18 +443,12 @@ fn perturbed_agd<O: Objective>(
             event = Some(Event::EscapeChecked { decrease, escaped });
         }
 
-        if run.observe(t, &x, event).is_break() {
+        let flow = run.observe(t, &x, event);
+        if let Some(termination) = run.stop(t, flow) {
             return Ok(End {
                 point: x,
                 iterations: t,
-                termination: Termination::ObserverStopped { iteration: t },
-            });
-        }
-        if let Some(stop) = run.budget_stop(t) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination: stop,
+                termination,
             });
         }
 

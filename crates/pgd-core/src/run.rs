@@ -153,6 +153,15 @@ impl<'a, O: Objective> Run<'a, O> {
         None
     }
 
+    /// Why the run stops at iteration t, if it does: the observer's answer `flow` first, then
+    /// the budget ([`Run::budget_stop`]).
+    pub fn stop(&self, t: usize, flow: ControlFlow<()>) -> Option<Termination> {
+        if flow.is_break() {
+            return Some(Termination::ObserverStopped { iteration: t });
+        }
+        self.budget_stop(t)
+    }
+
     /// Records iteration t (trace if enabled) and asks the observer whether to go on.
     pub fn observe(&mut self, t: usize, p: &Point, event: Option<Event>) -> ControlFlow<()> {
         let record = IterRecord {
