@@ -1,10 +1,9 @@
 //! Perturbed accelerated gradient descent with negative curvature exploitation: Algorithms 2
 //! and 3 of Jin, Netrapalli, Jordan (2018).
 
-use crate::ball::sample_ball;
 use crate::error::{OptimError, ParamError};
 use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, PerturbationEvent, Termination};
+use crate::outcome::{Event, Outcome, Termination};
 use crate::params::{TheoryConstants, positive};
 use crate::run::{End, Point, Run};
 use autodiff_objectives::Objective;
@@ -400,21 +399,8 @@ fn perturbed_agd<O: Objective>(
             }
             t_noise = t as i64;
             //     x_t ← x_t + ξ_t, ξ_t ~ Uniform(B₀(r))
-            let xi = sample_ball(&mut run.rng, d, r).expect("d ≥ 1: x₀ was checked non-empty");
-            let perturbed = run.evaluate(&x.x + &xi, t)?;
-            let xi_norm = xi.norm();
-            run.perturbations.push(PerturbationEvent {
-                iteration: t,
-                value_tilde: x.value,
-                grad_norm_tilde: x.grad_norm,
-                xi_norm,
-                value_after: None,
-                escaped: None,
-            });
-            event = Some(Event::Perturbed {
-                value_tilde: x.value,
-                xi_norm,
-            });
+            let (perturbed, perturbed_event) = run.perturb(&x, r, t)?;
+            event = Some(perturbed_event);
             x_tilde = Some(std::mem::replace(&mut x, perturbed));
         } else if since_noise == t_interval
             && let Some(tilde) = &x_tilde

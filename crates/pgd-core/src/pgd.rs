@@ -1,9 +1,8 @@
 //! Perturbed gradient descent, Algorithm 2 of Jin et al. (2017).
 
-use crate::ball::sample_ball;
 use crate::error::OptimError;
 use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, PerturbationEvent, Termination};
+use crate::outcome::{Event, Outcome, Termination};
 use crate::params::PgdParams;
 use crate::run::{End, Point, Run};
 use autodiff_objectives::Objective;
@@ -93,7 +92,6 @@ pub(crate) fn perturbed_gradient_descent<O: Objective>(
     let (eta, r, g_thres, f_thres) = (p.eta(), p.radius(), p.g_thres(), p.f_thres());
     // t_thres ≤ 2⁵³ (checked by PgdParams), so it is exact as an i64.
     let t_thres = p.t_thres() as i64;
-    let d = x0.len();
 
     // t_noise ← −t_thres − 1
     let mut t_noise: i64 = -t_thres - 1;
@@ -120,21 +118,8 @@ pub(crate) fn perturbed_gradient_descent<O: Objective>(
             //     x̃_t ← x_t, t_noise ← t
             t_noise = t as i64;
             //     x_t ← x̃_t + ξ_t, ξ_t uniform in B₀(r)
-            let xi = sample_ball(&mut run.rng, d, r).expect("d ≥ 1: x₀ was checked non-empty");
-            let perturbed = run.evaluate(&x.x + &xi, t)?;
-            let xi_norm = xi.norm();
-            run.perturbations.push(PerturbationEvent {
-                iteration: t,
-                value_tilde: x.value,
-                grad_norm_tilde: x.grad_norm,
-                xi_norm,
-                value_after: None,
-                escaped: None,
-            });
-            event = Some(Event::Perturbed {
-                value_tilde: x.value,
-                xi_norm,
-            });
+            let (perturbed, perturbed_event) = run.perturb(&x, r, t)?;
+            event = Some(perturbed_event);
             x_tilde = Some(std::mem::replace(&mut x, perturbed));
         }
 

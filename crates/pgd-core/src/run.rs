@@ -153,6 +153,30 @@ impl<'a, O: Objective> Run<'a, O> {
         None
     }
 
+    /// The perturbation of Algorithm 2 at iteration t: ξ uniform in the ball B₀(r) drawn from
+    /// the run's RNG, x + ξ evaluated, and a [`PerturbationEvent`] recorded (its outcome is
+    /// filled in by the escape check). Returns the perturbed point and the trace's event.
+    pub fn perturb(&mut self, x: &Point, r: f64, t: usize) -> Result<(Point, Event), OptimError> {
+        let d = x.x.len();
+        let xi = crate::ball::sample_ball(&mut self.rng, d, r)
+            .expect("d ≥ 1 and r > 0: x₀ and the parameters were validated");
+        let perturbed = self.evaluate(&x.x + &xi, t)?;
+        let xi_norm = xi.norm();
+        self.perturbations.push(PerturbationEvent {
+            iteration: t,
+            value_tilde: x.value,
+            grad_norm_tilde: x.grad_norm,
+            xi_norm,
+            value_after: None,
+            escaped: None,
+        });
+        let event = Event::Perturbed {
+            value_tilde: x.value,
+            xi_norm,
+        };
+        Ok((perturbed, event))
+    }
+
     /// Why the run stops at iteration t, if it does: the observer's answer `flow` first, then
     /// the budget ([`Run::budget_stop`]).
     pub fn stop(&self, t: usize, flow: ControlFlow<()>) -> Option<Termination> {
