@@ -49,7 +49,7 @@
 //!
 //! # Methods and what they prove
 //!
-//! - [`Method::Dense`]: the exact Hessian (forward-mode AD), a symmetric eigendecomposition
+//! - [`Method::Dense`]: the exact Hessian (automatic differentiation, d reverse-mode HVPs by default), a symmetric eigendecomposition
 //!   (λ_min with its eigenvector, the inertia with tolerance 8·d·u·‖∇²f‖₂ and the
 //!   classification), then the **factorization proof**: Cholesky of ∇²f + (√(ρε) − β)I, where
 //!   β bounds the rounding error of the factorization (Higham, *Accuracy and Stability of

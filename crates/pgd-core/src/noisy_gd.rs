@@ -42,6 +42,14 @@ use rand::rngs::Xoshiro256PlusPlus;
 /// The noise never switches off, so iterates jitter at distance ~ησ around a minimum and
 /// ‖∇f‖ stays ~ℓησ: choose σ (or η) small enough for the accuracy you want.
 ///
+/// # Requirements on the objective
+/// Ge et al.'s setting: f bounded, smooth (gradient and Hessian Lipschitz) and *strict
+/// saddle* — at every point the gradient is large, or the Hessian has an eigenvalue below
+/// −γ < 0, or the point is close to a local minimum around which f is strongly convex. Under it
+/// the noisy iteration reaches a local minimum with high probability in a number of steps
+/// polynomial in d and 1/η; there is no stopping test, so the run ends on its budget or on a
+/// gradient tolerance, and the returned point should be certified.
+///
 /// # Cost
 /// One gradient evaluation per iteration.
 ///
@@ -148,6 +156,13 @@ impl Optimizer for NoisyGd {
 /// budget (returning the last iterate, never "converged") unless a first-order
 /// [`with_tolerance`](Self::with_tolerance) fires. Normalized steps do not shrink: the
 /// iterates end up oscillating at distance ~η around a minimum, where ‖∇f‖ ~ ℓη.
+///
+/// # Requirements on the objective
+/// Levy's setting: f bounded below, β-smooth and ρ-Hessian-Lipschitz, and strict saddle in the
+/// same sense as for noisy GD. Normalized steps move a fixed distance η whatever ‖∇f‖, so η
+/// must be small enough for a step of that length to decrease f near the points of interest
+/// (the practical form uses η = ε/(2ℓ) in `docs/comparison.md`); no stopping test, so certify
+/// the returned point.
 ///
 /// # Cost
 /// One gradient evaluation per iteration.

@@ -275,7 +275,7 @@ impl PagdParams {
 ///
 /// # Cost
 /// Per iteration, one gradient at x_t (the perturbation test needs ‖∇f(x_t)‖ and the NCE
-/// condition f(x_t); both come from one forward-mode pass) and one at y_t when v_t ≠ 0; an
+/// condition f(x_t); both come with the same gradient evaluation) and one at y_t when v_t ≠ 0; an
 /// NCE move costs two value evaluations (f(x_t ± δ)). One-pass directional derivatives would
 /// not save anything here: every quantity the algorithm tests is already a by-product of the
 /// two gradients. A gradient budget may be overshot by at most one evaluation.

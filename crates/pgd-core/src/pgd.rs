@@ -36,8 +36,8 @@ use nalgebra::DVector;
 /// probability ≥ 1 − δ the returned x̃ is an ε-second-order stationary point
 /// (‖∇f‖ ≤ ε, λ_min(∇²f) ≥ −√(ρε)) after O(ℓΔf/ε² · log⁴(dℓΔf/(ε²δ))) iterations. With
 /// practical parameters there is no guarantee; check the returned point (for example with the
-/// `certify` crate). The gradient comes from exact forward-mode automatic differentiation of
-/// the generic objective through a counting [`Oracle`](autodiff_objectives::Oracle); PGD makes
+/// `certify` crate). The gradient comes from exact automatic differentiation of the generic
+/// objective (`Backend::Auto`: reverse mode from d = 12, forward mode below) through a counting [`Oracle`](autodiff_objectives::Oracle); PGD makes
 /// no value-only evaluations (f comes with each gradient).
 ///
 /// # Cost

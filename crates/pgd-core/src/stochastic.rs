@@ -103,6 +103,13 @@ fn tolerance(tol: f64, check_every: usize) -> Result<Tolerance, ParamError> {
 /// with the last iterate. [`with_tolerance`](Self::with_tolerance) adds a full-gradient
 /// check every `check_every` steps ([`Termination::GradientTolerance`], a first-order test).
 ///
+/// # Requirements on the objective
+/// A [`FiniteSum`](autodiff_objectives::FiniteSum) f = (1/n)Σᵢ fᵢ, each term a generic
+/// function of x, with f bounded below and ℓ-smooth; the mini-batch gradient is then an
+/// unbiased estimate of ∇f. SGD carries no escape guarantee: at a point where every term's
+/// gradient vanishes (an exact saddle of every fᵢ) its noise vanishes too and it never moves —
+/// the reason for [`Psgd`].
+///
 /// # Reference
 /// H. Robbins, S. Monro, *A Stochastic Approximation Method*, 1951; Algorithm 1 (SGD) of
 /// Jin, Netrapalli, Ge, Kakade, Jordan, arXiv:1902.04811.
@@ -212,6 +219,13 @@ impl StochasticOptimizer for Sgd {
 /// "converged") or, with [`with_tolerance`](Self::with_tolerance), on a periodic
 /// full-gradient check (first order only). The noise never switches off: near a minimum
 /// ‖∇f‖ fluctuates at the level set by η, r and the sampling noise.
+///
+/// # Requirements on the objective
+/// A [`FiniteSum`](autodiff_objectives::FiniteSum) with f bounded below, ℓ-smooth and
+/// ρ-Hessian-Lipschitz; the guarantees of Jin et al. (2019) additionally assume the stochastic
+/// gradients are ℓ-Lipschitz in x and their noise sub-Gaussian. With the paper's parameters the
+/// iterates visit an ε-second-order stationary point with high probability; the last iterate
+/// is what a run returns, so certify it.
 ///
 /// # Reference
 /// C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan, *On Nonconvex Optimization for
