@@ -10,43 +10,8 @@ use objective_zoo::{
 };
 use proptest::prelude::*;
 
-fn close(a: &DVector<f64>, b: &DVector<f64>, tol: f64) -> bool {
-    let scale = 1.0 + a.amax().max(b.amax());
-    (a - b).amax() <= tol * scale
-}
-
-fn close_m(a: &DMatrix<f64>, b: &DMatrix<f64>, tol: f64) -> bool {
-    let scale = 1.0 + a.amax().max(b.amax());
-    (a - b).amax() <= tol * scale
-}
-
-fn fd_gradient<F: ClosedForm>(f: &F, x: &DVector<f64>) -> DVector<f64> {
-    DVector::from_fn(x.len(), |i, _| {
-        let h = 1e-6 * (1.0 + x[i].abs());
-        let mut xp = x.clone();
-        let mut xm = x.clone();
-        xp[i] += h;
-        xm[i] -= h;
-        (f.closed_value(&xp) - f.closed_value(&xm)) / (2.0 * h)
-    })
-}
-
-fn fd_hessian<F: ClosedForm>(f: &F, x: &DVector<f64>) -> DMatrix<f64> {
-    let d = x.len();
-    let mut h = DMatrix::zeros(d, d);
-    for j in 0..d {
-        let step = 1e-6 * (1.0 + x[j].abs());
-        let mut xp = x.clone();
-        let mut xm = x.clone();
-        xp[j] += step;
-        xm[j] -= step;
-        h.set_column(
-            j,
-            &((f.closed_gradient(&xp) - f.closed_gradient(&xm)) / (2.0 * step)),
-        );
-    }
-    h
-}
+mod common;
+use common::{close, close_m, fd_gradient, fd_hessian};
 
 /// Closed form vs autodiff (value, gradient, Hessian, HVP) vs central differences of the
 /// closed form (gradient, Hessian).

@@ -2,50 +2,14 @@
 //! batch, at random points (proptest), plus HVP = Hessian·v and symmetry.
 
 use autodiff_objectives::{Backend, gradient_hvp_with, gradient_with, hessian_with, value};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 use objective_zoo::{
     ClosedForm, MonkeySaddle, QuarticSaddle, Rosenbrock, RotatedQuadratic, SaddleXY, Trigonometric,
 };
 use proptest::prelude::*;
 
-/// Relative-plus-absolute closeness: |a − b| ≤ tol·(1 + max|·|).
-fn close(a: &DVector<f64>, b: &DVector<f64>, tol: f64) -> bool {
-    let scale = 1.0 + a.amax().max(b.amax());
-    (a - b).amax() <= tol * scale
-}
-
-fn close_m(a: &DMatrix<f64>, b: &DMatrix<f64>, tol: f64) -> bool {
-    let scale = 1.0 + a.amax().max(b.amax());
-    (a - b).amax() <= tol * scale
-}
-
-/// Central differences of the closed-form value.
-fn fd_gradient<F: ClosedForm>(f: &F, x: &DVector<f64>) -> DVector<f64> {
-    DVector::from_fn(x.len(), |i, _| {
-        let h = 1e-6 * (1.0 + x[i].abs());
-        let mut xp = x.clone();
-        let mut xm = x.clone();
-        xp[i] += h;
-        xm[i] -= h;
-        (f.closed_value(&xp) - f.closed_value(&xm)) / (2.0 * h)
-    })
-}
-
-/// Central differences of the closed-form gradient.
-fn fd_hessian<F: ClosedForm>(f: &F, x: &DVector<f64>) -> DMatrix<f64> {
-    let d = x.len();
-    let mut h = DMatrix::zeros(d, d);
-    for j in 0..d {
-        let step = 1e-6 * (1.0 + x[j].abs());
-        let mut xp = x.clone();
-        let mut xm = x.clone();
-        xp[j] += step;
-        xm[j] -= step;
-        let col = (f.closed_gradient(&xp) - f.closed_gradient(&xm)) / (2.0 * step);
-        h.set_column(j, &col);
-    }
-    h
-}
+mod common;
+use common::{close, close_m, fd_gradient, fd_hessian};
 
 /// Every check of the three-way comparison at one point and direction.
 fn three_way<F: ClosedForm>(f: &F, x: &DVector<f64>, v: &DVector<f64>) {
