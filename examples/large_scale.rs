@@ -32,7 +32,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use std::error::Error;
 use std::time::{Duration, Instant};
-use support::{Args, progress, ticker};
+use support::{Args, median, progress, ticker};
 
 /// f(U) = ½‖UUᵀ − VVᵀ‖²_F with the target given by its factor V (n×r, column-major like U).
 #[derive(Debug, Clone)]
@@ -107,15 +107,14 @@ impl Objective for LowRankFactorization {
 /// Median wall time of `reps` calls after one warm-up call.
 fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> Duration {
     std::hint::black_box(f());
-    let mut ts: Vec<Duration> = (0..reps)
+    let secs: Vec<f64> = (0..reps)
         .map(|_| {
             let t = Instant::now();
             std::hint::black_box(f());
-            t.elapsed()
+            t.elapsed().as_secs_f64()
         })
         .collect();
-    ts.sort();
-    ts[reps / 2]
+    Duration::from_secs_f64(median(&secs))
 }
 
 fn ms(t: Duration) -> String {
@@ -234,18 +233,13 @@ fn run() -> Result<(), Box<dyn Error>> {
     // ‖UUᵀ − VVᵀ‖_F/‖VVᵀ‖_F without forming n×n matrices and without the cancellation of
     // the Gram identity: with [U V] = QR (n×2r), UUᵀ − VVᵀ = Q·R·diag(I, −I)·Rᵀ·Qᵀ.
     let rel = {
-        let w = DMatrix::from_fn(
-            n,
-            2 * r,
-            |i, j| if j < r { u[(i, j)] } else { vf[(i, j - r)] },
-        );
+        let mut w = u.clone().resize_horizontally(2 * r, 0.0);
+        w.columns_mut(r, r).copy_from(&vf);
         let rr = w.qr().r();
-        let signs = DMatrix::from_fn(2 * r, 2 * r, |i, j| match (i == j, i < r) {
-            (true, true) => 1.0,
-            (true, false) => -1.0,
-            _ => 0.0,
-        });
-        (&rr * signs * rr.transpose()).norm() / f.vtv_norm2.sqrt()
+        // R·diag(I, −I): the last r columns negated.
+        let mut rs = rr.clone();
+        rs.columns_mut(r, r).neg_mut();
+        (&rs * rr.transpose()).norm() / f.vtv_norm2.sqrt()
     };
     println!(
         "PGD from U = 0 ({:.2} s): {} iterations, {} gradient evaluations ({} per gradient), f = {:.3e}, ‖∇f‖ = {:.3e}, {} perturbation(s) ({})",
