@@ -284,6 +284,30 @@ pub struct Evaluations {
     pub third_order: u64,
 }
 
+/// Who chose the seed of a certification's random numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SeedSource {
+    /// Drawn from the operating system's entropy source for this certification (the default):
+    /// independent of the objective, as the Kuczyński–Woźniakowski bound requires.
+    Fresh,
+    /// Set by the user with [`Certifier::seed`](crate::Certifier::seed): reproducible, and the
+    /// probabilistic guarantee holds only for objectives chosen without knowledge of the seed.
+    User,
+}
+
+/// The random numbers a certificate used: the seed of the Lanczos start (and restart) vectors
+/// and of the local-estimate directions. Passing `seed` to
+/// [`Certifier::seed`](crate::Certifier::seed) reproduces the certificate bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Randomness {
+    /// The seed of the certificate's random number generator.
+    pub seed: u64,
+    /// Fresh from the OS, or chosen by the user.
+    pub source: SeedSource,
+}
+
 /// An ε-second-order-stationarity certificate for a point x.
 ///
 /// `Display` prints the plain-text report; [`Certificate::to_markdown`] and
@@ -326,6 +350,9 @@ pub struct Certificate {
     pub details: MethodDetails,
     /// Local estimates of ℓ and ρ, when requested.
     pub estimates: Option<LocalEstimates>,
+    /// The seed of the random numbers used, and who chose it; `None` when the certification
+    /// drew no random numbers (the dense methods without local estimates are deterministic).
+    pub randomness: Option<Randomness>,
     /// Evaluations spent.
     pub evaluations: Evaluations,
     /// Wall time (never in deterministic renderings).

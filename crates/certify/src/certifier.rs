@@ -1,7 +1,8 @@
 //! The certifier: configuration, validation, method choice.
 
 use crate::certificate::{
-    Certificate, Classification, CurvatureCheck, Evaluations, LocalEstimates, Method, Verdict,
+    Certificate, Classification, CurvatureCheck, Evaluations, LocalEstimates, Method, Randomness,
+    SeedSource, Verdict,
 };
 use crate::error::CertifyError;
 use crate::lanczos::{self, Params};
@@ -43,7 +44,7 @@ pub struct Certifier {
     method: Method,
     delta: f64,
     budget: usize,
-    seed: u64,
+    seed: Option<u64>,
     ell: Option<f64>,
     dense_up_to: usize,
     residual_tol: f64,
@@ -60,9 +61,10 @@ pub const DEFAULT_DENSE_UP_TO: usize = 200;
 
 impl Certifier {
     /// A certifier for tolerance ε and Hessian-Lipschitz constant ρ, with the defaults:
-    /// [`Method::Auto`], δ = [`DEFAULT_DELTA`], a budget of [`DEFAULT_BUDGET`] HVPs, seed 0,
-    /// no ℓ, dense up to d = [`DEFAULT_DENSE_UP_TO`], Ritz residual tolerance 1e-8, no local
-    /// estimates.
+    /// [`Method::Auto`], δ = [`DEFAULT_DELTA`], a budget of [`DEFAULT_BUDGET`] HVPs, a fresh
+    /// seed drawn from the operating system's entropy for every certification that needs random
+    /// numbers (see [`seed`](Self::seed)), no ℓ, dense up to d = [`DEFAULT_DENSE_UP_TO`], Ritz
+    /// residual tolerance 1e-8, no local estimates.
     pub fn new(eps: f64, rho: f64) -> Self {
         Certifier {
             eps,
@@ -70,7 +72,7 @@ impl Certifier {
             method: Method::Auto,
             delta: DEFAULT_DELTA,
             budget: DEFAULT_BUDGET,
-            seed: 0,
+            seed: None,
             ell: None,
             dense_up_to: DEFAULT_DENSE_UP_TO,
             residual_tol: 1e-8,
@@ -105,14 +107,52 @@ impl Certifier {
         self
     }
 
-    /// The seed of the random start vector (Lanczos) and of the estimate directions.
+    /// Fixes the seed of the random numbers a certification draws: the Lanczos start vector
+    /// (and restart vectors) and the directions of the local estimates.
+    ///
+    /// **By default there is no fixed seed**: every certification that needs random numbers
+    /// draws a fresh 64-bit seed from the operating system's entropy source, so the start
+    /// vector cannot be predicted by whoever wrote the objective, and records it in
+    /// [`Certificate::randomness`]. Passing that recorded seed here reproduces the certificate
+    /// bit for bit.
+    ///
+    /// **An explicit seed voids the guarantee against adversarial objectives.** The
+    /// Kuczyński–Woźniakowski bound behind a probabilistic "ε-SOSP" verdict holds for a start
+    /// vector drawn independently of the objective. With a fixed seed the start vector is a
+    /// known function of the seed and the dimension, and an objective built with knowledge of
+    /// it (a negative-curvature eigenvector orthogonal to its Krylov space) is certified
+    /// "ε-SOSP" with any confidence. Use a fixed seed for reproducible tests and reports, on
+    /// objectives chosen without knowledge of it; the certificate records the seed as
+    /// [`SeedSource::User`] and the reports say so.
+    ///
+    /// ```
+    /// use autodiff_objectives::{objective, DualNum};
+    /// use certify::{Certifier, Method, SeedSource};
+    /// use nalgebra::DVector;
+    /// fn bowl<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    ///     x.iter().map(|&xi| xi * xi).sum()
+    /// }
+    /// let (f, x) = (objective!(bowl), DVector::from_element(300, 0.1));
+    /// let fresh = Certifier::new(1e-3, 1.0).method(Method::Lanczos).certify(&f, &x)?;
+    /// let used = fresh.randomness.expect("Lanczos draws a start vector");
+    /// assert_eq!(used.source, SeedSource::Fresh);
+    /// // The recorded seed reproduces the certificate exactly.
+    /// let again = Certifier::new(1e-3, 1.0).method(Method::Lanczos).seed(used.seed).certify(&f, &x)?;
+    /// assert_eq!(again.lambda_min.to_bits(), fresh.lambda_min.to_bits());
+    /// assert_eq!(again.randomness.expect("seeded").source, SeedSource::User);
+    /// # Ok::<(), certify::CertifyError>(())
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.seed = Some(seed);
         self
     }
 
-    /// An upper bound ℓ ≥ λ_max(∇²f(x)) (e.g. the gradient-Lipschitz constant). Optional: the
-    /// Lanczos bound works without it, at twice the failure probability per step.
+    /// An upper bound ℓ ≥ λ_max(∇²f(x)) (e.g. the gradient-Lipschitz constant), finite and
+    /// positive. Optional: the Lanczos bound works without it, at twice the failure
+    /// probability per step. With it, the Lanczos bound is applied to ℓI − ∇²f(x), which is
+    /// valid only if ℓ really bounds λ_max: every method checks ℓ against the curvature it sees
+    /// (the largest eigenvalue, Ritz value or Hessian diagonal entry) and returns
+    /// [`CertifyError::LipschitzTooSmall`] when ℓ is contradicted.
     pub fn lipschitz(mut self, ell: f64) -> Self {
         self.ell = Some(ell);
         self
@@ -147,7 +187,7 @@ impl Certifier {
         self
     }
 
-    fn validate(&self) -> Result<(), CertifyError> {
+    fn validate(&self) -> Result<f64, CertifyError> {
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return Err(CertifyError::InvalidEps(self.eps));
         }
@@ -161,7 +201,7 @@ impl Certifier {
             return Err(CertifyError::InvalidBudget(self.budget));
         }
         if let Some(l) = self.ell
-            && !l.is_finite()
+            && !(l.is_finite() && l > 0.0)
         {
             return Err(CertifyError::InvalidLipschitz(l));
         }
@@ -171,7 +211,31 @@ impl Certifier {
         if self.estimate_directions == Some(0) {
             return Err(CertifyError::InvalidEstimateDirections(0));
         }
-        Ok(())
+        // The threshold √(ρε) is derived: ε and ρ can each be valid while ρε over- or
+        // underflows (ε = ρ = 1e300 gives ρε = ∞), which would make every comparison meaningless.
+        let tau = (self.rho * self.eps).sqrt();
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(CertifyError::InvalidThreshold {
+                eps: self.eps,
+                rho: self.rho,
+                threshold: tau,
+            });
+        }
+        Ok(tau)
+    }
+
+    /// The seed of this certification: the user's, or a fresh one from the OS.
+    fn draw_seed(&self) -> Result<Randomness, CertifyError> {
+        match self.seed {
+            Some(seed) => Ok(Randomness {
+                seed,
+                source: SeedSource::User,
+            }),
+            None => fresh_seed().map(|seed| Randomness {
+                seed,
+                source: SeedSource::Fresh,
+            }),
+        }
     }
 
     fn choose(&self, d: usize) -> (Method, String) {
@@ -209,7 +273,7 @@ impl Certifier {
         x: &DVector<f64>,
     ) -> Result<Certificate, CertifyError> {
         let start = Instant::now();
-        self.validate()?;
+        let tau = self.validate()?;
         if x.is_empty() {
             return Err(CertifyError::EmptyPoint);
         }
@@ -225,9 +289,16 @@ impl Certifier {
             return Err(CertifyError::NonFinitePoint { index, value });
         }
         let d = x.len();
-        let tau = (self.rho * self.eps).sqrt();
         let oracle = Oracle::new(f).with_backend(self.backend);
         let (method, method_reason) = self.choose(d);
+        // Random numbers are drawn only by Lanczos and the local estimates; the dense methods
+        // are deterministic and record no seed.
+        let randomness = if method == Method::Lanczos || self.estimate_directions.is_some() {
+            Some(self.draw_seed()?)
+        } else {
+            None
+        };
+        let seed = randomness.map_or(0, |r| r.seed);
         let out = match method {
             Method::Factorization => dense::factorization(&oracle, x, tau)?,
             Method::Lanczos => lanczos::lanczos(
@@ -237,13 +308,24 @@ impl Certifier {
                     tau,
                     delta: self.delta,
                     budget: self.budget,
-                    seed: self.seed,
+                    seed,
                     ell: self.ell,
                     residual_tol: self.residual_tol,
                 },
             )?,
             _ => dense::dense(&oracle, x, tau)?,
         };
+        // ℓ must bound λ_max: a larger eigenvalue (dense), diagonal entry (factorization: a
+        // Rayleigh quotient eᵢᵀ∇²f eᵢ ≤ λ_max) or Ritz value (checked inside Lanczos, before
+        // the bound is used) contradicts it.
+        if let Some(l) = self.ell
+            && out.curvature_max > l + 1e-9 * l.abs().max(1.0)
+        {
+            return Err(CertifyError::LipschitzTooSmall {
+                given: l,
+                observed: out.curvature_max,
+            });
+        }
         let grad_norm = out.grad.norm();
         let gradient_ok = grad_norm <= self.eps;
         let verdict = if !gradient_ok {
@@ -267,8 +349,7 @@ impl Certifier {
         let mut third_order = 0;
         let estimates = match self.estimate_directions {
             Some(n) => {
-                let rho =
-                    estimate::third_derivative_max(f, x, n, self.seed ^ 0x9e37_79b9_7f4a_7c15)?;
+                let rho = estimate::third_derivative_max(f, x, n, seed ^ 0x9e37_79b9_7f4a_7c15)?;
                 third_order = n as u64;
                 Some(LocalEstimates {
                     ell: out.spectral_radius,
@@ -297,6 +378,7 @@ impl Certifier {
             method_reason,
             details: out.details,
             estimates,
+            randomness,
             evaluations: Evaluations {
                 value: c.value,
                 gradient: c.gradient,
@@ -308,6 +390,15 @@ impl Certifier {
             elapsed: start.elapsed(),
         })
     }
+}
+
+/// A seed from the operating system's entropy source (getrandom, through rand's `SysRng`):
+/// unpredictable from the objective's side. Never falls back to a fixed value.
+fn fresh_seed() -> Result<u64, CertifyError> {
+    use rand::TryRng;
+    rand::rngs::SysRng
+        .try_next_u64()
+        .map_err(|e| CertifyError::EntropyUnavailable(e.to_string()))
 }
 
 /// What one dense Hessian costs with `backend` at dimension d, in the engine's own units.

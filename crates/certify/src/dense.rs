@@ -92,6 +92,11 @@ pub(crate) fn dense<O: Objective>(
             cholesky: chol.proof,
         },
         spectral_radius: hnorm,
+        curvature_max: eig
+            .eigenvalues
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max),
     })
 }
 
@@ -218,6 +223,7 @@ pub(crate) fn factorization<O: Objective>(
             cholesky: chol.proof,
         },
         spectral_radius: dmin.abs().max(dmax.abs()),
+        curvature_max: dmax,
     })
 }
 

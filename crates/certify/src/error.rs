@@ -22,9 +22,26 @@ pub enum CertifyError {
     /// The HVP budget of the Lanczos method must be at least 1.
     #[error("the Lanczos budget must be at least 1 Hessian-vector product, got {0}")]
     InvalidBudget(usize),
-    /// The upper bound ℓ on λ_max(∇²f(x)) must be finite.
-    #[error("the curvature bound ℓ must be finite, got {0}")]
+    /// The upper bound ℓ on λ_max(∇²f(x)) must be finite and positive.
+    #[error("the curvature bound ℓ must be finite and positive, got {0}")]
     InvalidLipschitz(f64),
+    /// The derived threshold √(ρε) over- or underflows although ε and ρ are each valid.
+    #[error(
+        "the threshold √(ρε) must be finite and positive, but ε = {eps} and ρ = {rho} give √(ρε) = {threshold}"
+    )]
+    InvalidThreshold {
+        /// ε as given.
+        eps: f64,
+        /// ρ as given.
+        rho: f64,
+        /// The computed √(ρε) (infinite, zero or NaN).
+        threshold: f64,
+    },
+    /// The operating system's entropy source failed, so no unpredictable seed could be drawn.
+    /// The certifier never falls back to a fixed seed; pass one explicitly with
+    /// [`Certifier::seed`](crate::Certifier::seed) if a predictable start vector is acceptable.
+    #[error("no fresh random seed: the operating system's entropy source failed ({0})")]
+    EntropyUnavailable(String),
     /// The residual tolerance of the Lanczos refinement must be finite and positive.
     #[error("the Ritz residual tolerance must be finite and positive, got {0}")]
     InvalidResidualTolerance(f64),

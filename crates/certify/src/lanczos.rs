@@ -187,6 +187,9 @@ pub(crate) fn lanczos<O: Objective>(
     let mut escape: Option<EscapeDirection> = None;
     let mut passed: Option<Assurance> = None;
     let mut restarts = 0;
+    // Sum of the off-diagonal entries dropped at restarts: T then differs from QᵀHQ by at
+    // most this much more, which the deterministic (k = d) margin must cover.
+    let mut dropped = 0.0_f64;
     let (mut theta_min, mut theta_max, mut resid) = (f64::NAN, f64::NAN, f64::NAN);
     let mut exhausted = false;
     let mut k = 0;
@@ -221,7 +224,7 @@ pub(crate) fn lanczos<O: Objective>(
                 observed: theta_max,
             });
         }
-        let margin = 16.0 * d as f64 * U * scale.max(hv_norm);
+        let margin = 16.0 * d as f64 * U * scale.max(hv_norm) + dropped;
         // Failure: a Ritz vector whose measured curvature is below the threshold.
         if theta_min < -tau
             && (escape.is_none() || resid <= p.residual_tol * theta_min.abs().max(1.0) || exhausted)
@@ -266,6 +269,7 @@ pub(crate) fn lanczos<O: Objective>(
             }
             v = r / n;
             beta.push(0.0);
+            dropped += b;
             restarts += 1;
         } else {
             v = w / b;
@@ -273,7 +277,7 @@ pub(crate) fn lanczos<O: Objective>(
         }
     }
     let (value, grad) = first.unwrap_or((f64::NAN, DVector::zeros(d)));
-    let margin = 16.0 * d as f64 * U * theta_min.abs().max(theta_max.abs());
+    let margin = 16.0 * d as f64 * U * theta_min.abs().max(theta_max.abs()) + dropped;
     let (lower, lower_confidence) = if exhausted {
         (Some(theta_min - margin), 1.0)
     } else {
@@ -342,6 +346,7 @@ pub(crate) fn lanczos<O: Objective>(
             iterations_needed,
         }),
         spectral_radius: theta_min.abs().max(theta_max.abs()),
+        curvature_max: theta_max,
     })
 }
 

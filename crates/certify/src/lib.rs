@@ -62,9 +62,13 @@
 //!   rounding margins yields, at its failing pivot, a direction of curvature below −√(ρε),
 //!   which is measured and returned as the escape direction.
 //! - [`Method::Lanczos`]: matrix-free, one Hessian-vector product per step, full
-//!   reorthogonalization, seeded random start. Negative curvature is proved deterministically
-//!   by a Ritz vector; the curvature condition is established with probability ≥ 1 − δ by the
-//!   Kuczyński–Woźniakowski (1992) bound. When the budget runs out first: inconclusive.
+//!   reorthogonalization, a random start vector drawn from a seed that is fresh from the
+//!   operating system for every certification (recorded in [`Certificate::randomness`];
+//!   [`Certifier::seed`] fixes it, for reproducibility, at the price of the guarantee against
+//!   objectives built with knowledge of the seed). Negative curvature is proved
+//!   deterministically by a Ritz vector; the curvature condition is established with
+//!   probability ≥ 1 − δ by the Kuczyński–Woźniakowski (1992) bound. When the budget runs out
+//!   first: inconclusive.
 //! - [`Method::Auto`]: dense up to d = 200 ([`Certifier::dense_up_to`]), Lanczos above; the
 //!   certificate says which method decided and why.
 
@@ -83,7 +87,7 @@ pub use autodiff_objectives;
 pub use certificate::{
     Assurance, Certificate, CholeskyProof, Classification, CurvatureCheck, EscapeDirection,
     Evaluations, Inertia, LambdaBounds, LanczosDetails, LocalEstimates, Method, MethodDetails,
-    Verdict,
+    Randomness, SeedSource, Verdict,
 };
 pub use certifier::{Certifier, DEFAULT_BUDGET, DEFAULT_DELTA, DEFAULT_DENSE_UP_TO};
 pub use error::CertifyError;

@@ -18,6 +18,9 @@ pub(crate) struct Outcome {
     pub details: MethodDetails,
     /// The largest |eigenvalue| seen (for the local ℓ estimate).
     pub spectral_radius: f64,
+    /// A lower bound on λ_max seen by the method (largest eigenvalue, Ritz value or diagonal
+    /// entry): a given ℓ below it is not an upper bound on λ_max.
+    pub curvature_max: f64,
 }
 
 /// Normalizes v and fixes its sign: the entry of largest magnitude (first one on ties) is positive.

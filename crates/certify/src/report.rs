@@ -3,6 +3,7 @@
 
 use crate::certificate::{
     Assurance, Certificate, CholeskyProof, CurvatureCheck, EscapeDirection, MethodDetails,
+    SeedSource,
 };
 use crate::fmt::{fmt_sig, round_sig};
 use std::fmt;
@@ -213,6 +214,22 @@ impl R<'_> {
         })
     }
 
+    fn randomness(&self) -> String {
+        match self.c.randomness {
+            None => "none drawn (the method is deterministic)".to_string(),
+            Some(r) => match r.source {
+                SeedSource::Fresh => format!(
+                    "seed {} drawn fresh from OS entropy for this certification (.seed({}) reproduces it)",
+                    r.seed, r.seed
+                ),
+                SeedSource::User => format!(
+                    "seed {} set by the user: reproducible, but the probabilistic bound holds only for objectives chosen without knowledge of it",
+                    r.seed
+                ),
+            },
+        }
+    }
+
     fn time(&self) -> Option<String> {
         self.o
             .time
@@ -256,6 +273,7 @@ impl R<'_> {
         if let Some(e) = self.estimates() {
             rows.push(("estimates", e));
         }
+        rows.push(("randomness", self.randomness()));
         rows.push(("evaluations", self.evaluations()));
         if let Some(t) = self.time() {
             rows.push(("time", t));

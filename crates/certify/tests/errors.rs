@@ -128,3 +128,74 @@ fn a_wrong_lipschitz_bound_is_caught() {
         other => panic!("{other:?}"),
     }
 }
+
+/// ε and ρ each valid, but ρε over- or underflows: the threshold √(ρε) is checked at
+/// validation, naming both constants, before anything is evaluated.
+#[test]
+fn a_derived_threshold_that_overflows_or_underflows_is_an_error() {
+    for (eps, rho) in [(1e300, 1e300), (1e-200, 1e-200), (f64::MAX, 2.0)] {
+        match at0(Certifier::new(eps, rho)) {
+            Err(CertifyError::InvalidThreshold {
+                eps: e,
+                rho: r,
+                threshold,
+            }) => {
+                assert_eq!((e.to_bits(), r.to_bits()), (eps.to_bits(), rho.to_bits()));
+                assert!(!(threshold.is_finite() && threshold > 0.0), "{threshold}");
+            }
+            other => panic!("ε = {eps}, ρ = {rho}: {other:?}"),
+        }
+        let msg = at0(Certifier::new(eps, rho))
+            .expect_err("invalid")
+            .to_string();
+        assert!(msg.contains("√(ρε)"), "{msg}");
+    }
+    // Large but representable: fine.
+    assert!(at0(Certifier::new(1e150, 1e150)).is_ok());
+}
+
+/// ℓ is validated the same way for every method (it used to be ignored by the dense ones).
+#[test]
+fn an_invalid_lipschitz_bound_is_rejected_by_every_method() {
+    for m in [
+        Method::Auto,
+        Method::Dense,
+        Method::Factorization,
+        Method::Lanczos,
+    ] {
+        for ell in [-1.0, 0.0, f64::NAN, f64::INFINITY] {
+            match at0(Certifier::new(1e-3, 1.0).method(m).lipschitz(ell)) {
+                Err(CertifyError::InvalidLipschitz(v)) => assert_eq!(v.to_bits(), ell.to_bits()),
+                other => panic!("{m:?}, ℓ = {ell}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// A given ℓ below the curvature the dense methods see is contradicted, as in Lanczos.
+#[test]
+fn a_wrong_lipschitz_bound_is_caught_by_the_dense_methods() {
+    let f = RotatedQuadratic::new(vec![1.0, 2.0, 3.0, 10.0], 5).expect("finite spectrum");
+    for m in [Method::Dense, Method::Factorization] {
+        let r = Certifier::new(1e-3, 1.0)
+            .method(m)
+            .lipschitz(1.5)
+            .certify(&f, &DVector::zeros(4));
+        match r {
+            Err(CertifyError::LipschitzTooSmall { given, observed }) => {
+                assert_eq!(given.to_bits(), 1.5f64.to_bits());
+                assert!(observed > 1.5, "{m:?}: {observed}");
+            }
+            other => panic!("{m:?}: {other:?}"),
+        }
+        // A true bound passes.
+        assert!(
+            Certifier::new(1e-3, 1.0)
+                .method(m)
+                .lipschitz(10.5)
+                .certify(&f, &DVector::zeros(4))
+                .is_ok(),
+            "{m:?}"
+        );
+    }
+}
