@@ -202,7 +202,7 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     // Certify the start: Lanczos must find λ_min = −2σ₁.
     let (eps, rho) = (1e-6, 100.0);
-    let certifier = Certifier::new(eps, rho).method(Method::Lanczos).seed(0);
+    let certifier = Certifier::new(eps, rho).method(Method::Lanczos);
     let t = Instant::now();
     let start = certifier.certify(&f, &x0)?;
     println!(

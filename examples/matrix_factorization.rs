@@ -94,7 +94,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     // Jin et al. use on the region PGD visits from U = 0).
     let eps = 1e-6;
     let rho = 12.0 * 6.0 * kappa.sqrt();
-    let cert = Certifier::new(eps, rho).seed(0).certify(&f, &out.x)?;
+    let cert = Certifier::new(eps, rho).certify(&f, &out.x)?;
     println!("\n{cert}");
     if !cert.is_second_order_stationary() {
         return Err("the PGDli point was expected to be certified".into());

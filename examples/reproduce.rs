@@ -140,7 +140,7 @@ fn table_scaling(args: &Args) -> Result<(), Box<dyn Error>> {
             evals.push(r.out.gradient_evals as f64);
             ms.push(r.out.elapsed.as_secs_f64() * 1e3);
             if seed == 0 {
-                let c = Certifier::new(EPS, RHO).seed(0).certify(&f, &r.out.x)?;
+                let c = Certifier::new(EPS, RHO).certify(&f, &r.out.x)?;
                 cert = format!(
                     "{} ({}, λ_min = {:.4})",
                     if c.is_second_order_stationary() {

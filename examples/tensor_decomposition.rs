@@ -82,7 +82,7 @@ fn run() -> Result<(), Box<dyn Error>> {
                     overlap
                 );
             });
-            let cert = Certifier::new(1e-6, 30.0).seed(0).certify(&f, &out.x)?;
+            let cert = Certifier::new(1e-6, 30.0).certify(&f, &out.x)?;
             bar.suspend(|| println!("\n{cert}"));
             if !cert.is_second_order_stationary() {
                 return Err("the PGD point was expected to be certified".into());
