@@ -484,6 +484,23 @@ fn every_function_at_tiny_huge_and_negative_arguments() {
     }
 }
 
+#[test]
+fn reverse_adjoints_can_overflow_where_forward_tangents_do_not() {
+    // A limit of reverse mode itself (docs/guide.md, section 7): d(x²·1e308·4)/dx = 8e298 at
+    // x = 1e-10, but the adjoint of the intermediate x² is 4e308 = ∞.
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x[0] * x[0] * 1e308 * 4.0
+    }
+    let f = autodiff_objectives::objective!(f, 1);
+    let x = DVector::from_vec(vec![1e-10]);
+    let (_, g) = gradient_with(&f, &x, Backend::Forward).expect("finite tangents");
+    assert_agrees(g[0], 8e298, "forward");
+    assert!(matches!(
+        gradient_with(&f, &x, Backend::Reverse),
+        Err(autodiff_objectives::EvalError::NonFiniteGradient { index: 0, .. })
+    ));
+}
+
 // ---- property tests over wide log-uniform ranges ----
 
 /// ±10^u with u uniform in [lo, hi] (the sign only if `signed`), shifted by `offset`.
