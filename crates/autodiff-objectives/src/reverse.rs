@@ -1199,13 +1199,13 @@ impl<T: TapeValue> DualNum for Var<T> {
         self.apply(c, s, || c)
     }
 
-    /// tanh x: φ' = sech² x computed from exp(−2|x|) (1 − tanh² cancels to 0 for |x| ≳ 19,
-    /// num-dual's sinh/cosh quotient likewise), φ'' = −2 tanh·sech².
+    /// tanh x: φ' = sech² x, from exp(−2|x|) where |tanh x| > 1/2 (1 − tanh² cancels to 0
+    /// for |x| ≳ 19, num-dual's sinh/cosh quotient likewise), φ'' = −2 tanh·sech².
     #[inline]
     fn tanh(&self) -> Self {
         let a = self.re();
         let t = a.tanh();
-        let f1 = local::sech2(a);
+        let f1 = local::sech2(a, t);
         self.apply(t, f1, || -2.0 * t * f1)
     }
 
