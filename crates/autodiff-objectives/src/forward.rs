@@ -253,6 +253,11 @@ fn hessian_entry<O: Objective>(f: &O, x: &[f64], i: usize, j: usize) -> (f64, f6
 /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in a single [`HyperDual64`] evaluation, whatever d is:
 /// both infinitesimals are seeded with v.
 ///
+/// Coordinates with vᵢ = 0 do not move along v, so their partials do not enter. If the result
+/// is non-finite and v has such coordinates, it is recomputed with those coordinates carrying no
+/// derivative part at all: otherwise an infinite partial there (√ at 0, say) times vᵢ = 0
+/// would make the slope NaN although f is smooth along v.
+///
 /// ```
 /// use autodiff_objectives::{forward, objective, DualNum};
 /// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
@@ -265,5 +270,23 @@ pub fn directional<O: Objective>(f: &O, x: &[f64], v: &[f64]) -> (f64, f64, f64)
         .map(|(&xi, &vi)| HyperDual64::new(xi, vi, vi, 0.0))
         .collect();
     let y = f.eval(&xs);
-    (y.re, y.eps1, y.eps1eps2)
+    if (y.eps1.is_finite() && y.eps1eps2.is_finite()) || v.iter().all(|&vi| vi != 0.0) {
+        return (y.re, y.eps1, y.eps1eps2);
+    }
+    let xs: Vec<HyperDualSVec64<1, 1>> = x
+        .iter()
+        .zip(v)
+        .map(|(&xi, &vi)| {
+            let mut y = HyperDualSVec64::from_re(xi);
+            if vi != 0.0 {
+                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
+                y.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
+            }
+            y
+        })
+        .collect();
+    let y = f.eval(&xs);
+    let slope = y.eps1.0.map_or(0.0, |e| e[0]);
+    let curvature = y.eps1eps2.0.map_or(0.0, |e| e[(0, 0)]);
+    (y.re, slope, curvature)
 }

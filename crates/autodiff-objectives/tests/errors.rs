@@ -2,7 +2,8 @@
 //! backend, the chunk size, or where in its chunk the coordinate sits.
 
 use autodiff_objectives::{
-    Backend, DualNum, EvalError, Objective, forward, gradient_hvp_with, gradient_with, hessian_with,
+    Backend, DualNum, EvalError, Objective, directional, forward, gradient_hvp_with, gradient_with,
+    hessian_with,
 };
 use nalgebra::DVector;
 
@@ -136,4 +137,28 @@ fn chunked_forward_mode_equals_one_direction_at_a_time_where_a_partial_is_infini
         assert_eq!(g8[i].to_bits(), g1[i].to_bits(), "chunk 8: ∂{i}");
         assert_eq!(g3[i].to_bits(), g1[i].to_bits(), "chunk 3: ∂{i}");
     }
+}
+
+#[test]
+fn a_directional_derivative_ignores_an_infinite_partial_the_direction_does_not_move() {
+    // f = ½‖x‖² + √x₁₃ at x₁₃ = 0: along v with v₁₃ = 0, f is smooth; slope = x·v,
+    // curvature = ‖v‖². (∞·0 in the seeded dual numbers made both NaN.)
+    let f = SqrtAt(13);
+    let x = point(13, 0.0);
+    let v = DVector::from_fn(D, |i, _| if i == 13 { 0.0 } else { 1.0 - 0.1 * i as f64 });
+    let d = directional(&f, &x, &v).expect("smooth along v");
+    let slope: f64 = x.dot(&v);
+    assert!(
+        (d.slope - slope).abs() <= 1e-14 * slope.abs(),
+        "{} vs {slope}",
+        d.slope
+    );
+    let curvature = v.norm_squared();
+    assert!((d.curvature - curvature).abs() <= 1e-14 * curvature);
+    // Along a direction that does move x₁₃, the slope is genuinely infinite.
+    let w = DVector::from_element(D, 1.0);
+    assert!(matches!(
+        directional(&f, &x, &w),
+        Err(EvalError::NonFiniteDirectional { order: 1, .. })
+    ));
 }
