@@ -1234,38 +1234,25 @@ impl<T: TapeValue> DualNum for Var<T> {
         self.apply(a.atanh(), f1, || 2.0 * a * f1 * f1)
     }
 
-    /// sin(x)/x, with num-dual's series 1 − x²/6 where |x| < ε (so the branches, and hence the
-    /// derivatives, agree with forward mode).
+    /// sin(x)/x; the power series for |x| < 2 (see `local::sph_j`).
     #[inline]
     fn sph_j0(&self) -> Self {
-        if self.re().abs() < f64::EPSILON {
-            Self::one() - *self * *self / 6.0
-        } else {
-            self.sin() / *self
-        }
+        let (f0, f1, f2) = local::sph_j(0, self.re());
+        self.apply(f0, f1, || f2)
     }
 
-    /// (sin x − x cos x)/x², with the series x/3 where |x| < ε.
+    /// (sin x − x cos x)/x²; the power series for |x| < 2, where that form cancels.
     #[inline]
     fn sph_j1(&self) -> Self {
-        if self.re().abs() < f64::EPSILON {
-            *self / 3.0
-        } else {
-            let (s, c) = self.sin_cos();
-            (s - *self * c) / (*self * *self)
-        }
+        let (f0, f1, f2) = local::sph_j(1, self.re());
+        self.apply(f0, f1, || f2)
     }
 
-    /// (3(sin x − x cos x) − x² sin x)/x³, with the series x²/15 where |x| < ε.
+    /// (3(sin x − x cos x) − x² sin x)/x³; the power series for |x| < 2.
     #[inline]
     fn sph_j2(&self) -> Self {
-        if self.re().abs() < f64::EPSILON {
-            *self * *self / 15.0
-        } else {
-            let (s, c) = self.sin_cos();
-            let s2 = *self * *self;
-            ((s - *self * c) * 3.0 - s2 * s) / (s2 * *self)
-        }
+        let (f0, f1, f2) = local::sph_j(2, self.re());
+        self.apply(f0, f1, || f2)
     }
 
     #[inline]

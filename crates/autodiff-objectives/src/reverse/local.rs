@@ -157,6 +157,54 @@ impl Atan2Parts {
     }
 }
 
+/// The spherical Bessel function j_n (n ≤ 2) and its first two derivatives at a.
+///
+/// For |a| < 2, the power series j_n(x) = Σₖ cₖ x^(n+2k) with c₀ = 1/(2n+1)!! and
+/// cₖ₊₁ = −cₖ/(2(k+1)(2n+2k+3)) (DLMF 10.53.1), differentiated term by term: the closed forms
+/// (sin x − x cos x)/x² and the like cancel catastrophically there (relative error ≈ ε/x² for
+/// j₁). Beyond, j₀ = sin x/x, j₁ = (j₀ − cos x)/x, j₂ = 3j₁/x − j₀, the derivatives by the
+/// recurrences j₀' = −j₁, j_n' = j_{n−1} − (n+1)j_n/x (DLMF 10.51.2) and the second derivative
+/// from the differential equation x²y'' + 2xy' + (x² − n(n+1))y = 0 (DLMF 10.47.1).
+pub(super) fn sph_j(n: u8, a: f64) -> (f64, f64, f64) {
+    if a.abs() < 2.0 {
+        let n = i32::from(n);
+        let mut c = match n {
+            0 => 1.0,
+            1 => 1.0 / 3.0,
+            _ => 1.0 / 15.0,
+        };
+        let (mut f0, mut f1, mut f2) = (0.0, 0.0, 0.0);
+        // |cₖ|·2^(2k) < 1e-22 from k = 14 on; the terms of f'' carry a factor p(p − 1) < 1200.
+        for k in 0..18 {
+            let p = n + 2 * k;
+            let pf = f64::from(p);
+            f0 += c * a.powi(p);
+            if p >= 1 {
+                f1 += c * pf * a.powi(p - 1);
+            }
+            if p >= 2 {
+                f2 += c * pf * (pf - 1.0) * a.powi(p - 2);
+            }
+            c *= -1.0 / f64::from(2 * (k + 1) * (2 * n + 2 * k + 3));
+        }
+        return (f0, f1, f2);
+    }
+    let (s, co) = a.sin_cos();
+    let r = a.recip();
+    let j0 = s * r;
+    let j1 = (j0 - co) * r;
+    let (y, dy, nn) = match n {
+        0 => (j0, -j1, 0.0),
+        1 => (j1, j0 - 2.0 * j1 * r, 2.0),
+        _ => {
+            let j2 = 3.0 * j1 * r - j0;
+            (j2, j1 - 3.0 * j2 * r, 6.0)
+        }
+    };
+    let d2 = -2.0 * r * dy - (1.0 - nn * r * r) * y;
+    (y, dy, d2)
+}
+
 #[cfg(test)]
 // Exact comparisons: every value here is exactly representable and computed without rounding.
 #[allow(clippy::float_cmp)]
