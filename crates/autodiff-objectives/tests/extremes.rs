@@ -517,33 +517,19 @@ fn auto_falls_back_to_reverse_mode_where_forward_mode_is_not_finite() {
 /// (j_n, j_n', j_n'') by reverse mode: the value and gradient from the gradient tape, the
 /// second derivative from the HVP tape.
 fn sph_j_reverse(n: u8, a: f64) -> (f64, f64, f64) {
-    fn j0<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-        x[0].sph_j0()
+    struct SphJ(u8);
+    impl Objective for SphJ {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            match self.0 {
+                0 => x[0].sph_j0(),
+                1 => x[0].sph_j1(),
+                _ => x[0].sph_j2(),
+            }
+        }
     }
-    fn j1<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-        x[0].sph_j1()
-    }
-    fn j2<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-        x[0].sph_j2()
-    }
-    let run = |f: &dyn Fn(&[f64]) -> (f64, f64, f64)| f(&[a]);
-    run(&|x| {
-        let ((v, g), (_, _, h)) = match n {
-            0 => (
-                reverse::gradient(&autodiff_objectives::objective!(j0), x).expect("tiny"),
-                reverse::hessian(&autodiff_objectives::objective!(j0), x).expect("tiny"),
-            ),
-            1 => (
-                reverse::gradient(&autodiff_objectives::objective!(j1), x).expect("tiny"),
-                reverse::hessian(&autodiff_objectives::objective!(j1), x).expect("tiny"),
-            ),
-            _ => (
-                reverse::gradient(&autodiff_objectives::objective!(j2), x).expect("tiny"),
-                reverse::hessian(&autodiff_objectives::objective!(j2), x).expect("tiny"),
-            ),
-        };
-        (v, g[0], h[(0, 0)])
-    })
+    let (v, g) = reverse::gradient(&SphJ(n), &[a]).expect("tiny tape");
+    let (_, _, h) = reverse::hessian(&SphJ(n), &[a]).expect("tiny tape");
+    (v, g[0], h[(0, 0)])
 }
 
 #[test]
