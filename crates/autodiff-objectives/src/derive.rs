@@ -9,6 +9,22 @@ use nalgebra::{DMatrix, DVector};
 ///
 /// [`Backend::Auto`] (the default) chooses by dimension; the other variants force an engine.
 /// Values are bit-identical across runs for a given backend; two backends agree to rounding.
+///
+/// Where `Auto` chose forward mode and its result is not finite, `Auto` recomputes it in
+/// reverse mode and returns that: num-dual's forward formulas overflow or give NaN at some
+/// arguments where the derivatives are finite (x^1.5 at 0, x⁻¹ at 1e-100, atan2 at x = 0;
+/// docs/guide.md, "Numerical care at extreme arguments"), reverse mode's do not. An explicit
+/// `Forward` returns forward mode's result, error included.
+///
+/// ```
+/// use autodiff_objectives::{gradient_with, objective, Backend, DualNum};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] + x[1].powf(1.5) }
+/// let x = dvector![1.0, 0.0];
+/// // d = 2: Auto picks forward mode, whose x^1.5 at 0 is 0^(−1.5)·0·0·0 = NaN; reverse is exact.
+/// assert_eq!(gradient_with(&objective!(f), &x, Backend::Auto)?.1, dvector![2.0, 0.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Backend {
@@ -135,15 +151,54 @@ pub fn gradient_with<O: Objective>(
     backend: Backend,
 ) -> Result<(f64, DVector<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
-    let (fx, g) = match backend.resolve(x.len()) {
-        Backend::Auto | Backend::Forward => {
-            forward::gradient::<O, { forward::CHUNK }>(f, x.as_slice())
+    with_fallback(backend, backend.resolve(x.len()), |engine| {
+        let (fx, g) = match engine {
+            Backend::Auto | Backend::Forward => {
+                forward::gradient::<O, { forward::CHUNK }>(f, x.as_slice())
+            }
+            Backend::Reverse => reverse::gradient(f, x.as_slice())?,
+        };
+        check_value(fx)?;
+        check_gradient(&g)?;
+        Ok((fx, DVector::from_vec(g)))
+    })
+}
+
+/// Whether an error says that a computed value or derivative was not finite.
+fn is_non_finite(e: &EvalError) -> bool {
+    matches!(
+        e,
+        EvalError::NonFiniteValue { .. }
+            | EvalError::NonFiniteGradient { .. }
+            | EvalError::NonFiniteHvp { .. }
+            | EvalError::NonFiniteHessian { .. }
+    )
+}
+
+/// Runs `compute` on the engine `resolved` stands for; when the choice was [`Backend::Auto`],
+/// the engine was forward mode and its result is non-finite, runs it again in reverse mode.
+///
+/// num-dual's forward formulas overflow or return NaN in places where the function and its
+/// derivatives are finite (x^1.5 at 0, x⁻¹ at 1e-100, atan2 on the axis x = 0; see the guide,
+/// "Numerical care at extreme arguments"), while reverse mode's closed-form partials do not. An
+/// explicit [`Backend::Forward`] gets forward mode's answer, error included.
+fn with_fallback<R>(
+    requested: Backend,
+    resolved: Backend,
+    compute: impl Fn(Backend) -> Result<R, EvalError>,
+) -> Result<R, EvalError> {
+    match compute(resolved) {
+        Err(e)
+            if requested == Backend::Auto && resolved == Backend::Forward && is_non_finite(&e) =>
+        {
+            match compute(Backend::Reverse) {
+                // A tape limit says nothing about the point: keep forward mode's diagnosis.
+                Err(EvalError::TapeLimitExceeded { .. }) => Err(e),
+                other => other,
+            }
         }
-        Backend::Reverse => reverse::gradient(f, x.as_slice())?,
-    };
-    check_value(fx)?;
-    check_gradient(&g)?;
-    Ok((fx, DVector::from_vec(g)))
+        other => other,
+    }
 }
 
 /// The Hessian-vector product ∇²f(x)·v, exact, without forming the Hessian.
@@ -173,18 +228,20 @@ pub fn gradient_hvp_with<O: Objective>(
 ) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
     check_input("direction", v.as_slice(), Some(x.len()))?;
-    let (fx, g, hv) = match backend.resolve_hvp(x.len()) {
-        Backend::Auto | Backend::Forward => {
-            forward::gradient_hvp::<O, { forward::CHUNK }>(f, x.as_slice(), v.as_slice())
+    with_fallback(backend, backend.resolve_hvp(x.len()), |engine| {
+        let (fx, g, hv) = match engine {
+            Backend::Auto | Backend::Forward => {
+                forward::gradient_hvp::<O, { forward::CHUNK }>(f, x.as_slice(), v.as_slice())
+            }
+            Backend::Reverse => reverse::gradient_hvp(f, x.as_slice(), v.as_slice())?,
+        };
+        check_value(fx)?;
+        check_gradient(&g)?;
+        if let Some((index, value)) = first_non_finite(&hv) {
+            return Err(EvalError::NonFiniteHvp { index, value });
         }
-        Backend::Reverse => reverse::gradient_hvp(f, x.as_slice(), v.as_slice())?,
-    };
-    check_value(fx)?;
-    check_gradient(&g)?;
-    if let Some((index, value)) = first_non_finite(&hv) {
-        return Err(EvalError::NonFiniteHvp { index, value });
-    }
-    Ok((fx, DVector::from_vec(g), DVector::from_vec(hv)))
+        Ok((fx, DVector::from_vec(g), DVector::from_vec(hv)))
+    })
 }
 
 /// The dense Hessian ∇²f(x), exactly symmetric.
@@ -210,28 +267,30 @@ pub fn hessian_with<O: Objective>(
     backend: Backend,
 ) -> Result<(f64, DVector<f64>, DMatrix<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
-    let (fx, g, h) = match backend.resolve_hessian(x.len()) {
-        Backend::Auto | Backend::Forward => {
-            forward::hessian::<O, { forward::CHUNK }>(f, x.as_slice())
-        }
-        Backend::Reverse => reverse::hessian(f, x.as_slice())?,
-    };
-    check_value(fx)?;
-    check_gradient(&g)?;
-    let d = x.len();
-    for j in 0..d {
-        for i in 0..d {
-            let value = h[(i, j)];
-            if !value.is_finite() {
-                return Err(EvalError::NonFiniteHessian {
-                    row: i,
-                    col: j,
-                    value,
-                });
+    with_fallback(backend, backend.resolve_hessian(x.len()), |engine| {
+        let (fx, g, h) = match engine {
+            Backend::Auto | Backend::Forward => {
+                forward::hessian::<O, { forward::CHUNK }>(f, x.as_slice())
+            }
+            Backend::Reverse => reverse::hessian(f, x.as_slice())?,
+        };
+        check_value(fx)?;
+        check_gradient(&g)?;
+        let d = x.len();
+        for j in 0..d {
+            for i in 0..d {
+                let value = h[(i, j)];
+                if !value.is_finite() {
+                    return Err(EvalError::NonFiniteHessian {
+                        row: i,
+                        col: j,
+                        value,
+                    });
+                }
             }
         }
-    }
-    Ok((fx, DVector::from_vec(g), h))
+        Ok((fx, DVector::from_vec(g), h))
+    })
 }
 
 /// The value and the first two directional derivatives along v in one pass:

@@ -12,6 +12,12 @@
 //!   the other gives the block H\[I, J\]; only the upper block triangle is evaluated
 //!   (⌈d/N⌉(⌈d/N⌉+1)/2 passes), the lower one is filled by symmetry.
 //!
+//! A chunk (or block) in which some entry comes out non-finite is recomputed one direction
+//! (one entry) at a time: an infinite local derivative, such as √ at 0, multiplies the chunk's
+//! whole derivative vector, and ∞·0 = NaN would otherwise appear at the chunk's other
+//! coordinates, whose partials are finite — and the error would name the wrong coordinate.
+//! So results never depend on the chunk size. This costs extra passes only on that path.
+//!
 //! Nothing here allocates per operation: every dual number is `Copy` and lives on the stack or in
 //! one buffer of length d reused across passes.
 //!
@@ -41,12 +47,30 @@ pub const CHUNK: usize = 8;
 /// ```
 pub fn gradient<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>) {
     const { assert!(N > 0, "the chunk size must be positive") };
-    let d = x.len();
+    let mut g = vec![0.0; x.len()];
+    let fx = gradient_into::<O, N>(f, x, 0..x.len(), &mut g);
+    (fx, g)
+}
+
+/// Writes ∂f/∂x_k for k in `range` into `g[k]` with passes of N directions; returns f(x)
+/// (NaN if the range is empty).
+///
+/// A chunk with a non-finite entry is recomputed one direction at a time: a non-finite local
+/// derivative (√ at 0, say) multiplies the whole chunk's derivative vector, whose entries for
+/// the other coordinates are 0, and ∞·0 = NaN would be reported for coordinates whose partial
+/// is perfectly finite. With one direction per pass the other coordinates carry no derivative
+/// part at all, so each entry is what it would be on its own.
+fn gradient_into<O: Objective, const N: usize>(
+    f: &O,
+    x: &[f64],
+    range: std::ops::Range<usize>,
+    g: &mut [f64],
+) -> f64 {
     let mut xs: Vec<DualSVec64<N>> = x.iter().map(|&xi| DualSVec64::from_re(xi)).collect();
-    let mut g = vec![0.0; d];
     let mut fx = f64::NAN;
-    for start in (0..d).step_by(N) {
-        let end = (start + N).min(d);
+    let stop = range.end;
+    for start in range.step_by(N) {
+        let end = (start + N).min(stop);
         for (k, xi) in xs[start..end].iter_mut().enumerate() {
             xi.eps = Derivative::derivative_generic(Const::<N>, U1, k);
         }
@@ -58,8 +82,11 @@ pub fn gradient<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64
         for xi in &mut xs[start..end] {
             xi.eps = Derivative::none();
         }
+        if N > 1 && end - start > 1 && g[start..end].iter().any(|v| !v.is_finite()) {
+            gradient_into::<O, 1>(f, x, start..end, g);
+        }
     }
-    (fx, g)
+    fx
 }
 
 /// f(x), ∇f(x) and ∇²f(x)·v with ⌈d/N⌉ passes of [`HyperDualSVec64<1, N>`]
@@ -80,6 +107,22 @@ pub fn gradient_hvp<O: Objective, const N: usize>(
 ) -> (f64, Vec<f64>, Vec<f64>) {
     const { assert!(N > 0, "the chunk size must be positive") };
     let d = x.len();
+    let mut g = vec![0.0; d];
+    let mut hv = vec![0.0; d];
+    let fx = gradient_hvp_into::<O, N>(f, x, v, 0..d, &mut g, &mut hv);
+    (fx, g, hv)
+}
+
+/// Writes ∂f/∂x_k and (∇²f·v)_k for k in `range`; returns f(x). Chunks with a non-finite
+/// entry are recomputed one direction at a time, as in [`gradient`].
+fn gradient_hvp_into<O: Objective, const N: usize>(
+    f: &O,
+    x: &[f64],
+    v: &[f64],
+    range: std::ops::Range<usize>,
+    g: &mut [f64],
+    hv: &mut [f64],
+) -> f64 {
     let mut xs: Vec<HyperDualSVec64<1, N>> = x
         .iter()
         .zip(v)
@@ -91,11 +134,10 @@ pub fn gradient_hvp<O: Objective, const N: usize>(
             y
         })
         .collect();
-    let mut g = vec![0.0; d];
-    let mut hv = vec![0.0; d];
     let mut fx = f64::NAN;
-    for start in (0..d).step_by(N) {
-        let end = (start + N).min(d);
+    let stop = range.end;
+    for start in range.step_by(N) {
+        let end = (start + N).min(stop);
         for (k, xi) in xs[start..end].iter_mut().enumerate() {
             xi.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
         }
@@ -110,8 +152,12 @@ pub fn gradient_hvp<O: Objective, const N: usize>(
         for xi in &mut xs[start..end] {
             xi.eps2 = Derivative::none();
         }
+        let bad = |w: &[f64]| w.iter().any(|t| !t.is_finite());
+        if N > 1 && end - start > 1 && (bad(&g[start..end]) || bad(&hv[start..end])) {
+            gradient_hvp_into::<O, 1>(f, x, v, start..end, g, hv);
+        }
     }
-    (fx, g, hv)
+    fx
 }
 
 /// f(x), ∇f(x) and the dense Hessian ∇²f(x) from the upper triangle of N×N blocks of
@@ -161,6 +207,21 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
             for xj in &mut xs[sj..ej] {
                 xj.eps2 = Derivative::none();
             }
+            let block_bad = (si..ei).any(|i| (sj..ej).any(|j| !h[(i, j)].is_finite()));
+            let grad_bad = sj == si && g[si..ei].iter().any(|t| !t.is_finite());
+            if N > 1 && (block_bad || grad_bad) {
+                // As in `gradient`: ∞·0 spreads NaN over the block; recompute each entry of the
+                // upper triangle on its own (and the gradient from the diagonal ones).
+                for i in si..ei {
+                    for j in sj.max(i)..ej {
+                        let (_, gi, hij) = hessian_entry(f, x, i, j);
+                        h[(i, j)] = hij;
+                        if i == j {
+                            g[i] = gi;
+                        }
+                    }
+                }
+            }
         }
         for xi in &mut xs[si..ei] {
             xi.eps1 = Derivative::none();
@@ -175,8 +236,27 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
     (fx, g, h)
 }
 
+/// f(x), ∂f/∂x_i and ∂²f/∂x_i∂x_j from one evaluation in which only x_i (first
+/// infinitesimal) and x_j (second) carry derivative parts.
+fn hessian_entry<O: Objective>(f: &O, x: &[f64], i: usize, j: usize) -> (f64, f64, f64) {
+    let mut xs: Vec<HyperDualSVec64<1, 1>> =
+        x.iter().map(|&xk| HyperDualSVec64::from_re(xk)).collect();
+    let one = || Derivative::derivative_generic(U1, U1, 0);
+    xs[i].eps1 = one();
+    xs[j].eps2 = one();
+    let y = f.eval(&xs);
+    let first = y.eps1.0.map_or(0.0, |e| e[0]);
+    let second = y.eps1eps2.0.map_or(0.0, |e| e[0]);
+    (y.re, first, second)
+}
+
 /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in a single [`HyperDual64`] evaluation, whatever d is:
 /// both infinitesimals are seeded with v.
+///
+/// Coordinates with vᵢ = 0 do not move along v, so their partials do not enter. If the result
+/// is non-finite and v has such coordinates, it is recomputed with those coordinates carrying no
+/// derivative part at all: otherwise an infinite partial there (√ at 0, say) times vᵢ = 0
+/// would make the slope NaN although f is smooth along v.
 ///
 /// ```
 /// use autodiff_objectives::{forward, objective, DualNum};
@@ -190,5 +270,23 @@ pub fn directional<O: Objective>(f: &O, x: &[f64], v: &[f64]) -> (f64, f64, f64)
         .map(|(&xi, &vi)| HyperDual64::new(xi, vi, vi, 0.0))
         .collect();
     let y = f.eval(&xs);
-    (y.re, y.eps1, y.eps1eps2)
+    if (y.eps1.is_finite() && y.eps1eps2.is_finite()) || v.iter().all(|&vi| vi != 0.0) {
+        return (y.re, y.eps1, y.eps1eps2);
+    }
+    let xs: Vec<HyperDualSVec64<1, 1>> = x
+        .iter()
+        .zip(v)
+        .map(|(&xi, &vi)| {
+            let mut y = HyperDualSVec64::from_re(xi);
+            if vi != 0.0 {
+                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
+                y.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
+            }
+            y
+        })
+        .collect();
+    let y = f.eval(&xs);
+    let slope = y.eps1.0.map_or(0.0, |e| e[0]);
+    let curvature = y.eps1eps2.0.map_or(0.0, |e| e[(0, 0)]);
+    (y.re, slope, curvature)
 }
