@@ -75,6 +75,8 @@ mod dense;
 mod error;
 mod estimate;
 mod fmt;
+#[cfg(feature = "serde")]
+mod json;
 mod lanczos;
 mod outcome;
 mod report;
@@ -89,7 +91,9 @@ pub use certifier::{Certifier, DEFAULT_BUDGET, DEFAULT_DELTA, DEFAULT_DENSE_UP_T
 pub use error::CertifyError;
 pub use fmt::fmt_sig;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
-pub use report::RenderOptions;
+pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
+#[cfg(feature = "serde")]
+pub use json::JsonReportError;
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]
