@@ -65,7 +65,9 @@ impl Certificate {
         let value: serde_json::Value =
             serde_json::from_str(report).map_err(|e| JsonReportError::Syntax(e.to_string()))?;
         let Some(object) = value.as_object() else {
-            return Err(JsonReportError::Syntax("the top level is not an object".into()));
+            return Err(JsonReportError::Syntax(
+                "the top level is not an object".into(),
+            ));
         };
         let found = object
             .get("schema_version")

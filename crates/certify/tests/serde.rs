@@ -29,7 +29,10 @@ fn cases() -> Vec<Certificate> {
             dvector![0.0, 0.0],
         ),
         go(
-            c.clone().method(Method::Lanczos).seed(3).estimate_constants(4),
+            c.clone()
+                .method(Method::Lanczos)
+                .seed(3)
+                .estimate_constants(4),
             &bowl(),
             DVector::zeros(30),
         ),
@@ -53,7 +56,10 @@ fn cases_cover_every_verdict_kind() {
         "gradient_too_large",
         "inconclusive",
     ] {
-        assert!(kinds.iter().any(|s| s.contains(k)), "{k} missing: {kinds:?}");
+        assert!(
+            kinds.iter().any(|s| s.contains(k)),
+            "{k} missing: {kinds:?}"
+        );
     }
 }
 
@@ -80,7 +86,10 @@ fn json_report_reads_back_up_to_rounding() {
             std::mem::discriminant(&back.verdict),
             std::mem::discriminant(&c.verdict)
         );
-        assert_eq!(back.is_second_order_stationary(), c.is_second_order_stationary());
+        assert_eq!(
+            back.is_second_order_stationary(),
+            c.is_second_order_stationary()
+        );
         assert_eq!(back.classification, c.classification);
         assert_eq!(back.method, c.method);
         assert_eq!(back.dim, c.dim);
@@ -91,7 +100,10 @@ fn json_report_reads_back_up_to_rounding() {
     let c = &cases()[0];
     let timed = c.to_json(&RenderOptions::default());
     assert_eq!(
-        Certificate::from_json(&timed).expect("reads back").elapsed.as_secs(),
+        Certificate::from_json(&timed)
+            .expect("reads back")
+            .elapsed
+            .as_secs(),
         c.elapsed.as_secs()
     );
 }

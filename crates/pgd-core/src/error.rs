@@ -53,7 +53,9 @@ pub enum ParamError {
     /// Deserialized parameters that carry their theory derivation, but whose stored value
     /// disagrees (beyond a relative 10⁻¹²) with the value derived again from the stored
     /// constants: the record was edited or corrupted.
-    #[error("stored parameter {name} = {stored} disagrees with {derived} derived from the stored constants")]
+    #[error(
+        "stored parameter {name} = {stored} disagrees with {derived} derived from the stored constants"
+    )]
     DerivationMismatch {
         /// The parameter (`"eta"`, `"radius"`, `"t_thres"`, …).
         name: &'static str,

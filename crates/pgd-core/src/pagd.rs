@@ -49,7 +49,10 @@ pub struct PagdDerivation {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "crate::serde_support::PagdParamsRepr"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_support::PagdParamsRepr")
+)]
 pub struct PagdParams {
     eta: f64,
     theta: f64,

@@ -71,7 +71,10 @@ pub struct Derivation {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "crate::serde_support::PgdParamsRepr"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_support::PgdParamsRepr")
+)]
 pub struct PgdParams {
     eta: f64,
     radius: f64,

@@ -112,8 +112,13 @@ fn practical_params_round_trip_and_are_validated() {
     assert_ne!(bad, json);
     let err = serde_json::from_str::<PgdParams>(&bad).expect_err("η < 0 is rejected");
     assert!(
-        err.to_string()
-            .contains(&ParamError::NotPositiveFinite { name: "eta", value: -0.05 }.to_string()),
+        err.to_string().contains(
+            &ParamError::NotPositiveFinite {
+                name: "eta",
+                value: -0.05
+            }
+            .to_string()
+        ),
         "{err}"
     );
 }
@@ -137,7 +142,10 @@ fn theory_params_round_trip_and_reject_tampering() {
     let mut v: serde_json::Value = serde_json::from_str(&json).expect("json");
     v["t_thres"] = serde_json::json!(10);
     let err = serde_json::from_value::<PgdParams>(v).expect_err("t_thres edited");
-    assert!(err.to_string().contains("t_thres = 10 disagrees with 484"), "{err}");
+    assert!(
+        err.to_string().contains("t_thres = 10 disagrees with 484"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,7 +163,10 @@ fn pagd_params_round_trip() {
         PagdParams::practical(0.05, 0.1, 1.0, 0.05, 1e-2, 1e-3, 50, 1e-4).expect("valid"),
     ] {
         let json = serde_json::to_string(&p).expect("serializes");
-        assert_eq!(serde_json::from_str::<PagdParams>(&json).expect("parses"), p);
+        assert_eq!(
+            serde_json::from_str::<PagdParams>(&json).expect("parses"),
+            p
+        );
     }
     let json = serde_json::to_string(
         &PagdParams::practical(0.05, 0.1, 1.0, 0.05, 1e-2, 1e-3, 50, 1e-4).expect("valid"),
