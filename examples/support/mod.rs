@@ -45,10 +45,13 @@ impl Args {
             match a.as_str() {
                 "--quick" => args.quick = true,
                 "--out" => args.out = Some(PathBuf::from(value(&mut it, "--out")?)),
-                "--seeds" => args.seeds = Some(value(&mut it, "--seeds")?.parse()?),
-                "--max-d" => args.max_d = Some(value(&mut it, "--max-d")?.parse()?),
+                "--seeds" => args.seeds = Some(number(&mut it, "--seeds")?),
+                "--max-d" => args.max_d = Some(number(&mut it, "--max-d")?),
                 other if other.starts_with("--") => {
-                    return Err(format!("unknown flag {other}").into());
+                    return Err(format!(
+                        "unknown flag {other} (the examples take --quick, --out DIR, --seeds N, --max-d N)"
+                    )
+                    .into());
                 }
                 _ => args.rest.push(a),
             }
@@ -70,6 +73,16 @@ impl Args {
 fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, Box<dyn Error>> {
     it.next()
         .ok_or_else(|| format!("{flag} needs a value").into())
+}
+
+/// The value of a flag that takes a non-negative integer, with the flag named on failure.
+fn number<T: std::str::FromStr<Err = std::num::ParseIntError>>(
+    it: &mut impl Iterator<Item = String>,
+    flag: &str,
+) -> Result<T, Box<dyn Error>> {
+    let v = value(it, flag)?;
+    v.parse()
+        .map_err(|e| format!("{flag} takes a non-negative integer, got {v:?} ({e})").into())
 }
 
 /// How long runs show progress: an indicatif bar when stdout is a terminal; plain lines on

@@ -1,16 +1,17 @@
 //! argmin interop for saddle-escape, behind the cargo feature **`argmin`** (off by default, so
-//! the workspace builds without argmin):
+//! the workspace builds without argmin; without it this crate is empty — build its docs with
+//! `cargo doc -p argmin-adapter --features argmin`):
 //!
 //! ```toml
 //! argmin-adapter = { path = "crates/argmin-adapter", features = ["argmin"] }
 //! ```
 //!
-//! - [`ArgminObjective`] turns any `autodiff_objectives::Objective` into an argmin problem:
+//! - `ArgminObjective` turns any `autodiff_objectives::Objective` into an argmin problem:
 //!   `CostFunction`, `Gradient` and `Hessian` with exact derivatives by automatic
-//!   differentiation, and [`ArgminObjective::hessian_operator`], a matrix-free
+//!   differentiation, and `ArgminObjective::hessian_operator`, a matrix-free
 //!   Hessian-vector-product `Operator` for argmin's conjugate gradient. argmin's L-BFGS,
 //!   Newton–CG, trust-region and line-search solvers run on it unchanged.
-//! - [`PgdSolver`] is perturbed gradient descent (Jin et al. 2017, Algorithm 2) as an argmin
+//! - `PgdSolver` is perturbed gradient descent (Jin et al. 2017, Algorithm 2) as an argmin
 //!   `Solver`: argmin's `Executor`, observers, checkpointing and budgets drive it, and it
 //!   returns the same x̃ as `pgd_core::Pgd`, bit for bit.
 //!

@@ -64,6 +64,10 @@ struct Point {
 /// let out = Pgd::new(params).seed(42).minimize(&objective!(quartic, 2), &nalgebra::dvector![0.0, 0.0])?;
 /// assert_eq!(x.as_slice(), out.x.as_slice());
 /// assert!((x[0].abs() - 1.0).abs() < 1e-3);
+/// // pgd-core's view of the run: the exit with its measurements, every perturbation.
+/// assert_eq!(res.solver.termination(), Some(&out.termination));
+/// assert_eq!(res.solver.perturbations(), out.perturbations.as_slice());
+/// assert_eq!(res.solver.params(), &params);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]

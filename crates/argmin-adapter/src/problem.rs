@@ -63,6 +63,18 @@ impl<O: Objective> ArgminObjective<O> {
     ///
     /// # Errors
     /// [`EvalError`]: `x` has the wrong length or a non-finite entry, or f or ∇f is not finite.
+    ///
+    /// ```
+    /// use argmin_adapter::ArgminObjective;
+    /// use autodiff_objectives::{objective, DualNum, EvalError, Objective};
+    /// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[1] }
+    /// let p = ArgminObjective::new(objective!(f, 2));
+    /// assert_eq!(p.value_and_gradient(&[2.0, 3.0])?, (6.0, vec![3.0, 2.0]));
+    /// assert!(matches!(p.value_and_gradient(&[1.0]), Err(EvalError::DimensionMismatch { .. })));
+    /// assert_eq!(p.hessian_operator(&[2.0, 3.0]).at(), &[2.0, 3.0]);
+    /// assert_eq!(p.into_inner().dim(), Some(2));
+    /// # Ok::<(), EvalError>(())
+    /// ```
     pub fn value_and_gradient(&self, x: &[f64]) -> Result<(f64, Vec<f64>), EvalError> {
         let (v, g) =
             autodiff_objectives::gradient(&self.objective, &DVector::from_column_slice(x))?;
