@@ -158,7 +158,7 @@
 //!
 //! With the `serde` feature, [`Outcome`] (the point as a plain array, the trace, the
 //! perturbation events), [`Termination`] and [`Event`] (tagged by a snake_case `"kind"`),
-//! [`PgdParams`], [`PagdParams`] and [`TheoryConstants`] implement `Serialize` and
+//! [`PgdParams`], [`PagdParams`], [`TheoryConstants`] and [`Options`] implement `Serialize` and
 //! `Deserialize`. Parameters are validated again when read: practical ones through
 //! [`PgdParams::practical`], derived ones by deriving them again from the stored constants
 //! (a stored value that disagrees is a [`ParamError::DerivationMismatch`]). For bit-exact

@@ -5,7 +5,8 @@
 use autodiff_objectives::{DualNum, objective};
 use nalgebra::dvector;
 use pgd_core::{
-    Optimizer, Outcome, PagdParams, ParamError, Pgd, PgdParams, Termination, TheoryConstants,
+    Optimizer, Options, Outcome, PagdParams, ParamError, Pgd, PgdParams, Termination,
+    TheoryConstants,
 };
 use std::time::Duration;
 
@@ -146,6 +147,19 @@ fn theory_params_round_trip_and_reject_tampering() {
         err.to_string().contains("t_thres = 10 disagrees with 484"),
         "{err}"
     );
+}
+
+#[test]
+fn options_round_trip() {
+    let o = Options::default()
+        .with_seed(7)
+        .with_max_iters(500)
+        .with_max_time(Duration::from_millis(2500));
+    let json = serde_json::to_string(&o).expect("serializes");
+    assert_eq!(serde_json::from_str::<Options>(&json).expect("parses"), o);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["seed"], 7);
+    assert!(v["max_gradient_evals"].is_null());
 }
 
 #[test]
