@@ -15,6 +15,9 @@
 //!   `Solver`: argmin's `Executor`, observers, checkpointing and budgets drive it, and it
 //!   returns the same x̃ as `pgd_core::Pgd`, bit for bit.
 //!
+//! With the feature **`serde`** (which implies `argmin`), `PgdSolver` and its argmin state
+//! serialize, for argmin's file-based checkpoints.
+//!
 //! The math backend is argmin-math's `Vec<f64>`: argmin-math 0.5 has nalgebra backends up to
 //! nalgebra 0.34, while this workspace uses nalgebra 0.35, so points cross the boundary as
 //! `Vec<f64>` (copied to and from `DVector<f64>` at each evaluation). `argmin` and

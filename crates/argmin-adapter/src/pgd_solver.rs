@@ -15,11 +15,29 @@ pub type PgdState = IterState<Vec<f64>, Vec<f64>, (), (), (), f64>;
 
 /// An evaluated point: x, f(x), ∇f(x), ‖∇f(x)‖.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Point {
+    #[cfg_attr(feature = "serde", serde(with = "dvector"))]
     x: DVector<f64>,
     value: f64,
+    #[cfg_attr(feature = "serde", serde(with = "dvector"))]
     grad: DVector<f64>,
     grad_norm: f64,
+}
+
+/// `DVector<f64>` as a plain sequence of numbers.
+#[cfg(feature = "serde")]
+mod dvector {
+    use nalgebra::DVector;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &DVector<f64>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {
+        Vec::<f64>::deserialize(d).map(DVector::from_vec)
+    }
 }
 
 /// Perturbed gradient descent — Algorithm 2 of Jin, Ge, Netrapalli, Kakade, Jordan, *How to
@@ -42,6 +60,10 @@ struct Point {
 /// exit iteration counts as an argmin iteration, so argmin's iteration count is pgd-core's
 /// `Outcome::iterations` + 1; gradient evaluations (`"gradient_count"`) are equal. Each
 /// iteration reports `grad_norm`, `perturbed` and `escape_check` in its key-value record.
+///
+/// With the feature `serde`, the solver (its RNG state included) and its argmin state
+/// serialize, so argmin's file checkpoints resume a run exactly where it stopped. (In JSON,
+/// set a finite `target_cost`: argmin's default −∞ has no JSON form.)
 ///
 /// Requirements on the objective, guarantees and costs are those of `pgd_core::Pgd`.
 ///
@@ -71,6 +93,7 @@ struct Point {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PgdSolver {
     params: PgdParams,
     seed: u64,

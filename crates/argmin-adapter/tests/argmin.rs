@@ -374,3 +374,53 @@ fn bad_starts_and_failed_evaluations_are_typed_errors() {
         "{err}"
     );
 }
+
+/// Feature `serde`: a checkpoint written as JSON (what a file checkpoint stores) resumes the
+/// run bit for bit.
+#[cfg(feature = "serde")]
+#[test]
+fn a_json_checkpoint_resumes_bit_for_bit() {
+    let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100).expect("valid");
+    let saved = Rc::new(RefCell::new(Vec::new()));
+    // JSON has no −∞, argmin's default target cost: use the lowest finite one (binary
+    // formats, like the bincode of argmin-checkpointing-file, keep −∞).
+    let whole = Executor::new(
+        ArgminObjective::new(QuarticSaddle),
+        PgdSolver::new(params).seed(4),
+    )
+    .configure(|s| {
+        s.param(vec![0.0, 0.0])
+            .max_iters(100_000)
+            .target_cost(f64::MIN)
+    })
+    .checkpointing(Memory {
+        every: 25,
+        saved: saved.clone(),
+        resume: None,
+    })
+    .run()
+    .expect("runs");
+    let checkpoint = saved
+        .borrow()
+        .iter()
+        .find(|(s, _)| !s.perturbations().is_empty())
+        .cloned()
+        .expect("a checkpoint after a perturbation");
+    let json = serde_json::to_string(&checkpoint).expect("serializes");
+    let (solver, state): (PgdSolver, PgdState) = serde_json::from_str(&json).expect("reads");
+    assert_eq!(solver, checkpoint.0);
+    let resumed = Executor::new(ArgminObjective::new(QuarticSaddle), PgdSolver::new(params))
+        .checkpointing(Memory {
+            every: 1_000_000,
+            saved: Rc::new(RefCell::new(Vec::new())),
+            resume: Some((solver, state)),
+        })
+        .run()
+        .expect("runs");
+    let bits = |v: Option<&Vec<f64>>| v.map(|v| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        bits(resumed.state().get_param()),
+        bits(whole.state().get_param())
+    );
+    assert_eq!(resumed.solver.perturbations(), whole.solver.perturbations());
+}
