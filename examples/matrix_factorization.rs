@@ -7,6 +7,9 @@
 //! cargo run --example matrix_factorization -- --quick          # n = 10, r = 3, κ = 4
 //! ```
 //!
+//! Full mode (or `--out DIR`) also writes f and ‖∇f‖ of the run's trace as SVG figures to
+//! `docs/figures` (or DIR).
+//!
 //! The program checks its claims (GD stays at 0; PGDli reaches f ≈ 0; the certificate says
 //! ε-SOSP) and exits with an error otherwise.
 
@@ -17,6 +20,7 @@ use nalgebra::DVector;
 use objective_zoo::MatrixFactorization;
 use pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
 use std::error::Error;
+use support::plot::trace_figures;
 use support::{Args, progress, ticker};
 
 fn run() -> Result<(), Box<dyn Error>> {
@@ -69,7 +73,8 @@ fn run() -> Result<(), Box<dyn Error>> {
     let params = PgdParams::practical(eta, 1e-3, 1e-6, 1e-8, (60.0 * kappa) as usize + 100)?;
     let pgdli = PgdLi::new(params, 1.0 / eta, 1e-10)?
         .seed(1)
-        .max_iters(200_000);
+        .max_iters(200_000)
+        .record_trace(args.figure_dir().is_some());
     let bar = progress(1, args.quick);
     let mut tick = ticker(&bar, "PGDli".into(), 1_000);
     let out = pgdli.minimize_observed(&f, &x0, &mut tick)?;
@@ -88,6 +93,17 @@ fn run() -> Result<(), Box<dyn Error>> {
     println!("relative error ‖UUᵀ − M*‖_F/‖M*‖_F = {residual:.3e}");
     if !(out.converged() && out.value < 1e-12) {
         return Err("PGDli was expected to reach the global minimum f = 0".into());
+    }
+    if let Some(dir) = args.figure_dir() {
+        for path in trace_figures(
+            &dir,
+            &format!("matrix_factorization_n{n}_r{r}"),
+            &format!("Matrix factorization n = {n}, r = {r}, PGDli from U = 0"),
+            &[("PGDli (Algorithm 3)", &out)],
+            &[],
+        )? {
+            println!("wrote {}", path.display());
+        }
     }
 
     // Certify: ε = 1e-6, ρ = 12·Γ^{1/2} with Γ^{1/2} = 6σ₁^{1/2} (the Hessian-Lipschitz constant

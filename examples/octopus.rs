@@ -23,14 +23,14 @@ mod support;
 
 use nalgebra::DVector;
 use objective_zoo::Octopus;
-use pgd_core::{Event, GradientDescent, IterRecord, Observer, Optimizer, Outcome, Pgd, PgdParams};
+use pgd_core::{GradientDescent, IterRecord, Observer, Optimizer, Outcome, Pgd, PgdParams};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use std::error::Error;
 use std::ops::ControlFlow;
 use std::path::Path;
-use support::plot::Figure;
-use support::{Args, median, min_max, progress};
+use support::plot::trace_figures;
+use support::{Args, Progress, median, min_max, progress};
 
 /// The paper's parameters: τ = e, γ = 1, L = e.
 const TAU: f64 = std::f64::consts::E;
@@ -58,7 +58,7 @@ struct SaddleClock<'a> {
     /// passed[i] = first iteration with f < −(i + ½)ν (saddle i + 1 passed).
     passed: Vec<Option<usize>>,
     run_to_end: bool,
-    bar: &'a indicatif::ProgressBar,
+    bar: &'a Progress,
     label: String,
 }
 
@@ -102,7 +102,7 @@ fn run_one(
     f: &Octopus,
     opt: &impl Optimizer,
     x0: &DVector<f64>,
-    bar: &indicatif::ProgressBar,
+    bar: &Progress,
     label: String,
     run_to_end: bool,
 ) -> Result<RunResult, Box<dyn Error>> {
@@ -322,52 +322,17 @@ fn figures(dir: &Path, d: usize, gd_iters: usize) -> Result<(), Box<dyn Error>> 
         pgd.termination,
         pgd.perturbations.len()
     );
-    // At most ~2000 points per line (every k-th record, plus every event) keeps the SVGs small.
-    let series = |o: &Outcome, what: fn(&IterRecord) -> f64| -> Vec<(f64, f64)> {
-        let k = o.trace.len().div_ceil(2000).max(1);
-        o.trace
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| i % k == 0 || r.event.is_some() || *i + 1 == o.trace.len())
-            .map(|(_, r)| (r.iteration as f64, what(r)))
-            .collect()
-    };
-    let marks = |o: &Outcome, what: fn(&IterRecord) -> f64| -> Vec<(f64, f64)> {
-        o.trace
-            .iter()
-            .filter(|r| matches!(r.event, Some(Event::Perturbed { .. })))
-            .map(|r| (r.iteration as f64, what(r)))
-            .collect()
-    };
     let levels: Vec<f64> = (0..=d).map(|i| -(i as f64) * f.nu()).collect();
-    let value_path = dir.join(format!("octopus_d{d}_value.svg"));
-    Figure {
-        title: &format!("Octopus d = {d}: f(x_t); dashed: saddle levels -(i-1)nu and f* = -d nu"),
-        x_label: "iteration t",
-        y_label: "f(x_t)",
-        log_y: false,
-        lines: &[
-            ("gradient descent", series(&gd, |r| r.value)),
-            ("perturbed GD (Algorithm 2)", series(&pgd, |r| r.value)),
+    let [value_path, grad_path] = trace_figures(
+        dir,
+        &format!("octopus_d{d}"),
+        &format!("Octopus d = {d} (dashed: saddle levels -(i-1)nu and f* = -d nu)"),
+        &[
+            ("perturbed GD (Algorithm 2)", &pgd),
+            ("gradient descent", &gd),
         ],
-        marks: &[("PGD perturbation", marks(&pgd, |r| r.value))],
-        levels: &levels,
-    }
-    .write_svg(&value_path)?;
-    let grad_path = dir.join(format!("octopus_d{d}_gradnorm.svg"));
-    Figure {
-        title: &format!("Octopus d = {d}: gradient norm |grad f(x_t)|"),
-        x_label: "iteration t",
-        y_label: "|grad f(x_t)| (log scale)",
-        log_y: true,
-        lines: &[
-            ("gradient descent", series(&gd, |r| r.grad_norm)),
-            ("perturbed GD (Algorithm 2)", series(&pgd, |r| r.grad_norm)),
-        ],
-        marks: &[("PGD perturbation", marks(&pgd, |r| r.grad_norm))],
-        levels: &[],
-    }
-    .write_svg(&grad_path)?;
+        &levels,
+    )?;
     println!("wrote {}", value_path.display());
     println!("wrote {}", grad_path.display());
     Ok(())

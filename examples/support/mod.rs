@@ -1,5 +1,6 @@
 //! Shared by the examples of this directory (included with `mod support;`): command-line
-//! flags, a progress bar driven by an optimizer's observer, small statistics and SVG plots.
+//! flags, progress (a bar on a terminal, plain lines otherwise) driven by an optimizer's
+//! observer, small statistics, and SVG plots of traces.
 //! Not every example uses every item.
 #![allow(dead_code)]
 
@@ -7,10 +8,12 @@ pub mod plot;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pgd_core::IterRecord;
+use std::cell::RefCell;
 use std::error::Error;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The flags every example understands.
 #[derive(Debug, Clone)]
@@ -42,10 +45,13 @@ impl Args {
             match a.as_str() {
                 "--quick" => args.quick = true,
                 "--out" => args.out = Some(PathBuf::from(value(&mut it, "--out")?)),
-                "--seeds" => args.seeds = Some(value(&mut it, "--seeds")?.parse()?),
-                "--max-d" => args.max_d = Some(value(&mut it, "--max-d")?.parse()?),
+                "--seeds" => args.seeds = Some(number(&mut it, "--seeds")?),
+                "--max-d" => args.max_d = Some(number(&mut it, "--max-d")?),
                 other if other.starts_with("--") => {
-                    return Err(format!("unknown flag {other}").into());
+                    return Err(format!(
+                        "unknown flag {other} (the examples take --quick, --out DIR, --seeds N, --max-d N)"
+                    )
+                    .into());
                 }
                 _ => args.rest.push(a),
             }
@@ -69,11 +75,135 @@ fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, Bo
         .ok_or_else(|| format!("{flag} needs a value").into())
 }
 
-/// A progress bar over `len` units of work; hidden in quick mode or when stdout is not a
-/// terminal.
-pub fn progress(len: u64, quick: bool) -> ProgressBar {
-    if quick || !std::io::stdout().is_terminal() {
-        return ProgressBar::hidden();
+/// The value of a flag that takes a non-negative integer, with the flag named on failure.
+fn number<T: std::str::FromStr<Err = std::num::ParseIntError>>(
+    it: &mut impl Iterator<Item = String>,
+    flag: &str,
+) -> Result<T, Box<dyn Error>> {
+    let v = value(it, flag)?;
+    v.parse()
+        .map_err(|e| format!("{flag} takes a non-negative integer, got {v:?} ({e})").into())
+}
+
+/// How long runs show progress: an indicatif bar when stdout is a terminal; plain lines on
+/// stderr (at most one every [`PLAIN_EVERY`], plus the last) when it is not — a log or a
+/// pipe; nothing in quick mode (CI). Stdout carries only the example's results either way.
+#[derive(Debug)]
+pub enum Progress {
+    /// On a terminal.
+    Bar(ProgressBar),
+    /// Not a terminal: line-based.
+    Lines(RefCell<Lines>),
+    /// Quick mode.
+    Hidden,
+}
+
+/// Minimum time between two plain progress lines.
+pub const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// The state of line-based progress.
+#[derive(Debug)]
+pub struct Lines {
+    pos: u64,
+    len: u64,
+    msg: String,
+    start: Instant,
+    last: Option<Instant>,
+    /// Something changed since the last line.
+    dirty: bool,
+}
+
+impl Lines {
+    fn emit(&mut self, force: bool) {
+        self.dirty = true;
+        let now = Instant::now();
+        if force
+            || self
+                .last
+                .is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY)
+        {
+            self.last = Some(now);
+            self.dirty = false;
+            // A single unit of work (a ticker over one run) shows no count.
+            let count = if self.len > 1 {
+                format!("{}/{} ", self.pos, self.len)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "[{:>7.1} s] {count}{}",
+                now.duration_since(self.start).as_secs_f64(),
+                self.msg
+            );
+        }
+    }
+}
+
+impl Progress {
+    /// Advances by `n` units.
+    pub fn inc(&self, n: u64) {
+        match self {
+            Progress::Bar(b) => b.inc(n),
+            Progress::Lines(l) => {
+                let mut l = l.borrow_mut();
+                l.pos = l.pos.saturating_add(n);
+                let done = l.pos >= l.len;
+                l.emit(done);
+            }
+            Progress::Hidden => {}
+        }
+    }
+
+    /// Sets the message shown next to the count.
+    pub fn set_message(&self, msg: String) {
+        match self {
+            Progress::Bar(b) => b.set_message(msg),
+            Progress::Lines(l) => {
+                let mut l = l.borrow_mut();
+                l.msg = msg;
+                l.emit(false);
+            }
+            Progress::Hidden => {}
+        }
+    }
+
+    /// Runs `f` (which prints results) without the bar drawn over its output.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self {
+            Progress::Bar(b) => b.suspend(f),
+            _ => f(),
+        }
+    }
+
+    /// Removes the bar (a terminal), or prints the last state if it was not printed (lines).
+    pub fn finish_and_clear(&self) {
+        match self {
+            Progress::Bar(b) => b.finish_and_clear(),
+            Progress::Lines(l) => {
+                let mut l = l.borrow_mut();
+                if l.dirty {
+                    l.emit(true);
+                }
+            }
+            Progress::Hidden => {}
+        }
+    }
+}
+
+/// Progress over `len` units of work; see [`Progress`] for what is shown where.
+pub fn progress(len: u64, quick: bool) -> Progress {
+    if quick {
+        return Progress::Hidden;
+    }
+    if !std::io::stdout().is_terminal() {
+        return Progress::Lines(RefCell::new(Lines {
+            pos: 0,
+            len,
+            msg: String::new(),
+            start: Instant::now(),
+            last: None,
+            dirty: false,
+        }));
     }
     let bar = ProgressBar::new(len);
     if let Ok(style) =
@@ -81,13 +211,13 @@ pub fn progress(len: u64, quick: bool) -> ProgressBar {
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar
+    Progress::Bar(bar)
 }
 
-/// An observer that shows the iteration count of a long run in the bar's message every
+/// An observer that shows the iteration count of a long run in the progress message every
 /// `every` iterations, prefixed by `label`, and never stops the run.
 pub fn ticker<'a>(
-    bar: &'a ProgressBar,
+    bar: &'a Progress,
     label: String,
     every: usize,
 ) -> impl FnMut(&IterRecord) -> ControlFlow<()> + 'a {

@@ -1,8 +1,10 @@
-//! SVG line plots with plotters (SVG backend only, no system fonts).
+//! SVG line plots with plotters (SVG backend only, no system fonts), and the trace → figure
+//! helpers the examples share ([`trace_line`], [`perturbation_marks`], [`trace_figures`]).
 
+use pgd_core::{Event, IterRecord, Outcome};
 use plotters::prelude::*;
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Colours of the series, in order.
 const COLORS: [RGBColor; 4] = [
@@ -117,4 +119,94 @@ impl Figure<'_> {
         root.present()?;
         Ok(())
     }
+}
+
+/// What to draw from a run's trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// f(x_t).
+    Value,
+    /// ‖∇f(x_t)‖.
+    GradNorm,
+}
+
+impl Metric {
+    fn of(self, r: &IterRecord) -> f64 {
+        match self {
+            Metric::Value => r.value,
+            Metric::GradNorm => r.grad_norm,
+        }
+    }
+}
+
+/// A run's trace (`record_trace(true)`) as a line (iteration, metric), thinned to about
+/// `max_points` points: every k-th record, every record with an event, and the last one.
+pub fn trace_line(o: &Outcome, metric: Metric, max_points: usize) -> Vec<(f64, f64)> {
+    let k = o.trace.len().div_ceil(max_points.max(1)).max(1);
+    o.trace
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| i % k == 0 || r.event.is_some() || *i + 1 == o.trace.len())
+        .map(|(_, r)| (r.iteration as f64, metric.of(r)))
+        .collect()
+}
+
+/// The iterations at which a run was perturbed (Algorithm 2's x_t ← x̃ + ξ), as markers.
+pub fn perturbation_marks(o: &Outcome, metric: Metric) -> Vec<(f64, f64)> {
+    o.trace
+        .iter()
+        .filter(|r| matches!(r.event, Some(Event::Perturbed { .. })))
+        .map(|r| (r.iteration as f64, metric.of(r)))
+        .collect()
+}
+
+/// The two standard figures of named runs — f(x_t) (with dashed `value_levels`) and
+/// ‖∇f(x_t)‖ on a log scale — with the first run's perturbations marked, written as
+/// `{stem}_value.svg` and `{stem}_gradnorm.svg` in `dir` (created if needed). Returns the
+/// paths written.
+pub fn trace_figures(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    runs: &[(&str, &Outcome)],
+    value_levels: &[f64],
+) -> Result<[PathBuf; 2], Box<dyn Error>> {
+    std::fs::create_dir_all(dir)?;
+    let mut paths = Vec::with_capacity(2);
+    for (metric, suffix, y_label, log_y, levels) in [
+        (Metric::Value, "value", "f(x_t)", false, value_levels),
+        (
+            Metric::GradNorm,
+            "gradnorm",
+            "|grad f(x_t)| (log scale)",
+            true,
+            &[][..],
+        ),
+    ] {
+        let lines: Vec<(&str, Vec<(f64, f64)>)> = runs
+            .iter()
+            .map(|(name, o)| (*name, trace_line(o, metric, 2000)))
+            .collect();
+        let marks: Vec<(&str, Vec<(f64, f64)>)> = runs
+            .iter()
+            .take(1)
+            .filter(|(_, o)| !o.perturbations.is_empty())
+            .map(|(name, o)| (*name, perturbation_marks(o, metric)))
+            .map(|(_, m)| ("perturbation", m))
+            .collect();
+        let path = dir.join(format!("{stem}_{suffix}.svg"));
+        Figure {
+            title: &format!("{title}: {y_label}"),
+            x_label: "iteration t",
+            y_label,
+            log_y,
+            lines: &lines,
+            marks: &marks,
+            levels,
+        }
+        .write_svg(&path)?;
+        paths.push(path);
+    }
+    let [a, b]: [PathBuf; 2] = paths.try_into().map_err(|_| "two figures are written")?;
+    Ok([a, b])
 }

@@ -9,6 +9,7 @@ use std::cell::Cell;
 
 /// How many evaluations of each kind an [`Oracle`] has served (failed ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EvalCounts {
     /// Evaluations of f alone.
     pub value: u64,

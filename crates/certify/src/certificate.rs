@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// How λ_min(∇²f(x)) is computed. See the crate docs for what each method proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Method {
@@ -38,6 +39,7 @@ impl Method {
 
 /// How strongly a passed curvature condition is established.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Assurance {
     /// Deterministic: a Cholesky factorization with its rounding bound, or Lanczos run to the
@@ -55,6 +57,7 @@ pub enum Assurance {
 
 /// The curvature condition λ_min(∇²f(x)) ≥ −√(ρε).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CurvatureCheck {
     /// λ_min ≥ −√(ρε), established with this assurance.
@@ -74,6 +77,7 @@ pub enum CurvatureCheck {
 
 /// The answer to "is x an ε-SOSP?".
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Verdict {
@@ -119,6 +123,7 @@ impl Verdict {
 
 /// What kind of point this is, from the signs of the Hessian's eigenvalues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Classification {
@@ -157,6 +162,7 @@ impl Classification {
 
 /// Counts of negative, near-zero and positive eigenvalues of the dense Hessian.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Inertia {
     /// Eigenvalues below −tolerance.
     pub negative: usize,
@@ -171,6 +177,7 @@ pub struct Inertia {
 
 /// Bounds on λ_min(∇²f(x)).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct LambdaBounds {
     /// Lower bound, if the method gives one (`None`: −∞).
     pub lower: Option<f64>,
@@ -182,9 +189,11 @@ pub struct LambdaBounds {
 
 /// A unit direction of negative curvature: the way down from a saddle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct EscapeDirection {
     /// The unit vector v (sign fixed so that its largest-magnitude entry is positive).
     #[serde(serialize_with = "ser_dvector")]
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::json::de_dvector"))]
     pub direction: DVector<f64>,
     /// vᵀ∇²f(x)v measured by a directional derivative, below −√(ρε).
     pub curvature: f64,
@@ -192,6 +201,7 @@ pub struct EscapeDirection {
 
 /// The shifted Cholesky factorization behind the factorization proof.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct CholeskyProof {
     /// The shift σ = √(ρε) − β actually factorized: ∇²f + σI.
     pub shift: f64,
@@ -207,6 +217,7 @@ pub struct CholeskyProof {
 
 /// What the Lanczos method did.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct LanczosDetails {
     /// Lanczos steps = Hessian-vector products for the Krylov basis.
     pub iterations: usize,
@@ -235,6 +246,7 @@ pub struct LanczosDetails {
 
 /// Method-specific details.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MethodDetails {
     /// [`Method::Dense`].
@@ -256,6 +268,7 @@ pub enum MethodDetails {
 /// Local estimates of the constants at x, for users who do not know them. Lower bounds at x,
 /// not global constants.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct LocalEstimates {
     /// The largest curvature magnitude seen: ‖∇²f(x)‖₂ (dense), max |h_ii| (factorization),
     /// max(|θ_min|, |θ_max|) (Lanczos). A lower bound on the gradient-Lipschitz constant ℓ.
@@ -269,6 +282,7 @@ pub struct LocalEstimates {
 
 /// Evaluations spent on the certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Evaluations {
     /// Values of f alone.
     pub value: u64,
@@ -285,6 +299,7 @@ pub struct Evaluations {
 }
 
 /// Who chose the seed of a certification's random numbers.
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -300,6 +315,7 @@ pub enum SeedSource {
 /// The random numbers a certificate used: the seed of the Lanczos start (and restart) vectors
 /// and of the local-estimate directions. Passing `seed` to
 /// [`Certifier::seed`](crate::Certifier::seed) reproduces the certificate bit for bit.
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Randomness {
     /// The seed of the certificate's random number generator.
@@ -313,6 +329,7 @@ pub struct Randomness {
 /// `Display` prints the plain-text report; [`Certificate::to_markdown`] and
 /// [`Certificate::to_json`] the others.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Certificate {
     /// d.
     pub dim: usize,
@@ -356,6 +373,7 @@ pub struct Certificate {
     /// Evaluations spent.
     pub evaluations: Evaluations,
     /// Wall time (never in deterministic renderings).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub elapsed: Duration,
 }
 

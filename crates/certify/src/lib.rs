@@ -79,6 +79,8 @@ mod dense;
 mod error;
 mod estimate;
 mod fmt;
+#[cfg(feature = "serde")]
+mod json;
 mod lanczos;
 mod outcome;
 mod report;
@@ -92,8 +94,10 @@ pub use certificate::{
 pub use certifier::{Certifier, DEFAULT_BUDGET, DEFAULT_DELTA, DEFAULT_DENSE_UP_TO};
 pub use error::CertifyError;
 pub use fmt::fmt_sig;
+#[cfg(feature = "serde")]
+pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
-pub use report::RenderOptions;
+pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]

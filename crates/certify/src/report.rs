@@ -8,6 +8,18 @@ use crate::certificate::{
 use crate::fmt::{fmt_sig, round_sig};
 use std::fmt;
 
+/// The version of the JSON report's schema (`"schema_version"` in [`Certificate::to_json`]),
+/// documented field by field in `docs/certificate-json.md`. It changes only when a field is
+/// removed or renamed or its meaning changes; fields added within a version are optional for
+/// readers.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// The schema document `docs/certificate-json.md`, compiled as a doctest so that its example
+/// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/certificate-json.md")]
+struct JsonSchemaDoc;
+
 /// How to render a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RenderOptions {
@@ -406,8 +418,10 @@ impl Certificate {
     }
 
     /// The JSON report (serde): every field of the certificate, floats rounded to
-    /// `options.digits` significant digits, `elapsed` omitted unless `options.time`.
-    /// (Serialize the [`Certificate`] directly for full precision.)
+    /// `options.digits` significant digits, `elapsed` omitted unless `options.time`, and
+    /// `"schema_version"` = [`JSON_SCHEMA_VERSION`]. The schema is documented in
+    /// `docs/certificate-json.md`; with the `serde` feature, `Certificate::from_json` reads
+    /// it back. (Serialize the [`Certificate`] directly for full precision.)
     ///
     /// ```
     /// use autodiff_objectives::{objective, DualNum};
@@ -416,6 +430,7 @@ impl Certificate {
     /// fn bowl<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] }
     /// let cert = Certifier::new(1e-3, 1.0).certify(&objective!(bowl, 1), &dvector![0.0])?;
     /// let json: serde_json::Value = serde_json::from_str(&cert.to_json(&RenderOptions::deterministic())).unwrap();
+    /// assert_eq!(json["schema_version"], certify::JSON_SCHEMA_VERSION);
     /// assert_eq!(json["verdict"]["kind"], "second_order_stationary");
     /// assert_eq!(json["threshold"], -0.0316228);
     /// assert!(json.get("elapsed").is_none());
@@ -426,10 +441,11 @@ impl Certificate {
             Ok(v) => v,
             Err(e) => return format!("{{\"error\": \"{e}\"}}"),
         };
-        if !options.time
-            && let serde_json::Value::Object(o) = &mut v
-        {
-            o.remove("elapsed");
+        if let serde_json::Value::Object(o) = &mut v {
+            if !options.time {
+                o.remove("elapsed");
+            }
+            o.insert("schema_version".into(), JSON_SCHEMA_VERSION.into());
         }
         round_json(&mut v, options.digits);
         serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

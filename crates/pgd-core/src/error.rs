@@ -50,6 +50,20 @@ pub enum ParamError {
         /// Its computed value.
         value: f64,
     },
+    /// Deserialized parameters that carry their theory derivation, but whose stored value
+    /// disagrees (beyond a relative 10⁻¹²) with the value derived again from the stored
+    /// constants: the record was edited or corrupted.
+    #[error(
+        "stored parameter {name} = {stored} disagrees with {derived} derived from the stored constants"
+    )]
+    DerivationMismatch {
+        /// The parameter (`"eta"`, `"radius"`, `"t_thres"`, …).
+        name: &'static str,
+        /// The stored value.
+        stored: f64,
+        /// The value derived again.
+        derived: f64,
+    },
 }
 
 /// Why a run failed (as opposed to stopping: stops are [`Termination`](crate::Termination)s).

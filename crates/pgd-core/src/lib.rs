@@ -154,6 +154,35 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Saving results (feature `serde`)
+//!
+//! With the `serde` feature, [`Outcome`] (the point as a plain array, the trace, the
+//! perturbation events), [`Termination`] and [`Event`] (tagged by a snake_case `"kind"`),
+//! [`PgdParams`], [`PagdParams`], [`TheoryConstants`] and [`Options`] implement `Serialize` and
+//! `Deserialize`. Parameters are validated again when read: practical ones through
+//! [`PgdParams::practical`], derived ones by deriving them again from the stored constants
+//! (a stored value that disagrees is a [`ParamError::DerivationMismatch`]). For bit-exact
+//! floats through JSON, enable serde_json's `float_roundtrip` feature.
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use pgd_core::{Optimizer, Outcome, Pgd, PgdParams};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100)?;
+//! let out = Pgd::new(params).seed(42).minimize(&objective!(quartic, 2), &dvector![0.0, 0.0])?;
+//! let json = serde_json::to_string(&out)?;
+//! let back: Outcome = serde_json::from_str(&json)?;
+//! assert_eq!((back.x, back.termination), (out.x, out.termination));
+//! let p: PgdParams = serde_json::from_str(&serde_json::to_string(&params)?)?;
+//! assert_eq!(p, params);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Errors, never panics
 //!
 //! Invalid parameters are [`ParamError`]s naming the parameter and value; a bad starting point
@@ -174,6 +203,8 @@ mod params;
 mod pgd;
 mod pgdli;
 mod run;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod stochastic;
 
 pub use ball::{sample_ball, sample_sphere};

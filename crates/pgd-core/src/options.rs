@@ -19,6 +19,7 @@ use std::time::Duration;
 /// assert_eq!((o.seed, o.max_iters, o.max_gradient_evals), (7, 500, None));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Options {
     /// Seed of the run's random number generator (rand's `Xoshiro256PlusPlus`, a portable
     /// generator: the same seed gives the same run on every platform and rand 0.10.x version).

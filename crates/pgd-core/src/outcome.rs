@@ -21,6 +21,8 @@ use std::time::Duration;
 /// assert_eq!(tol.to_string(), "gradient tolerance reached: ‖∇f‖ = 1.000e-9 ≤ 1.000e-8");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Termination {
     /// Algorithm 2's exit: t_thres steps after the perturbation at iteration `perturbed_at`,
@@ -133,6 +135,7 @@ impl std::fmt::Display for Termination {
 /// One perturbation of Algorithm 2: at iteration `iteration` (= t_noise), x̃ = x_t was
 /// replaced by x̃ + ξ, ξ uniform in B₀(r); t_thres steps later f was compared with f(x̃).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PerturbationEvent {
     /// The iteration t_noise of the perturbation.
     pub iteration: usize,
@@ -150,6 +153,8 @@ pub struct PerturbationEvent {
 
 /// What happened at an iteration, besides the step.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Event {
     /// x_t was perturbed (Algorithm 2, line "x_t ← x̃ + ξ"); the record's value and gradient
@@ -181,6 +186,7 @@ pub enum Event {
 /// One entry of the per-iteration trace and what an [`Observer`](crate::Observer) sees: the
 /// point x_t from which the step t → t+1 is taken.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IterRecord {
     /// The iteration t (the number of gradient steps taken before it).
     pub iteration: usize,
@@ -200,8 +206,10 @@ pub struct IterRecord {
 /// Every field except `elapsed` is a deterministic function of the objective, the starting
 /// point, the parameters and the seed (unless a wall-time limit fired).
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Outcome {
     /// The returned point (x̃ after Algorithm 2's exit, otherwise the last evaluated iterate).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::dvector"))]
     pub x: DVector<f64>,
     /// f(x).
     pub value: f64,

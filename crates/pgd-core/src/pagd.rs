@@ -14,6 +14,7 @@ const MAX_T: f64 = 9_007_199_254_740_992.0; // 2^53
 
 /// What [`PagdParams::from_theory`] derived besides the parameters themselves.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PagdDerivation {
     /// The constants (ℓ, ρ, ε, c, δ, Δf). Here c is the paper's "sufficiently large" constant
     /// (c ≥ c_max), not PGD's small one.
@@ -47,6 +48,11 @@ pub struct PagdDerivation {
 /// # Ok::<(), pgd_core::ParamError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_support::PagdParamsRepr")
+)]
 pub struct PagdParams {
     eta: f64,
     theta: f64,

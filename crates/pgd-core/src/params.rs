@@ -12,6 +12,7 @@ use crate::error::ParamError;
 /// - `delta` = δ, the failure probability, in (0, 1);
 /// - `delta_f` = Δf ≥ f(x₀) − f*, an upper bound on the possible decrease.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TheoryConstants {
     /// ℓ: gradient Lipschitz constant.
     pub l: f64,
@@ -30,6 +31,7 @@ pub struct TheoryConstants {
 /// What [`PgdParams::from_theory`] derived besides the five parameters: χ, the real-valued
 /// t_thres before rounding up, and whether ε lies in Theorem 3's regime ε ≤ ℓ²/ρ.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Derivation {
     /// The constants the parameters were derived from.
     pub constants: TheoryConstants,
@@ -68,6 +70,11 @@ pub struct Derivation {
 /// let p = pgd_core::PgdParams { eta: -1.0, radius: 0.1, g_thres: 1e-3, f_thres: 1e-4, t_thres: 0, derivation: None };
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_support::PgdParamsRepr")
+)]
 pub struct PgdParams {
     eta: f64,
     radius: f64,

@@ -1,0 +1,84 @@
+//! Feature `serde`: reading certificates back — from a serialized [`Certificate`] (serde) or
+//! from the versioned JSON report of [`Certificate::to_json`].
+
+use crate::certificate::Certificate;
+use crate::report::JSON_SCHEMA_VERSION;
+use nalgebra::DVector;
+use serde::{Deserialize, Deserializer};
+use thiserror::Error;
+
+/// `DVector<f64>` from a plain sequence of numbers (the form it is serialized in).
+pub(crate) fn de_dvector<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {
+    Vec::<f64>::deserialize(d).map(DVector::from_vec)
+}
+
+/// Why a JSON report could not be read back by [`Certificate::from_json`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum JsonReportError {
+    /// The text is not JSON, or not a JSON object.
+    #[error("not a JSON report object: {0}")]
+    Syntax(String),
+    /// The object has no integer `schema_version` field (a serialized `Certificate` rather
+    /// than a report: read it with serde directly).
+    #[error("the JSON object has no integer \"schema_version\" field")]
+    MissingSchemaVersion,
+    /// The report was written by a newer schema than this version of the crate reads.
+    #[error("JSON report schema version {found} is not supported (this crate reads {supported})")]
+    UnsupportedSchemaVersion {
+        /// The version in the report.
+        found: u64,
+        /// The version this crate writes and reads.
+        supported: u32,
+    },
+    /// A field is missing or has the wrong type or value.
+    #[error("invalid JSON report: {0}")]
+    Invalid(String),
+}
+
+impl Certificate {
+    /// Reads a JSON report written by [`Certificate::to_json`] (schema version
+    /// [`JSON_SCHEMA_VERSION`]). Floats are as the report rounded them; a report rendered
+    /// without wall time reads back with `elapsed` = 0. Unknown fields are ignored, so reports
+    /// with fields added later in the same schema version still read.
+    ///
+    /// # Errors
+    /// [`JsonReportError`]: not JSON, no or an unsupported `schema_version`, or a missing or
+    /// ill-typed field (named in the message).
+    ///
+    /// ```
+    /// use autodiff_objectives::{objective, DualNum};
+    /// use certify::{Certificate, Certifier, JsonReportError, RenderOptions, Verdict};
+    /// use nalgebra::dvector;
+    /// fn saddle<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] - x[1] * x[1] }
+    /// let cert = Certifier::new(1e-3, 1.0).certify(&objective!(saddle, 2), &dvector![0.0, 0.0])?;
+    /// let report = cert.to_json(&RenderOptions::deterministic());
+    /// let back = Certificate::from_json(&report)?;
+    /// assert_eq!(back.verdict, Verdict::NegativeCurvature);
+    /// assert_eq!(back.escape_direction, cert.escape_direction);
+    /// let newer = report.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    /// assert_eq!(Certificate::from_json(&newer),
+    ///            Err(JsonReportError::UnsupportedSchemaVersion { found: 99, supported: 1 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_json(report: &str) -> Result<Certificate, JsonReportError> {
+        let value: serde_json::Value =
+            serde_json::from_str(report).map_err(|e| JsonReportError::Syntax(e.to_string()))?;
+        let Some(object) = value.as_object() else {
+            return Err(JsonReportError::Syntax(
+                "the top level is not an object".into(),
+            ));
+        };
+        let found = object
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(JsonReportError::MissingSchemaVersion)?;
+        if found != u64::from(JSON_SCHEMA_VERSION) {
+            return Err(JsonReportError::UnsupportedSchemaVersion {
+                found,
+                supported: JSON_SCHEMA_VERSION,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| JsonReportError::Invalid(e.to_string()))
+    }
+}
