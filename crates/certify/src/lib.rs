@@ -78,6 +78,8 @@ mod fmt;
 mod lanczos;
 mod outcome;
 mod report;
+// Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
+mod krylov;
 
 pub use autodiff_objectives;
 pub use certificate::{
@@ -90,6 +92,8 @@ pub use error::CertifyError;
 pub use fmt::fmt_sig;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::RenderOptions;
+// Spectrum tools (issue 14).
+pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]
