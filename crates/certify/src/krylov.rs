@@ -435,7 +435,11 @@ fn sturm_below(a: &[f64], b: &[f64], x: f64, pivmin: f64) -> usize {
     let mut count = 0;
     let mut piv = 1.0;
     for i in 0..a.len() {
-        let coupling = if i == 0 { 0.0 } else { b[i - 1] * b[i - 1] / piv };
+        let coupling = if i == 0 {
+            0.0
+        } else {
+            b[i - 1] * b[i - 1] / piv
+        };
         piv = a[i] - x - coupling;
         if piv.abs() < pivmin {
             piv = -pivmin;
@@ -453,7 +457,9 @@ pub(crate) fn tridiagonal_eigenvalue(a: &[f64], b: &[f64], j: usize) -> f64 {
     let radius = |i: usize| {
         (if i > 0 { b[i - 1].abs() } else { 0.0 }) + (if i + 1 < n { b[i].abs() } else { 0.0 })
     };
-    let mut lo = (0..n).map(|i| a[i] - radius(i)).fold(f64::INFINITY, f64::min);
+    let mut lo = (0..n)
+        .map(|i| a[i] - radius(i))
+        .fold(f64::INFINITY, f64::min);
     let mut hi = (0..n)
         .map(|i| a[i] + radius(i))
         .fold(f64::NEG_INFINITY, f64::max);
@@ -584,13 +590,21 @@ mod tests {
         let none = run(&h, 120, Reorthogonalization::None);
         let partial = run(&h, 120, Reorthogonalization::Partial);
         let full = run(&h, 120, Reorthogonalization::Full);
-        assert!(orthogonality(&none) > 1e-2, "plain Lanczos {}", orthogonality(&none));
+        assert!(
+            orthogonality(&none) > 1e-2,
+            "plain Lanczos {}",
+            orthogonality(&none)
+        );
         assert!(
             orthogonality(&partial) < 10.0 * U.sqrt(),
             "partial {:e}",
             orthogonality(&partial)
         );
-        assert!(orthogonality(&full) < 1e-13, "full {:e}", orthogonality(&full));
+        assert!(
+            orthogonality(&full) < 1e-13,
+            "full {:e}",
+            orthogonality(&full)
+        );
         assert!(partial.reorth_steps > 0 && partial.reorth_steps < 120);
         assert!(partial.inner_products < full.inner_products / 2);
         // Semi-orthogonality is enough: T's extreme eigenvalues agree with full reorthogonalization.
@@ -614,7 +628,10 @@ mod tests {
             let actual = (0..j).fold(0.0_f64, |m, i| m.max(k.q[j].dot(&k.q[i]).abs()));
             let est = k.omega_trace[j - 1];
             if actual < 1e-3 {
-                assert!(est >= actual / 10.0, "step {j}: estimate {est:e} vs measured {actual:e}");
+                assert!(
+                    est >= actual / 10.0,
+                    "step {j}: estimate {est:e} vs measured {actual:e}"
+                );
             }
             if first_est.is_none() && est > U.sqrt() {
                 first_est = Some(j);
@@ -623,7 +640,10 @@ mod tests {
                 first_true = Some(j);
             }
         }
-        let (fe, ft) = (first_est.expect("estimate crosses"), first_true.expect("loss"));
+        let (fe, ft) = (
+            first_est.expect("estimate crosses"),
+            first_true.expect("loss"),
+        );
         assert!(fe <= ft, "estimate crosses √u at {fe}, measured at {ft}");
         assert!(ft - fe <= 10, "estimate too pessimistic: {fe} vs {ft}");
     }
@@ -636,7 +656,11 @@ mod tests {
         for mode in [Reorthogonalization::Partial, Reorthogonalization::Full] {
             let k = run(&h, d, mode);
             assert!(k.restarts >= 1, "{mode:?}");
-            assert!(orthogonality(&k) < 1e-12, "{mode:?} {:e}", orthogonality(&k));
+            assert!(
+                orthogonality(&k) < 1e-12,
+                "{mode:?} {:e}",
+                orthogonality(&k)
+            );
             let (t, _) = sorted_eigen(&k.tridiagonal());
             let mut expect: Vec<f64> = (0..d).map(|i| (i % 3) as f64).collect();
             expect.sort_by(f64::total_cmp);

@@ -80,6 +80,7 @@ mod outcome;
 mod report;
 // Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
 mod krylov;
+mod spectrum;
 
 pub use autodiff_objectives;
 pub use certificate::{
@@ -94,6 +95,10 @@ pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::RenderOptions;
 // Spectrum tools (issue 14).
 pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
+pub use spectrum::{
+    DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,
+    SpectrumError, Which,
+};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]
