@@ -81,6 +81,7 @@ mod report;
 // Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
 mod krylov;
 mod spectrum;
+mod trace;
 
 pub use autodiff_objectives;
 pub use certificate::{
@@ -99,6 +100,7 @@ pub use spectrum::{
     DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,
     SpectrumError, Which,
 };
+pub use trace::{DEFAULT_TRACE_CONFIDENCE, TraceEstimate, TraceEstimator, TraceMethod};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]
