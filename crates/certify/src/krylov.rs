@@ -127,14 +127,14 @@ impl OrthogonalityMonitor {
         self.beta.push(beta);
         let nu = U * self.sqrt_d * self.norm_t / beta;
         let mut next = vec![0.0; j + 2];
-        for k in 0..j {
+        for (k, nk) in next.iter_mut().enumerate().take(j) {
             let mut t = self.beta[k] * self.cur[k + 1] + (self.alpha[k] - alpha) * self.cur[k];
             if k > 0 {
                 t += self.beta[k - 1] * self.cur[k - 1];
             }
             t -= b_prev * self.prev[k];
             let t = t / beta;
-            next[k] = t + nu.copysign(t);
+            *nk = t + nu.copysign(t);
         }
         next[j] = nu.max(self.floor());
         next[j + 1] = 1.0;
@@ -698,7 +698,7 @@ mod tests {
     fn rademacher_entries_are_signs_and_balanced() {
         let mut rng = StdRng::seed_from_u64(9);
         let z = rademacher(1000, &mut rng);
-        assert!(z.iter().all(|&v| v == 1.0 || v == -1.0));
+        assert!(z.iter().all(|&v| v.abs().to_bits() == 1f64.to_bits()));
         assert!(z.sum().abs() < 150.0, "sum {}", z.sum());
     }
 }

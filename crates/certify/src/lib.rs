@@ -79,6 +79,7 @@ mod lanczos;
 mod outcome;
 mod report;
 // Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
+mod density;
 mod krylov;
 mod spectrum;
 mod trace;
@@ -95,6 +96,7 @@ pub use fmt::fmt_sig;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::RenderOptions;
 // Spectrum tools (issue 14).
+pub use density::{Slq, SpectralDensity};
 pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
 pub use spectrum::{
     DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,

@@ -14,12 +14,12 @@ impl Objective for DenseQuadratic {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
         let n = self.0.nrows();
         let mut f = D::from(0.0);
-        for i in 0..n {
+        for (i, &xi) in x.iter().enumerate().take(n) {
             let mut row = D::from(0.0);
-            for j in 0..n {
-                row += x[j] * self.0[(i, j)];
+            for (j, &xj) in x.iter().enumerate().take(n) {
+                row += xj * self.0[(i, j)];
             }
-            f += x[i] * row;
+            f += xi * row;
         }
         f * 0.5
     }
