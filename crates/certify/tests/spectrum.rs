@@ -292,3 +292,73 @@ fn works_on_a_finite_sum_objective() {
         ev[0]
     );
 }
+
+/// The spectrum tools on a network loss (a [`FiniteSum`]): its full objective, and a mini-batch
+/// (the subsampled Hessian), against dense Hessians of each.
+#[test]
+fn all_three_tools_on_a_network_loss_and_its_mini_batch() {
+    use autodiff_objectives::MiniBatch;
+    use certify::{Slq, TraceEstimator};
+    use objective_zoo::TwoLayerNet;
+    let f = TwoLayerNet::teacher(5, 6, 40, 3).expect("valid");
+    let d = f.dimension_of_parameters();
+    let x = DVector::from_fn(d, |i, _| 0.3 * ((i as f64) * 1.7).sin());
+    let batch = MiniBatch::new(&f, (0..40).step_by(3).collect()).expect("valid batch");
+    for (name, h) in [
+        ("full", hessian(&f, &x).expect("hessian")),
+        ("batch", hessian(&batch, &x).expect("hessian")),
+    ] {
+        let mut ev: Vec<f64> = SymmetricEigen::new(h.clone())
+            .eigenvalues
+            .iter()
+            .copied()
+            .collect();
+        ev.sort_by(f64::total_cmp);
+        let (top, low, trace, slq) = if name == "full" {
+            (
+                EigenSolver::largest(2).seed(1).compute(&f, &x),
+                EigenSolver::smallest(1).seed(1).compute(&f, &x),
+                TraceEstimator::new(d).seed(1).estimate(&f, &x),
+                Slq::new(8, d).seed(1).compute(&f, &x),
+            )
+        } else {
+            (
+                EigenSolver::largest(2).seed(1).compute(&batch, &x),
+                EigenSolver::smallest(1).seed(1).compute(&batch, &x),
+                TraceEstimator::new(d).seed(1).estimate(&batch, &x),
+                Slq::new(8, d).seed(1).compute(&batch, &x),
+            )
+        };
+        let (top, low, trace, slq) = (
+            top.expect("runs"),
+            low.expect("runs"),
+            trace.expect("runs"),
+            slq.expect("runs"),
+        );
+        let scale = ev[d - 1].abs().max(ev[0].abs());
+        for (p, w) in top.pairs.iter().zip(ev.iter().rev()) {
+            assert!(
+                (p.value - w).abs() < 1e-9 * scale,
+                "{name}: {} vs {w}",
+                p.value
+            );
+        }
+        assert!((low.pairs[0].value - ev[0]).abs() < 1e-9 * scale, "{name}");
+        let tr = h.trace();
+        assert!(
+            (trace.estimate - tr).abs() < 5.0 * trace.std_error.max(1e-12 * scale),
+            "{name}: trace {} ± {} vs {tr}",
+            trace.estimate,
+            trace.std_error
+        );
+        // The quadrature's first moment is the mean of vᵀHv = zᵀHz/d over its 8 probes: within
+        // 5 standard errors of 8 Hutchinson probes of tr(H)/d.
+        let se8 = trace.std_error * (d as f64 / 8.0).sqrt() / d as f64;
+        assert!(
+            (slq.moment(1) - tr / d as f64).abs() < 5.0 * se8.max(1e-12 * scale),
+            "{name}: {} vs {} (se {se8})",
+            slq.moment(1),
+            tr / d as f64
+        );
+    }
+}
