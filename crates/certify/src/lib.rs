@@ -108,3 +108,8 @@ pub use trace::{DEFAULT_TRACE_CONFIDENCE, TraceEstimate, TraceEstimator, TraceMe
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/certify.md")]
 struct CertifyGuide;
+
+/// The guide `docs/spectrum.md` (spectrum tools), compiled as a doctest likewise.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/spectrum.md")]
+struct SpectrumGuide;
