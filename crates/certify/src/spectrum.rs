@@ -347,6 +347,7 @@ impl EigenSolver {
 
 /// One computed eigenpair.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Eigenpair {
     /// The Rayleigh quotient yᵀ∇²f y of the returned unit vector (measured with one HVP).
     pub value: f64,
