@@ -613,6 +613,18 @@ mod tests {
         for (a, b) in tp.iter().rev().take(10).zip(tf.iter().rev()) {
             assert!((a - b).abs() < 1e-10 * b.abs(), "{a} vs {b}");
         }
+        // And the smallest Ritz value (what the certifier's bound rests on), relative to ‖H‖.
+        assert!(
+            (tp[0] - tf[0]).abs() < 1e-12 * tf[tf.len() - 1],
+            "{} vs {}",
+            tp[0],
+            tf[0]
+        );
+        // Plain Lanczos has ghosts: more Ritz values near λ_max = 100 than the one eigenvalue.
+        let (tn, _) = sorted_eigen(&none.tridiagonal());
+        let near = |t: &[f64]| t.iter().filter(|&&x| (x - 100.0).abs() < 1e-8).count();
+        assert!(near(&tn) >= 2, "plain Lanczos: {:?}", &tn[tn.len() - 3..]);
+        assert_eq!(near(&tp), 1);
     }
 
     /// The ω-recurrence tracks the measured loss of orthogonality of plain Lanczos: it never
