@@ -130,7 +130,7 @@ pub const DEFAULT_EIGEN_TOLERANCE: f64 = 1e-8;
 /// runs out. The returned pairs are then *measured*: one more HVP per pair gives the Rayleigh
 /// quotient λ̂ = yᵀHy and the true residual r = ‖Hy − λ̂y‖ of the unit vector y, and for a
 /// symmetric H some eigenvalue lies within r of λ̂ (Parlett, *The Symmetric Eigenvalue
-/// Problem*, Thm 4.5.1).
+/// Problem*, ch. 4: the residual bound for a unit vector).
 ///
 /// What it does not prove: that no eigenvalue lies beyond the ones found (Lanczos finds the
 /// extreme eigenvalues first, with a random start almost surely, but a poorly represented one
