@@ -135,7 +135,9 @@ pub const DEFAULT_EIGEN_TOLERANCE: f64 = 1e-8;
 /// What it does not prove: that no eigenvalue lies beyond the ones found (Lanczos finds the
 /// extreme eigenvalues first, with a random start almost surely, but a poorly represented one
 /// can converge late), and multiplicities (one start vector sees one direction of each
-/// eigenspace: a repeated eigenvalue is reported once).
+/// eigenspace: a repeated eigenvalue is reported once, unless the Krylov space becomes
+/// invariant — possible when d is small — and the restart with a fresh vector finds another
+/// copy).
 ///
 /// Configuration is validated when [`compute`](Self::compute) runs. The start vector comes
 /// from a seeded RNG; without [`seed`](Self::seed) the seed is drawn fresh from the operating
@@ -274,7 +276,10 @@ impl EigenSolver {
             let hv = oracle.hvp(x, kr.current())?;
             kr.step(hv, &mut rng);
             let m = kr.steps();
-            if m >= k && self.wanted_converged(&kr) {
+            // A step that ended in an invariant subspace (β = 0, restarted) has zero residual
+            // estimates but may hide further eigenvalues (copies of repeated ones): go on.
+            let restarted = kr.beta.last().is_some_and(|&b| b == 0.0);
+            if m >= k && !restarted && self.wanted_converged(&kr) {
                 converged = true;
                 break;
             }

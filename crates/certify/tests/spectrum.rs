@@ -362,3 +362,21 @@ fn all_three_tools_on_a_network_loss_and_its_mini_batch() {
         );
     }
 }
+
+/// Regression (found by the property test): the Krylov space of [−1.25, 0, −1.25, 0.25] is
+/// invariant after 3 steps with zero residual estimates; stopping there reported (−1.25, 0) as
+/// the two smallest. The restart step must not count as converged.
+#[test]
+fn an_invariant_subspace_does_not_stop_the_search_for_a_second_copy() {
+    let f = RotatedQuadratic::new(vec![-1.25, 0.0, -1.25, 0.25], 3).expect("valid");
+    for seed in 0..8 {
+        let r = EigenSolver::smallest(2)
+            .seed(seed)
+            .compute(&f, &DVector::zeros(4))
+            .expect("runs");
+        assert!(r.restarts >= 1);
+        for p in &r.pairs {
+            assert!((p.value + 1.25).abs() < 1e-12, "seed {seed}: {:?}", r.pairs);
+        }
+    }
+}
