@@ -380,3 +380,30 @@ fn an_invariant_subspace_does_not_stop_the_search_for_a_second_copy() {
         }
     }
 }
+
+/// H = 0: every step is an invariant subspace. No panic, no NaN, exact answers.
+#[test]
+fn a_zero_hessian_is_handled() {
+    use certify::{Slq, TraceEstimator, TraceMethod};
+    let f = RotatedQuadratic::new(vec![0.0; 10], 1).expect("valid");
+    let x = DVector::zeros(10);
+    let r = EigenSolver::largest(2)
+        .seed(1)
+        .compute(&f, &x)
+        .expect("runs");
+    assert!(r.pairs.iter().all(|p| p.value == 0.0 && p.residual == 0.0));
+    assert!(r.exhausted && r.converged);
+    for m in [TraceMethod::Hutchinson, TraceMethod::HutchPlusPlus] {
+        let t = TraceEstimator::new(6)
+            .method(m)
+            .seed(1)
+            .estimate(&f, &x)
+            .expect("runs");
+        assert_eq!((t.estimate, t.std_error), (0.0, 0.0));
+    }
+    let s = Slq::new(2, 5).seed(1).compute(&f, &x).expect("runs");
+    assert_eq!(s.nodes, vec![vec![0.0]; 2]);
+    assert_eq!(s.weights, vec![vec![1.0]; 2]);
+    let peak = s.density(&[-1.0, 0.0, 1.0], 1.0).expect("valid")[1];
+    assert!((peak - 1.0 / (2.0 * std::f64::consts::PI).sqrt()).abs() < 1e-15);
+}
