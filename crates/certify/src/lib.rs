@@ -78,11 +78,6 @@ mod fmt;
 mod lanczos;
 mod outcome;
 mod report;
-// Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
-mod density;
-mod krylov;
-mod spectrum;
-mod trace;
 
 pub use autodiff_objectives;
 pub use certificate::{
@@ -95,7 +90,17 @@ pub use error::CertifyError;
 pub use fmt::fmt_sig;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::RenderOptions;
-// Spectrum tools (issue 14).
+
+/// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/certify.md")]
+struct CertifyGuide;
+
+// Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
+mod density;
+mod krylov;
+mod spectrum;
+mod trace;
 pub use density::{Slq, SpectralDensity};
 pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
 pub use spectrum::{
@@ -103,11 +108,6 @@ pub use spectrum::{
     SpectrumError, Which,
 };
 pub use trace::{DEFAULT_TRACE_CONFIDENCE, TraceEstimate, TraceEstimator, TraceMethod};
-
-/// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/certify.md")]
-struct CertifyGuide;
 
 /// The guide `docs/spectrum.md` (spectrum tools), compiled as a doctest likewise.
 #[cfg(doctest)]
