@@ -18,7 +18,7 @@ use std::fmt::Write;
 /// T_m = SΘSᵀ; its eigenvalues θᵢ (nodes) and the squared first components τᵢ² = S²₁ᵢ
 /// (weights, Σᵢ τᵢ² = 1) form the m-point Gauss quadrature of the measure μ_v(t) = Σⱼ
 /// (vᵀuⱼ)² δ(t − λⱼ), which is exact for polynomials of degree ≤ 2m − 1:
-/// Σᵢ τᵢ² θᵢᵖ = vᵀHᵖv. Since E[vᵀHᵖv] = tr(Hᵖ)/d, the average over probes of these
+/// Σᵢ τᵢ² θᵢᵖ = vᵀHᵖv. Since E(vᵀHᵖv) = tr(Hᵖ)/d, the average over probes of these
 /// quadratures is an unbiased estimate of φ's moments, and its Gaussian broadening
 /// φ_σ(t) = (1/n_v) Σ_l Σᵢ τ²_{l,i} N(t; θ_{l,i}, σ²) a smooth estimate of φ
 /// ([`SpectralDensity::density`]).
