@@ -103,3 +103,21 @@ pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/certify.md")]
 struct CertifyGuide;
+
+// Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
+mod density;
+mod krylov;
+mod spectrum;
+mod trace;
+pub use density::{Slq, SpectralDensity};
+pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
+pub use spectrum::{
+    DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,
+    SpectrumError, Which,
+};
+pub use trace::{DEFAULT_TRACE_CONFIDENCE, TraceEstimate, TraceEstimator, TraceMethod};
+
+/// The guide `docs/spectrum.md` (spectrum tools), compiled as a doctest likewise.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/spectrum.md")]
+struct SpectrumGuide;
