@@ -231,10 +231,12 @@ impl Certifier {
                 seed,
                 source: SeedSource::User,
             }),
-            None => fresh_seed().map(|seed| Randomness {
-                seed,
-                source: SeedSource::Fresh,
-            }),
+            None => crate::krylov::fresh_seed()
+                .map_err(CertifyError::EntropyUnavailable)
+                .map(|seed| Randomness {
+                    seed,
+                    source: SeedSource::Fresh,
+                }),
         }
     }
 
@@ -390,15 +392,6 @@ impl Certifier {
             elapsed: start.elapsed(),
         })
     }
-}
-
-/// A seed from the operating system's entropy source (getrandom, through rand's `SysRng`):
-/// unpredictable from the objective's side. Never falls back to a fixed value.
-fn fresh_seed() -> Result<u64, CertifyError> {
-    use rand::TryRng;
-    rand::rngs::SysRng
-        .try_next_u64()
-        .map_err(|e| CertifyError::EntropyUnavailable(e.to_string()))
 }
 
 /// What one dense Hessian costs with `backend` at dimension d, in the engine's own units.

@@ -200,7 +200,9 @@ impl OrthogonalityMonitor {
     }
 }
 
-/// A seed from the operating system's entropy source.
+/// A seed from the operating system's entropy source (getrandom, through rand's `SysRng`):
+/// unpredictable from the objective's side. Never falls back to a fixed value. Used by the
+/// certifier and the spectrum tools whenever the user did not fix a seed.
 pub(crate) fn fresh_seed() -> Result<u64, String> {
     rand::rngs::SysRng
         .try_next_u64()
