@@ -12,6 +12,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR          # all workloads
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --quick  # CI smoke: small, short
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --only mlp
+//! cargo bench -p autodiff-objectives --bench peers -- --out DIR --values-only  # no timing
 //! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 50 calls, for callgrind
 //! ```
 //!
@@ -163,6 +164,9 @@ fn run<O: Objective>(
     values.extend(g.iter());
     values.extend(hv.iter());
     write_f64(&out.join(format!("{name}.rust.f64")), &values);
+    if budget.is_zero() {
+        return String::new();
+    }
 
     let t_f = time(budget, || {
         black_box(f.eval(black_box(x)));
@@ -224,7 +228,11 @@ fn main() {
             .into_owned()
     }));
     std::fs::create_dir_all(&out).expect("the output folder can be created");
-    let budget = Duration::from_millis(if quick { 5 } else { 600 });
+    let budget = if args.iter().any(|a| a == "--values-only") {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(if quick { 5 } else { 600 })
+    };
     let (rosen_dims, trig_dims): (&[usize], &[usize]) = if quick {
         (&[100], &[100])
     } else {

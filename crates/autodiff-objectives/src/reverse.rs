@@ -39,7 +39,11 @@
 //!   elementary operations that involve the inputs. Operations on constants record nothing, and
 //!   neither do adding, subtracting, multiplying or dividing by an `f64` constant, or negating:
 //!   the result shares its operand's node and carries the constant factor along, which is
-//!   folded into the partials of the next recorded operation.
+//!   folded into the partials of the next recorded operation. A sum over an iterator
+//!   (`iter.sum()`) records one node per 16 recorded terms instead of one per term, each term
+//!   beyond a node's first as 16 bytes in a side list (a dot product with constant data, such as
+//!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/15⌉ nodes in all); a loop of
+//!   `+=` records one binary node per term, with the same value to the bit.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
@@ -83,12 +87,34 @@ struct Node<T> {
     partials: [T; 2],
 }
 
+/// The marker in a node's second parent slot for a sum node: its first term is in the first
+/// slot, the others are [`Term`]s in [`Tape::terms`]. Never a node index: indices are below the
+/// limit, which is at most `u32::MAX`.
+const SUM: u32 = u32::MAX;
+
+/// The most terms one sum node takes; a longer sum over an iterator becomes a chain of such
+/// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
+const SUM_CHUNK: usize = 16;
+
+/// A further term of a sum node: node `node` depends on `parent` with the constant partial
+/// `scale`. Terms are appended in the order of their nodes, so the backward sweep meets them
+/// from the end of the list, node by node.
+#[derive(Clone, Copy)]
+struct Term {
+    node: u32,
+    parent: u32,
+    scale: f64,
+}
+
 /// A thread's tape of values of type `T` (`f64` for gradients, [`Dual64`] for HVPs).
 ///
 /// Only reachable through the functions of this module; it is public so that [`TapeValue`]
 /// can name it.
 pub struct Tape<T> {
     nodes: Vec<Node<T>>,
+    /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
+    /// binary ones).
+    terms: Vec<Term>,
     adjoints: Vec<T>,
     limit: usize,
     overflowed: bool,
@@ -98,6 +124,7 @@ impl<T> Tape<T> {
     const fn new() -> Self {
         Tape {
             nodes: Vec::new(),
+            terms: Vec::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
             overflowed: false,
@@ -117,6 +144,32 @@ impl<T> Tape<T> {
         // index < limit ≤ MAX_TAPE_LIMIT = u32::MAX, so the cast is lossless.
         index as u32
     }
+
+    /// Appends a sum node Σₖ scalesₖ · (node parentsₖ) with at least two terms: the first in the
+    /// node, the others in `terms`.
+    #[inline]
+    fn push_sum(&mut self, parents: &[u32], scales: &[f64]) -> u32
+    where
+        T: TapeValue,
+    {
+        let node = self.push(Node {
+            parents: [parents[0], SUM],
+            partials: [T::from(scales[0]), T::zero()],
+        });
+        if node != 0 {
+            self.terms.extend(
+                parents[1..]
+                    .iter()
+                    .zip(&scales[1..])
+                    .map(|(&parent, &scale)| Term {
+                        node,
+                        parent,
+                        scale,
+                    }),
+            );
+        }
+        node
+    }
 }
 
 impl<T> fmt::Debug for Tape<T> {
@@ -124,6 +177,7 @@ impl<T> fmt::Debug for Tape<T> {
         f.debug_struct("Tape")
             .field("len", &self.nodes.len())
             .field("capacity", &self.nodes.capacity())
+            .field("terms", &self.terms.len())
             .field("limit", &self.limit)
             .field("overflowed", &self.overflowed)
             .finish()
@@ -184,6 +238,12 @@ fn record_unary<T: TapeValue>(parent: u32, partial: T) -> u32 {
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
+}
+
+/// Appends a sum node (at least two terms, constant partials) to this thread's tape of `T`.
+#[inline]
+fn record_sum<T: TapeValue>(parents: &[u32], scales: &[f64]) -> u32 {
+    T::with_tape(|tape| tape.borrow_mut().push_sum(parents, scales))
 }
 
 /// This thread's tape limit (in nodes; the same for both tapes).
@@ -263,6 +323,7 @@ pub fn tape_stats() -> TapeStats {
 /// a panic) truncates the tape back to where the recording started.
 struct Recording<T: TapeValue> {
     start: usize,
+    terms_start: usize,
     inputs: usize,
     outer_overflowed: bool,
     _marker: PhantomData<(T, *const ())>,
@@ -281,6 +342,7 @@ impl<T: TapeValue> Recording<T> {
                 });
             }
             let start = tape.nodes.len();
+            let terms_start = tape.terms.len();
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             tape.nodes.reserve(values.len());
             let leaf = Node {
@@ -293,6 +355,7 @@ impl<T: TapeValue> Recording<T> {
                 .collect();
             let recording = Recording {
                 start,
+                terms_start,
                 inputs: values.len(),
                 outer_overflowed,
                 _marker: PhantomData,
@@ -310,10 +373,14 @@ impl<T: TapeValue> Recording<T> {
                 return Err(EvalError::TapeLimitExceeded { limit: tape.limit });
             }
             let Tape {
-                nodes, adjoints, ..
+                nodes,
+                terms,
+                adjoints,
+                ..
             } = &mut *tape;
             let start = self.start;
             let nodes = &nodes[start..];
+            let mut terms = &terms[self.terms_start..];
             // Adjoints are indexed relative to the recording: node `start + k` has slot k + 1;
             // slot 0 collects what flows to constants (parents below `start`, i.e. the sink)
             // and the last slot what flows to parents beyond the tape (only possible from a
@@ -329,12 +396,29 @@ impl<T: TapeValue> Recording<T> {
             if output < nodes.len() {
                 // y = scale · node + constant
                 adj[output + 1] = T::from(y.scale);
+                // Terms of sum nodes recorded after y cannot reach it.
+                while let Some((t, rest)) = terms.split_last()
+                    && t.node > y.idx
+                {
+                    terms = rest;
+                }
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
                     let a = adj[k + 1];
+                    // A sum's marker maps to the trash slot (its partial is 0).
                     let q0 = (node.parents[0] as usize).saturating_sub(base).min(trash);
                     let q1 = (node.parents[1] as usize).saturating_sub(base).min(trash);
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
+                    if node.parents[1] == SUM {
+                        let idx = (start + k) as u32;
+                        while let Some((t, rest)) = terms.split_last()
+                            && t.node == idx
+                        {
+                            let q = (t.parent as usize).saturating_sub(base).min(trash);
+                            adj[q] += a * T::from(t.scale);
+                            terms = rest;
+                        }
+                    }
                 }
             }
             Ok(adj[1..=self.inputs].to_vec())
@@ -348,6 +432,7 @@ impl<T: TapeValue> Drop for Recording<T> {
         let _ = T::try_with_tape(|cell| {
             if let Ok(mut tape) = cell.try_borrow_mut() {
                 tape.nodes.truncate(self.start);
+                tape.terms.truncate(self.terms_start);
                 tape.overflowed = self.outer_overflowed;
             }
         });
@@ -846,17 +931,47 @@ impl<T: TapeValue> Inv for Var<T> {
     }
 }
 
+/// Σ over an iterator as one sum node per [`SUM_CHUNK`] recorded terms (constants and terms
+/// folded into scales record nothing), instead of one binary node per term. The value is
+/// accumulated in the same order as `fold(zero, +)`, so it is bit-identical to a loop of `+=`.
+#[inline]
+fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
+    let mut val = T::zero();
+    let mut parents = [0_u32; SUM_CHUNK];
+    let mut scales = [0.0_f64; SUM_CHUNK];
+    let mut n = 0;
+    for x in iter {
+        val += x.val;
+        if x.idx != 0 {
+            if n == SUM_CHUNK {
+                // The chunk so far becomes one node, the first term of the next chunk.
+                parents[0] = record_sum::<T>(&parents, &scales);
+                scales[0] = 1.0;
+                n = 1;
+            }
+            parents[n] = x.idx;
+            scales[n] = x.scale;
+            n += 1;
+        }
+    }
+    match n {
+        0 => Var::constant(val),
+        1 => Var::scaled(val, scales[0], parents[0]),
+        _ => Var::new(val, record_sum::<T>(&parents[..n], &scales[..n])),
+    }
+}
+
 impl<T: TapeValue> Sum for Var<T> {
     #[inline]
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::zero(), |acc, x| acc + x)
+        sum_vars(iter)
     }
 }
 
 impl<'a, T: TapeValue> Sum<&'a Var<T>> for Var<T> {
     #[inline]
     fn sum<I: Iterator<Item = &'a Var<T>>>(iter: I) -> Self {
-        iter.fold(Self::zero(), |acc, x| acc + x)
+        sum_vars(iter.copied())
     }
 }
 

@@ -460,3 +460,99 @@ fn auto_uses_reverse_mode_from_the_threshold_on() {
     assert_close(h_auto.as_slice(), h_fwd.as_slice(), "Auto Hessian");
     let _: &DMatrix<f64> = &h_auto;
 }
+
+/// Σᵢ (cᵢ xᵢ + xᵢ² + constant) over an iterator, with repeated terms, constants, scaled terms
+/// and nested sums: the iterator path (sum nodes) against the same terms added in a loop.
+fn sum_terms<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> Vec<D> {
+    let n = x.len();
+    (0..3 * n)
+        .map(|k| {
+            let xi = x[k % n];
+            match k % 5 {
+                0 => xi * (k as f64 + 0.5),
+                1 => xi * xi,
+                2 => D::from(k as f64),
+                3 => x.iter().take(k % 7 + 1).copied().sum::<D>() * xi.sin(),
+                _ => -xi,
+            }
+        })
+        .collect()
+}
+
+fn sum_by_iterator<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let terms = sum_terms(x);
+    let s: D = terms.iter().copied().sum();
+    s * 0.25 + s * 0.75
+}
+
+fn sum_by_loop<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let terms = sum_terms(x);
+    let mut s = D::from(0.0);
+    for t in &terms {
+        s += *t;
+    }
+    s * 0.25 + s * 0.75
+}
+
+#[test]
+fn sums_over_iterators_equal_loops_in_value_gradient_and_hvp() {
+    for d in [1, 2, 5, 16, 17, 40] {
+        let (x, v) = probe(d, 0.7);
+        let (fi, gi) =
+            gradient_with(&objective!(sum_by_iterator), &x, Backend::Reverse).expect("valid point");
+        let (fl, gl) =
+            gradient_with(&objective!(sum_by_loop), &x, Backend::Reverse).expect("valid point");
+        let (_, gf) =
+            gradient_with(&objective!(sum_by_loop), &x, Backend::Forward).expect("valid point");
+        assert_eq!(
+            fi.to_bits(),
+            fl.to_bits(),
+            "d={d}: the value is bit-identical"
+        );
+        assert_close(gi.as_slice(), gl.as_slice(), &format!("d={d}: ∇f loop"));
+        assert_close(gi.as_slice(), gf.as_slice(), &format!("d={d}: ∇f forward"));
+        let (_, gh, hi) = gradient_hvp_with(&objective!(sum_by_iterator), &x, &v, Backend::Reverse)
+            .expect("valid point");
+        let (_, _, hf) = gradient_hvp_with(&objective!(sum_by_loop), &x, &v, Backend::Forward)
+            .expect("valid point");
+        assert_close(gh.as_slice(), gi.as_slice(), &format!("d={d}: ∇f from hvp"));
+        assert_close(hi.as_slice(), hf.as_slice(), &format!("d={d}: Hv forward"));
+    }
+}
+
+#[test]
+fn a_sum_of_n_recorded_terms_takes_about_n_over_15_nodes() {
+    // Σ 2xᵢ: the scaled terms record nothing, so the sum's nodes are all that is recorded:
+    // ⌈(n − 1)/15⌉ of them for n = 1 000 inputs (a chain of binary nodes would need 999).
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x.iter().map(|&xi| xi * 2.0).sum()
+    }
+    let x = DVector::from_fn(1_000, |i, _| i as f64);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let result = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(1 + 1_000 + 66);
+    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(previous);
+    let (fx, g) = result.expect("fits in 67 nodes above the inputs");
+    assert_eq!(fx, 999_000.0);
+    assert!(g.iter().all(|&gi| gi == 2.0));
+    assert_eq!(
+        too_small,
+        Err(EvalError::TapeLimitExceeded {
+            limit: 1 + 1_000 + 66
+        })
+    );
+}
+
+#[test]
+fn sums_recorded_after_the_output_do_not_disturb_the_sweep() {
+    // The returned value is recorded before a later (unused) sum and a later binary node.
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let s: D = x.iter().map(|&xi| xi * xi).sum();
+        let _unused: D = x.iter().map(|&xi| xi.exp()).sum::<D>() * x[0];
+        s
+    }
+    let x = DVector::from_fn(40, |i, _| 0.1 * i as f64 - 1.0);
+    let (_, g) = gradient_with(&objective!(f), &x, Backend::Reverse).expect("valid point");
+    assert_close(g.as_slice(), (&x * 2.0).as_slice(), "∇ Σ xᵢ²");
+}
