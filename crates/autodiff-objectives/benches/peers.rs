@@ -13,7 +13,8 @@
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --quick  # CI smoke: small, short
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --only mlp
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --values-only  # no timing
-//! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 50 calls, for callgrind
+//! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
+//! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
 //! ```
 //!
 //! Files per workload `W` (each a flat array of `f64`): `W.x.f64`, `W.v.f64`, `W.data.f64`
@@ -220,6 +221,10 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick" || a == "quick");
+    if args.iter().any(|a| a == "parallel") {
+        parallel(quick);
+        return;
+    }
     let only = value_of("--only");
     let out = PathBuf::from(value_of("--out").unwrap_or_else(|| {
         std::env::temp_dir()
@@ -277,5 +282,41 @@ fn profile_op<O: Objective>(f: &O, x: &DVector<f64>, v: &DVector<f64>, op: &str)
         _ => {
             black_box(gradient_with(f, x, Backend::Reverse).ok());
         }
+    }
+}
+
+/// `parallel_gradient` of a finite sum (the zoo's two-layer tanh network, 10 inputs, 20 hidden
+/// units, n samples) on 1 and 2 threads: median times, the speed-up, and a check that the
+/// results are bit-identical.
+fn parallel(quick: bool) {
+    use autodiff_objectives::parallel_gradient;
+    let sizes: &[usize] = if quick { &[1_000] } else { &[10_000, 100_000] };
+    let budget = Duration::from_millis(if quick { 5 } else { 3_000 });
+    println!("| terms n | 1 thread | 2 threads | speed-up | bit-identical |");
+    println!("|---:|---:|---:|---:|---|");
+    for &n in sizes {
+        let f = objective_zoo::TwoLayerNet::teacher(10, 20, n, 3).expect("valid sizes");
+        let x = DVector::from_fn(220, |i, _| 0.2 * (0.9 * i as f64).sin());
+        let one = parallel_gradient(&f, &x, 1, Backend::Reverse).expect("valid point");
+        let two = parallel_gradient(&f, &x, 2, Backend::Reverse).expect("valid point");
+        let same = one.0.to_bits() == two.0.to_bits()
+            && one
+                .1
+                .iter()
+                .zip(two.1.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "n={n}: 1 and 2 threads differ");
+        let t1 = time(budget, || {
+            black_box(parallel_gradient(&f, &x, 1, Backend::Reverse).ok());
+        });
+        let t2 = time(budget, || {
+            black_box(parallel_gradient(&f, &x, 2, Backend::Reverse).ok());
+        });
+        println!(
+            "| {n} | {:.2} ms | {:.2} ms | {:.2}× | {same} |",
+            t1 * 1e3,
+            t2 * 1e3,
+            t1 / t2
+        );
     }
 }

@@ -76,7 +76,7 @@ pub use derive::{
     hessian_with, hvp, value,
 };
 pub use error::EvalError;
-pub use finite_sum::{FiniteSum, MiniBatch, batch_gradient};
+pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;

@@ -556,3 +556,75 @@ fn sums_recorded_after_the_output_do_not_disturb_the_sweep() {
     let (_, g) = gradient_with(&objective!(f), &x, Backend::Reverse).expect("valid point");
     assert_close(g.as_slice(), (&x * 2.0).as_slice(), "∇ Σ xᵢ²");
 }
+
+#[test]
+fn parallel_finite_sum_gradients_are_bit_identical_for_every_thread_count() {
+    use autodiff_objectives::{FiniteSum, PARALLEL_BLOCK, parallel_gradient};
+    let f = objective_zoo::TwoLayerNet::teacher(3, 4, 10 * PARALLEL_BLOCK + 17, 7)
+        .expect("valid sizes");
+    let x = DVector::from_fn(16, |i, _| 0.3 * (i as f64 * 0.7).sin());
+    for backend in [Backend::Reverse, Backend::Forward] {
+        let one = parallel_gradient(&f, &x, 1, backend).expect("valid point");
+        for threads in [0, 2, 3, 8, 1_000] {
+            let many = parallel_gradient(&f, &x, threads, backend).expect("valid point");
+            assert_eq!(
+                (one.0.to_bits(), one.1.map(f64::to_bits)),
+                (many.0.to_bits(), many.1.map(f64::to_bits)),
+                "{backend:?}, {threads} threads"
+            );
+        }
+        let (fx, g) = gradient_with(&f, &x, backend).expect("valid point");
+        assert!((one.0 - fx).abs() <= 1e-12 * fx.abs(), "value");
+        assert_close(
+            one.1.as_slice(),
+            g.as_slice(),
+            "∇f against the sequential gradient",
+        );
+    }
+    assert_eq!(f.n_terms(), 10 * PARALLEL_BLOCK + 17);
+}
+
+#[test]
+fn parallel_finite_sum_errors_are_those_of_the_first_failing_block() {
+    use autodiff_objectives::{FiniteSum, parallel_gradient};
+    /// (1/n) Σ ln(x₀ − i): terms with i ≥ x₀ are not finite.
+    struct Logs(usize);
+    impl Objective for Logs {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            (0..self.0).map(|i| self.eval_term(i, x)).sum::<D>() / self.0 as f64
+        }
+        fn dim(&self) -> Option<usize> {
+            Some(1)
+        }
+    }
+    impl FiniteSum for Logs {
+        fn n_terms(&self) -> usize {
+            self.0
+        }
+        fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+            (x[0] - i as f64).ln()
+        }
+    }
+    let x = DVector::from_element(1, 500.5);
+    let one = parallel_gradient(&Logs(1_000), &x, 1, Backend::Reverse);
+    assert!(
+        matches!(one, Err(EvalError::NonFiniteValue { .. })),
+        "{one:?}"
+    );
+    // NaN ≠ NaN: compare the errors as printed.
+    let four = parallel_gradient(&Logs(1_000), &x, 4, Backend::Reverse);
+    assert_eq!(format!("{four:?}"), format!("{one:?}"));
+    assert_eq!(
+        parallel_gradient(&Logs(0), &x, 2, Backend::Reverse),
+        Err(EvalError::EmptyBatch)
+    );
+    assert!(matches!(
+        parallel_gradient(
+            &Logs(10),
+            &DVector::from_element(2, 1.0),
+            2,
+            Backend::Reverse
+        ),
+        Err(EvalError::DimensionMismatch { .. })
+    ));
+}
