@@ -14,6 +14,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --only mlp
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --values-only  # no timing
 //! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
+//! cargo bench -p autodiff-objectives --bench peers -- profile rosen grad --dim 1000000 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
 //! ```
 //!
@@ -205,10 +206,11 @@ fn main() {
             .and_then(|c| c.parse().ok())
             .unwrap_or(20);
         let mlp = Mlp::new();
+        let dim = value_of("--dim").and_then(|d| d.parse().ok());
         let (x, v) = match what {
             "mlp" => Mlp::point(),
-            "trig" => point(10_000),
-            _ => point(100_000),
+            "trig" => point(dim.unwrap_or(10_000)),
+            _ => point(dim.unwrap_or(100_000)),
         };
         let (xd, vd) = (DVector::from_vec(x), DVector::from_vec(v));
         for _ in 0..calls {
