@@ -15,6 +15,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- --out DIR --values-only  # no timing
 //! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
 //! cargo bench -p autodiff-objectives --bench peers -- profile rosen grad --dim 1000000 --calls 1
+//! cargo bench -p autodiff-objectives --bench peers -- profile par 2 --dim 10000 --calls 20
 //! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
 //! ```
 //!
@@ -205,6 +206,22 @@ fn main() {
         let calls: usize = value_of("--calls")
             .and_then(|c| c.parse().ok())
             .unwrap_or(20);
+        if what == "par" {
+            // `profile par T --dim n`: parallel_gradient of the two-layer net with n terms on
+            // T threads (for whole-process timing of 1 against 2 threads).
+            let threads = op.parse().unwrap_or(1);
+            let n = value_of("--dim")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(10_000);
+            let f = objective_zoo::TwoLayerNet::teacher(10, 20, n, 3).expect("valid sizes");
+            let x = DVector::from_fn(220, |i, _| 0.2 * (0.9 * i as f64).sin());
+            for _ in 0..calls {
+                black_box(
+                    autodiff_objectives::parallel_gradient(&f, &x, threads, Backend::Reverse).ok(),
+                );
+            }
+            return;
+        }
         let mlp = Mlp::new();
         let dim = value_of("--dim").and_then(|d| d.parse().ok());
         let (x, v) = match what {
