@@ -381,21 +381,24 @@ impl<T: TapeValue> Recording<T> {
             let start = self.start;
             let nodes = &nodes[start..];
             let mut terms = &terms[self.terms_start..];
-            // Adjoints are indexed relative to the recording: node `start + k` has slot k + 1;
-            // slot 0 collects what flows to constants (parents below `start`, i.e. the sink)
+            // Adjoints are indexed by node: slots below `start` (the sink, 0, and an enclosing
+            // recording's nodes: what flows to constants) collect values that are never read,
             // and the last slot what flows to parents beyond the tape (only possible from a
-            // `Var` smuggled out of another recording); both are ignored. Mapping parents with
-            // `saturating_sub` and `min` keeps the loop free of branches and of panics.
-            // `start ≥ 1` because the sink is node 0.
-            let base = start - 1;
-            adjoints.clear();
-            adjoints.resize(nodes.len().max(self.inputs) + 2, T::zero());
+            // `Var` smuggled out of another recording) or to a sum's marker. Only this
+            // recording's slots are zeroed. Mapping parents with `min` keeps the loop free of
+            // branches and of panics.
+            let len = start + nodes.len().max(self.inputs);
+            if adjoints.len() < start {
+                adjoints.resize(start, T::zero());
+            }
+            adjoints.truncate(start);
+            adjoints.resize(len + 1, T::zero());
             let adj = adjoints.as_mut_slice();
-            let trash = adj.len() - 1;
+            let trash = len;
             let output = (y.idx as usize).wrapping_sub(start);
             if output < nodes.len() {
                 // y = scale · node + constant
-                adj[output + 1] = T::from(y.scale);
+                adj[start + output] = T::from(y.scale);
                 // Terms of sum nodes recorded after y cannot reach it.
                 while let Some((t, rest)) = terms.split_last()
                     && t.node > y.idx
@@ -403,10 +406,10 @@ impl<T: TapeValue> Recording<T> {
                     terms = rest;
                 }
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
-                    let a = adj[k + 1];
+                    let a = adj[start + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
-                    let q0 = (node.parents[0] as usize).saturating_sub(base).min(trash);
-                    let q1 = (node.parents[1] as usize).saturating_sub(base).min(trash);
+                    let q0 = (node.parents[0] as usize).min(trash);
+                    let q1 = (node.parents[1] as usize).min(trash);
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
                     if node.parents[1] == SUM {
@@ -414,14 +417,14 @@ impl<T: TapeValue> Recording<T> {
                         while let Some((t, rest)) = terms.split_last()
                             && t.node == idx
                         {
-                            let q = (t.parent as usize).saturating_sub(base).min(trash);
+                            let q = (t.parent as usize).min(trash);
                             adj[q] += a * T::from(t.scale);
                             terms = rest;
                         }
                     }
                 }
             }
-            Ok(adj[1..=self.inputs].to_vec())
+            Ok(adj[start..start + self.inputs].to_vec())
         })
     }
 }
