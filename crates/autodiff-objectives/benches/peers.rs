@@ -24,7 +24,7 @@
 //! Timings go to `rust.csv` (`workload,op,seconds`).
 
 use autodiff_objectives::{
-    Backend, DualNum, Objective, gradient_hvp_with, gradient_with, objective,
+    Backend, DualNum, Objective, dot, gradient_hvp_with, gradient_with, objective,
 };
 use nalgebra::DVector;
 use objective_zoo::{rosenbrock, trigonometric};
@@ -65,7 +65,10 @@ const WEIGHTS: usize = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
 /// A softmax cross-entropy loss of a one-hidden-layer tanh MLP, written as a user would write it:
 /// a plain generic function of the weights θ = (W₁ row-major, b₁, W₂ row-major, b₂), with the
 /// data as `f64`. Mean over the samples of log Σₖ exp(zₖ − m) + m − z_y, m = max_k zₖ (a
-/// constant shift for stability: it changes no derivative).
+/// constant shift for stability: it changes no derivative). The second layer's products of
+/// two weights-dependent factors go through the optional [`dot`] kernel (the same value as the
+/// loop `Σ w·h` for every number type); the first layer's `w · x` with data `x: f64` is a plain
+/// `.sum()`.
 struct Mlp {
     /// SAMPLES × INPUTS, row-major.
     inputs: Vec<f64>,
@@ -110,7 +113,7 @@ impl Objective for Mlp {
             let logits: Vec<D> = w2
                 .chunks(HIDDEN)
                 .zip(b2)
-                .map(|(row, &b)| row.iter().zip(&hidden).map(|(&w, &h)| w * h).sum::<D>() + b)
+                .map(|(row, &b)| dot(row, &hidden) + b)
                 .collect();
             let m = logits
                 .iter()

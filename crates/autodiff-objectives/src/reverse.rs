@@ -96,14 +96,14 @@ const SUM: u32 = u32::MAX;
 /// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
 const SUM_CHUNK: usize = 16;
 
-/// A further term of a sum node: node `node` depends on `parent` with the constant partial
-/// `scale`. Terms are appended in the order of their nodes, so the backward sweep meets them
-/// from the end of the list, node by node.
+/// A further term of a sum node: node `node` depends on `parent` with the partial `partial`
+/// (a constant scale for [`Sum`], the other factor for [`dot`]). Terms are appended in the order
+/// of their nodes, so the backward sweep meets them from the end of the list, node by node.
 #[derive(Clone, Copy)]
-struct Term {
+struct Term<T> {
     node: u32,
     parent: u32,
-    scale: f64,
+    partial: T,
 }
 
 /// A thread's tape of values of type `T` (`f64` for gradients, [`Dual64`] for HVPs).
@@ -114,7 +114,7 @@ pub struct Tape<T> {
     nodes: Vec<Node<T>>,
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
-    terms: Vec<Term>,
+    terms: Vec<Term<T>>,
     adjoints: Vec<T>,
     limit: usize,
     overflowed: bool,
@@ -145,28 +145,29 @@ impl<T> Tape<T> {
         index as u32
     }
 
-    /// Appends a sum node Σₖ scalesₖ · (node parentsₖ) with at least two terms: the first in the
-    /// node, the others in `terms`.
+    /// Appends a sum node Σₖ partialsₖ · (node parentsₖ) with at least two terms: the first in
+    /// the node, the others in `terms`.
     #[inline]
-    fn push_sum(&mut self, parents: &[u32], scales: &[f64]) -> u32
+    fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32
     where
         T: TapeValue,
     {
         let node = self.push(Node {
             parents: [parents[0], SUM],
-            partials: [T::from(scales[0]), T::zero()],
+            partials: [partials[0], T::zero()],
         });
         if node != 0 {
-            self.terms.extend(
-                parents[1..]
-                    .iter()
-                    .zip(&scales[1..])
-                    .map(|(&parent, &scale)| Term {
-                        node,
-                        parent,
-                        scale,
-                    }),
-            );
+            self.terms
+                .extend(
+                    parents[1..]
+                        .iter()
+                        .zip(&partials[1..])
+                        .map(|(&parent, &partial)| Term {
+                            node,
+                            parent,
+                            partial,
+                        }),
+                );
         }
         node
     }
@@ -240,10 +241,10 @@ fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
 }
 
-/// Appends a sum node (at least two terms, constant partials) to this thread's tape of `T`.
+/// Appends a sum node (at least two terms) to this thread's tape of `T`.
 #[inline]
-fn record_sum<T: TapeValue>(parents: &[u32], scales: &[f64]) -> u32 {
-    T::with_tape(|tape| tape.borrow_mut().push_sum(parents, scales))
+fn record_sum<T: TapeValue>(parents: &[u32], partials: &[T]) -> u32 {
+    T::with_tape(|tape| tape.borrow_mut().push_sum(parents, partials))
 }
 
 /// This thread's tape limit (in nodes; the same for both tapes).
@@ -418,7 +419,7 @@ impl<T: TapeValue> Recording<T> {
                             && t.node == idx
                         {
                             let q = (t.parent as usize).min(trash);
-                            adj[q] += a * T::from(t.scale);
+                            adj[q] += a * t.partial;
                             terms = rest;
                         }
                     }
@@ -940,28 +941,124 @@ impl<T: TapeValue> Inv for Var<T> {
 #[inline]
 fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
     let mut val = T::zero();
-    let mut parents = [0_u32; SUM_CHUNK];
-    let mut scales = [0.0_f64; SUM_CHUNK];
-    let mut n = 0;
+    let mut terms = Terms::new();
     for x in iter {
         val += x.val;
         if x.idx != 0 {
-            if n == SUM_CHUNK {
-                // The chunk so far becomes one node, the first term of the next chunk.
-                parents[0] = record_sum::<T>(&parents, &scales);
-                scales[0] = 1.0;
-                n = 1;
-            }
-            parents[n] = x.idx;
-            scales[n] = x.scale;
-            n += 1;
+            terms.push(x.idx, T::from(x.scale), x.scale);
         }
     }
-    match n {
-        0 => Var::constant(val),
-        1 => Var::scaled(val, scales[0], parents[0]),
-        _ => Var::new(val, record_sum::<T>(&parents[..n], &scales[..n])),
+    terms.finish(val)
+}
+
+/// The recorded terms of a sum being collected, [`SUM_CHUNK`] at a time on the stack.
+struct Terms<T: TapeValue> {
+    parents: [u32; SUM_CHUNK],
+    partials: [T; SUM_CHUNK],
+    /// The first term's partial as a scale, for a sum that ends with one term.
+    first_scale: f64,
+    n: usize,
+}
+
+impl<T: TapeValue> Terms<T> {
+    #[inline]
+    fn new() -> Self {
+        Terms {
+            parents: [0; SUM_CHUNK],
+            partials: [T::zero(); SUM_CHUNK],
+            first_scale: 1.0,
+            n: 0,
+        }
     }
+
+    /// Adds the term `partial · (node parent)`; `scale` is `partial` as an `f64` where it is
+    /// a constant (used if this stays the only term).
+    #[inline]
+    fn push(&mut self, parent: u32, partial: T, scale: f64) {
+        if self.n == SUM_CHUNK {
+            // The chunk so far becomes one node, the first term of the next chunk.
+            self.parents[0] = record_sum::<T>(&self.parents, &self.partials);
+            self.partials[0] = T::one();
+            self.first_scale = 1.0;
+            self.n = 1;
+        }
+        if self.n == 0 {
+            self.first_scale = scale;
+        }
+        self.parents[self.n] = parent;
+        self.partials[self.n] = partial;
+        self.n += 1;
+    }
+
+    /// The sum with value `val`: a constant, an alias of its only term, or one node.
+    #[inline]
+    fn finish(self, val: T) -> Var<T> {
+        match self.n {
+            0 => Var::constant(val),
+            1 => Var::scaled(val, self.first_scale, self.parents[0]),
+            n => Var::new(
+                val,
+                record_sum::<T>(&self.parents[..n], &self.partials[..n]),
+            ),
+        }
+    }
+}
+
+/// Σᵢ aᵢ·bᵢ as one node per [`SUM_CHUNK`] recorded operands instead of a product node and a
+/// sum term per pair. Values, and the partials of every operand, are those of
+/// `s += a[i] * b[i]` in a loop (the products' partials as [`Var`]'s multiplication computes
+/// them), so the result is the same to the bit.
+#[inline]
+fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<T> {
+    let mut val = T::zero();
+    let mut terms = Terms::new();
+    for (x, y) in pairs {
+        val += x.val * y.val;
+        match (x.idx, y.idx) {
+            (0, 0) => {}
+            (i, j) if i == j => terms.push(i, y.val * x.scale + x.val * y.scale, f64::NAN),
+            (i, j) => {
+                if i != 0 {
+                    terms.push(i, y.val * x.scale, f64::NAN);
+                }
+                if j != 0 {
+                    terms.push(j, x.val * y.scale, f64::NAN);
+                }
+            }
+        }
+    }
+    match terms.n {
+        0 => Var::constant(val),
+        // One recorded operand: its partial is a value, not a constant scale.
+        1 => Var::new(val, record_unary(terms.parents[0], terms.partials[0])),
+        n => Var::new(
+            val,
+            record_sum::<T>(&terms.parents[..n], &terms.partials[..n]),
+        ),
+    }
+}
+
+/// [`crate::dot`] when `D` is `Var<T>`: `None` for every other number type.
+#[inline]
+pub(crate) fn dot_on_tape<D: DualNum<Primitive = f64> + Copy, T: TapeValue>(
+    a: &[D],
+    b: &[D],
+) -> Option<D> {
+    use std::any::{Any, TypeId};
+    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+        return None;
+    }
+    let pairs = a.iter().zip(b).filter_map(|(x, y)| {
+        let x = (x as &dyn Any).downcast_ref::<Var<T>>()?;
+        let y = (y as &dyn Any).downcast_ref::<Var<T>>()?;
+        Some((*x, *y))
+    });
+    let v = dot_vars(pairs);
+    let mut out: Option<D> = None;
+    if let Some(slot) = (&mut out as &mut dyn Any).downcast_mut::<Option<Var<T>>>() {
+        *slot = Some(v);
+    }
+    out
 }
 
 impl<T: TapeValue> Sum for Var<T> {

@@ -628,3 +628,101 @@ fn parallel_finite_sum_errors_are_those_of_the_first_failing_block() {
         Err(EvalError::DimensionMismatch { .. })
     ));
 }
+
+/// A layer-like objective: Σₖ tanh(⟨x[..h], W_k⟩) with W_k = x[h..] shifted, through the dot
+/// kernel or through the loop it stands for.
+fn layer<D: DualNum<Primitive = f64> + Copy>(x: &[D], kernel: bool) -> D {
+    let h = x.len() / 2;
+    let (u, w) = x.split_at(h);
+    let mut total = D::from(0.0);
+    for k in 0..3 {
+        let row: Vec<D> = (0..h)
+            .map(|j| match (j + k) % 4 {
+                0 => D::from(0.5 * j as f64),    // a constant operand
+                1 => w[(j + k) % w.len()] * 2.0, // a scaled one
+                _ => w[(j + k) % w.len()],
+            })
+            .collect();
+        let z = if kernel {
+            autodiff_objectives::dot(u, &row)
+        } else {
+            let mut s = D::from(0.0);
+            for (&a, &b) in u.iter().zip(&row) {
+                s += a * b;
+            }
+            s
+        };
+        total += z.tanh();
+    }
+    // Unequal lengths: the common prefix; and an operand that is the other (a square).
+    let squares = if kernel {
+        autodiff_objectives::dot(&x[..2], &x[..3])
+    } else {
+        x[0] * x[0] + x[1] * x[1]
+    };
+    total + squares
+}
+
+fn layer_kernel<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    layer(x, true)
+}
+
+fn layer_loop<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    layer(x, false)
+}
+
+#[test]
+fn the_dot_kernel_equals_its_loop_for_every_backend() {
+    for d in [4, 6, 20, 41, 80] {
+        let (x, v) = probe(d, 0.2);
+        // Small enough that tanh stays away from the range where forward mode's tanh
+        // (sinh/cosh) overflows.
+        let x = x / d as f64;
+        let fk = objective!(layer_kernel);
+        let fl = objective!(layer_loop);
+        assert_eq!(
+            fk.eval(x.as_slice()).to_bits(),
+            fl.eval(x.as_slice()).to_bits()
+        );
+        for backend in [Backend::Forward, Backend::Reverse] {
+            let (vk, gk) = gradient_with(&fk, &x, backend).expect("valid point");
+            let (vl, gl) = gradient_with(&fl, &x, backend).expect("valid point");
+            assert_eq!(vk.to_bits(), vl.to_bits(), "d={d} {backend:?}: value");
+            assert_close(
+                gk.as_slice(),
+                gl.as_slice(),
+                &format!("d={d} {backend:?}: ∇f"),
+            );
+            let (_, _, hk) = gradient_hvp_with(&fk, &x, &v, backend).expect("valid point");
+            let (_, _, hl) = gradient_hvp_with(&fl, &x, &v, backend).expect("valid point");
+            assert_close(
+                hk.as_slice(),
+                hl.as_slice(),
+                &format!("d={d} {backend:?}: Hv"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dot_product_of_n_recorded_pairs_takes_about_2n_over_15_nodes() {
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let (a, b) = x.split_at(x.len() / 2);
+        autodiff_objectives::dot(a, b)
+    }
+    // 2 · 500 recorded operands: ⌈999/15⌉ = 67 nodes above the 1 000 inputs and the sink
+    // (a product and a sum node per pair would be 1 000 − 1 + 500).
+    let x = DVector::from_fn(1_000, |i, _| i as f64 * 0.01);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let fits = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(1 + 1_000 + 66);
+    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(previous);
+    let (_, g) = fits.expect("fits in 67 nodes");
+    let expected = DVector::from_fn(1_000, |i, _| x[(i + 500) % 1_000]);
+    assert_eq!(g, expected, "∂/∂aᵢ = bᵢ and ∂/∂bᵢ = aᵢ, exactly");
+    assert!(matches!(
+        too_small,
+        Err(EvalError::TapeLimitExceeded { .. })
+    ));
+}
