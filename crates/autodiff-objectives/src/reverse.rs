@@ -41,9 +41,10 @@
 //!   the result shares its operand's node and carries the constant factor along, which is
 //!   folded into the partials of the next recorded operation. A sum over an iterator
 //!   (`iter.sum()`) records one node per 16 recorded terms instead of one per term, each term
-//!   beyond a node's first as 16 bytes in a side list (a dot product with constant data, such as
-//!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/15⌉ nodes in all); a loop of
-//!   `+=` records one binary node per term, with the same value to the bit.
+//!   beyond a node's first as 16 bytes (24 on the HVP tape) in a side list (a dot product with
+//!   constant data, such as `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records
+//!   ⌈(n − 1)/15⌉ nodes in all); a loop of `+=` records one binary node per term, with the same
+//!   value to the bit. [`crate::dot`] does the same for products of two recorded factors.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
