@@ -78,6 +78,7 @@ mod derive;
 mod error;
 mod finite_sum;
 pub mod forward;
+mod kernels;
 mod objective;
 mod oracle;
 pub mod reverse;
@@ -87,7 +88,8 @@ pub use derive::{
     hessian_with, hvp, value,
 };
 pub use error::EvalError;
-pub use finite_sum::{FiniteSum, MiniBatch, batch_gradient};
+pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
+pub use kernels::dot;
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;

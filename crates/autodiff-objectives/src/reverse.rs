@@ -39,7 +39,12 @@
 //!   elementary operations that involve the inputs. Operations on constants record nothing, and
 //!   neither do adding, subtracting, multiplying or dividing by an `f64` constant, or negating:
 //!   the result shares its operand's node and carries the constant factor along, which is
-//!   folded into the partials of the next recorded operation.
+//!   folded into the partials of the next recorded operation. A sum over an iterator
+//!   (`iter.sum()`) records one node per 16 recorded terms instead of one per term, each term
+//!   beyond a node's first as 16 bytes (24 on the HVP tape) in a side list (a dot product with
+//!   constant data, such as `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records
+//!   ⌈(n − 1)/15⌉ nodes in all); a loop of `+=` records one binary node per term, with the same
+//!   value to the bit. [`crate::dot`] does the same for products of two recorded factors.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
@@ -83,12 +88,34 @@ struct Node<T> {
     partials: [T; 2],
 }
 
+/// The marker in a node's second parent slot for a sum node: its first term is in the first
+/// slot, the others are [`Term`]s in [`Tape::terms`]. Never a node index: indices are below the
+/// limit, which is at most `u32::MAX`.
+const SUM: u32 = u32::MAX;
+
+/// The most terms one sum node takes; a longer sum over an iterator becomes a chain of such
+/// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
+const SUM_CHUNK: usize = 16;
+
+/// A further term of a sum node: node `node` depends on `parent` with the partial `partial`
+/// (a constant scale for [`Sum`], the other factor for [`dot`]). Terms are appended in the order
+/// of their nodes, so the backward sweep meets them from the end of the list, node by node.
+#[derive(Clone, Copy)]
+struct Term<T> {
+    node: u32,
+    parent: u32,
+    partial: T,
+}
+
 /// A thread's tape of values of type `T` (`f64` for gradients, [`Dual64`] for HVPs).
 ///
 /// Only reachable through the functions of this module; it is public so that [`TapeValue`]
 /// can name it.
 pub struct Tape<T> {
     nodes: Vec<Node<T>>,
+    /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
+    /// binary ones).
+    terms: Vec<Term<T>>,
     adjoints: Vec<T>,
     limit: usize,
     overflowed: bool,
@@ -98,6 +125,7 @@ impl<T> Tape<T> {
     const fn new() -> Self {
         Tape {
             nodes: Vec::new(),
+            terms: Vec::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
             overflowed: false,
@@ -117,6 +145,33 @@ impl<T> Tape<T> {
         // index < limit ≤ MAX_TAPE_LIMIT = u32::MAX, so the cast is lossless.
         index as u32
     }
+
+    /// Appends a sum node Σₖ partialsₖ · (node parentsₖ) with at least two terms: the first in
+    /// the node, the others in `terms`.
+    #[inline]
+    fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32
+    where
+        T: TapeValue,
+    {
+        let node = self.push(Node {
+            parents: [parents[0], SUM],
+            partials: [partials[0], T::zero()],
+        });
+        if node != 0 {
+            self.terms
+                .extend(
+                    parents[1..]
+                        .iter()
+                        .zip(&partials[1..])
+                        .map(|(&parent, &partial)| Term {
+                            node,
+                            parent,
+                            partial,
+                        }),
+                );
+        }
+        node
+    }
 }
 
 impl<T> fmt::Debug for Tape<T> {
@@ -124,6 +179,7 @@ impl<T> fmt::Debug for Tape<T> {
         f.debug_struct("Tape")
             .field("len", &self.nodes.len())
             .field("capacity", &self.nodes.capacity())
+            .field("terms", &self.terms.len())
             .field("limit", &self.limit)
             .field("overflowed", &self.overflowed)
             .finish()
@@ -187,6 +243,12 @@ fn record_unary<T: TapeValue>(parent: u32, partial: T) -> u32 {
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
+}
+
+/// Appends a sum node (at least two terms) to this thread's tape of `T`.
+#[inline]
+fn record_sum<T: TapeValue>(parents: &[u32], partials: &[T]) -> u32 {
+    T::with_tape(|tape| tape.borrow_mut().push_sum(parents, partials))
 }
 
 /// This thread's tape limit (in nodes; the same for both tapes).
@@ -266,6 +328,7 @@ pub fn tape_stats() -> TapeStats {
 /// a panic) truncates the tape back to where the recording started.
 struct Recording<T: TapeValue> {
     start: usize,
+    terms_start: usize,
     inputs: usize,
     outer_overflowed: bool,
     _marker: PhantomData<(T, *const ())>,
@@ -284,6 +347,7 @@ impl<T: TapeValue> Recording<T> {
                 });
             }
             let start = tape.nodes.len();
+            let terms_start = tape.terms.len();
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             tape.nodes.reserve(values.len());
             let leaf = Node {
@@ -296,6 +360,7 @@ impl<T: TapeValue> Recording<T> {
                 .collect();
             let recording = Recording {
                 start,
+                terms_start,
                 inputs: values.len(),
                 outer_overflowed,
                 _marker: PhantomData,
@@ -313,34 +378,58 @@ impl<T: TapeValue> Recording<T> {
                 return Err(EvalError::TapeLimitExceeded { limit: tape.limit });
             }
             let Tape {
-                nodes, adjoints, ..
+                nodes,
+                terms,
+                adjoints,
+                ..
             } = &mut *tape;
             let start = self.start;
             let nodes = &nodes[start..];
-            // Adjoints are indexed relative to the recording: node `start + k` has slot k + 1;
-            // slot 0 collects what flows to constants (parents below `start`, i.e. the sink)
+            let mut terms = &terms[self.terms_start..];
+            // Adjoints are indexed by node: slots below `start` (the sink, 0, and an enclosing
+            // recording's nodes: what flows to constants) collect values that are never read,
             // and the last slot what flows to parents beyond the tape (only possible from a
-            // `Var` smuggled out of another recording); both are ignored. Mapping parents with
-            // `saturating_sub` and `min` keeps the loop free of branches and of panics.
-            // `start ≥ 1` because the sink is node 0.
-            let base = start - 1;
-            adjoints.clear();
-            adjoints.resize(nodes.len().max(self.inputs) + 2, T::zero());
+            // `Var` smuggled out of another recording) or to a sum's marker. Only this
+            // recording's slots are zeroed. Mapping parents with `min` keeps the loop free of
+            // branches and of panics.
+            let len = start + nodes.len().max(self.inputs);
+            if adjoints.len() < start {
+                adjoints.resize(start, T::zero());
+            }
+            adjoints.truncate(start);
+            adjoints.resize(len + 1, T::zero());
             let adj = adjoints.as_mut_slice();
-            let trash = adj.len() - 1;
+            let trash = len;
             let output = (y.idx as usize).wrapping_sub(start);
             if output < nodes.len() {
                 // y = scale · node + constant
-                adj[output + 1] = T::from(y.scale);
+                adj[start + output] = T::from(y.scale);
+                // Terms of sum nodes recorded after y cannot reach it.
+                while let Some((t, rest)) = terms.split_last()
+                    && t.node > y.idx
+                {
+                    terms = rest;
+                }
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
-                    let a = adj[k + 1];
-                    let q0 = (node.parents[0] as usize).saturating_sub(base).min(trash);
-                    let q1 = (node.parents[1] as usize).saturating_sub(base).min(trash);
+                    let a = adj[start + k];
+                    // A sum's marker maps to the trash slot (its partial is 0).
+                    let q0 = (node.parents[0] as usize).min(trash);
+                    let q1 = (node.parents[1] as usize).min(trash);
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
+                    if node.parents[1] == SUM {
+                        let idx = (start + k) as u32;
+                        while let Some((t, rest)) = terms.split_last()
+                            && t.node == idx
+                        {
+                            let q = (t.parent as usize).min(trash);
+                            adj[q] += a * t.partial;
+                            terms = rest;
+                        }
+                    }
                 }
             }
-            Ok(adj[1..=self.inputs].to_vec())
+            Ok(adj[start..start + self.inputs].to_vec())
         })
     }
 }
@@ -351,6 +440,7 @@ impl<T: TapeValue> Drop for Recording<T> {
         let _ = T::try_with_tape(|cell| {
             if let Ok(mut tape) = cell.try_borrow_mut() {
                 tape.nodes.truncate(self.start);
+                tape.terms.truncate(self.terms_start);
                 tape.overflowed = self.outer_overflowed;
             }
         });
@@ -856,17 +946,143 @@ impl<T: TapeValue> Inv for Var<T> {
     }
 }
 
+/// Σ over an iterator as one sum node per [`SUM_CHUNK`] recorded terms (constants and terms
+/// folded into scales record nothing), instead of one binary node per term. The value is
+/// accumulated in the same order as `fold(zero, +)`, so it is bit-identical to a loop of `+=`.
+#[inline]
+fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
+    let mut val = T::zero();
+    let mut terms = Terms::new();
+    for x in iter {
+        val += x.val;
+        if x.idx != 0 {
+            terms.push(x.idx, T::from(x.scale), x.scale);
+        }
+    }
+    terms.finish(val)
+}
+
+/// The recorded terms of a sum being collected, [`SUM_CHUNK`] at a time on the stack.
+struct Terms<T: TapeValue> {
+    parents: [u32; SUM_CHUNK],
+    partials: [T; SUM_CHUNK],
+    /// The first term's partial as a scale, for a sum that ends with one term.
+    first_scale: f64,
+    n: usize,
+}
+
+impl<T: TapeValue> Terms<T> {
+    #[inline]
+    fn new() -> Self {
+        Terms {
+            parents: [0; SUM_CHUNK],
+            partials: [T::zero(); SUM_CHUNK],
+            first_scale: 1.0,
+            n: 0,
+        }
+    }
+
+    /// Adds the term `partial · (node parent)`; `scale` is `partial` as an `f64` where it is
+    /// a constant (used if this stays the only term).
+    #[inline]
+    fn push(&mut self, parent: u32, partial: T, scale: f64) {
+        if self.n == SUM_CHUNK {
+            // The chunk so far becomes one node, the first term of the next chunk.
+            self.parents[0] = record_sum::<T>(&self.parents, &self.partials);
+            self.partials[0] = T::one();
+            self.first_scale = 1.0;
+            self.n = 1;
+        }
+        if self.n == 0 {
+            self.first_scale = scale;
+        }
+        self.parents[self.n] = parent;
+        self.partials[self.n] = partial;
+        self.n += 1;
+    }
+
+    /// The sum with value `val`: a constant, an alias of its only term, or one node.
+    #[inline]
+    fn finish(self, val: T) -> Var<T> {
+        match self.n {
+            0 => Var::constant(val),
+            1 => Var::scaled(val, self.first_scale, self.parents[0]),
+            n => Var::new(
+                val,
+                record_sum::<T>(&self.parents[..n], &self.partials[..n]),
+            ),
+        }
+    }
+}
+
+/// Σᵢ aᵢ·bᵢ as one node per [`SUM_CHUNK`] recorded operands instead of a product node and a
+/// sum term per pair. Values, and the partials of every operand, are those of
+/// `s += a[i] * b[i]` in a loop (the products' partials as [`Var`]'s multiplication computes
+/// them), so the result is the same to the bit.
+#[inline]
+fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<T> {
+    let mut val = T::zero();
+    let mut terms = Terms::new();
+    for (x, y) in pairs {
+        val += x.val * y.val;
+        match (x.idx, y.idx) {
+            (0, 0) => {}
+            (i, j) if i == j => terms.push(i, y.val * x.scale + x.val * y.scale, f64::NAN),
+            (i, j) => {
+                if i != 0 {
+                    terms.push(i, y.val * x.scale, f64::NAN);
+                }
+                if j != 0 {
+                    terms.push(j, x.val * y.scale, f64::NAN);
+                }
+            }
+        }
+    }
+    match terms.n {
+        0 => Var::constant(val),
+        // One recorded operand: its partial is a value, not a constant scale.
+        1 => Var::new(val, record_unary(terms.parents[0], terms.partials[0])),
+        n => Var::new(
+            val,
+            record_sum::<T>(&terms.parents[..n], &terms.partials[..n]),
+        ),
+    }
+}
+
+/// [`crate::dot`] when `D` is `Var<T>`: `None` for every other number type.
+#[inline]
+pub(crate) fn dot_on_tape<D: DualNum<Primitive = f64> + Copy, T: TapeValue>(
+    a: &[D],
+    b: &[D],
+) -> Option<D> {
+    use std::any::{Any, TypeId};
+    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+        return None;
+    }
+    let pairs = a.iter().zip(b).filter_map(|(x, y)| {
+        let x = (x as &dyn Any).downcast_ref::<Var<T>>()?;
+        let y = (y as &dyn Any).downcast_ref::<Var<T>>()?;
+        Some((*x, *y))
+    });
+    let v = dot_vars(pairs);
+    let mut out: Option<D> = None;
+    if let Some(slot) = (&mut out as &mut dyn Any).downcast_mut::<Option<Var<T>>>() {
+        *slot = Some(v);
+    }
+    out
+}
+
 impl<T: TapeValue> Sum for Var<T> {
     #[inline]
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::zero(), |acc, x| acc + x)
+        sum_vars(iter)
     }
 }
 
 impl<'a, T: TapeValue> Sum<&'a Var<T>> for Var<T> {
     #[inline]
     fn sum<I: Iterator<Item = &'a Var<T>>>(iter: I) -> Self {
-        iter.fold(Self::zero(), |acc, x| acc + x)
+        sum_vars(iter.copied())
     }
 }
 

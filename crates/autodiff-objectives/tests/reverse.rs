@@ -460,3 +460,269 @@ fn auto_uses_reverse_mode_from_the_threshold_on() {
     assert_close(h_auto.as_slice(), h_fwd.as_slice(), "Auto Hessian");
     let _: &DMatrix<f64> = &h_auto;
 }
+
+/// Σᵢ (cᵢ xᵢ + xᵢ² + constant) over an iterator, with repeated terms, constants, scaled terms
+/// and nested sums: the iterator path (sum nodes) against the same terms added in a loop.
+fn sum_terms<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> Vec<D> {
+    let n = x.len();
+    (0..3 * n)
+        .map(|k| {
+            let xi = x[k % n];
+            match k % 5 {
+                0 => xi * (k as f64 + 0.5),
+                1 => xi * xi,
+                2 => D::from(k as f64),
+                3 => x.iter().take(k % 7 + 1).copied().sum::<D>() * xi.sin(),
+                _ => -xi,
+            }
+        })
+        .collect()
+}
+
+fn sum_by_iterator<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let terms = sum_terms(x);
+    let s: D = terms.iter().copied().sum();
+    s * 0.25 + s * 0.75
+}
+
+fn sum_by_loop<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let terms = sum_terms(x);
+    let mut s = D::from(0.0);
+    for t in &terms {
+        s += *t;
+    }
+    s * 0.25 + s * 0.75
+}
+
+#[test]
+fn sums_over_iterators_equal_loops_in_value_gradient_and_hvp() {
+    for d in [1, 2, 5, 16, 17, 40] {
+        let (x, v) = probe(d, 0.7);
+        let (fi, gi) =
+            gradient_with(&objective!(sum_by_iterator), &x, Backend::Reverse).expect("valid point");
+        let (fl, gl) =
+            gradient_with(&objective!(sum_by_loop), &x, Backend::Reverse).expect("valid point");
+        let (_, gf) =
+            gradient_with(&objective!(sum_by_loop), &x, Backend::Forward).expect("valid point");
+        assert_eq!(
+            fi.to_bits(),
+            fl.to_bits(),
+            "d={d}: the value is bit-identical"
+        );
+        assert_close(gi.as_slice(), gl.as_slice(), &format!("d={d}: ∇f loop"));
+        assert_close(gi.as_slice(), gf.as_slice(), &format!("d={d}: ∇f forward"));
+        let (_, gh, hi) = gradient_hvp_with(&objective!(sum_by_iterator), &x, &v, Backend::Reverse)
+            .expect("valid point");
+        let (_, _, hf) = gradient_hvp_with(&objective!(sum_by_loop), &x, &v, Backend::Forward)
+            .expect("valid point");
+        assert_close(gh.as_slice(), gi.as_slice(), &format!("d={d}: ∇f from hvp"));
+        assert_close(hi.as_slice(), hf.as_slice(), &format!("d={d}: Hv forward"));
+    }
+}
+
+#[test]
+fn a_sum_of_n_recorded_terms_takes_about_n_over_15_nodes() {
+    // Σ 2xᵢ: the scaled terms record nothing, so the sum's nodes are all that is recorded:
+    // ⌈(n − 1)/15⌉ of them for n = 1 000 inputs (a chain of binary nodes would need 999).
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x.iter().map(|&xi| xi * 2.0).sum()
+    }
+    let x = DVector::from_fn(1_000, |i, _| i as f64);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let result = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(1 + 1_000 + 66);
+    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(previous);
+    let (fx, g) = result.expect("fits in 67 nodes above the inputs");
+    assert_eq!(fx, 999_000.0);
+    assert!(g.iter().all(|&gi| gi == 2.0));
+    assert_eq!(
+        too_small,
+        Err(EvalError::TapeLimitExceeded {
+            limit: 1 + 1_000 + 66
+        })
+    );
+}
+
+#[test]
+fn sums_recorded_after_the_output_do_not_disturb_the_sweep() {
+    // The returned value is recorded before a later (unused) sum and a later binary node.
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let s: D = x.iter().map(|&xi| xi * xi).sum();
+        let _unused: D = x.iter().map(|&xi| xi.exp()).sum::<D>() * x[0];
+        s
+    }
+    let x = DVector::from_fn(40, |i, _| 0.1 * i as f64 - 1.0);
+    let (_, g) = gradient_with(&objective!(f), &x, Backend::Reverse).expect("valid point");
+    assert_close(g.as_slice(), (&x * 2.0).as_slice(), "∇ Σ xᵢ²");
+}
+
+#[test]
+fn parallel_finite_sum_gradients_are_bit_identical_for_every_thread_count() {
+    use autodiff_objectives::{FiniteSum, PARALLEL_BLOCK, parallel_gradient};
+    let f = objective_zoo::TwoLayerNet::teacher(3, 4, 10 * PARALLEL_BLOCK + 17, 7)
+        .expect("valid sizes");
+    let x = DVector::from_fn(16, |i, _| 0.3 * (i as f64 * 0.7).sin());
+    for backend in [Backend::Reverse, Backend::Forward] {
+        let one = parallel_gradient(&f, &x, 1, backend).expect("valid point");
+        for threads in [0, 2, 3, 8, 1_000] {
+            let many = parallel_gradient(&f, &x, threads, backend).expect("valid point");
+            assert_eq!(
+                (one.0.to_bits(), one.1.map(f64::to_bits)),
+                (many.0.to_bits(), many.1.map(f64::to_bits)),
+                "{backend:?}, {threads} threads"
+            );
+        }
+        let (fx, g) = gradient_with(&f, &x, backend).expect("valid point");
+        assert!((one.0 - fx).abs() <= 1e-12 * fx.abs(), "value");
+        assert_close(
+            one.1.as_slice(),
+            g.as_slice(),
+            "∇f against the sequential gradient",
+        );
+    }
+    assert_eq!(f.n_terms(), 10 * PARALLEL_BLOCK + 17);
+}
+
+#[test]
+fn parallel_finite_sum_errors_are_those_of_the_first_failing_block() {
+    use autodiff_objectives::{FiniteSum, parallel_gradient};
+    /// (1/n) Σ ln(x₀ − i): terms with i ≥ x₀ are not finite.
+    struct Logs(usize);
+    impl Objective for Logs {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            (0..self.0).map(|i| self.eval_term(i, x)).sum::<D>() / self.0 as f64
+        }
+        fn dim(&self) -> Option<usize> {
+            Some(1)
+        }
+    }
+    impl FiniteSum for Logs {
+        fn n_terms(&self) -> usize {
+            self.0
+        }
+        fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+            (x[0] - i as f64).ln()
+        }
+    }
+    let x = DVector::from_element(1, 500.5);
+    let one = parallel_gradient(&Logs(1_000), &x, 1, Backend::Reverse);
+    assert!(
+        matches!(one, Err(EvalError::NonFiniteValue { .. })),
+        "{one:?}"
+    );
+    // NaN ≠ NaN: compare the errors as printed.
+    let four = parallel_gradient(&Logs(1_000), &x, 4, Backend::Reverse);
+    assert_eq!(format!("{four:?}"), format!("{one:?}"));
+    assert_eq!(
+        parallel_gradient(&Logs(0), &x, 2, Backend::Reverse),
+        Err(EvalError::EmptyBatch)
+    );
+    assert!(matches!(
+        parallel_gradient(
+            &Logs(10),
+            &DVector::from_element(2, 1.0),
+            2,
+            Backend::Reverse
+        ),
+        Err(EvalError::DimensionMismatch { .. })
+    ));
+}
+
+/// A layer-like objective: Σₖ tanh(⟨x[..h], W_k⟩) with W_k = x[h..] shifted, through the dot
+/// kernel or through the loop it stands for.
+fn layer<D: DualNum<Primitive = f64> + Copy>(x: &[D], kernel: bool) -> D {
+    let h = x.len() / 2;
+    let (u, w) = x.split_at(h);
+    let mut total = D::from(0.0);
+    for k in 0..3 {
+        let row: Vec<D> = (0..h)
+            .map(|j| match (j + k) % 4 {
+                0 => D::from(0.5 * j as f64),    // a constant operand
+                1 => w[(j + k) % w.len()] * 2.0, // a scaled one
+                _ => w[(j + k) % w.len()],
+            })
+            .collect();
+        let z = if kernel {
+            autodiff_objectives::dot(u, &row)
+        } else {
+            let mut s = D::from(0.0);
+            for (&a, &b) in u.iter().zip(&row) {
+                s += a * b;
+            }
+            s
+        };
+        total += z.tanh();
+    }
+    // Unequal lengths: the common prefix; and an operand that is the other (a square).
+    let squares = if kernel {
+        autodiff_objectives::dot(&x[..2], &x[..3])
+    } else {
+        x[0] * x[0] + x[1] * x[1]
+    };
+    total + squares
+}
+
+fn layer_kernel<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    layer(x, true)
+}
+
+fn layer_loop<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    layer(x, false)
+}
+
+#[test]
+fn the_dot_kernel_equals_its_loop_for_every_backend() {
+    for d in [4, 6, 20, 41, 80] {
+        let (x, v) = probe(d, 0.2);
+        // Small enough that tanh stays away from the range where forward mode's tanh
+        // (sinh/cosh) overflows.
+        let x = x / d as f64;
+        let fk = objective!(layer_kernel);
+        let fl = objective!(layer_loop);
+        assert_eq!(
+            fk.eval(x.as_slice()).to_bits(),
+            fl.eval(x.as_slice()).to_bits()
+        );
+        for backend in [Backend::Forward, Backend::Reverse] {
+            let (vk, gk) = gradient_with(&fk, &x, backend).expect("valid point");
+            let (vl, gl) = gradient_with(&fl, &x, backend).expect("valid point");
+            assert_eq!(vk.to_bits(), vl.to_bits(), "d={d} {backend:?}: value");
+            assert_close(
+                gk.as_slice(),
+                gl.as_slice(),
+                &format!("d={d} {backend:?}: ∇f"),
+            );
+            let (_, _, hk) = gradient_hvp_with(&fk, &x, &v, backend).expect("valid point");
+            let (_, _, hl) = gradient_hvp_with(&fl, &x, &v, backend).expect("valid point");
+            assert_close(
+                hk.as_slice(),
+                hl.as_slice(),
+                &format!("d={d} {backend:?}: Hv"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dot_product_of_n_recorded_pairs_takes_about_2n_over_15_nodes() {
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let (a, b) = x.split_at(x.len() / 2);
+        autodiff_objectives::dot(a, b)
+    }
+    // 2 · 500 recorded operands: ⌈999/15⌉ = 67 nodes above the 1 000 inputs and the sink
+    // (a product and a sum node per pair would be 1 000 − 1 + 500).
+    let x = DVector::from_fn(1_000, |i, _| i as f64 * 0.01);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let fits = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(1 + 1_000 + 66);
+    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
+    reverse::set_tape_limit(previous);
+    let (_, g) = fits.expect("fits in 67 nodes");
+    let expected = DVector::from_fn(1_000, |i, _| x[(i + 500) % 1_000]);
+    assert_eq!(g, expected, "∂/∂aᵢ = bᵢ and ∂/∂bᵢ = aᵢ, exactly");
+    assert!(matches!(
+        too_small,
+        Err(EvalError::TapeLimitExceeded { .. })
+    ));
+}

@@ -1,0 +1,92 @@
+"""Shared by the JAX and PyTorch peers of `bash bench/run.sh`: the workloads, their inputs (read
+from the files the Rust side wrote, so points, weights and data are identical), the timer and
+the output format.
+
+Each workload W has, in the data folder, W.x.f64 (point or weights), W.v.f64 (direction) and,
+for the MLP, W.data.f64 (inputs row-major SAMPLES x INPUTS, then the labels as floats). A peer
+writes W.<peer>.f64 = [f, grad..., hvp...] and <peer>.csv (workload,op,seconds).
+"""
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+# The MLP's shape: the same constants as in crates/autodiff-objectives/benches/peers.rs.
+INPUTS, HIDDEN, CLASSES, SAMPLES = 32, 48, 10, 256
+WEIGHTS = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES
+
+
+def workloads(folder):
+    """The workloads the Rust side wrote, in its order (from rust.csv)."""
+    names = []
+    with open(os.path.join(folder, "rust.csv")) as csv:
+        next(csv)
+        for line in csv:
+            name = line.split(",")[0]
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def load(folder, name, suffix):
+    return np.fromfile(os.path.join(folder, f"{name}.{suffix}.f64"), dtype="<f8")
+
+
+def mlp_data(folder):
+    data = load(folder, "mlp", "data")
+    assert data.size == SAMPLES * INPUTS + SAMPLES, "mlp.data.f64 has the wrong size"
+    inputs = data[: SAMPLES * INPUTS].reshape(SAMPLES, INPUTS)
+    labels = data[SAMPLES * INPUTS :].astype(np.int64)
+    return inputs, labels
+
+
+def split_weights(theta):
+    """theta = (W1 row-major HIDDEN x INPUTS, b1, W2 row-major CLASSES x HIDDEN, b2)."""
+    a = INPUTS * HIDDEN
+    b = a + HIDDEN
+    c = b + HIDDEN * CLASSES
+    return (
+        theta[:a].reshape(HIDDEN, INPUTS),
+        theta[a:b],
+        theta[b:c].reshape(CLASSES, HIDDEN),
+        theta[c:],
+    )
+
+
+def timeit(call, budget=0.6):
+    """Median seconds per call of `call` (which must block until its result is ready); the
+    first two calls (compilation, warm-up) are not timed. Batches of about 10 ms."""
+    call()
+    t0 = time.perf_counter()
+    call()
+    once = max(time.perf_counter() - t0, 1e-9)
+    per_sample = max(1, int(0.01 / once))
+    samples = min(101, max(5, int(budget / (once * per_sample))))
+    times = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        for _ in range(per_sample):
+            call()
+        times.append((time.perf_counter() - t) / per_sample)
+    return statistics.median(times)
+
+
+def write_values(folder, name, peer, fx, grad, hv):
+    values = np.concatenate([[float(fx)], np.asarray(grad, dtype=np.float64), np.asarray(hv, dtype=np.float64)])
+    values.astype("<f8").tofile(os.path.join(folder, f"{name}.{peer}.f64"))
+
+
+def write_csv(folder, peer, rows):
+    with open(os.path.join(folder, f"{peer}.csv"), "w") as out:
+        out.write("workload,op,seconds\n")
+        for name, op, seconds in rows:
+            out.write(f"{name},{op},{seconds:e}\n")
+
+
+def report(peer, name, t_f, t_g, t_h):
+    print(
+        f"{peer:>5} {name:>18}: f {t_f * 1e6:10.2f} us   grad {t_g * 1e6:10.2f} us   hvp {t_h * 1e6:10.2f} us",
+        flush=True,
+    )

@@ -1,0 +1,87 @@
+"""PyTorch peer of `bash bench/run.sh`: float64, CPU, one thread (`torch.set_num_threads(1)`);
+gradient by `torch.autograd.grad`, Hessian-vector product by double backward (the gradient
+with `create_graph=True`, then the gradient of its inner product with v), eager mode.
+
+    python bench/peers/torch_peer.py DATA_FOLDER
+"""
+
+import sys
+
+import torch
+
+import common
+
+torch.set_num_threads(1)
+torch.set_default_dtype(torch.float64)
+
+
+def rosenbrock(x):
+    a = x[1:] - x[:-1] ** 2
+    b = 1.0 - x[:-1]
+    return torch.sum(100.0 * a * a + b * b)
+
+
+def trigonometric(x):
+    d = x.shape[0]
+    s, c = torch.sin(x), torch.cos(x)
+    i = torch.arange(1, d + 1, dtype=x.dtype)
+    r = (d - torch.sum(c)) + i * (1.0 - c) - s
+    return torch.sum(r * r)
+
+
+def mlp(inputs, labels):
+    inputs = torch.from_numpy(inputs)
+    labels = torch.from_numpy(labels)
+
+    def loss(theta):
+        w1, b1, w2, b2 = common.split_weights(theta)
+        hidden = torch.tanh(inputs @ w1.T + b1)
+        logits = hidden @ w2.T + b2
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    return loss
+
+
+def main():
+    folder = sys.argv[1]
+    rows = []
+    for name in common.workloads(folder):
+        if name.startswith("rosenbrock"):
+            f = rosenbrock
+        elif name.startswith("trigonometric"):
+            f = trigonometric
+        else:
+            f = mlp(*common.mlp_data(folder))
+        x0 = torch.from_numpy(common.load(folder, name, "x"))
+        v = torch.from_numpy(common.load(folder, name, "v"))
+
+        def value():
+            with torch.no_grad():
+                return f(x0)
+
+        def grad():
+            x = x0.detach().requires_grad_(True)
+            y = f(x)
+            (g,) = torch.autograd.grad(y, x)
+            return y.detach(), g
+
+        def hvp():
+            x = x0.detach().requires_grad_(True)
+            y = f(x)
+            (g,) = torch.autograd.grad(y, x, create_graph=True)
+            (hv,) = torch.autograd.grad(g @ v, x)
+            return y.detach(), g.detach(), hv
+
+        fx, g = grad()
+        _, _, hv = hvp()
+        common.write_values(folder, name, "torch", fx.item(), g.numpy(), hv.numpy())
+        t_f = common.timeit(value)
+        t_g = common.timeit(grad)
+        t_h = common.timeit(hvp)
+        common.report("torch", name, t_f, t_g, t_h)
+        rows += [(name, "f", t_f), (name, "grad", t_g), (name, "hvp", t_h)]
+    common.write_csv(folder, "torch", rows)
+
+
+if __name__ == "__main__":
+    main()

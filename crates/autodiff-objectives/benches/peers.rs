@@ -1,0 +1,344 @@
+//! Our side of the side-by-side benchmark against JAX and PyTorch (`bash bench/run.sh`, see
+//! `docs/benchmarks.md`, section "Side by side with JAX and PyTorch").
+//!
+//! For every workload it writes the inputs (point, direction and, for the MLP, the data set) as
+//! raw little-endian `f64` files into the output folder, computes f, ∇f and ∇²f·v with the
+//! checked public drivers (`gradient_with`, `gradient_hvp_with`, reverse mode), writes those
+//! values next to the inputs so the peers' values can be compared with them, and times f on
+//! `f64`, the gradient and the HVP (median of several batches). The peers (`bench/peers/*.py`)
+//! read the same files, so weights, data and points are identical on every side.
+//!
+//! ```text
+//! cargo bench -p autodiff-objectives --bench peers -- --out DIR          # all workloads
+//! cargo bench -p autodiff-objectives --bench peers -- --out DIR --quick  # CI smoke: small, short
+//! cargo bench -p autodiff-objectives --bench peers -- --out DIR --only mlp
+//! cargo bench -p autodiff-objectives --bench peers -- --out DIR --values-only  # no timing
+//! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
+//! cargo bench -p autodiff-objectives --bench peers -- profile rosen grad --dim 1000000 --calls 1
+//! cargo bench -p autodiff-objectives --bench peers -- profile par 2 --dim 10000 --calls 20
+//! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
+//! ```
+//!
+//! Files per workload `W` (each a flat array of `f64`): `W.x.f64`, `W.v.f64`, `W.data.f64`
+//! (MLP only: inputs row-major, then labels), and our values `W.rust.f64` = [f, ∇f…, ∇²f·v…].
+//! Timings go to `rust.csv` (`workload,op,seconds`).
+
+use autodiff_objectives::{
+    Backend, DualNum, Objective, dot, gradient_hvp_with, gradient_with, objective,
+};
+use nalgebra::DVector;
+use objective_zoo::{rosenbrock, trigonometric};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Median seconds per call of `run`: one warm-up call sizes the batches so that each lasts
+/// about 10 ms and all of them about `budget`.
+fn time(budget: Duration, mut run: impl FnMut()) -> f64 {
+    let t0 = Instant::now();
+    run();
+    let once = t0.elapsed().as_secs_f64().max(1e-9);
+    let per_sample = ((0.01 / once).floor() as usize).max(1);
+    let samples = ((budget.as_secs_f64() / (once * per_sample as f64)) as usize).clamp(5, 101);
+    let mut times: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_sample {
+                run();
+            }
+            t.elapsed().as_secs_f64() / per_sample as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The MLP's shape: `INPUTS` features, one tanh layer of `HIDDEN` units, `CLASSES` logits,
+/// `SAMPLES` samples; 32·48 + 48 + 48·10 + 10 = 2 074 weights. The same constants are in
+/// `bench/peers/common.py`.
+const INPUTS: usize = 32;
+const HIDDEN: usize = 48;
+const CLASSES: usize = 10;
+const SAMPLES: usize = 256;
+const WEIGHTS: usize = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
+
+/// A softmax cross-entropy loss of a one-hidden-layer tanh MLP, written as a user would write it:
+/// a plain generic function of the weights θ = (W₁ row-major, b₁, W₂ row-major, b₂), with the
+/// data as `f64`. Mean over the samples of log Σₖ exp(zₖ − m) + m − z_y, m = max_k zₖ (a
+/// constant shift for stability: it changes no derivative). The second layer's products of
+/// two weights-dependent factors go through the optional [`dot`] kernel (the same value as the
+/// loop `Σ w·h` for every number type); the first layer's `w · x` with data `x: f64` is a plain
+/// `.sum()`.
+struct Mlp {
+    /// SAMPLES × INPUTS, row-major.
+    inputs: Vec<f64>,
+    labels: Vec<usize>,
+}
+
+impl Mlp {
+    /// A deterministic data set: features sin(0.37·(i·p + k) + 0.1), labels (7i + 3) mod 10.
+    fn new() -> Self {
+        let inputs = (0..SAMPLES * INPUTS)
+            .map(|n| (0.37 * n as f64 + 0.1).sin())
+            .collect();
+        let labels = (0..SAMPLES).map(|i| (7 * i + 3) % CLASSES).collect();
+        Mlp { inputs, labels }
+    }
+
+    /// The benchmark weights θₖ = 0.4·sin(1.7k + 0.2) and direction vₖ = cos(1.3k).
+    fn point() -> (Vec<f64>, Vec<f64>) {
+        let x = (0..WEIGHTS)
+            .map(|k| 0.4 * (1.7 * k as f64 + 0.2).sin())
+            .collect();
+        let v = (0..WEIGHTS).map(|k| (1.3 * k as f64).cos()).collect();
+        (x, v)
+    }
+}
+
+impl Objective for Mlp {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, theta: &[D]) -> D {
+        let (w1, rest) = theta.split_at(INPUTS * HIDDEN);
+        let (b1, rest) = rest.split_at(HIDDEN);
+        let (w2, b2) = rest.split_at(HIDDEN * CLASSES);
+        let mut total = D::from(0.0);
+        for (xi, &label) in self.inputs.chunks(INPUTS).zip(&self.labels) {
+            let hidden: Vec<D> = w1
+                .chunks(INPUTS)
+                .zip(b1)
+                .map(|(row, &b)| {
+                    let z: D = row.iter().zip(xi).map(|(&w, &x)| w * x).sum();
+                    (z + b).tanh()
+                })
+                .collect();
+            let logits: Vec<D> = w2
+                .chunks(HIDDEN)
+                .zip(b2)
+                .map(|(row, &b)| dot(row, &hidden) + b)
+                .collect();
+            let m = logits
+                .iter()
+                .map(|z| z.re())
+                .fold(f64::NEG_INFINITY, f64::max);
+            let s: D = logits.iter().map(|&z| (z - m).exp()).sum();
+            total += s.ln() + m - logits[label];
+        }
+        total / SAMPLES as f64
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(WEIGHTS)
+    }
+}
+
+/// Rosenbrock's and the trigonometric function's point and direction (as in the `backends`
+/// bench): xᵢ = 0.1·(i mod 10) − 0.45, vᵢ = (i mod 3) − 1.
+fn point(d: usize) -> (Vec<f64>, Vec<f64>) {
+    let x = (0..d).map(|i| 0.1 * (i % 10) as f64 - 0.45).collect();
+    let v = (0..d).map(|i| (i % 3) as f64 - 1.0).collect();
+    (x, v)
+}
+
+fn write_f64(path: &Path, values: &[f64]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, bytes).expect("the output folder is writable");
+}
+
+/// Computes and writes our values, then times f, ∇f and ∇²f·v; returns CSV lines.
+fn run<O: Objective>(
+    name: &str,
+    f: &O,
+    x: &[f64],
+    v: &[f64],
+    out: &Path,
+    budget: Duration,
+) -> String {
+    write_f64(&out.join(format!("{name}.x.f64")), x);
+    write_f64(&out.join(format!("{name}.v.f64")), v);
+    let xd = DVector::from_column_slice(x);
+    let vd = DVector::from_column_slice(v);
+    let (fx, g) = gradient_with(f, &xd, Backend::Reverse).expect("benchmark point is valid");
+    let (fh, gh, hv) =
+        gradient_hvp_with(f, &xd, &vd, Backend::Reverse).expect("benchmark point is valid");
+    // The HVP tape computes in dual arithmetic (num-dual's tanh, say, rounds differently from
+    // f64's), so the two drivers agree to rounding, not to the bit.
+    let scale = g.amax().max(f64::MIN_POSITIVE);
+    let diff = (&g - &gh).amax() / scale;
+    assert!(
+        diff < 1e-12 && (fx - fh).abs() <= 1e-12 * fx.abs(),
+        "{name}: the gradient and the HVP driver disagree (∇f by {diff:e} relative)"
+    );
+    let mut values = vec![fx];
+    values.extend(g.iter());
+    values.extend(hv.iter());
+    write_f64(&out.join(format!("{name}.rust.f64")), &values);
+    if budget.is_zero() {
+        return String::new();
+    }
+
+    let t_f = time(budget, || {
+        black_box(f.eval(black_box(x)));
+    });
+    let t_g = time(budget, || {
+        black_box(gradient_with(f, &xd, Backend::Reverse).ok());
+    });
+    let t_h = time(budget, || {
+        black_box(gradient_hvp_with(f, &xd, &vd, Backend::Reverse).ok());
+    });
+    eprintln!(
+        "{name:>18}: f {:>10.2} µs   grad {:>10.2} µs ({:>6.1}× f)   hvp {:>10.2} µs ({:>6.1}× f)",
+        t_f * 1e6,
+        t_g * 1e6,
+        t_g / t_f,
+        t_h * 1e6,
+        t_h / t_f
+    );
+    format!("{name},f,{t_f:e}\n{name},grad,{t_g:e}\n{name},hvp,{t_h:e}\n")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(i) = args.iter().position(|a| a == "profile") {
+        // For callgrind / perf: a fixed number of calls of one operation on one workload.
+        let what = args.get(i + 1).map_or("mlp", String::as_str);
+        let op = args.get(i + 2).map_or("grad", String::as_str);
+        let calls: usize = value_of("--calls")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(20);
+        if what == "par" {
+            // `profile par T --dim n`: parallel_gradient of the two-layer net with n terms on
+            // T threads (for whole-process timing of 1 against 2 threads).
+            let threads = op.parse().unwrap_or(1);
+            let n = value_of("--dim")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(10_000);
+            let f = objective_zoo::TwoLayerNet::teacher(10, 20, n, 3).expect("valid sizes");
+            let x = DVector::from_fn(220, |i, _| 0.2 * (0.9 * i as f64).sin());
+            for _ in 0..calls {
+                black_box(
+                    autodiff_objectives::parallel_gradient(&f, &x, threads, Backend::Reverse).ok(),
+                );
+            }
+            return;
+        }
+        let mlp = Mlp::new();
+        let dim = value_of("--dim").and_then(|d| d.parse().ok());
+        let (x, v) = match what {
+            "mlp" => Mlp::point(),
+            "trig" => point(dim.unwrap_or(10_000)),
+            _ => point(dim.unwrap_or(100_000)),
+        };
+        let (xd, vd) = (DVector::from_vec(x), DVector::from_vec(v));
+        for _ in 0..calls {
+            match what {
+                "mlp" => profile_op(&mlp, &xd, &vd, op),
+                "trig" => profile_op(&objective!(trigonometric), &xd, &vd, op),
+                _ => profile_op(&objective!(rosenbrock), &xd, &vd, op),
+            }
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick" || a == "quick");
+    if args.iter().any(|a| a == "parallel") {
+        parallel(quick);
+        return;
+    }
+    let only = value_of("--only");
+    let out = PathBuf::from(value_of("--out").unwrap_or_else(|| {
+        std::env::temp_dir()
+            .join("saddle-escape-peers")
+            .to_string_lossy()
+            .into_owned()
+    }));
+    std::fs::create_dir_all(&out).expect("the output folder can be created");
+    let budget = if args.iter().any(|a| a == "--values-only") {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(if quick { 5 } else { 600 })
+    };
+    let (rosen_dims, trig_dims): (&[usize], &[usize]) = if quick {
+        (&[100], &[100])
+    } else {
+        (&[1_000, 10_000, 100_000], &[1_000, 10_000])
+    };
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.starts_with(o));
+    let mut csv = String::from("workload,op,seconds\n");
+    for &d in rosen_dims {
+        let name = format!("rosenbrock_{d}");
+        if wanted(&name) {
+            let (x, v) = point(d);
+            csv += &run(&name, &objective!(rosenbrock), &x, &v, &out, budget);
+        }
+    }
+    for &d in trig_dims {
+        let name = format!("trigonometric_{d}");
+        if wanted(&name) {
+            let (x, v) = point(d);
+            csv += &run(&name, &objective!(trigonometric), &x, &v, &out, budget);
+        }
+    }
+    if wanted("mlp") {
+        let mlp = Mlp::new();
+        let mut data = mlp.inputs.clone();
+        data.extend(mlp.labels.iter().map(|&l| l as f64));
+        write_f64(&out.join("mlp.data.f64"), &data);
+        let (x, v) = Mlp::point();
+        csv += &run("mlp", &mlp, &x, &v, &out, budget);
+    }
+    std::fs::write(out.join("rust.csv"), csv).expect("the output folder is writable");
+    eprintln!("wrote {}", out.display());
+}
+
+fn profile_op<O: Objective>(f: &O, x: &DVector<f64>, v: &DVector<f64>, op: &str) {
+    match op {
+        "hvp" => {
+            black_box(gradient_hvp_with(f, x, v, Backend::Reverse).ok());
+        }
+        "f" => {
+            black_box(f.eval(black_box(x.as_slice())));
+        }
+        _ => {
+            black_box(gradient_with(f, x, Backend::Reverse).ok());
+        }
+    }
+}
+
+/// `parallel_gradient` of a finite sum (the zoo's two-layer tanh network, 10 inputs, 20 hidden
+/// units, n samples) on 1 and 2 threads: median times, the speed-up, and a check that the
+/// results are bit-identical.
+fn parallel(quick: bool) {
+    use autodiff_objectives::parallel_gradient;
+    let sizes: &[usize] = if quick { &[1_000] } else { &[10_000, 100_000] };
+    let budget = Duration::from_millis(if quick { 5 } else { 3_000 });
+    println!("| terms n | 1 thread | 2 threads | speed-up | bit-identical |");
+    println!("|---:|---:|---:|---:|---|");
+    for &n in sizes {
+        let f = objective_zoo::TwoLayerNet::teacher(10, 20, n, 3).expect("valid sizes");
+        let x = DVector::from_fn(220, |i, _| 0.2 * (0.9 * i as f64).sin());
+        let one = parallel_gradient(&f, &x, 1, Backend::Reverse).expect("valid point");
+        let two = parallel_gradient(&f, &x, 2, Backend::Reverse).expect("valid point");
+        let same = one.0.to_bits() == two.0.to_bits()
+            && one
+                .1
+                .iter()
+                .zip(two.1.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "n={n}: 1 and 2 threads differ");
+        let t1 = time(budget, || {
+            black_box(parallel_gradient(&f, &x, 1, Backend::Reverse).ok());
+        });
+        let t2 = time(budget, || {
+            black_box(parallel_gradient(&f, &x, 2, Backend::Reverse).ok());
+        });
+        println!(
+            "| {n} | {:.2} ms | {:.2} ms | {:.2}× | {same} |",
+            t1 * 1e3,
+            t2 * 1e3,
+            t1 / t2
+        );
+    }
+}
