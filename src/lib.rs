@@ -57,6 +57,12 @@ pub mod prelude {
 #[doc = include_str!("../docs/guide.md")]
 pub mod guide {}
 
+/// The guide `docs/second_order.md` (trust-region Newton–CG, ARC, the certified driver),
+/// compiled as doctests so that its examples stay true.
+#[doc = include_str!("../docs/second_order.md")]
+#[cfg(doctest)]
+pub struct SecondOrderGuide;
+
 /// The README's examples, compiled and run as doctests so they cannot rot.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
