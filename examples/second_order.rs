@@ -15,7 +15,12 @@
 //! cargo run --release --example second_order             # both parts, d up to 10⁴
 //! cargo run --release --example second_order -- --max-d 1000 --seeds 3
 //! cargo run --example second_order -- --quick            # part 1 and d = 100 with 2 seeds (CI)
+//! bash bench/scipy/run.sh                                 # scipy's trust-ncg / trust-krylov as a peer
 //! ```
+//!
+//! The scipy peer (`bench/scipy/`) uses two more modes: `export DIR` writes every instance
+//! (n, r, V) as text, `certify DIR` reads scipy's returned points back, certifies each with the
+//! same certifier (seeded per instance) and prints the table.
 
 mod support;
 
@@ -29,6 +34,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use saddle_escape::{CertifiedDriver, CertifiedRun};
 use std::error::Error;
+use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Instant;
 use support::{Args, median};
 
@@ -67,7 +74,8 @@ struct LowRank {
 
 impl LowRank {
     /// V with independent entries of variance s_k/n in column k, s = (4, 3, 2, 1): VᵀV ≈
-    /// diag(4, 3, 2, 1) whatever n, so λ_min(∇²f(0)) = −2σ₁ ≈ −8.
+    /// diag(4, 3, 2, 1) whatever n, so λ_min(∇²f(0)) = −2σ₁ ≈ −8. Instance `seed` of the
+    /// tables is `LowRank::random(d / 4, 1000 + seed)`.
     fn random(n: usize, seed: u64) -> Self {
         let scales = [4.0, 3.0, 2.0, 1.0];
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -224,7 +232,7 @@ fn driven<O: Optimizer>(
 }
 
 fn part_two(dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
-    let (eps, rho) = (1e-6, 100.0);
+    let (eps, rho) = (EPS, RHO);
     let tol = Tolerances {
         grad_tol: 0.5 * eps,
         curvature_tol: 0.5 * (rho * eps).sqrt(),
@@ -315,15 +323,106 @@ fn part_two(dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// The certification settings of part 2 and of the scipy peer.
+const EPS: f64 = 1e-6;
+const RHO: f64 = 100.0;
+
+/// Writes every instance as `lowrank_d{d}_s{seed}.txt`: "n r", then V column-major, one
+/// entry per line (17 significant digits: the exact f64).
+fn export(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
+    std::fs::create_dir_all(dir)?;
+    for &d in dims {
+        for seed in 0..seeds {
+            let f = LowRank::random(d / 4, 1000 + seed);
+            let mut text = format!("{} {}\n", f.n, f.r);
+            for v in &f.v {
+                writeln!(text, "{v:.17e}")?;
+            }
+            std::fs::write(dir.join(format!("lowrank_d{d}_s{seed}.txt")), text)?;
+        }
+    }
+    println!(
+        "wrote {} instances to {}",
+        dims.len() as u64 * seeds,
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Reads scipy's results `result_{method}_{start}_d{d}_s{seed}.txt` ("nfev njev nhev nit
+/// seconds", then x one entry per line), certifies each point, prints the table.
+fn certify_peer(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
+    println!(
+        "| d | scipy method, start | certified | f | ∇f | HVPs | certification: gradients + HVPs | wall ms: scipy + certification |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    for &d in dims {
+        for method in ["trust-ncg", "trust-krylov"] {
+            for start in ["zero", "perturbed"] {
+                let (mut certified, mut runs) = (0, 0);
+                let mut cols: [Vec<f64>; 5] = Default::default();
+                for seed in 0..seeds {
+                    let path = dir.join(format!("result_{method}_{start}_d{d}_s{seed}.txt"));
+                    let Ok(text) = std::fs::read_to_string(&path) else {
+                        continue;
+                    };
+                    let mut lines = text.lines();
+                    let head: Vec<f64> = lines
+                        .next()
+                        .ok_or("empty result file")?
+                        .split_whitespace()
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()?;
+                    if head.len() != 5 {
+                        return Err(format!("{}: bad header", path.display()).into());
+                    }
+                    let x: Vec<f64> = lines.map(str::parse).collect::<Result<_, _>>()?;
+                    let f = LowRank::random(d / 4, 1000 + seed);
+                    let c = certify::Certifier::new(EPS, RHO)
+                        .seed(seed)
+                        .certify(&f, &DVector::from_vec(x))?;
+                    runs += 1;
+                    if c.is_second_order_stationary() {
+                        certified += 1;
+                    }
+                    cols[0].push(head[0]);
+                    cols[1].push(head[1]);
+                    cols[2].push(head[2]);
+                    cols[3].push((c.evaluations.gradient + c.evaluations.hvp) as f64);
+                    cols[4].push(head[4] * 1e3 + c.elapsed.as_secs_f64() * 1e3);
+                }
+                if runs == 0 {
+                    continue;
+                }
+                println!(
+                    "| {d} | {method}, {start} | {certified}/{runs} | {} | {} | {} | {} | {:.1} |",
+                    median(&cols[0]),
+                    median(&cols[1]),
+                    median(&cols[2]),
+                    median(&cols[3]),
+                    median(&cols[4])
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run() -> Result<(), Box<dyn Error>> {
     let args = Args::parse()?;
-    part_one()?;
     let max_d = args.max_d.unwrap_or(if args.quick { 100 } else { 10_000 });
     let dims: Vec<usize> = [100, 1_000, 10_000]
         .into_iter()
         .filter(|&d| d <= max_d)
         .collect();
     let seeds = args.seeds.unwrap_or(if args.quick { 2 } else { 10 });
+    match args.rest.as_slice() {
+        [mode, dir] if mode == "export" => return export(Path::new(dir), &dims, seeds),
+        [mode, dir] if mode == "certify" => return certify_peer(Path::new(dir), &dims, seeds),
+        [] => {}
+        other => return Err(format!("unknown arguments {other:?}").into()),
+    }
+    part_one()?;
     part_two(&dims, seeds)
 }
 
