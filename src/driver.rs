@@ -19,9 +19,10 @@ use std::fmt;
 /// steps to x ± αv — the sign with the lower f — starting from α = 2|λ|/ρ, the minimizer of
 /// the cubic upper bound ½α²λ + ρα³/6 of a ρ-Hessian-Lipschitz f along v (a decrease of at
 /// least 2|λ|³/(3ρ²) when ∇f = 0), halving α until f decreases by at least 10⁻⁴·½α²|λ|, and
-/// starts the next round there. It stops when a certificate says ε-SOSP, when one is
-/// inconclusive, when no decrease is found along ±v, or when the round budget ends — the last
-/// two never reported as certified.
+/// starts the next round there. A certificate that finds ‖∇f‖ > ε (the optimizer stopped on
+/// its own budget) starts the next round from the same point. The driver stops when a
+/// certificate says ε-SOSP, when one is inconclusive, when no decrease is found along ±v, or
+/// when the round budget ends — only the first is [`CertifiedRun::certified`].
 ///
 /// Every certification is made by the same configured [`Certifier`]; unless a seed was set on
 /// it (see [`certifier_with`](Self::certifier_with)), each certification draws its own start
@@ -49,6 +50,13 @@ use std::fmt;
 /// Those of the optimizer, and for the certificate: f twice differentiable at the points
 /// certified; the step 2|λ|/ρ assumes f is ρ-Hessian-Lipschitz (the line search makes the
 /// step safe when it is not).
+///
+/// # Reference
+/// The ε-SOSP and its threshold −√(ρε): Jin, Ge, Netrapalli, Kakade, Jordan, *How to Escape
+/// Saddle Points Efficiently*, ICML 2017, arXiv:1703.00887. The cubic bound
+/// |f(x + s) − f(x) − ∇f(x)ᵀs − ½sᵀ∇²f(x)s| ≤ (ρ/6)‖s‖³ behind α = 2|λ|/ρ: Nesterov, Polyak,
+/// *Cubic regularization of Newton method and its global performance*, Math. Program. 108
+/// (2006), Lemma 1.
 #[derive(Debug, Clone)]
 pub struct CertifiedDriver<Opt> {
     optimizer: Opt,

@@ -131,9 +131,11 @@ impl Observer for Silent {
 
 /// A minimizer of an [`Objective`] from a starting point.
 ///
-/// Implemented by [`Pgd`](crate::Pgd), [`PgdLi`](crate::PgdLi) and
-/// [`GradientDescent`](crate::GradientDescent); all return the same [`Outcome`] so that
-/// comparisons are fair, and all are deterministic given their seed.
+/// Implemented by [`Pgd`](crate::Pgd), [`PgdLi`](crate::PgdLi),
+/// [`GradientDescent`](crate::GradientDescent), the relatives and the second-order methods
+/// [`TrustRegion`](crate::TrustRegion) and [`AdaptiveCubic`](crate::AdaptiveCubic); all return
+/// the same [`Outcome`] so that comparisons are fair, and all are deterministic given their
+/// seed.
 pub trait Optimizer {
     /// Minimizes f from x₀.
     ///

@@ -214,7 +214,7 @@ impl TrustRegionParams {
 /// # Requirements on the objective
 /// f: ℝᵈ → ℝ twice continuously differentiable and bounded below, with a bounded Hessian on
 /// the level set of x₀; then the accepted iterates satisfy lim inf ‖∇f‖ = 0 (Conn, Gould,
-/// Toint 2000, Theorem 6.4.6), and near a minimizer with a positive definite Hessian the
+/// Toint, *Trust-Region Methods*, SIAM 2000, Chapter 6), and near a minimizer with a positive definite Hessian the
 /// forcing term min(κ, ‖g‖^θ) gives Q-superlinear convergence (order 1 + θ). The stopping test
 /// uses a Lanczos estimate, not a proof: certify the result (the `certify` crate). Gradients
 /// and Hessian-vector products are exact (automatic differentiation through a counting
@@ -362,7 +362,7 @@ impl ArcParams {
 /// f: ℝᵈ → ℝ twice continuously differentiable and bounded below, with a Lipschitz continuous
 /// Hessian (or one uniformly continuous and bounded) on the level set of x₀: then
 /// lim ‖∇f(x_k)‖ = 0 over the successful iterations (Cartis, Gould, Toint 2011, Part I,
-/// Corollary 2.6 and Section 5). The stopping test's curvature estimate is not a proof:
+/// Section 2). The stopping test's curvature estimate is not a proof:
 /// certify the result. Gradients and Hessian-vector products are exact.
 ///
 /// # Cost
