@@ -558,6 +558,36 @@ mod tests {
         assert!((sol.lambda - 1.0).abs() < 1e-12 && (sol.h.norm() - 2.0).abs() < 1e-12);
     }
 
+    /// Random symmetric T (k = 1..6), random b, random Δ and σ — and, one case in three, the
+    /// hard case built on purpose (b ⊥ the bottom eigenvector, small enough that
+    /// ‖(T − θ₁I)⁺b‖ < Δ): every solution must satisfy the optimality conditions, which are
+    /// necessary and sufficient for the global minimizer (Moré & Sorensen 1983, Section 2;
+    /// Cartis, Gould, Toint 2011, Part I, Theorem 3.1).
+    #[test]
+    fn random_models_meet_the_global_optimality_conditions() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(14);
+        for case in 0..300 {
+            let k = 1 + case % 6;
+            let a = DMatrix::from_fn(k, k, |_, _| rng.random_range(-2.0..2.0));
+            let t = (&a + a.transpose()) * 0.5;
+            let mut b = DVector::from_fn(k, |_, _| rng.random_range(-1.0..1.0));
+            let sp = spectrum(t.clone());
+            if case % 3 == 0 && sp.values[0] < 0.0 && k > 1 {
+                // Remove b's component along the bottom eigenvector and make b small.
+                let z = sp.vectors.column(0).into_owned();
+                b -= &z * z.dot(&b);
+                b *= 1e-3;
+            }
+            let radius = rng.random_range(0.05..3.0);
+            let sigma = rng.random_range(0.05..3.0);
+            for model in [Model::TrustRegion { radius }, Model::Cubic { sigma }] {
+                let sol = solve_model(t.clone(), &b, model);
+                check_kkt(&t, &b, model, &sol);
+            }
+        }
+    }
+
     #[test]
     fn lanczos_and_cg_agree_with_the_dense_solution_on_a_quadratic() {
         let h = dmatrix![4.0, 1.0, 0.0; 1.0, 3.0, 0.5; 0.0, 0.5, 2.0];
