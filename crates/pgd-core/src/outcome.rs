@@ -59,11 +59,12 @@ pub enum Termination {
         /// The curvature tolerance.
         curvature_tolerance: f64,
     },
-    /// A second-order method could make no further progress: a trial step was rejected
-    /// although it was shorter than the rounding level of x (≤ 4u·max(1, ‖x‖)). The last
+    /// A second-order method could make no further progress: its trial step was shorter
+    /// than the rounding level of x (≤ 4u·max(1, ‖x‖)) while ‖∇f‖ was still above the
+    /// gradient tolerance (for example a tolerance below what rounding allows). The last
     /// accepted iterate is returned; not convergence.
     Stalled {
-        /// The iteration of the rejected step.
+        /// The iteration of the step.
         iteration: usize,
         /// Its length.
         step_norm: f64,
@@ -155,7 +156,7 @@ impl std::fmt::Display for Termination {
                 step_norm,
             } => write!(
                 f,
-                "stalled at iteration {iteration}: a step of length {step_norm:.3e} was rejected"
+                "stalled at iteration {iteration}: a step of length {step_norm:.3e} is below the rounding level of x"
             ),
             Termination::MaxHvpEvaluations { hvp_evals, limit } => write!(
                 f,

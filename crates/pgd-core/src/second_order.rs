@@ -581,12 +581,13 @@ fn second_order_loop<O: Objective>(
         }
 
         // ρ = (f(x) − f(x + s)) / (m(0) − m(s)), both regularized by a few ulps of |f| so
-        // that steps whose decrease is below the rounding level of f are judged sensibly.
+        // that steps whose decrease is below the rounding level of f are judged by the model
+        // (ρ ≈ 1) rather than by rounding noise (Conn, Gould, Toint 2000, Chapter 17).
         let trial = run.evaluate(&x.x + &step.s, t + 1)?;
         let reg = 16.0 * f64::EPSILON * x.value.abs().max(1.0);
         let ratio = (x.value - trial.value + reg) / (step.predicted + reg);
         let step_norm = step.s.norm();
-        let accepted = rule.update(ratio, step_norm) && trial.value <= x.value;
+        let accepted = rule.update(ratio, step_norm);
         event = Some(Event::TrialStep {
             ratio,
             accepted,
@@ -597,7 +598,9 @@ fn second_order_loop<O: Objective>(
         });
         if accepted {
             x = trial;
-        } else if step_norm <= 4.0 * f64::EPSILON * x.x.norm().max(1.0) {
+        }
+        // A step below the rounding level of x cannot make progress.
+        if step_norm <= 4.0 * f64::EPSILON * x.x.norm().max(1.0) && x.grad_norm > tol.grad_tol {
             let _ = run.observe(t + 1, &x, event.take());
             return Ok(End {
                 termination: Termination::Stalled {

@@ -519,3 +519,57 @@ fn invalid_options_are_typed_errors() {
         }
     ));
 }
+
+#[test]
+fn a_tolerance_below_rounding_ends_stalled_not_converged() {
+    // grad_tol = 1e-300 cannot be met in floating point: once the steps are below the
+    // rounding level of x the run must end (Stalled), not spin until the budget, and never
+    // report convergence.
+    let f = objective!(quadratic, 6);
+    let tol = Tolerances {
+        grad_tol: 1e-300,
+        ..Tolerances::default()
+    };
+    let x0 = DVector::zeros(6);
+    let outs = [
+        TrustRegion::new(TrustRegionParams {
+            tolerances: tol,
+            ..Default::default()
+        })
+        .unwrap()
+        .max_iters(1000)
+        .minimize(&f, &x0)
+        .unwrap(),
+        TrustRegion::new(TrustRegionParams {
+            subproblem: Subproblem::Lanczos,
+            tolerances: tol,
+            ..Default::default()
+        })
+        .unwrap()
+        .max_iters(1000)
+        .minimize(&f, &x0)
+        .unwrap(),
+        AdaptiveCubic::new(ArcParams {
+            tolerances: tol,
+            ..Default::default()
+        })
+        .unwrap()
+        .max_iters(1000)
+        .minimize(&f, &x0)
+        .unwrap(),
+    ];
+    for out in outs {
+        assert!(
+            matches!(out.termination, Termination::Stalled { step_norm, .. } if step_norm <= 1e-15),
+            "{}",
+            out.termination
+        );
+        assert!(!out.converged());
+        assert!(
+            out.iterations < 1000 && out.grad_norm < 1e-12,
+            "{} {:e}",
+            out.iterations,
+            out.grad_norm
+        );
+    }
+}
