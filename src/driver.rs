@@ -134,6 +134,18 @@ impl CertifiedRun {
 }
 
 /// Why the driver failed (as opposed to stopping uncertified).
+///
+/// ```
+/// use saddle_escape::prelude::*;
+/// use saddle_escape::DriverError;
+/// use saddle_escape::pgd_core::OptimError;
+/// fn bowl<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] + x[1] * x[1] }
+/// let driver = CertifiedDriver::new(GradientDescent::new(0.1, 1e-9)?, 1e-3, 1.0);
+/// // A starting point of the wrong length: the optimizer's error, in round 0.
+/// let err = driver.run(&objective!(bowl, 2), &dvector![1.0]).unwrap_err();
+/// assert!(matches!(err, DriverError::Optimizer { round: 0, source: OptimError::DimensionMismatch { .. } }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DriverError {

@@ -31,6 +31,18 @@ pub enum Subproblem {
 
 /// The shared tolerances of the second-order methods: the first- and second-order stopping
 /// test, the inexactness of the Krylov subproblem solves, and their size.
+///
+/// ```
+/// use pgd_core::{AdaptiveCubic, ArcParams, ParamError, Tolerances};
+/// // Stop at an ε-SOSP-like point for ε = 1e-6, ρ = 100: ‖∇f‖ ≤ ε/2, curvature ≥ −√(ρε)/2.
+/// let tol = Tolerances { grad_tol: 5e-7, curvature_tol: 5e-3, ..Tolerances::default() };
+/// assert!(AdaptiveCubic::new(ArcParams { tolerances: tol, ..Default::default() }).is_ok());
+/// let bad = Tolerances { forcing: 1.5, ..tol };
+/// assert_eq!(
+///     AdaptiveCubic::new(ArcParams { tolerances: bad, ..Default::default() }).unwrap_err(),
+///     ParamError::NotInUnitInterval { name: "forcing", value: 1.5 }
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerances {
     /// Stop when ‖∇f(x)‖ ≤ `grad_tol` and no curvature below −`curvature_tol` is found.
