@@ -421,12 +421,15 @@ pub(crate) fn steihaug_cg<E>(
 }
 
 /// The smallest Ritz pair of H from the Lanczos process started at u: (θ, unit v with
-/// vᵀHv = θ up to rounding, HVPs used). Stops when the Ritz residual β_k|z_k| is ≤
-/// `residual_tol`, the space is invariant, or after `max_k` steps. The eigenvector's sign is
+/// vᵀHv = θ up to rounding, HVPs used). Negative curvature ends the process early: once
+/// θ < −`neg_tol` and the Ritz residual β_k|z_k| is ≤ 0.1|θ| (v is then a good direction of
+/// negative curvature). Otherwise it runs until the space is invariant or `max_k` steps: a
+/// small residual alone proves nothing here, since a converged Ritz pair can belong to any
+/// eigenvalue when u is nearly orthogonal to the bottom eigenvector. The eigenvector's sign is
 /// fixed so that its largest-magnitude entry is positive.
 pub(crate) fn smallest_ritz<E>(
     u: &DVector<f64>,
-    residual_tol: f64,
+    neg_tol: f64,
     max_k: usize,
     mut hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
 ) -> Result<(f64, DVector<f64>, usize), E> {
@@ -435,8 +438,10 @@ pub(crate) fn smallest_ritz<E>(
         lz.step(&mut hv)?;
         let k = lz.len();
         let sp = spectrum(lz.tridiagonal());
+        let theta = sp.values[0];
         let residual = lz.last_beta() * sp.vectors[(k - 1, 0)].abs();
-        if residual <= residual_tol || lz.exhausted() || k >= max_k {
+        let found = theta < -neg_tol && residual <= 0.1 * theta.abs();
+        if found || lz.exhausted() || k >= max_k {
             let z = sp.vectors.column(0).into_owned();
             let mut v = lz.expand(&z);
             let norm = v.norm();
@@ -445,7 +450,7 @@ pub(crate) fn smallest_ritz<E>(
             if v[imax] < 0.0 {
                 v = -v;
             }
-            return Ok((sp.values[0], v, k));
+            return Ok((theta, v, k));
         }
     }
 }
@@ -620,5 +625,21 @@ mod tests {
             smallest_ritz(&dvector![1.0, 1.0, 1.0], 1e-10, 10, |v| Ok::<_, ()>(&h * v)).unwrap();
         assert!((theta + 3.0).abs() < 1e-12 && k == 3);
         assert!((v - dvector![0.0, 1.0, 0.0]).norm() < 1e-10);
+    }
+
+    #[test]
+    fn a_start_nearly_orthogonal_to_the_bottom_eigenvector_does_not_end_the_search() {
+        // H = diag(−2, 5, 5, …, 5) (d = 50) from u with a component 1e-5 along e₁: after one
+        // step the Ritz pair (≈ 5, u) has residual ≈ 7e-5, tiny — but it is not the smallest
+        // eigenvalue. The search must go on and find −2 (the space of u is 2-dimensional).
+        let d = 50;
+        let mut diag = DVector::from_element(d, 5.0);
+        diag[0] = -2.0;
+        let mut u = DVector::from_element(d, 1.0);
+        u[0] = 1e-5 * u.norm();
+        let (theta, v, k) =
+            smallest_ritz(&u, 1e-3, 100, |w| Ok::<_, ()>(w.component_mul(&diag))).unwrap();
+        assert!((theta + 2.0).abs() < 1e-8, "θ = {theta}");
+        assert!(v[0].abs() > 1.0 - 1e-8 && k == 2);
     }
 }

@@ -549,7 +549,7 @@ fn second_order_loop<O: Objective>(
         let step = if x.grad_norm <= tol.grad_tol {
             let u: DVector<f64> = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut run.rng));
             let (theta, mut v, hvps) =
-                krylov::smallest_ritz(&u, 0.1 * tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
+                krylov::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
             if theta >= -tol.curvature_tol {
                 return Ok(End {
                     termination: Termination::SecondOrderTolerance {
