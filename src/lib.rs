@@ -11,6 +11,9 @@
 //! | [`pgd_core`] | perturbed gradient descent (Jin et al. 2017), PGDli, gradient descent and relatives |
 //! | [`certify`] | ε-second-order-stationarity certificates: λ_min, verdicts, reports |
 //!
+//! Above both, [`CertifiedDriver`] runs any optimizer, certifies its result and steps along
+//! the certificate's direction of negative curvature until the certificate says ε-SOSP.
+//!
 //! ```
 //! use saddle_escape::prelude::*;
 //!
@@ -27,13 +30,17 @@
 //!
 //! The [`guide`] explains how to write objectives.
 
+mod driver;
+
 pub use autodiff_objectives;
 pub use certify;
+pub use driver::{CertifiedDriver, CertifiedRun, DriverError, DriverStop, Escape};
 pub use objective_zoo;
 pub use pgd_core;
 
 /// What most programs need, in one import: `use saddle_escape::prelude::*;`.
 pub mod prelude {
+    pub use crate::driver::{CertifiedDriver, CertifiedRun, DriverStop};
     pub use autodiff_objectives::{
         Backend, DualNum, EvalError, FiniteSum, Objective, Oracle, directional, gradient, hessian,
         hvp, objective, value,
@@ -41,13 +48,20 @@ pub mod prelude {
     pub use certify::{Certificate, Certifier, Method, Verdict};
     pub use nalgebra::{DMatrix, DVector, dvector};
     pub use pgd_core::{
-        GradientDescent, NoisyGd, Optimizer, Outcome, Pagd, PagdParams, Pgd, PgdLi, PgdParams,
-        Psgd, SaddleNgd, Sgd, StochasticOptimizer, Termination, TheoryConstants,
+        AdaptiveCubic, ArcParams, GradientDescent, NoisyGd, Optimizer, Outcome, Pagd, PagdParams,
+        Pgd, PgdLi, PgdParams, Psgd, SaddleNgd, Sgd, StochasticOptimizer, Subproblem, Termination,
+        TheoryConstants, Tolerances, TrustRegion, TrustRegionParams,
     };
 }
 
 #[doc = include_str!("../docs/guide.md")]
 pub mod guide {}
+
+/// The guide `docs/second_order.md` (trust-region Newton–CG, ARC, the certified driver),
+/// compiled as doctests so that its examples stay true.
+#[doc = include_str!("../docs/second_order.md")]
+#[cfg(doctest)]
+pub struct SecondOrderGuide;
 
 /// The README's examples, compiled and run as doctests so they cannot rot.
 #[doc = include_str!("../README.md")]

@@ -41,6 +41,17 @@ pub enum ParamError {
         /// The parameter's name (`"t_thres"`, `"dim"`, `"max_gradient_evals"`).
         name: &'static str,
     },
+    /// A parameter outside the range its method requires, or inconsistent with another one
+    /// (for example η_accept ≥ η_shrink, or an initial radius beyond the maximum).
+    #[error("parameter {name} = {value} is out of range: {requirement}")]
+    OutOfRange {
+        /// The parameter's name (`"eta_accept"`, `"initial_radius"`, `"forcing"`, …).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What it must satisfy, as a formula.
+        requirement: &'static str,
+    },
     /// A quantity derived from valid constants over- or underflowed (for example r = 0 because
     /// χ² overflowed, or t_thres beyond 2⁵³).
     #[error("derived parameter {name} is out of range: {value}")]

@@ -183,6 +183,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Second-order methods
+//!
+//! [`TrustRegion`] (trust-region Newton–CG: Steihaug–Toint CG or the Lanczos/GLTR subproblem,
+//! [`Subproblem`]) and [`AdaptiveCubic`] (ARC, Cartis–Gould–Toint 2011, Algorithm 2.1) use
+//! Hessian-vector products from the same counting oracle, matrix-free. They leave a strict
+//! saddle by negative curvature, without noise — also when started exactly at it — and stop
+//! on a second-order test ([`Termination::SecondOrderTolerance`]). Their trial steps appear as
+//! [`Event::TrialStep`] records; the HVP count is in [`IterRecord::hvp_evals`] and
+//! [`Outcome::evals`], and [`Options::max_hvp_evals`] budgets it.
+//!
+//! ```
+//! use pgd_core::{Optimizer, Subproblem, TrustRegion, TrustRegionParams};
+//! # use autodiff_objectives::{objective, DualNum};
+//! # use nalgebra::dvector;
+//! # fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//! #     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
+//! # }
+//! let p = TrustRegionParams { subproblem: Subproblem::Lanczos, ..Default::default() };
+//! let out = TrustRegion::new(p)?.minimize(&objective!(quartic, 2), &dvector![0.0, 0.0])?;
+//! assert!(out.converged() && out.value < -0.999_999_99);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Errors, never panics
 //!
 //! Invalid parameters are [`ParamError`]s naming the parameter and value; a bad starting point
@@ -195,6 +218,7 @@
 mod ball;
 mod error;
 mod gd;
+mod krylov;
 mod noisy_gd;
 mod options;
 mod outcome;
@@ -203,6 +227,7 @@ mod params;
 mod pgd;
 mod pgdli;
 mod run;
+mod second_order;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod stochastic;
@@ -217,4 +242,7 @@ pub use pagd::{Pagd, PagdDerivation, PagdParams};
 pub use params::{Derivation, PgdParams, TheoryConstants};
 pub use pgd::Pgd;
 pub use pgdli::PgdLi;
+pub use second_order::{
+    AdaptiveCubic, ArcParams, Subproblem, Tolerances, TrustRegion, TrustRegionParams,
+};
 pub use stochastic::{Psgd, Sgd, StochasticOptimizer};

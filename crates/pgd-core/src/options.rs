@@ -29,6 +29,11 @@ pub struct Options {
     /// At most this many gradient evaluations (the one at x₀ included); must be ≥ 1.
     /// Default: unlimited.
     pub max_gradient_evals: Option<u64>,
+    /// At most this many Hessian-vector products (the second-order methods,
+    /// [`TrustRegion`](crate::TrustRegion) and [`AdaptiveCubic`](crate::AdaptiveCubic)); checked
+    /// before each iteration, so one iteration's Krylov solve may overshoot it by at most its
+    /// `max_krylov` products. Must be ≥ 1. Default: unlimited.
+    pub max_hvp_evals: Option<u64>,
     /// Stop once this much wall time has passed (checked once per iteration). Default: none.
     /// A run stopped by this limit is not reproducible.
     pub max_time: Option<Duration>,
@@ -42,6 +47,7 @@ impl Default for Options {
             seed: 0,
             max_iters: 100_000,
             max_gradient_evals: None,
+            max_hvp_evals: None,
             max_time: None,
             record_trace: false,
         }
@@ -62,6 +68,11 @@ impl Options {
     /// With a gradient-evaluation budget.
     pub fn with_max_gradient_evals(mut self, limit: u64) -> Self {
         self.max_gradient_evals = Some(limit);
+        self
+    }
+    /// With a Hessian-vector-product budget.
+    pub fn with_max_hvp_evals(mut self, limit: u64) -> Self {
+        self.max_hvp_evals = Some(limit);
         self
     }
     /// With a wall-time limit.
@@ -121,9 +132,11 @@ impl Observer for Silent {
 
 /// A minimizer of an [`Objective`] from a starting point.
 ///
-/// Implemented by [`Pgd`](crate::Pgd), [`PgdLi`](crate::PgdLi) and
-/// [`GradientDescent`](crate::GradientDescent); all return the same [`Outcome`] so that
-/// comparisons are fair, and all are deterministic given their seed.
+/// Implemented by [`Pgd`](crate::Pgd), [`PgdLi`](crate::PgdLi),
+/// [`GradientDescent`](crate::GradientDescent), the relatives and the second-order methods
+/// [`TrustRegion`](crate::TrustRegion) and [`AdaptiveCubic`](crate::AdaptiveCubic); all return
+/// the same [`Outcome`] so that comparisons are fair, and all are deterministic given their
+/// seed.
 pub trait Optimizer {
     /// Minimizes f from x₀.
     ///
@@ -166,6 +179,12 @@ macro_rules! option_builders {
             /// `minimize`).
             pub fn max_gradient_evals(mut self, limit: u64) -> Self {
                 self.options.max_gradient_evals = Some(limit);
+                self
+            }
+            /// Sets the Hessian-vector-product budget (≥ 1; 0 is reported as an error by
+            /// `minimize`). Only the second-order methods make such products.
+            pub fn max_hvp_evals(mut self, limit: u64) -> Self {
+                self.options.max_hvp_evals = Some(limit);
                 self
             }
             /// Sets a wall-time limit (a run stopped by it is not reproducible).

@@ -46,6 +46,31 @@ pub enum Termination {
         /// The tolerance it met.
         tolerance: f64,
     },
+    /// The second-order exit of [`TrustRegion`](crate::TrustRegion) and
+    /// [`AdaptiveCubic`](crate::AdaptiveCubic): ‖∇f(x)‖ ≤ `tolerance` and a Lanczos estimate of
+    /// λ_min(∇²f(x)) from a seeded random start found no curvature below
+    /// −`curvature_tolerance`. The estimate is an upper bound on λ_min (a Ritz value), not a
+    /// proof: certify the point (the `certify` crate) for a verdict with stated assurance.
+    SecondOrderTolerance {
+        /// ‖∇f‖ at the returned point.
+        grad_norm: f64,
+        /// The gradient tolerance it met.
+        tolerance: f64,
+        /// The smallest Ritz value found, ≥ −`curvature_tolerance`.
+        curvature: f64,
+        /// The curvature tolerance.
+        curvature_tolerance: f64,
+    },
+    /// A second-order method could make no further progress: its trial step was shorter
+    /// than the rounding level of x (≤ 4u·max(1, ‖x‖)) while ‖∇f‖ was still above the
+    /// gradient tolerance (for example a tolerance below what rounding allows). The last
+    /// accepted iterate is returned; not convergence.
+    Stalled {
+        /// The iteration of the step.
+        iteration: usize,
+        /// Its length.
+        step_norm: f64,
+    },
     /// The iteration budget ran out; the last iterate is returned.
     MaxIterations {
         /// The iteration limit.
@@ -55,6 +80,13 @@ pub enum Termination {
     MaxEvaluations {
         /// Gradient evaluations made.
         gradient_evals: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The Hessian-vector-product budget ran out; the last accepted iterate is returned.
+    MaxHvpEvaluations {
+        /// Hessian-vector products made.
+        hvp_evals: u64,
         /// The limit.
         limit: u64,
     },
@@ -73,12 +105,15 @@ pub enum Termination {
 }
 
 impl Termination {
-    /// `true` only for the method's own exits (a returned x̃, a met gradient tolerance);
+    /// `true` only for the method's own exits (a returned x̃, a met gradient tolerance, a met
+    /// second-order tolerance);
     /// never for a budget or observer stop.
     pub fn converged(&self) -> bool {
         matches!(
             self,
-            Termination::EscapeFailed { .. } | Termination::GradientTolerance { .. }
+            Termination::EscapeFailed { .. }
+                | Termination::GradientTolerance { .. }
+                | Termination::SecondOrderTolerance { .. }
         )
     }
 
@@ -108,6 +143,26 @@ impl std::fmt::Display for Termination {
             } => write!(
                 f,
                 "gradient tolerance reached: ‖∇f‖ = {grad_norm:.3e} ≤ {tolerance:.3e}"
+            ),
+            Termination::SecondOrderTolerance {
+                grad_norm,
+                tolerance,
+                curvature,
+                curvature_tolerance,
+            } => write!(
+                f,
+                "second-order tolerance reached: ‖∇f‖ = {grad_norm:.3e} ≤ {tolerance:.3e}, smallest Ritz value {curvature:.3e} ≥ −{curvature_tolerance:.3e}"
+            ),
+            Termination::Stalled {
+                iteration,
+                step_norm,
+            } => write!(
+                f,
+                "stalled at iteration {iteration}: a step of length {step_norm:.3e} is below the rounding level of x"
+            ),
+            Termination::MaxHvpEvaluations { hvp_evals, limit } => write!(
+                f,
+                "Hessian-vector-product budget exhausted ({hvp_evals} of {limit})"
             ),
             Termination::MaxIterations { limit } => {
                 write!(f, "iteration budget exhausted ({limit} iterations)")
@@ -181,6 +236,24 @@ pub enum Event {
         /// `false`: ‖v_t‖ ≥ s and x_{t+1} = x_t; `true`: x_{t+1} = x_t ± s·v_t/‖v_t‖.
         moved: bool,
     },
+    /// [`TrustRegion`](crate::TrustRegion) and [`AdaptiveCubic`](crate::AdaptiveCubic): the
+    /// trial step from the previous iteration to this one, and its verdict. After a rejected
+    /// step the record's point is the previous one again.
+    TrialStep {
+        /// ρ = (f(x) − f(x + s)) / (m(0) − m(s)), actual over predicted decrease.
+        ratio: f64,
+        /// Whether x + s was accepted.
+        accepted: bool,
+        /// ‖s‖.
+        step_norm: f64,
+        /// The trust-region radius Δ or the cubic weight σ after the update.
+        parameter: f64,
+        /// Whether s was taken along a direction of negative curvature (a Steihaug–Toint exit,
+        /// a Lanczos solution with λ > 0 on an indefinite T, or the curvature check's step).
+        negative_curvature: bool,
+        /// Hessian-vector products spent on this step.
+        hvps: usize,
+    },
 }
 
 /// One entry of the per-iteration trace and what an [`Observer`](crate::Observer) sees: the
@@ -196,6 +269,8 @@ pub struct IterRecord {
     pub grad_norm: f64,
     /// Gradient evaluations made so far, this one included.
     pub gradient_evals: u64,
+    /// Hessian-vector products made so far (0 for the first-order methods).
+    pub hvp_evals: u64,
     /// What happened at this iteration besides the step, if anything.
     pub event: Option<Event>,
 }

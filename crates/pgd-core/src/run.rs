@@ -57,6 +57,11 @@ impl<'a, O: Objective> Run<'a, O> {
                 name: "max_gradient_evals",
             }));
         }
+        if options.max_hvp_evals == Some(0) {
+            return Err(OptimError::InvalidOption(ParamError::Zero {
+                name: "max_hvp_evals",
+            }));
+        }
         if x0.is_empty() {
             return Err(OptimError::EmptyStart);
         }
@@ -108,6 +113,18 @@ impl<'a, O: Objective> Run<'a, O> {
             .map_err(|source| OptimError::Evaluation { iteration, source })
     }
 
+    /// ∇²f(x)·v through the counting oracle (one HVP); a failure is reported at `iteration`.
+    pub fn hvp(
+        &self,
+        x: &DVector<f64>,
+        v: &DVector<f64>,
+        iteration: usize,
+    ) -> Result<DVector<f64>, OptimError> {
+        self.oracle
+            .hvp(x, v)
+            .map_err(|source| OptimError::Evaluation { iteration, source })
+    }
+
     /// Counts `k` gradient evaluations made outside the oracle (term gradients of a finite
     /// sum): they count against the gradient budget and appear in the records and outcome.
     pub fn add_gradient_evals(&mut self, k: u64) {
@@ -143,6 +160,15 @@ impl<'a, O: Objective> Run<'a, O> {
         }
         if let Some(stop) = self.evals_exhausted() {
             return Some(stop);
+        }
+        if let Some(limit) = self.options.max_hvp_evals {
+            let made = self.counts().hvp;
+            if made >= limit {
+                return Some(Termination::MaxHvpEvaluations {
+                    hvp_evals: made,
+                    limit,
+                });
+            }
         }
         if let Some(limit) = self.options.max_time {
             let elapsed = self.start.elapsed();
@@ -193,6 +219,7 @@ impl<'a, O: Objective> Run<'a, O> {
             value: p.value,
             grad_norm: p.grad_norm,
             gradient_evals: self.counts().gradient,
+            hvp_evals: self.counts().hvp,
             event,
         };
         if self.options.record_trace {
