@@ -73,7 +73,7 @@ impl LabeledImages {
                 });
             }
         }
-        let expected = labels.len().checked_mul(features).unwrap_or(usize::MAX);
+        let expected = labels.len().saturating_mul(features);
         if pixels.len() != expected {
             return Err(DataError::CountMismatch {
                 what: "pixel bytes against labels × pixels per image",
