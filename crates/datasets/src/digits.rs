@@ -36,7 +36,8 @@ fn to_byte(what: &'static str, index: usize, v: f32, max: u8) -> Result<u8, Data
 ///
 /// # Errors
 /// [`DataError::BundledValue`] or [`DataError::CountMismatch`] if the bundled data are not
-/// what this function expects (a different smartcore version, say).
+/// what this function expects (a different smartcore version, say). (smartcore's own loader
+/// panics if its compiled-in bytes cannot be decoded, which no input can cause.)
 pub fn load() -> Result<LabeledImages, DataError> {
     let set = smartcore::dataset::digits::load_dataset();
     if set.num_features != PIXELS || set.data.len() != set.num_samples * PIXELS {

@@ -205,7 +205,8 @@ impl LabeledImages {
         })
     }
 
-    /// The first min(n, len) samples.
+    /// The first min(max(n, 1), len) samples (at least one: a [`LabeledImages`] is never
+    /// empty).
     pub fn take(&self, n: usize) -> LabeledImages {
         let n = n.clamp(1, self.len());
         LabeledImages {
