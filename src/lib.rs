@@ -10,6 +10,7 @@
 //! | [`objective_zoo`] | benchmark objectives with closed-form derivatives and known critical points |
 //! | [`pgd_core`] | perturbed gradient descent (Jin et al. 2017), PGDli, gradient descent and relatives |
 //! | [`certify`] | ε-second-order-stationarity certificates: λ_min, verdicts, reports |
+//! | [`saddle_datasets`] | labelled images: bundled UCI digits (feature `digits`), CIFAR-10 and MNIST readers, seeded splits |
 //!
 //! Above both, [`CertifiedDriver`] runs any optimizer, certifies its result and steps along
 //! the certificate's direction of negative curvature until the certificate says ε-SOSP.
@@ -37,6 +38,7 @@ pub use certify;
 pub use driver::{CertifiedDriver, CertifiedRun, DriverError, DriverStop, Escape};
 pub use objective_zoo;
 pub use pgd_core;
+pub use saddle_datasets;
 
 /// What most programs need, in one import: `use saddle_escape::prelude::*;`.
 pub mod prelude {

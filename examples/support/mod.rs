@@ -8,11 +8,11 @@ pub mod plot;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pgd_core::IterRecord;
-use std::cell::RefCell;
 use std::error::Error;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The flags every example understands.
@@ -92,8 +92,8 @@ fn number<T: std::str::FromStr<Err = std::num::ParseIntError>>(
 pub enum Progress {
     /// On a terminal.
     Bar(ProgressBar),
-    /// Not a terminal: line-based.
-    Lines(RefCell<Lines>),
+    /// Not a terminal: line-based (a mutex, so one progress can be shared by threads).
+    Lines(Mutex<Lines>),
     /// Quick mode.
     Hidden,
 }
@@ -145,7 +145,7 @@ impl Progress {
         match self {
             Progress::Bar(b) => b.inc(n),
             Progress::Lines(l) => {
-                let mut l = l.borrow_mut();
+                let mut l = l.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 l.pos = l.pos.saturating_add(n);
                 let done = l.pos >= l.len;
                 l.emit(done);
@@ -159,7 +159,7 @@ impl Progress {
         match self {
             Progress::Bar(b) => b.set_message(msg),
             Progress::Lines(l) => {
-                let mut l = l.borrow_mut();
+                let mut l = l.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 l.msg = msg;
                 l.emit(false);
             }
@@ -180,7 +180,7 @@ impl Progress {
         match self {
             Progress::Bar(b) => b.finish_and_clear(),
             Progress::Lines(l) => {
-                let mut l = l.borrow_mut();
+                let mut l = l.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if l.dirty {
                     l.emit(true);
                 }
@@ -196,7 +196,7 @@ pub fn progress(len: u64, quick: bool) -> Progress {
         return Progress::Hidden;
     }
     if !std::io::stdout().is_terminal() {
-        return Progress::Lines(RefCell::new(Lines {
+        return Progress::Lines(Mutex::new(Lines {
             pos: 0,
             len,
             msg: String::new(),

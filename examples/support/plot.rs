@@ -210,3 +210,89 @@ pub fn trace_figures(
     let [a, b]: [PathBuf; 2] = paths.try_into().map_err(|_| "two figures are written")?;
     Ok([a, b])
 }
+/// Colours of the band series, in order (a 10-colour qualitative palette).
+const BAND_COLORS: [RGBColor; 8] = [
+    RGBColor(0, 0, 0),
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+
+/// One series of a [`BandFigure`]: its name and (x, mean, standard deviation) points.
+pub type Band<'a> = (&'a str, Vec<(f64, f64, f64)>);
+
+/// Mean curves with shaded ±1 standard-deviation bands (linear axes).
+pub struct BandFigure<'a> {
+    /// Title above the plot.
+    pub title: &'a str,
+    /// x-axis label.
+    pub x_label: &'a str,
+    /// y-axis label.
+    pub y_label: &'a str,
+    /// The series.
+    pub series: &'a [Band<'a>],
+}
+
+impl BandFigure<'_> {
+    /// Writes the figure as an SVG file.
+    pub fn write_svg(&self, path: &Path) -> Result<(), Box<dyn Error>> {
+        let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        for (_, pts) in self.series {
+            for &(x, m, s) in pts {
+                x_max = x_max.max(x);
+                y_min = y_min.min(m - s);
+                y_max = y_max.max(m + s);
+            }
+        }
+        if !(y_min.is_finite() && y_max.is_finite()) {
+            return Err(format!("nothing to plot in {}", path.display()).into());
+        }
+        let pad = 0.05 * (y_max - y_min).max(1e-9);
+        let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max * 1.02, (y_min - pad)..(y_max + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (name, pts)) in self.series.iter().enumerate() {
+            let color = BAND_COLORS[i % BAND_COLORS.len()];
+            let upper = pts.iter().map(|&(x, m, s)| (x, m + s));
+            let lower = pts.iter().rev().map(|&(x, m, s)| (x, m - s));
+            chart.draw_series(std::iter::once(Polygon::new(
+                upper.chain(lower).collect::<Vec<_>>(),
+                color.mix(0.12).filled(),
+            )))?;
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|&(x, m, _)| (x, m)),
+                    color.stroke_width(2),
+                ))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
+}

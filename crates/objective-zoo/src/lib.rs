@@ -33,9 +33,11 @@
 //! | [`OrthogonalTensor`] −T(u,u,u,u)/‖u‖⁴ (Ge et al. 2015) | d ≥ 1 | minima ±aᵢ, saddles at normalized sums of k components (λ_min = −8/k) |
 //! | [`PhaseRetrieval`] (1/4m)Σ((aᵢᵀx)² − yᵢ)² | n | minima ±x*, 0 with λ_min = −λ_max(Σyᵢaᵢaᵢᵀ)/m |
 //! | [`TwoLayerNet`] tanh network, squared loss | h(p+1) | 0 with λ_min = −‖(1/m)Σyᵢxᵢ‖; teacher weights (value 0) |
+//! | [`ReviewMlp`] dense–sigmoid–dropout–dense–dense–softmax classifier on labelled data | [`MlpShape::n_params`] | none known (a finite sum for SGD/PSGD; [`mlp_loss`] is the plain generic function) |
 
 mod classic;
 mod matrix_factorization;
+mod mlp;
 mod neural_net;
 mod octopus;
 mod phase_retrieval;
@@ -49,6 +51,7 @@ pub use classic::{
     saddle_xy,
 };
 pub use matrix_factorization::MatrixFactorization;
+pub use mlp::{Loss, Metrics, MlpShape, ReviewMlp, mlp_logits, mlp_loss};
 pub use neural_net::TwoLayerNet;
 pub use octopus::Octopus;
 pub use phase_retrieval::PhaseRetrieval;

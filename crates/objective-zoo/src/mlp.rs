@@ -1,0 +1,555 @@
+//! The review's image classifier: dense → sigmoid → dropout → dense → dense → softmax, as a
+//! plain generic function and as a [`FiniteSum`] over a labelled data set.
+
+use crate::ZooError;
+use crate::seeded::SplitMix64;
+use autodiff_objectives::{DualNum, FiniteSum, Objective};
+use nalgebra::DVector;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The layer sizes of [`mlp_logits`]: p inputs → h sigmoid units (then dropout) → b linear
+/// units → c linear outputs (the logits of a softmax).
+///
+/// # Parameter layout
+///
+/// θ holds, in this order: W₁ (h × p, row-major), b₁ (h), W₂ (b × h, row-major), b₂ (b),
+/// W₃ (c × b, row-major), b₃ (c) — [`n_params`](Self::n_params) = h(p + 1) + b(h + 1) + c(b + 1)
+/// numbers.
+///
+/// ```
+/// use objective_zoo::MlpShape;
+/// assert_eq!(MlpShape::review_cifar().n_params(), 3072 * 128 + 128 + 128 * 32 + 32 + 32 * 10 + 10);
+/// assert_eq!(MlpShape::review_digits().n_params(), 3466);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MlpShape {
+    /// p, the inputs.
+    pub inputs: usize,
+    /// h, the sigmoid units (the layer dropout acts on).
+    pub hidden: usize,
+    /// b, the linear units of the second dense layer.
+    pub bottleneck: usize,
+    /// c, the classes.
+    pub classes: usize,
+}
+
+impl MlpShape {
+    /// The review's CIFAR-10 network: 3 072 → 128 → 32 → 10.
+    pub fn review_cifar() -> Self {
+        MlpShape {
+            inputs: 3072,
+            hidden: 128,
+            bottleneck: 32,
+            classes: 10,
+        }
+    }
+    /// The same architecture scaled to the 64-pixel UCI digits: 64 → 32 → 32 → 10 (3 466
+    /// weights).
+    pub fn review_digits() -> Self {
+        MlpShape {
+            inputs: 64,
+            hidden: 32,
+            bottleneck: 32,
+            classes: 10,
+        }
+    }
+    /// The number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.hidden * (self.inputs + 1)
+            + self.bottleneck * (self.hidden + 1)
+            + self.classes * (self.bottleneck + 1)
+    }
+    fn offsets(&self) -> [usize; 6] {
+        let (p, h, b, c) = (self.inputs, self.hidden, self.bottleneck, self.classes);
+        let w1 = 0;
+        let b1 = w1 + h * p;
+        let w2 = b1 + h;
+        let b2 = w2 + b * h;
+        let w3 = b2 + b;
+        let b3 = w3 + c * b;
+        [w1, b1, w2, b2, w3, b3]
+    }
+    fn check(&self) -> Result<(), ZooError> {
+        for (objective, got, min) in [
+            ("ReviewMlp inputs", self.inputs, 1),
+            ("ReviewMlp hidden units", self.hidden, 1),
+            ("ReviewMlp bottleneck units", self.bottleneck, 1),
+            ("ReviewMlp classes", self.classes, 2),
+        ] {
+            if got < min {
+                return Err(ZooError::DimensionTooSmall {
+                    objective,
+                    min,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Glorot-uniform initialization (Glorot, Bengio 2010): each weight of a layer with fan-in
+    /// a and fan-out b uniform in ±√(6/(a + b)), biases 0; SplitMix64(`seed`), weights drawn
+    /// in the order of the layout.
+    ///
+    /// ```
+    /// use objective_zoo::MlpShape;
+    /// let s = MlpShape::review_digits();
+    /// let theta = s.glorot_init(1);
+    /// assert_eq!(theta.len(), s.n_params());
+    /// assert_eq!(theta, s.glorot_init(1));
+    /// assert!(theta.iter().take(64 * 32).all(|w| w.abs() <= (6.0f64 / 96.0).sqrt()));
+    /// ```
+    pub fn glorot_init(&self, seed: u64) -> DVector<f64> {
+        let mut rng = SplitMix64::new(seed);
+        let [w1, b1, w2, b2, w3, b3] = self.offsets();
+        let mut theta = DVector::zeros(self.n_params());
+        for (start, end, fan_in, fan_out) in [
+            (w1, b1, self.inputs, self.hidden),
+            (w2, b2, self.hidden, self.bottleneck),
+            (w3, b3, self.bottleneck, self.classes),
+        ] {
+            let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+            for k in start..end {
+                theta[k] = a * (2.0 * rng.uniform() - 1.0);
+            }
+        }
+        theta
+    }
+}
+
+/// The loss on one sample with logits o and label y.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Loss {
+    /// Softmax cross-entropy log Σ_c e^{o_c} − o_y, computed as the log-sum-exp shifted by
+    /// the largest logit (a constant shift: value and derivatives are unchanged, overflow is
+    /// avoided).
+    #[default]
+    CrossEntropy,
+    /// The squared error of the softmax probabilities against the one-hot label, averaged
+    /// over the classes (Keras' `mean_squared_error` on a softmax output):
+    /// (1/c) Σ_c (softmax(o)_c − [c = y])².
+    SquaredError,
+}
+
+/// σ(z) = 1/(1 + e^{−z}), evaluated on the side that cannot overflow.
+fn sigmoid<D: DualNum<Primitive = f64> + Copy>(z: D) -> D {
+    if z >= 0.0 {
+        (D::from(1.0) + (-z).exp()).recip()
+    } else {
+        let e = z.exp();
+        e / (D::from(1.0) + e)
+    }
+}
+
+/// The network's logits for one input x (length p) at parameters θ:
+/// o = W₃(W₂(k ⊙ σ(W₁x + b₁)) + b₂) + b₃, with k the dropout scales of the hidden units
+/// (`None`: all 1, i.e. no dropout). Terms with a zero input pixel are skipped (they
+/// contribute exactly 0). Returns NaNs if θ, x or k have the wrong length.
+///
+/// ```
+/// use objective_zoo::{mlp_logits, MlpShape};
+/// let s = MlpShape { inputs: 2, hidden: 1, bottleneck: 1, classes: 2 };
+/// // W₁ = [0, 0], b₁ = 0 → σ = ½; W₂ = 2, b₂ = 0 → 1; W₃ = [1, −1], b₃ = [0, 3]
+/// let theta = [0.0, 0.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 3.0];
+/// assert_eq!(mlp_logits(&s, &theta, &[5.0, 7.0], None), vec![1.0, 2.0]);
+/// assert_eq!(mlp_logits(&s, &theta, &[5.0, 7.0], Some(&[0.0])), vec![0.0, 3.0]); // unit dropped
+/// ```
+pub fn mlp_logits<D: DualNum<Primitive = f64> + Copy>(
+    shape: &MlpShape,
+    theta: &[D],
+    x: &[f64],
+    keep: Option<&[f64]>,
+) -> Vec<D> {
+    let (p, h, b, c) = (shape.inputs, shape.hidden, shape.bottleneck, shape.classes);
+    if theta.len() != shape.n_params() || x.len() != p || keep.is_some_and(|k| k.len() != h) {
+        return vec![D::from(f64::NAN); c];
+    }
+    let [w1, b1, w2, b2, w3, b3] = shape.offsets();
+    let mut hidden = Vec::with_capacity(h);
+    for j in 0..h {
+        let scale = keep.map(|k| k[j]);
+        if scale == Some(0.0) {
+            hidden.push(D::from(0.0));
+            continue;
+        }
+        let row = &theta[w1 + j * p..w1 + (j + 1) * p];
+        let mut z = theta[b1 + j];
+        for (w, &xk) in row.iter().zip(x) {
+            if xk != 0.0 {
+                z += *w * xk;
+            }
+        }
+        let a = sigmoid(z);
+        hidden.push(scale.map_or(a, |s| a * s));
+    }
+    let mut mid = Vec::with_capacity(b);
+    for m in 0..b {
+        let row = &theta[w2 + m * h..w2 + (m + 1) * h];
+        let mut z = theta[b2 + m];
+        for (w, a) in row.iter().zip(&hidden) {
+            z += *w * *a;
+        }
+        mid.push(z);
+    }
+    (0..c)
+        .map(|k| {
+            let row = &theta[w3 + k * b..w3 + (k + 1) * b];
+            let mut o = theta[b3 + k];
+            for (w, z) in row.iter().zip(&mid) {
+                o += *w * *z;
+            }
+            o
+        })
+        .collect()
+}
+
+/// The loss of one sample: [`mlp_logits`], then `loss` against `label`. NaN for a label
+/// ≥ c or mis-sized arguments.
+///
+/// ```
+/// use objective_zoo::{mlp_loss, Loss, MlpShape};
+/// let s = MlpShape { inputs: 2, hidden: 1, bottleneck: 1, classes: 2 };
+/// let theta = [0.0, 0.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 3.0]; // logits (1, 2), as above
+/// let ce = mlp_loss(&s, &theta, &[5.0, 7.0], 1, None, Loss::CrossEntropy);
+/// assert!((ce - (1.0 + (-1.0f64).exp()).ln()).abs() < 1e-15);       // log(e¹ + e²) − 2
+/// let p1 = 1.0 / (1.0 + (-1.0f64).exp());                               // softmax, class 1
+/// let l2 = mlp_loss(&s, &theta, &[5.0, 7.0], 1, None, Loss::SquaredError);
+/// assert!((l2 - (1.0 - p1).powi(2)).abs() < 1e-15);                    // ((1−p₁)² + (p₁−1)²)/2
+/// ```
+pub fn mlp_loss<D: DualNum<Primitive = f64> + Copy>(
+    shape: &MlpShape,
+    theta: &[D],
+    x: &[f64],
+    label: usize,
+    keep: Option<&[f64]>,
+    loss: Loss,
+) -> D {
+    if label >= shape.classes {
+        return D::from(f64::NAN);
+    }
+    let logits = mlp_logits(shape, theta, x, keep);
+    let shift = logits
+        .iter()
+        .map(|o| o.re())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !shift.is_finite() {
+        return D::from(f64::NAN);
+    }
+    let mut sum = D::from(0.0);
+    for o in &logits {
+        sum += (*o - shift).exp();
+    }
+    let lse = sum.ln() + shift;
+    match loss {
+        Loss::CrossEntropy => lse - logits[label],
+        Loss::SquaredError => {
+            let mut acc = D::from(0.0);
+            for (k, o) in logits.iter().enumerate() {
+                let pk = (*o - lse).exp();
+                let r = if k == label { pk - 1.0 } else { pk };
+                acc += r * r;
+            }
+            acc / shape.classes as f64
+        }
+    }
+}
+
+/// Inverted dropout on the hidden units with rate q: each unit is kept with probability 1 − q
+/// and then scaled by 1/(1 − q) (so its expectation is unchanged), dropped otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Dropout {
+    rate: f64,
+    seed: u64,
+}
+
+fn mix(z: u64) -> u64 {
+    SplitMix64::new(z).next_u64()
+}
+
+/// Accuracy and mean loss of a network on its data set (dropout off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// The mean of the network's [`Loss`] over the samples.
+    pub loss: f64,
+    /// The fraction of samples whose largest logit is their label (ties: the first largest).
+    pub accuracy: f64,
+}
+
+/// The review's MLP on a labelled data set, as a [`FiniteSum`]: term i is
+/// [`mlp_loss`] of sample i, with dropout masks drawn for the current **step**.
+///
+/// # Dropout, deterministically
+///
+/// With [`with_dropout`](Self::with_dropout)`(q, seed)` the scale kⱼ of hidden unit j in term
+/// i at step t is 0 or 1/(1 − q), a pure function of (seed, t, i, j) (SplitMix64 of a hash of
+/// the four): within a step the objective is a smooth function of θ, with the same masks for
+/// every evaluation; across steps the masks are fresh. A training loop sets the step with
+/// [`set_step`](Self::set_step) — with pgd-core's stochastic optimizers, from an observer
+/// (it sees iteration t after step t's gradient, so it sets t + 1). The step is an atomic
+/// counter: the objective stays `Sync`. Evaluation is without dropout:
+/// [`metrics`](Self::metrics) never applies it, and [`without_dropout`](Self::without_dropout)
+/// gives the deterministic training loss that certificates should look at.
+///
+/// ```
+/// use autodiff_objectives::{gradient, FiniteSum};
+/// use objective_zoo::{Loss, MlpShape, ReviewMlp};
+/// let shape = MlpShape { inputs: 3, hidden: 4, bottleneck: 2, classes: 3 };
+/// let inputs = vec![0.1, 0.9, 0.0, 0.5, 0.5, 0.5];
+/// let net = ReviewMlp::new(shape, inputs, vec![2, 0], Loss::CrossEntropy)?.with_dropout(0.25, 7)?;
+/// let theta = shape.glorot_init(3);
+/// let (f0, _) = gradient(&net, &theta)?;
+/// assert_eq!(gradient(&net, &theta)?.0, f0);            // same step, same masks
+/// let plain = net.without_dropout();
+/// let m = plain.metrics(&theta)?;
+/// assert!((m.loss - autodiff_objectives::value(&plain, &theta)?).abs() < 1e-12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ReviewMlp {
+    shape: MlpShape,
+    inputs: Arc<[f64]>,
+    labels: Arc<[u8]>,
+    loss: Loss,
+    dropout: Option<Dropout>,
+    step: AtomicU64,
+}
+
+impl Clone for ReviewMlp {
+    fn clone(&self) -> Self {
+        ReviewMlp {
+            shape: self.shape,
+            inputs: Arc::clone(&self.inputs),
+            labels: Arc::clone(&self.labels),
+            loss: self.loss,
+            dropout: self.dropout,
+            step: AtomicU64::new(self.step()),
+        }
+    }
+}
+
+impl ReviewMlp {
+    /// The network `shape` on n samples: `inputs` row-major n × p (finite), `labels` n
+    /// entries < c; no dropout.
+    ///
+    /// # Errors
+    /// [`ZooError::DimensionTooSmall`] for a zero layer size (or fewer than 2 classes, or no
+    /// sample), [`ZooError::DimensionMismatch`] if `inputs` is not n × p,
+    /// [`ZooError::NonFinite`] for a non-finite input, [`ZooError::InvalidIndex`] for a label
+    /// ≥ c.
+    pub fn new(
+        shape: MlpShape,
+        inputs: Vec<f64>,
+        labels: Vec<u8>,
+        loss: Loss,
+    ) -> Result<Self, ZooError> {
+        shape.check()?;
+        if labels.is_empty() {
+            return Err(ZooError::DimensionTooSmall {
+                objective: "ReviewMlp samples",
+                min: 1,
+                got: 0,
+            });
+        }
+        let expected = labels.len().saturating_mul(shape.inputs);
+        if inputs.len() != expected {
+            return Err(ZooError::DimensionMismatch {
+                what: "ReviewMlp inputs (samples × inputs, row-major)",
+                expected,
+                got: inputs.len(),
+            });
+        }
+        if let Some((index, &value)) = inputs.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ZooError::NonFinite {
+                what: "ReviewMlp inputs",
+                index,
+                value,
+            });
+        }
+        if let Some((index, _)) = labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| usize::from(l) >= shape.classes)
+        {
+            return Err(ZooError::InvalidIndex {
+                what: "ReviewMlp label (must be < classes)",
+                index,
+                len: shape.classes,
+            });
+        }
+        Ok(ReviewMlp {
+            shape,
+            inputs: inputs.into(),
+            labels: labels.into(),
+            loss,
+            dropout: None,
+            step: AtomicU64::new(0),
+        })
+    }
+
+    /// With dropout of rate q ∈ [0, 1) on the hidden units, masks from `seed` (see the type's
+    /// docs). q = 0 is no dropout.
+    ///
+    /// # Errors
+    /// [`ZooError::InvalidParameter`] unless 0 ≤ q < 1.
+    pub fn with_dropout(mut self, rate: f64, seed: u64) -> Result<Self, ZooError> {
+        if !(0.0..1.0).contains(&rate) {
+            return Err(ZooError::InvalidParameter {
+                what: "dropout rate",
+                requirement: "in [0, 1)",
+                value: rate,
+            });
+        }
+        self.dropout = (rate > 0.0).then_some(Dropout { rate, seed });
+        Ok(self)
+    }
+
+    /// The same network and data without dropout (sharing the data).
+    pub fn without_dropout(&self) -> Self {
+        let mut net = self.clone();
+        net.dropout = None;
+        net
+    }
+
+    /// The step whose dropout masks the terms use.
+    pub fn step(&self) -> u64 {
+        self.step.load(Ordering::Relaxed)
+    }
+
+    /// Sets the step whose dropout masks the terms use.
+    pub fn set_step(&self, step: u64) {
+        self.step.store(step, Ordering::Relaxed);
+    }
+
+    /// The layer sizes.
+    pub fn shape(&self) -> MlpShape {
+        self.shape
+    }
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+    /// n, the number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.labels.len()
+    }
+    /// The dropout rate (0 without dropout).
+    pub fn dropout_rate(&self) -> f64 {
+        self.dropout.map_or(0.0, |d| d.rate)
+    }
+
+    fn sample(&self, i: usize) -> &[f64] {
+        let p = self.shape.inputs;
+        &self.inputs[i * p..(i + 1) * p]
+    }
+
+    /// The dropout scales kⱼ of term i at the current step, or `None` without dropout.
+    ///
+    /// ```
+    /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
+    /// let shape = MlpShape { inputs: 1, hidden: 1000, bottleneck: 1, classes: 2 };
+    /// let net = ReviewMlp::new(shape, vec![1.0], vec![0], Loss::CrossEntropy)?.with_dropout(0.25, 1)?;
+    /// let k = net.dropout_scales(0).expect("dropout is on");
+    /// assert!(k.iter().all(|&s| s == 0.0 || s == 1.0 / 0.75));
+    /// let dropped = k.iter().filter(|&&s| s == 0.0).count();
+    /// assert!((200..300).contains(&dropped));               // about 25 % of 1000
+    /// net.set_step(1);
+    /// assert_ne!(net.dropout_scales(0), Some(k));           // a new step, new masks
+    /// # Ok::<(), objective_zoo::ZooError>(())
+    /// ```
+    pub fn dropout_scales(&self, i: usize) -> Option<Vec<f64>> {
+        let d = self.dropout?;
+        let key = mix(mix(mix(d.seed) ^ self.step()) ^ i as u64);
+        let mut rng = SplitMix64::new(key);
+        let kept = 1.0 / (1.0 - d.rate);
+        Some(
+            (0..self.shape.hidden)
+                .map(|_| if rng.uniform() < d.rate { 0.0 } else { kept })
+                .collect(),
+        )
+    }
+
+    /// Mean loss and accuracy over the network's samples at θ, **without dropout**.
+    ///
+    /// # Errors
+    /// [`ZooError::DimensionMismatch`] for a θ of the wrong length, [`ZooError::NonFinite`]
+    /// for a non-finite entry of θ.
+    pub fn metrics(&self, theta: &DVector<f64>) -> Result<Metrics, ZooError> {
+        if theta.len() != self.shape.n_params() {
+            return Err(ZooError::DimensionMismatch {
+                what: "ReviewMlp parameters",
+                expected: self.shape.n_params(),
+                got: theta.len(),
+            });
+        }
+        if let Some((index, &value)) = theta.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ZooError::NonFinite {
+                what: "ReviewMlp parameters",
+                index,
+                value,
+            });
+        }
+        let (mut loss, mut correct) = (0.0, 0usize);
+        for i in 0..self.n_samples() {
+            let label = usize::from(self.labels[i]);
+            let logits = mlp_logits(&self.shape, theta.as_slice(), self.sample(i), None);
+            let mut best = 0;
+            for (k, &o) in logits.iter().enumerate() {
+                if o > logits[best] {
+                    best = k;
+                }
+            }
+            correct += usize::from(best == label);
+            loss += mlp_loss(
+                &self.shape,
+                theta.as_slice(),
+                self.sample(i),
+                label,
+                None,
+                self.loss,
+            );
+        }
+        let n = self.n_samples() as f64;
+        Ok(Metrics {
+            loss: loss / n,
+            accuracy: correct as f64 / n,
+        })
+    }
+}
+
+impl Objective for ReviewMlp {
+    /// The mean of the terms (with the current step's dropout masks, if any).
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        let mut sum = D::from(0.0);
+        for i in 0..self.n_samples() {
+            sum += self.eval_term(i, x);
+        }
+        sum / self.n_samples() as f64
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.shape.n_params())
+    }
+}
+
+impl FiniteSum for ReviewMlp {
+    fn n_terms(&self) -> usize {
+        self.n_samples()
+    }
+    /// [`mlp_loss`] of sample i with its dropout scales at the current step; NaN for
+    /// i ≥ n.
+    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+        if i >= self.n_samples() {
+            return D::from(f64::NAN);
+        }
+        let keep = self.dropout_scales(i);
+        mlp_loss(
+            &self.shape,
+            x,
+            self.sample(i),
+            usize::from(self.labels[i]),
+            keep.as_deref(),
+            self.loss,
+        )
+    }
+}

@@ -1,0 +1,356 @@
+//! The review's MLP: automatic derivatives against a hand-written backpropagation and against
+//! finite differences on a tiny instance, the loss formulas, dropout determinism, validation.
+#![allow(clippy::float_cmp)] // determinism is tested bit for bit
+
+use autodiff_objectives::{Backend, FiniteSum, gradient_with, hessian, hvp, value};
+use nalgebra::{DMatrix, DVector};
+use objective_zoo::{Loss, MlpShape, ReviewMlp, ZooError, mlp_logits, mlp_loss};
+
+const SHAPE: MlpShape = MlpShape {
+    inputs: 3,
+    hidden: 4,
+    bottleneck: 3,
+    classes: 3,
+};
+
+/// Five samples with a zero pixel or two (the forward pass skips those terms).
+fn tiny(loss: Loss) -> ReviewMlp {
+    let inputs = vec![
+        0.2, 0.0, 0.9, //
+        1.0, 0.5, 0.1, //
+        0.0, 0.0, 0.7, //
+        0.3, 0.8, 0.6, //
+        0.9, 0.1, 0.0,
+    ];
+    ReviewMlp::new(SHAPE, inputs, vec![0, 2, 1, 1, 2], loss).expect("valid tiny network")
+}
+
+fn point(seed: u64) -> DVector<f64> {
+    // Glorot weights plus non-zero biases, so every parameter matters.
+    let mut theta = SHAPE.glorot_init(seed);
+    for (k, t) in theta.iter_mut().enumerate() {
+        *t += 0.05 * ((k as f64) * 0.7).sin();
+    }
+    theta
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Hand-written backpropagation of one sample's loss (closed form, f64).
+fn backprop(theta: &[f64], x: &[f64], y: usize, keep: &[f64], loss: Loss) -> (f64, Vec<f64>) {
+    let (p, h, b, c) = (SHAPE.inputs, SHAPE.hidden, SHAPE.bottleneck, SHAPE.classes);
+    let (w1, b1) = (0, h * p);
+    let (w2, b2) = (b1 + h, b1 + h + b * h);
+    let (w3, b3) = (b2 + b, b2 + b + c * b);
+    let a: Vec<f64> = (0..h)
+        .map(|j| sigmoid(theta[b1 + j] + (0..p).map(|k| theta[w1 + j * p + k] * x[k]).sum::<f64>()))
+        .collect();
+    let hd: Vec<f64> = (0..h).map(|j| keep[j] * a[j]).collect();
+    let z2: Vec<f64> = (0..b)
+        .map(|m| theta[b2 + m] + (0..h).map(|j| theta[w2 + m * h + j] * hd[j]).sum::<f64>())
+        .collect();
+    let o: Vec<f64> = (0..c)
+        .map(|k| theta[b3 + k] + (0..b).map(|m| theta[w3 + k * b + m] * z2[m]).sum::<f64>())
+        .collect();
+    let max = o.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lse = max + o.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+    let pr: Vec<f64> = o.iter().map(|v| (v - lse).exp()).collect();
+    let onehot = |k: usize| if k == y { 1.0 } else { 0.0 };
+    let (value, g_o): (f64, Vec<f64>) = match loss {
+        Loss::CrossEntropy => (lse - o[y], (0..c).map(|k| pr[k] - onehot(k)).collect()),
+        Loss::SquaredError => {
+            let u: Vec<f64> = (0..c)
+                .map(|k| 2.0 * (pr[k] - onehot(k)) / c as f64)
+                .collect();
+            let up: f64 = (0..c).map(|k| u[k] * pr[k]).sum();
+            (
+                (0..c).map(|k| (pr[k] - onehot(k)).powi(2)).sum::<f64>() / c as f64,
+                (0..c).map(|j| pr[j] * (u[j] - up)).collect(),
+            )
+        }
+        _ => unreachable!("the test covers the two losses"),
+    };
+    let mut g = vec![0.0; theta.len()];
+    let mut g_z2 = vec![0.0; b];
+    for k in 0..c {
+        g[b3 + k] = g_o[k];
+        for m in 0..b {
+            g[w3 + k * b + m] = g_o[k] * z2[m];
+            g_z2[m] += theta[w3 + k * b + m] * g_o[k];
+        }
+    }
+    let mut g_hd = vec![0.0; h];
+    for m in 0..b {
+        g[b2 + m] = g_z2[m];
+        for j in 0..h {
+            g[w2 + m * h + j] = g_z2[m] * hd[j];
+            g_hd[j] += theta[w2 + m * h + j] * g_z2[m];
+        }
+    }
+    for j in 0..h {
+        let g_z1 = keep[j] * g_hd[j] * a[j] * (1.0 - a[j]);
+        g[b1 + j] = g_z1;
+        for k in 0..p {
+            g[w1 + j * p + k] = g_z1 * x[k];
+        }
+    }
+    (value, g)
+}
+
+/// The closed-form value and gradient of the whole objective (the mean of the terms).
+fn closed(
+    net: &ReviewMlp,
+    inputs: &[f64],
+    labels: &[usize],
+    theta: &DVector<f64>,
+) -> (f64, DVector<f64>) {
+    let n = labels.len();
+    let mut v = 0.0;
+    let mut g = DVector::zeros(theta.len());
+    for i in 0..n {
+        let keep = net
+            .dropout_scales(i)
+            .unwrap_or_else(|| vec![1.0; SHAPE.hidden]);
+        let (vi, gi) = backprop(
+            theta.as_slice(),
+            &inputs[3 * i..3 * i + 3],
+            labels[i],
+            &keep,
+            net.loss(),
+        );
+        v += vi;
+        g += DVector::from_vec(gi);
+    }
+    (v / n as f64, g / n as f64)
+}
+
+const INPUTS: [f64; 15] = [
+    0.2, 0.0, 0.9, 1.0, 0.5, 0.1, 0.0, 0.0, 0.7, 0.3, 0.8, 0.6, 0.9, 0.1, 0.0,
+];
+const LABELS: [usize; 5] = [0, 2, 1, 1, 2];
+
+fn rel(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
+    (a - b).amax() / (1.0 + a.amax().max(b.amax()))
+}
+
+#[test]
+fn gradient_matches_backpropagation_and_finite_differences() {
+    for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+        for dropout in [false, true] {
+            let mut net = tiny(loss);
+            if dropout {
+                net = net.with_dropout(0.25, 5).expect("valid rate");
+                net.set_step(3);
+                // the test is only meaningful if some unit is dropped in some term
+                let dropped = (0..5)
+                    .flat_map(|i| net.dropout_scales(i).expect("on"))
+                    .filter(|&s| s == 0.0)
+                    .count();
+                assert!(dropped > 0 && dropped < 20, "dropped {dropped} of 20");
+            }
+            let theta = point(11);
+            let (cv, cg) = closed(&net, &INPUTS, &LABELS, &theta);
+            for backend in [Backend::Forward, Backend::Reverse] {
+                let (v, g) = gradient_with(&net, &theta, backend).expect("finite");
+                assert!(
+                    (v - cv).abs() < 1e-14,
+                    "{loss:?} {backend:?}: value {v} vs {cv}"
+                );
+                assert!(
+                    rel(&g, &cg) < 1e-13,
+                    "{loss:?} dropout {dropout} {backend:?}: {}",
+                    rel(&g, &cg)
+                );
+            }
+            // central differences of the value
+            let fd = DVector::from_fn(theta.len(), |k, _| {
+                let h = 1e-6;
+                let mut tp = theta.clone();
+                let mut tm = theta.clone();
+                tp[k] += h;
+                tm[k] -= h;
+                (value(&net, &tp).expect("finite") - value(&net, &tm).expect("finite")) / (2.0 * h)
+            });
+            assert!(
+                rel(&fd, &cg) < 1e-8,
+                "{loss:?}: finite differences {}",
+                rel(&fd, &cg)
+            );
+        }
+    }
+}
+
+#[test]
+fn hessian_matches_finite_differences_of_the_closed_gradient() {
+    for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+        let net = tiny(loss).with_dropout(0.5, 2).expect("valid rate");
+        let theta = point(4);
+        let d = theta.len();
+        let mut fd = DMatrix::zeros(d, d);
+        for j in 0..d {
+            let h = 1e-5;
+            let mut tp = theta.clone();
+            let mut tm = theta.clone();
+            tp[j] += h;
+            tm[j] -= h;
+            let col = (closed(&net, &INPUTS, &LABELS, &tp).1
+                - closed(&net, &INPUTS, &LABELS, &tm).1)
+                / (2.0 * h);
+            fd.set_column(j, &col);
+        }
+        let hess = hessian(&net, &theta).expect("finite");
+        let err = (&hess - &fd).amax() / (1.0 + fd.amax());
+        assert!(err < 1e-8, "{loss:?}: Hessian vs finite differences {err}");
+        assert!((&hess - hess.transpose()).amax() < 1e-12);
+        let v = DVector::from_fn(d, |k, _| ((k * 7 % 5) as f64 - 2.0) * 0.3);
+        let hv = hvp(&net, &theta, &v).expect("finite");
+        assert!(rel(&hv, &(&hess * &v)) < 1e-12);
+    }
+}
+
+#[test]
+fn loss_is_stable_for_huge_logits_and_matches_the_formulas() {
+    let s = MlpShape {
+        inputs: 1,
+        hidden: 1,
+        bottleneck: 1,
+        classes: 2,
+    };
+    // σ(0) = ½ → z₂ = W₂·½ = 1 → logits (W₃₀, W₃₁) = (1000, −1000)
+    let theta = [0.0, 0.0, 2.0, 0.0, 1000.0, -1000.0, 0.0, 0.0];
+    let logits: Vec<f64> = mlp_logits(&s, &theta, &[1.0], None);
+    assert_eq!(logits, vec![1000.0, -1000.0]);
+    let ce1: f64 = mlp_loss(&s, &theta, &[1.0], 1, None, Loss::CrossEntropy);
+    assert!((ce1 - 2000.0).abs() < 1e-9, "{ce1}");
+    let ce0: f64 = mlp_loss(&s, &theta, &[1.0], 0, None, Loss::CrossEntropy);
+    assert!(ce0.abs() < 1e-300 && ce0 >= 0.0, "{ce0}");
+    let se: f64 = mlp_loss(&s, &theta, &[1.0], 1, None, Loss::SquaredError);
+    assert!((se - 1.0).abs() < 1e-12, "{se}");
+    // a huge negative pre-activation: σ stays finite, derivatives too
+    let theta2 = [-1e4, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 0.0];
+    let net = ReviewMlp::new(s, vec![1.0], vec![0], Loss::CrossEntropy).expect("valid");
+    let (v, g) =
+        gradient_with(&net, &DVector::from_row_slice(&theta2), Backend::Reverse).expect("finite");
+    assert!(v.is_finite() && g.iter().all(|x| x.is_finite()));
+    // mis-sized or out-of-range arguments give NaN, not a panic
+    assert!(mlp_loss(&s, &theta[..7], &[1.0], 0, None, Loss::CrossEntropy).is_nan());
+    assert!(mlp_loss(&s, &theta, &[1.0], 2, None, Loss::CrossEntropy).is_nan());
+    assert!(mlp_loss(&s, &theta, &[1.0, 2.0], 0, None, Loss::CrossEntropy).is_nan());
+    assert!(net.eval_term(1, &theta).is_nan());
+}
+
+#[test]
+fn dropout_masks_are_deterministic_per_step_and_absent_in_evaluation() {
+    let net = tiny(Loss::CrossEntropy)
+        .with_dropout(0.25, 9)
+        .expect("valid rate");
+    let twin = tiny(Loss::CrossEntropy)
+        .with_dropout(0.25, 9)
+        .expect("valid rate");
+    let other_seed = tiny(Loss::CrossEntropy)
+        .with_dropout(0.25, 10)
+        .expect("valid rate");
+    let theta = point(2);
+    let masks = |n: &ReviewMlp| (0..5).map(|i| n.dropout_scales(i)).collect::<Vec<_>>();
+    assert_eq!(masks(&net), masks(&twin));
+    let v0 = value(&net, &theta).expect("finite");
+    assert_eq!(v0, value(&twin, &theta).expect("finite"));
+    assert_ne!(masks(&net), masks(&other_seed));
+    net.set_step(1);
+    assert_eq!(net.step(), 1);
+    assert_ne!(masks(&net), masks(&twin));
+    let v1 = value(&net, &theta).expect("finite");
+    assert_ne!(v0, v1);
+    net.set_step(0);
+    assert_eq!(value(&net, &theta).expect("finite"), v0);
+    // evaluation and the certificate's objective: no dropout, whatever the step
+    let plain = net.without_dropout();
+    assert_eq!(plain.dropout_scales(0), None);
+    let m = net.metrics(&theta).expect("valid θ");
+    assert!((m.loss - value(&plain, &theta).expect("finite")).abs() < 1e-15);
+    net.set_step(7);
+    assert_eq!(net.metrics(&theta).expect("valid θ"), m);
+    assert!((0.0..=1.0).contains(&m.accuracy));
+    // rate 0 is no dropout
+    assert_eq!(
+        tiny(Loss::CrossEntropy)
+            .with_dropout(0.0, 1)
+            .expect("valid")
+            .dropout_rate(),
+        0.0
+    );
+}
+
+#[test]
+fn accuracy_counts_argmax_hits() {
+    // Two inputs; a network whose logits are (x₀-ish, const): build it by hand.
+    let s = MlpShape {
+        inputs: 1,
+        hidden: 1,
+        bottleneck: 1,
+        classes: 2,
+    };
+    // σ(10x − 5) → z₂ = σ → logits (z₂, 0.5): class 0 iff σ > ½ iff x > ½
+    let theta = DVector::from_row_slice(&[10.0, -5.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.5]);
+    let net = ReviewMlp::new(
+        s,
+        vec![0.9, 0.1, 0.8, 0.2],
+        vec![0, 1, 1, 1],
+        Loss::CrossEntropy,
+    )
+    .expect("valid");
+    let m = net.metrics(&theta).expect("valid θ");
+    assert_eq!(m.accuracy, 0.75);
+}
+
+#[test]
+fn invalid_networks_and_points_are_errors() {
+    let bad_shape = MlpShape { hidden: 0, ..SHAPE };
+    assert!(matches!(
+        ReviewMlp::new(bad_shape, vec![0.0; 3], vec![0], Loss::CrossEntropy),
+        Err(ZooError::DimensionTooSmall { .. })
+    ));
+    assert!(matches!(
+        ReviewMlp::new(SHAPE, vec![0.0; 4], vec![0], Loss::CrossEntropy),
+        Err(ZooError::DimensionMismatch {
+            expected: 3,
+            got: 4,
+            ..
+        })
+    ));
+    assert!(matches!(
+        ReviewMlp::new(SHAPE, vec![0.0, f64::NAN, 0.0], vec![0], Loss::CrossEntropy),
+        Err(ZooError::NonFinite { index: 1, .. })
+    ));
+    assert!(matches!(
+        ReviewMlp::new(SHAPE, vec![0.0; 3], vec![3], Loss::CrossEntropy),
+        Err(ZooError::InvalidIndex {
+            index: 0,
+            len: 3,
+            ..
+        })
+    ));
+    assert!(matches!(
+        ReviewMlp::new(SHAPE, vec![], vec![], Loss::CrossEntropy),
+        Err(ZooError::DimensionTooSmall { .. })
+    ));
+    for rate in [-0.1, 1.0, f64::NAN] {
+        assert!(matches!(
+            tiny(Loss::CrossEntropy).with_dropout(rate, 0),
+            Err(ZooError::InvalidParameter { .. })
+        ));
+    }
+    let net = tiny(Loss::CrossEntropy);
+    assert!(matches!(
+        net.metrics(&DVector::zeros(3)),
+        Err(ZooError::DimensionMismatch { .. })
+    ));
+    let mut theta = point(1);
+    theta[5] = f64::INFINITY;
+    assert!(matches!(
+        net.metrics(&theta),
+        Err(ZooError::NonFinite { index: 5, .. })
+    ));
+}

@@ -1,0 +1,767 @@
+//! The review's network experiment on real images: mini-batch PSGD (noise N(0, r²/d·I) at every
+//! step) at r ∈ {0.001, 0.005, 0.015, 0.025, 0.05, 0.1} against SGD, batch 128, η = 0.01, on
+//! the MLP dense → sigmoid → dropout 25 % → dense 32 → dense 10 → softmax cross-entropy
+//! ([`objective_zoo::ReviewMlp`]), several seeds each; per-epoch train/test accuracy and loss
+//! (dropout off) as CSV and SVG (mean ± 1 sd across seeds); then every end point certified on
+//! the full training loss without dropout: ‖∇f‖, λ_min by Lanczos (certify, with its 1 − δ
+//! bound) and the bottom Ritz values of a separate Lanczos run.
+//!
+//! ```text
+//! cargo run --release --example review_mlp --features digits                 # UCI digits, the full run
+//! cargo run --example review_mlp --features digits -- --quick                 # seconds (CI)
+//! cargo run --release --example review_mlp --features digits -- --cifar DIR   # CIFAR-10 (or CIFAR10_DIR=DIR)
+//! ```
+//!
+//! Flags: `--epochs N`, `--seeds N`, `--threads N` (default 2; results do not depend on it),
+//! `--loss l2` (the softmax squared error instead of cross-entropy), `--train-limit N` and
+//! `--test-limit N` (use the first N images), `--cert-limit N` (certify the training loss of
+//! the first N training images), `--eval-every K` (metrics
+//! every K epochs, default 1 in quick mode and 5 in full mode: each evaluation ends an optimizer
+//! call, which costs one full training-set gradient), `--lanczos K` and `--ritz-seeds S` (the
+//! bottom Ritz values from K extra Lanczos steps, default 150, for the runs of seeds < S,
+//! default 1),
+//! `--out DIR` (default `docs/figures`, CSV and SVG; none in quick mode).
+//!
+//! **CIFAR-10 today.** The 397 802-weight network puts ~8·10⁵ operations per image on the
+//! reverse-mode tape, and a full-batch gradient (pgd-core evaluates one at the end of every
+//! optimizer call) or HVP (every Lanczos step) records the whole training set on one tape,
+//! whose default limit is 2²⁷ ≈ 1.3·10⁸ nodes: ~160 images. So with CIFAR-10 the defaults are
+//! `--train-limit 128 --test-limit 1000 --cert-limit 32` (quick: 32/32/32); larger training
+//! sets need a finite-sum gradient that does not tape all terms at once.
+//!
+//! The program checks what must hold whatever the data say (every loss finite, the PSGD and
+//! SGD training losses lower at the end than at the start on average, every certificate
+//! consistent with its Ritz values) and exits with an error otherwise.
+
+mod support;
+
+use autodiff_objectives::{gradient, hvp};
+use certify::{Certificate, Certifier, Method, Verdict};
+use nalgebra::{DMatrix, DVector};
+use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp};
+use pgd_core::{Psgd, Sgd, StochasticOptimizer};
+use saddle_datasets::{LabeledImages, Split, cifar10};
+use std::error::Error;
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+use support::plot::{Band, BandFigure};
+
+/// The review's perturbation scales.
+const RADII: [f64; 6] = [0.001, 0.005, 0.015, 0.025, 0.05, 0.1];
+/// The review's step and batch size.
+const ETA: f64 = 0.01;
+const BATCH: usize = 128;
+const DROPOUT: f64 = 0.25;
+/// The certificate's tolerance and Hessian-Lipschitz constant: threshold −√(ρε) = −0.01.
+const EPS: f64 = 1e-2;
+const RHO: f64 = 1e-2;
+
+#[derive(Debug, Clone)]
+struct Config {
+    quick: bool,
+    epochs: usize,
+    seeds: u64,
+    threads: usize,
+    loss: Loss,
+    cifar: Option<PathBuf>,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+    lanczos: usize,
+    eval_every: usize,
+    ritz_seeds: u64,
+    cert_limit: Option<usize>,
+    out: Option<PathBuf>,
+}
+
+fn parse() -> Result<Config, Box<dyn Error>> {
+    let mut c = Config {
+        quick: false,
+        epochs: 0,
+        seeds: 10,
+        threads: 2,
+        loss: Loss::CrossEntropy,
+        cifar: None,
+        train_limit: None,
+        test_limit: None,
+        lanczos: 60,
+        eval_every: 0,
+        ritz_seeds: 1,
+        cert_limit: None,
+        out: None,
+    };
+    let (mut epochs, mut seeds, mut lanczos) = (None, None, None);
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut val = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--quick" => c.quick = true,
+            "--epochs" => epochs = Some(val("--epochs")?.parse()?),
+            "--seeds" => seeds = Some(val("--seeds")?.parse()?),
+            "--threads" => c.threads = val("--threads")?.parse()?,
+            "--lanczos" => lanczos = Some(val("--lanczos")?.parse()?),
+            "--eval-every" => c.eval_every = val("--eval-every")?.parse()?,
+            "--ritz-seeds" => c.ritz_seeds = val("--ritz-seeds")?.parse()?,
+            "--cert-limit" => c.cert_limit = Some(val("--cert-limit")?.parse()?),
+            "--train-limit" => c.train_limit = Some(val("--train-limit")?.parse()?),
+            "--test-limit" => c.test_limit = Some(val("--test-limit")?.parse()?),
+            "--cifar" => c.cifar = Some(PathBuf::from(val("--cifar")?)),
+            "--out" => c.out = Some(PathBuf::from(val("--out")?)),
+            "--loss" => {
+                c.loss = match val("--loss")?.as_str() {
+                    "ce" | "cross-entropy" => Loss::CrossEntropy,
+                    "l2" | "mse" => Loss::SquaredError,
+                    other => return Err(format!("unknown loss {other} (ce or l2)").into()),
+                }
+            }
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if c.cifar.is_none() {
+        c.cifar = cifar10::dir_from_env().ok();
+    }
+    c.epochs = epochs.unwrap_or(if c.quick { 2 } else { 150 });
+    if c.eval_every == 0 {
+        c.eval_every = if c.quick { 1 } else { 5 };
+    }
+    c.seeds = seeds.unwrap_or(if c.quick { 1 } else { 10 });
+    c.lanczos = lanczos.unwrap_or(if c.quick { 8 } else { 150 });
+    if c.threads == 0 || c.seeds == 0 || c.epochs == 0 {
+        return Err("--threads, --seeds and --epochs must be positive".into());
+    }
+    if c.quick {
+        if c.cifar.is_none() {
+            c.train_limit = Some(c.train_limit.unwrap_or(256));
+            c.test_limit = Some(c.test_limit.unwrap_or(128));
+        }
+    } else if c.out.is_none() {
+        c.out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/figures"));
+    }
+    if c.cifar.is_some() {
+        // See the module docs: one reverse-mode tape holds the whole training set's gradient.
+        c.train_limit = Some(c.train_limit.unwrap_or(if c.quick { 32 } else { 128 }));
+        c.test_limit = Some(c.test_limit.unwrap_or(if c.quick { 32 } else { 1000 }));
+        c.cert_limit = Some(c.cert_limit.unwrap_or(32));
+    }
+    Ok(c)
+}
+
+/// A training method: SGD (no radius) or mini-batch PSGD with radius r.
+#[derive(Debug, Clone, Copy)]
+struct MethodSpec {
+    radius: Option<f64>,
+}
+
+impl MethodSpec {
+    fn name(self) -> String {
+        match self.radius {
+            None => "SGD".to_string(),
+            Some(r) => format!("PSGD r={r}"),
+        }
+    }
+}
+
+/// One run's per-epoch curves (epoch 0 = the initialization) and end point.
+#[derive(Debug, Clone)]
+struct RunResult {
+    method: usize,
+    seed: u64,
+    train: Vec<Metrics>,
+    test: Vec<Metrics>,
+    x: DVector<f64>,
+    /// Time in the optimizer, and in the (dropout-off) metrics.
+    train_seconds: f64,
+    metric_seconds: f64,
+}
+
+/// A seed for epoch e of run (method, seed): SplitMix64-style mixing, so that every epoch's
+/// batches and noise are fresh and reproducible.
+fn epoch_seed(method: usize, seed: u64, epoch: usize) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((method as u64) << 32)
+        .wrapping_add(epoch as u64);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The epochs at which the metrics are taken: 0, then every `every`-th, and the last.
+fn eval_epochs(epochs: usize, every: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=epochs).step_by(every).collect();
+    if v.last() != Some(&epochs) {
+        v.push(epochs);
+    }
+    v
+}
+
+fn train_one(
+    net: &ReviewMlp,
+    test: &ReviewMlp,
+    spec: MethodSpec,
+    method: usize,
+    seed: u64,
+    cfg: &Config,
+    steps_per_epoch: usize,
+) -> Result<RunResult, Box<dyn Error>> {
+    // The same initialization and dropout masks for every method at a given seed.
+    let net = net.clone().with_dropout(DROPOUT, seed)?;
+    let mut x = net.shape().glorot_init(seed);
+    let (mut train_seconds, mut metric_seconds) = (0.0, 0.0);
+    let clock = Instant::now();
+    let mut train_curve = vec![net.metrics(&x)?];
+    let mut test_curve = vec![test.metrics(&x)?];
+    metric_seconds += clock.elapsed().as_secs_f64();
+    let marks = eval_epochs(cfg.epochs, cfg.eval_every);
+    // One optimizer call per stretch between two evaluations (each call ends with one
+    // full-gradient evaluation of its end point, pgd-core's Outcome.value/grad_norm).
+    for w in marks.windows(2) {
+        let (from, to) = (w[0], w[1]);
+        let base = (from * steps_per_epoch) as u64;
+        net.set_step(base);
+        // The observer sees iteration t after step t's gradient: the next step gets new masks.
+        let mut masks = |r: &pgd_core::IterRecord| {
+            net.set_step(base + r.iteration as u64 + 1);
+            ControlFlow::Continue(())
+        };
+        let s = epoch_seed(method, seed, from);
+        let steps = (to - from) * steps_per_epoch;
+        let clock = Instant::now();
+        let out = match spec.radius {
+            None => Sgd::new(ETA, BATCH)?
+                .seed(s)
+                .max_iters(steps)
+                .minimize_stochastic_observed(&net, &x, &mut masks)?,
+            Some(r) => Psgd::new(ETA, r)?
+                .batch_size(BATCH)?
+                .seed(s)
+                .max_iters(steps)
+                .minimize_stochastic_observed(&net, &x, &mut masks)?,
+        };
+        train_seconds += clock.elapsed().as_secs_f64();
+        x = out.x;
+        let clock = Instant::now();
+        train_curve.push(net.metrics(&x)?);
+        test_curve.push(test.metrics(&x)?);
+        metric_seconds += clock.elapsed().as_secs_f64();
+    }
+    Ok(RunResult {
+        method,
+        seed,
+        train: train_curve,
+        test: test_curve,
+        x,
+        train_seconds,
+        metric_seconds,
+    })
+}
+
+/// k steps of Lanczos with full reorthogonalization on ∇²f(x) from a seeded Gaussian start:
+/// the Ritz values, ascending (each ≥ λ_min; the smallest few approximate the bottom of the
+/// spectrum).
+fn ritz_values(
+    f: &ReviewMlp,
+    x: &DVector<f64>,
+    k: usize,
+    seed: u64,
+) -> Result<Vec<f64>, Box<dyn Error>> {
+    let d = x.len();
+    let mut state = seed;
+    let mut normal = || {
+        // Box–Muller on SplitMix64 draws.
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let u1 = 1.0 - next();
+        let u2 = next();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    };
+    let mut q = DVector::from_fn(d, |_, _| normal());
+    q /= q.norm();
+    let mut basis: Vec<DVector<f64>> = Vec::with_capacity(k);
+    let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    for _ in 0..k.min(d) {
+        let mut w = hvp(f, x, &q)?;
+        let a = q.dot(&w);
+        w.axpy(-a, &q, 1.0);
+        if let (Some(prev), Some(&b)) = (basis.last(), beta.last()) {
+            w.axpy(-b, prev, 1.0);
+        }
+        basis.push(q.clone());
+        for _ in 0..2 {
+            for v in &basis {
+                let c = v.dot(&w);
+                w.axpy(-c, v, 1.0);
+            }
+        }
+        alpha.push(a);
+        let b = w.norm();
+        if b < 1e-12 {
+            break;
+        }
+        beta.push(b);
+        q = w / b;
+    }
+    let m = alpha.len();
+    let t = DMatrix::from_fn(m, m, |i, j| {
+        if i == j {
+            alpha[i]
+        } else if i + 1 == j || j + 1 == i {
+            beta[i.min(j)]
+        } else {
+            0.0
+        }
+    });
+    let mut ev: Vec<f64> = t.symmetric_eigenvalues().iter().copied().collect();
+    ev.sort_by(f64::total_cmp);
+    Ok(ev)
+}
+
+fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let v = if xs.len() > 1 {
+        xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, v.sqrt())
+}
+
+fn load(cfg: &Config) -> Result<(String, Split), Box<dyn Error>> {
+    let (name, mut split) = match &cfg.cifar {
+        Some(dir) => ("cifar10".to_string(), cifar10::load(dir)?),
+        None => ("digits".to_string(), saddle_datasets::digits::train_test()?),
+    };
+    if let Some(n) = cfg.train_limit {
+        split.train = split.train.take(n);
+    }
+    if let Some(n) = cfg.test_limit {
+        split.test = split.test.take(n);
+    }
+    Ok((name, split))
+}
+
+fn network(
+    shape: MlpShape,
+    images: &LabeledImages,
+    loss: Loss,
+) -> Result<ReviewMlp, Box<dyn Error>> {
+    Ok(ReviewMlp::new(
+        shape,
+        images.scaled_rows(),
+        images.labels().to_vec(),
+        loss,
+    )?)
+}
+
+fn fmt_verdict(c: &Certificate) -> &'static str {
+    match c.verdict {
+        Verdict::SecondOrderStationary { .. } => "ε-SOSP",
+        Verdict::GradientTooLarge => "‖∇f‖ > ε",
+        Verdict::NegativeCurvature => "saddle (λ_min < −√(ρε))",
+        Verdict::Inconclusive { .. } => "inconclusive",
+        _ => "other",
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
+    let cfg = parse()?;
+    let wall = Instant::now();
+    let (data, split) = load(&cfg)?;
+    let shape = if data == "cifar10" {
+        MlpShape::review_cifar()
+    } else {
+        MlpShape::review_digits()
+    };
+    let train = network(shape, &split.train, cfg.loss)?;
+    let test = network(shape, &split.test, cfg.loss)?;
+    let n = train.n_samples();
+    let steps_per_epoch = n.div_ceil(BATCH);
+    let methods: Vec<MethodSpec> = std::iter::once(MethodSpec { radius: None })
+        .chain(RADII.iter().map(|&r| MethodSpec { radius: Some(r) }))
+        .collect();
+    println!(
+        "review MLP on {data}: {} → {} sigmoid → dropout {DROPOUT} → {} → {} softmax, {} weights, loss {:?}",
+        shape.inputs,
+        shape.hidden,
+        shape.bottleneck,
+        shape.classes,
+        shape.n_params(),
+        cfg.loss
+    );
+    println!(
+        "{} training / {} test images; batch {BATCH}, η = {ETA}, {} epochs of {steps_per_epoch} steps, {} seeds, {} methods, {} threads",
+        n,
+        test.n_samples(),
+        cfg.epochs,
+        cfg.seeds,
+        methods.len(),
+        cfg.threads
+    );
+
+    // Every (method, seed) run, spread over the threads; each run is independent of the
+    // others and of the thread it runs on.
+    let jobs: Vec<(usize, u64)> = (0..cfg.seeds)
+        .flat_map(|s| (0..methods.len()).map(move |m| (m, s)))
+        .collect();
+    let marks = eval_epochs(cfg.epochs, cfg.eval_every);
+    let bar = support::progress(jobs.len() as u64, cfg.quick);
+    let train_start = Instant::now();
+    let mut results: Vec<RunResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..cfg.threads)
+            .map(|t| {
+                let (jobs, methods, train, test, cfg, bar) =
+                    (&jobs, &methods, &train, &test, &cfg, &bar);
+                scope.spawn(move || -> Result<Vec<RunResult>, String> {
+                    let mut out = Vec::new();
+                    for &(m, s) in jobs.iter().skip(t).step_by(cfg.threads) {
+                        let r = train_one(train, test, methods[m], m, s, cfg, steps_per_epoch)
+                            .map_err(|e| format!("{} seed {s}: {e}", methods[m].name()))?;
+                        bar.inc(1);
+                        out.push(r);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            let part = h.join().map_err(|_| "a training thread panicked")??;
+            all.extend(part);
+        }
+        Ok::<_, Box<dyn Error>>(all)
+    })?;
+    bar.finish_and_clear();
+    let train_seconds = train_start.elapsed().as_secs_f64();
+    results.sort_by_key(|r| (r.method, r.seed));
+    let opt_seconds: f64 = results.iter().map(|r| r.train_seconds).sum();
+    let metric_seconds: f64 = results.iter().map(|r| r.metric_seconds).sum();
+    let epochs_total = (results.len() * cfg.epochs) as f64;
+    println!(
+        "training: {train_seconds:.1} s wall; per epoch of one run {:.1} ms in the optimizer ({steps_per_epoch} mini-batch gradients, plus one full gradient per optimizer call, every {} epochs), metrics {:.1} ms per evaluation",
+        1e3 * opt_seconds / epochs_total,
+        cfg.eval_every,
+        1e3 * metric_seconds / (results.len() * marks.len()) as f64
+    );
+    println!();
+
+    // Checks that must hold whatever the data say.
+    for r in &results {
+        if r.train.iter().chain(&r.test).any(|m| !m.loss.is_finite()) {
+            return Err(format!(
+                "{} seed {}: a non-finite loss",
+                methods[r.method].name(),
+                r.seed
+            )
+            .into());
+        }
+    }
+
+    // Summary table: final epoch, mean ± sd over the seeds; best-epoch test accuracy.
+    // Curves are indexed by evaluation k = 0..=last, taken at epoch marks[k].
+    let last = marks.len() - 1;
+    let mut table = String::new();
+    writeln!(
+        table,
+        "| method | train loss | train acc. | test loss | test acc. | test acc. − SGD's, paired by seed | best test acc. (epoch) | first epoch PSGD mean test acc. > SGD's, staying so |"
+    )?;
+    writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    let per_method = |m: usize| results.iter().filter(move |r| r.method == m);
+    let curve = |m: usize, sel: &dyn Fn(&RunResult, usize) -> f64, e: usize| {
+        mean_sd(&per_method(m).map(|r| sel(r, e)).collect::<Vec<_>>())
+    };
+    let test_acc = |r: &RunResult, e: usize| r.test[e].accuracy;
+    let sgd_test: Vec<f64> = (0..=last).map(|e| curve(0, &test_acc, e).0).collect();
+    for (m, spec) in methods.iter().enumerate() {
+        let tl = curve(m, &|r, e| r.train[e].loss, last);
+        let ta = curve(m, &|r, e| r.train[e].accuracy, last);
+        let vl = curve(m, &|r, e| r.test[e].loss, last);
+        let va = curve(m, &test_acc, last);
+        let means: Vec<f64> = (0..=last).map(|e| curve(m, &test_acc, e).0).collect();
+        // Same seed, same initialization and dropout masks: compare each PSGD run with the
+        // SGD run of its seed.
+        let diffs: Vec<f64> = per_method(m)
+            .filter_map(|r| {
+                per_method(0)
+                    .find(|q| q.seed == r.seed)
+                    .map(|q| r.test[last].accuracy - q.test[last].accuracy)
+            })
+            .collect();
+        let paired = mean_sd(&diffs);
+        let (best_e, best) =
+            means.iter().enumerate().fold(
+                (0, f64::NEG_INFINITY),
+                |b, (e, &v)| if v > b.1 { (e, v) } else { b },
+            );
+        let ahead = if m == 0 {
+            "—".to_string()
+        } else {
+            // The first epoch from which PSGD's mean test accuracy stays above SGD's.
+            let mut first = None;
+            for e in (1..=last).rev() {
+                if means[e] > sgd_test[e] {
+                    first = Some(e);
+                } else {
+                    break;
+                }
+            }
+            first.map_or("never".to_string(), |e| marks[e].to_string())
+        };
+        writeln!(
+            table,
+            "| {} | {:.4} ± {:.4} | {:.3} ± {:.3} | {:.4} ± {:.4} | {:.3} ± {:.3} | {:+.3} ± {:.3} | {:.3} ({}) | {ahead} |",
+            spec.name(),
+            tl.0,
+            tl.1,
+            ta.0,
+            ta.1,
+            vl.0,
+            vl.1,
+            va.0,
+            va.1,
+            paired.0,
+            paired.1,
+            best,
+            marks[best_e]
+        )?;
+    }
+    println!(
+        "after {} epochs, mean ± sd over {} seeds:\n{table}",
+        cfg.epochs, cfg.seeds
+    );
+    let first_train = mean_sd(&results.iter().map(|r| r.train[0].loss).collect::<Vec<_>>()).0;
+    let final_train = mean_sd(
+        &results
+            .iter()
+            .map(|r| r.train[last].loss)
+            .collect::<Vec<_>>(),
+    )
+    .0;
+    if final_train >= first_train {
+        return Err(format!(
+            "the mean training loss did not decrease: {first_train:.4} → {final_train:.4}"
+        )
+        .into());
+    }
+
+    // Certification of every end point on the full training loss, dropout off.
+    let plain = match cfg.cert_limit {
+        Some(k) if k < n => network(shape, &split.train.take(k), cfg.loss)?,
+        _ => train.without_dropout(),
+    };
+    if plain.n_samples() < n {
+        println!(
+            "(certifying the training loss of the first {} training images only: --cert-limit)",
+            plain.n_samples()
+        );
+    }
+    let certifier = Certifier::new(EPS, RHO)
+        .method(Method::Lanczos)
+        .budget(if cfg.quick { 20 } else { 300 });
+    let tau = (RHO * EPS).sqrt();
+    println!(
+        "certificates at ε = {EPS}, ρ = {RHO} (threshold −√(ρε) = {:.3}), Lanczos with δ = {}, full training loss without dropout:",
+        -tau,
+        certify::DEFAULT_DELTA
+    );
+    let mut cert_table = String::new();
+    writeln!(
+        cert_table,
+        "| method | seed | ‖∇f‖ | λ_min upper (Ritz) | λ_min lower bound (1−δ) | Lanczos steps | bottom Ritz values | verdict |"
+    )?;
+    writeln!(cert_table, "|---|---:|---:|---:|---:|---:|---|---|")?;
+    #[derive(Clone, Default)]
+    struct Tally {
+        points: usize,
+        gradient_too_large: usize,
+        below_threshold: usize,
+        negative: usize,
+        grad_norms: Vec<f64>,
+        lambda_uppers: Vec<f64>,
+    }
+    let mut summary = vec![Tally::default(); methods.len()];
+    let cert_start = Instant::now();
+    // Certify every end point, spread over the threads (each certificate draws its own
+    // default seed; the Ritz runs are seeded by the run's seed).
+    type Checked = (usize, f64, Certificate, Vec<f64>);
+    let mut checked: Vec<Checked> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..cfg.threads)
+            .map(|t| {
+                let (results, plain, certifier, cfg) = (&results, &plain, &certifier, &cfg);
+                scope.spawn(move || -> Result<Vec<Checked>, String> {
+                    let mut out = Vec::new();
+                    for (k, r) in results.iter().enumerate().skip(t).step_by(cfg.threads) {
+                        let fail = |e: &dyn std::fmt::Display| format!("certifying run {k}: {e}");
+                        let (_, g) = gradient(plain, &r.x).map_err(|e| fail(&e))?;
+                        let cert = certifier.certify(plain, &r.x).map_err(|e| fail(&e))?;
+                        let ritz = if r.seed < cfg.ritz_seeds {
+                            ritz_values(plain, &r.x, cfg.lanczos, r.seed ^ 0xA5A5)
+                                .map_err(|e| fail(&e))?
+                        } else {
+                            Vec::new()
+                        };
+                        out.push((k, g.norm(), cert, ritz));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| "a certification thread panicked")??);
+        }
+        Ok::<_, Box<dyn Error>>(all)
+    })?;
+    checked.sort_by_key(|c| c.0);
+    for (k, grad_norm, cert, ritz) in &checked {
+        let r = &results[*k];
+        let bottom: Vec<String> = ritz.iter().take(4).map(|v| format!("{v:.2e}")).collect();
+        // Every Ritz value is ≥ λ_min: one below the certificate's (1 − δ) lower bound would
+        // be the δ-probability failure of that bound, or a bug.
+        if let (Some(l), Some(&lo)) = (cert.lambda_bounds.lower, ritz.first())
+            && lo < l - 1e-8 * (1.0 + l.abs())
+        {
+            return Err(format!("Ritz value {lo} below the certificate's lower bound {l}").into());
+        }
+        let (lanczos_steps, lower) = match &cert.details {
+            certify::MethodDetails::Lanczos(d) => (d.iterations, cert.lambda_bounds.lower),
+            _ => (0, cert.lambda_bounds.lower),
+        };
+        let s = &mut summary[r.method];
+        s.points += 1;
+        s.gradient_too_large += usize::from(matches!(cert.verdict, Verdict::GradientTooLarge));
+        s.below_threshold += usize::from(cert.lambda_bounds.upper < -tau);
+        s.negative += usize::from(cert.lambda_bounds.upper < 0.0);
+        s.grad_norms.push(*grad_norm);
+        s.lambda_uppers.push(cert.lambda_bounds.upper);
+        writeln!(
+            cert_table,
+            "| {} | {} | {:.3e} | {:.3e} | {} | {} | {} | {} |",
+            methods[r.method].name(),
+            r.seed,
+            grad_norm,
+            cert.lambda_bounds.upper,
+            lower.map_or("—".to_string(), |l| format!(
+                "{l:.3e} (1−δ = {:.4})",
+                cert.lambda_bounds.lower_confidence
+            )),
+            lanczos_steps,
+            if bottom.is_empty() {
+                "—".to_string()
+            } else {
+                bottom.join(", ")
+            },
+            fmt_verdict(cert)
+        )?;
+    }
+    let cert_seconds = cert_start.elapsed().as_secs_f64();
+    println!("{cert_table}");
+    let mut verdicts = String::new();
+    writeln!(
+        verdicts,
+        "| method | end points | ‖∇f‖ > ε | λ_min < 0 found | λ_min < −√(ρε) found | median ‖∇f‖ | median λ_min (Ritz) |"
+    )?;
+    writeln!(verdicts, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for (m, s) in summary.iter().enumerate() {
+        writeln!(
+            verdicts,
+            "| {} | {} | {} | {} | {} | {:.3e} | {:.3e} |",
+            methods[m].name(),
+            s.points,
+            s.gradient_too_large,
+            s.negative,
+            s.below_threshold,
+            support::median(&s.grad_norms),
+            support::median(&s.lambda_uppers)
+        )?;
+    }
+    println!("does SGD end at a saddle, does PSGD not?\n{verdicts}");
+    println!(
+        "certification: {cert_seconds:.1} s; total wall time {:.1} s",
+        wall.elapsed().as_secs_f64()
+    );
+
+    if let Some(dir) = &cfg.out {
+        std::fs::create_dir_all(dir)?;
+        let tag = format!(
+            "review_mlp_{data}{}",
+            if matches!(cfg.loss, Loss::SquaredError) {
+                "_l2"
+            } else {
+                ""
+            }
+        );
+        let mut csv =
+            String::from("method,radius,seed,epoch,train_loss,train_acc,test_loss,test_acc\n");
+        for r in &results {
+            for (e, epoch) in marks.iter().enumerate() {
+                writeln!(
+                    csv,
+                    "{},{},{},{epoch},{},{},{},{}",
+                    methods[r.method].name(),
+                    methods[r.method].radius.unwrap_or(0.0),
+                    r.seed,
+                    r.train[e].loss,
+                    r.train[e].accuracy,
+                    r.test[e].loss,
+                    r.test[e].accuracy
+                )?;
+            }
+        }
+        std::fs::write(dir.join(format!("{tag}.csv")), csv)?;
+        std::fs::write(
+            dir.join(format!("{tag}_tables.md")),
+            format!("{table}\n{cert_table}\n{verdicts}"),
+        )?;
+        let names: Vec<String> = methods.iter().map(|m| m.name()).collect();
+        type Sel = fn(&RunResult, usize) -> f64;
+        let panels: [(&str, &str, Sel); 4] = [
+            ("test_acc", "test accuracy", |r, e| r.test[e].accuracy),
+            ("train_acc", "training accuracy", |r, e| r.train[e].accuracy),
+            ("test_loss", "test loss", |r, e| r.test[e].loss),
+            ("train_loss", "training loss", |r, e| r.train[e].loss),
+        ];
+        for (file, label, sel) in panels {
+            let series: Vec<Band> = (0..methods.len())
+                .map(|m| {
+                    let pts = (0..=last)
+                        .map(|e| {
+                            let (mu, sd) = curve(m, &|r, e| sel(r, e), e);
+                            (marks[e] as f64, mu, sd)
+                        })
+                        .collect();
+                    (names[m].as_str(), pts)
+                })
+                .collect();
+            let title = format!(
+                "{label}, review MLP on {data} (mean ± 1 sd over {} seeds)",
+                cfg.seeds
+            );
+            BandFigure {
+                title: &title,
+                x_label: "epoch",
+                y_label: label,
+                series: &series,
+            }
+            .write_svg(&dir.join(format!("{tag}_{file}.svg")))?;
+        }
+        println!(
+            "wrote {tag}.csv, {tag}_tables.md and {tag}_*.svg to {}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,120 @@
+//! The review's MLP trained by the stochastic optimizers of pgd-core: a seeded run lowers the
+//! loss, reproduces bit for bit, and the per-step dropout masks follow an observer.
+
+use nalgebra::DVector;
+use objective_zoo::{Loss, MlpShape, ReviewMlp};
+use pgd_core::{IterRecord, Psgd, Sgd, StochasticOptimizer};
+use std::ops::ControlFlow;
+
+const SHAPE: MlpShape = MlpShape {
+    inputs: 6,
+    hidden: 8,
+    bottleneck: 4,
+    classes: 3,
+};
+
+/// 60 samples in three noisy clusters (class c lights up inputs 2c and 2c + 1).
+fn clusters() -> (Vec<f64>, Vec<u8>) {
+    let mut state = 12345u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 0.3
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..60 {
+        let c = i % 3;
+        for k in 0..6 {
+            x.push(if k / 2 == c { 0.8 } else { 0.0 } + noise());
+        }
+        y.push(c as u8);
+    }
+    (x, y)
+}
+
+fn net(loss: Loss) -> ReviewMlp {
+    let (x, y) = clusters();
+    ReviewMlp::new(SHAPE, x, y, loss)
+        .expect("valid data")
+        .with_dropout(0.25, 3)
+        .expect("valid rate")
+}
+
+/// Trains with a fresh mask per step (the observer advances the step) and returns the end point.
+fn train(f: &ReviewMlp, radius: Option<f64>, seed: u64) -> DVector<f64> {
+    f.set_step(0);
+    let mut masks = |r: &IterRecord| {
+        f.set_step(r.iteration as u64 + 1);
+        ControlFlow::Continue(())
+    };
+    let x0 = SHAPE.glorot_init(seed);
+    let out = match radius {
+        None => Sgd::new(0.5, 16)
+            .expect("valid")
+            .seed(seed)
+            .max_iters(300)
+            .minimize_stochastic_observed(f, &x0, &mut masks),
+        Some(r) => Psgd::new(0.5, r)
+            .expect("valid")
+            .batch_size(16)
+            .expect("valid")
+            .seed(seed)
+            .max_iters(300)
+            .minimize_stochastic_observed(f, &x0, &mut masks),
+    }
+    .expect("a finite run");
+    assert_eq!(f.step(), 300, "the observer advanced the masks every step");
+    out.x
+}
+
+#[test]
+fn sgd_psgd_and_minibatch_psgd_lower_the_loss_reproducibly() {
+    for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+        let f = net(loss);
+        let x0 = SHAPE.glorot_init(1);
+        let start = f.metrics(&x0).expect("valid θ");
+        for radius in [None, Some(0.05)] {
+            let x = train(&f, radius, 1);
+            let end = f.metrics(&x).expect("valid θ");
+            assert!(
+                end.loss < 0.5 * start.loss,
+                "{loss:?} {radius:?}: loss {} → {}",
+                start.loss,
+                end.loss
+            );
+            assert!(
+                end.accuracy > 0.9,
+                "{loss:?} {radius:?}: accuracy {}",
+                end.accuracy
+            );
+            assert_eq!(x, train(&f, radius, 1), "same seed, same end point");
+            assert_ne!(x, train(&f, radius, 2), "another seed, another run");
+        }
+        // PSGD with m = 1 (no mini-batch) also trains
+        let psgd = Psgd::new(0.2, 0.05).expect("valid").seed(4).max_iters(1500);
+        let out = psgd.minimize_stochastic(&f, &x0).expect("a finite run");
+        assert!(f.metrics(&out.x).expect("valid θ").loss < start.loss);
+    }
+}
+
+#[test]
+fn dropout_changes_the_trajectory_and_is_off_in_the_metrics() {
+    let with = net(Loss::CrossEntropy);
+    let without = with.without_dropout();
+    let a = train(&with, None, 5);
+    without.set_step(0);
+    let b = Sgd::new(0.5, 16)
+        .expect("valid")
+        .seed(5)
+        .max_iters(300)
+        .minimize_stochastic(&without, &SHAPE.glorot_init(5))
+        .expect("a finite run")
+        .x;
+    assert_ne!(a, b, "dropout masks change the gradients");
+    // metrics never apply dropout: the same at any step
+    let m = with.metrics(&a).expect("valid θ");
+    with.set_step(12345);
+    assert_eq!(with.metrics(&a).expect("valid θ"), m);
+    assert_eq!(without.metrics(&a).expect("valid θ"), m);
+}
