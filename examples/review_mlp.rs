@@ -573,9 +573,9 @@ fn run() -> Result<(), Box<dyn Error>> {
     let mut cert_table = String::new();
     writeln!(
         cert_table,
-        "| method | seed | ‖∇f‖ | λ_min upper (Ritz) | λ_min lower bound (1−δ) | Lanczos steps | bottom Ritz values | verdict |"
+        "| method | seed | ‖∇f‖ | λ_min upper (Ritz) | λ_min lower bound (1−δ) | Lanczos steps | certifier seed | bottom Ritz values | verdict |"
     )?;
-    writeln!(cert_table, "|---|---:|---:|---:|---:|---:|---|---|")?;
+    writeln!(cert_table, "|---|---:|---:|---:|---:|---:|---:|---|---|")?;
     #[derive(Clone, Default)]
     struct Tally {
         points: usize,
@@ -642,7 +642,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         s.lambda_uppers.push(cert.lambda_bounds.upper);
         writeln!(
             cert_table,
-            "| {} | {} | {:.3e} | {:.3e} | {} | {} | {} | {} |",
+            "| {} | {} | {:.3e} | {:.3e} | {} | {} | {} | {} | {} |",
             methods[r.method].name(),
             r.seed,
             grad_norm,
@@ -652,6 +652,8 @@ fn run() -> Result<(), Box<dyn Error>> {
                 cert.lambda_bounds.lower_confidence
             )),
             lanczos_steps,
+            cert.randomness
+                .map_or("—".to_string(), |r| r.seed.to_string()),
             if bottom.is_empty() {
                 "—".to_string()
             } else {
