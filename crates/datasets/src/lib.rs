@@ -1,6 +1,6 @@
 //! Labelled image data for the toolkit's network experiments, offline by default.
 //!
-//! - [`digits`] (cargo feature `digits`): the 1 797 UCI handwritten digits (8×8, 10 classes)
+//! - `digits` (module, behind the cargo feature `digits`): the 1 797 UCI handwritten digits (8×8, 10 classes)
 //!   that the crate `smartcore` bundles, with the project's fixed seeded train/test split.
 //! - [`cifar10`]: a reader for the official CIFAR-10 binary files, loaded from a directory the
 //!   user names (argument or the `CIFAR10_DIR` environment variable).
