@@ -24,7 +24,7 @@
 
 mod support;
 
-use autodiff_objectives::{DualNum, Objective, objective};
+use autodiff_objectives::{DualNum, objective};
 use nalgebra::{DMatrix, DVector, dvector};
 use pgd_core::{
     AdaptiveCubic, ArcParams, GradientDescent, Optimizer, Outcome, Pgd, PgdParams, Subproblem,
@@ -37,6 +37,7 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
+use support::low_rank::LowRankFactorization;
 use support::{Args, median};
 
 fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
@@ -63,67 +64,17 @@ fn quadratic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     s
 }
 
-/// f(U) = ½‖UUᵀ − VVᵀ‖²_F = ½(‖UᵀU‖² − 2‖UᵀV‖² + ‖VᵀV‖²), U, V ∈ ℝ^{n×r} column-major.
-#[derive(Debug, Clone)]
-struct LowRank {
-    n: usize,
-    r: usize,
-    v: Vec<f64>,
-    vtv_norm2: f64,
-}
-
-impl LowRank {
-    /// V with independent entries of variance s_k/n in column k, s = (4, 3, 2, 1): VᵀV ≈
-    /// diag(4, 3, 2, 1) whatever n, so λ_min(∇²f(0)) = −2σ₁ ≈ −8. Instance `seed` of the
-    /// tables is `LowRank::random(d / 4, 1000 + seed)`.
-    fn random(n: usize, seed: u64) -> Self {
-        let scales = [4.0, 3.0, 2.0, 1.0];
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let v = DMatrix::from_fn(n, 4, |_, k| {
-            let half_width = (3.0 * scales[k] / n as f64).sqrt();
-            rng.random_range(-half_width..=half_width)
-        });
-        let vtv = v.transpose() * &v;
-        LowRank {
-            n,
-            r: 4,
-            vtv_norm2: vtv.norm_squared(),
-            v: v.as_slice().to_vec(),
-        }
-    }
-}
-
-impl Objective for LowRank {
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        let (n, r) = (self.n, self.r);
-        let col = |k: usize| &x[k * n..(k + 1) * n];
-        let vcol = |k: usize| &self.v[k * n..(k + 1) * n];
-        let mut utu = D::from(0.0);
-        for k in 0..r {
-            for l in k..r {
-                let mut s = D::from(0.0);
-                for (&a, &b) in col(k).iter().zip(col(l)) {
-                    s += a * b;
-                }
-                utu += if k == l { s * s } else { s * s * 2.0 };
-            }
-        }
-        let mut utv = D::from(0.0);
-        for k in 0..r {
-            for l in 0..r {
-                let mut s = D::from(0.0);
-                for (&a, &b) in col(k).iter().zip(vcol(l)) {
-                    s += a * b;
-                }
-                utv += s * s;
-            }
-        }
-        (utu - utv * 2.0 + self.vtv_norm2) * 0.5
-    }
-
-    fn dim(&self) -> Option<usize> {
-        Some(self.n * self.r)
-    }
+/// f(U) = ½‖UUᵀ − VVᵀ‖²_F (`support::low_rank`) with V of independent entries of variance s_k/n in column k, s = (4, 3, 2, 1): VᵀV ≈
+/// diag(4, 3, 2, 1) whatever n, so λ_min(∇²f(0)) = −2σ₁ ≈ −8. Instance `seed` of the
+/// tables is `random_low_rank(d / 4, 1000 + seed)`.
+fn random_low_rank(n: usize, seed: u64) -> LowRankFactorization {
+    let scales = [4.0, 3.0, 2.0, 1.0];
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let v = DMatrix::from_fn(n, 4, |_, k| {
+        let half_width = (3.0 * scales[k] / n as f64).sqrt();
+        rng.random_range(-half_width..=half_width)
+    });
+    LowRankFactorization::new(v)
 }
 
 fn part_one() -> Result<(), Box<dyn Error>> {
@@ -219,7 +170,7 @@ struct Cell {
 
 fn driven<O: Optimizer>(
     opt: O,
-    f: &LowRank,
+    f: &LowRankFactorization,
     eps: f64,
     rho: f64,
     seed: u64,
@@ -271,7 +222,7 @@ fn part_two(dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
         let n = d / 4;
         let mut cells: Vec<Cell> = (0..names.len()).map(|_| Cell::default()).collect();
         for seed in 0..seeds {
-            let f = LowRank::random(n, 1000 + seed);
+            let f = random_low_rank(n, 1000 + seed);
             for (m, cell) in cells.iter_mut().enumerate() {
                 let (run, ms) = match m {
                     0 => driven(tr_cg.clone(), &f, eps, rho, seed)?,
@@ -333,7 +284,7 @@ fn export(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> 
     std::fs::create_dir_all(dir)?;
     for &d in dims {
         for seed in 0..seeds {
-            let f = LowRank::random(d / 4, 1000 + seed);
+            let f = random_low_rank(d / 4, 1000 + seed);
             let mut text = format!("{} {}\n", f.n, f.r);
             for v in &f.v {
                 writeln!(text, "{v:.17e}")?;
@@ -377,7 +328,7 @@ fn certify_peer(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Er
                         return Err(format!("{}: bad header", path.display()).into());
                     }
                     let x: Vec<f64> = lines.map(str::parse).collect::<Result<_, _>>()?;
-                    let f = LowRank::random(d / 4, 1000 + seed);
+                    let f = random_low_rank(d / 4, 1000 + seed);
                     let c = certify::Certifier::new(EPS, RHO)
                         .seed(seed)
                         .certify(&f, &DVector::from_vec(x))?;

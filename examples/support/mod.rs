@@ -4,6 +4,7 @@
 //! Not every example uses every item.
 #![allow(dead_code)]
 
+pub mod low_rank;
 pub mod plot;
 
 use indicatif::{ProgressBar, ProgressStyle};
