@@ -234,9 +234,14 @@ pub(crate) fn rademacher(d: usize, rng: &mut StdRng) -> DVector<f64> {
     v
 }
 
-/// Classical Gram–Schmidt of w against `basis[k]` for k in `which`, with the DGKS criterion
-/// for a second pass. Returns the number of inner products taken.
-fn gram_schmidt(
+/// Classical Gram–Schmidt of w against `basis[k]` for k in `which`, with the
+/// Daniel–Gragg–Kaufman–Stewart (1976) criterion: a second pass only when the first removed
+/// more than 1 − 1/√2 of w's norm ("twice is enough", Parlett, *The Symmetric Eigenvalue
+/// Problem*, §6.9). Each pass streams the selected basis vectors through memory, which at
+/// large d is what a Lanczos step costs beyond its Hessian-vector product. Returns the number
+/// of inner products taken. Shared by the certifier's Lanczos (every vector, every step) and
+/// the spectrum tools (the vectors the ω-recurrence selects).
+pub(crate) fn gram_schmidt(
     w: &mut DVector<f64>,
     basis: &[DVector<f64>],
     which: &mut dyn Iterator<Item = usize>,

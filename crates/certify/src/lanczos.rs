@@ -35,13 +35,12 @@ use crate::certificate::{
 };
 use crate::cholesky::U;
 use crate::error::CertifyError;
+use crate::krylov;
 use crate::outcome::{Outcome, sign_fixed};
 use autodiff_objectives::{Objective, Oracle};
 use nalgebra::DVector;
-use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::StandardNormal;
 
 /// The constant of the Kuczyński–Woźniakowski bound.
 pub const KW_CONSTANT: f64 = 1.648;
@@ -140,33 +139,11 @@ pub(crate) struct Params {
     pub residual_tol: f64,
 }
 
-fn random_unit(d: usize, rng: &mut StdRng) -> DVector<f64> {
-    loop {
-        let v = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
-        let n = v.norm();
-        if n > 0.0 {
-            return v / n;
-        }
-    }
-}
-
-/// Gram–Schmidt against the basis with the Daniel–Gragg–Kaufman–Stewart (1976) criterion:
-/// a second pass only when the first removed more than 1 − 1/√2 of w's norm ("twice is
-/// enough", Parlett, *The Symmetric Eigenvalue Problem*, §6.9). After the three-term
-/// recurrence w is already nearly orthogonal to the basis, so the second pass is usually
-/// skipped; each pass streams the whole basis through memory, which at large d is what a
-/// Lanczos step costs beyond its Hessian-vector product.
+/// Full reorthogonalization: Gram–Schmidt of w against the whole basis with the DGKS
+/// criterion ([`krylov::gram_schmidt`]). After the three-term recurrence w is already nearly
+/// orthogonal to the basis, so the second pass is usually skipped.
 fn orthogonalize(w: &mut DVector<f64>, q: &[DVector<f64>]) {
-    for _ in 0..2 {
-        let before = w.norm();
-        for qi in q {
-            let c = qi.dot(w);
-            w.axpy(-c, qi, 1.0);
-        }
-        if w.norm() > std::f64::consts::FRAC_1_SQRT_2 * before {
-            return;
-        }
-    }
+    krylov::gram_schmidt(w, q, &mut (0..q.len()));
 }
 
 pub(crate) fn lanczos<O: Objective>(
@@ -182,7 +159,7 @@ pub(crate) fn lanczos<O: Objective>(
     let mut q: Vec<DVector<f64>> = Vec::new();
     let mut alpha: Vec<f64> = Vec::new();
     let mut beta: Vec<f64> = Vec::new();
-    let mut v = random_unit(d, &mut rng);
+    let mut v = krylov::random_unit(d, &mut rng);
     let mut first: Option<(f64, DVector<f64>)> = None;
     let mut escape: Option<EscapeDirection> = None;
     let mut passed: Option<Assurance> = None;
@@ -210,8 +187,8 @@ pub(crate) fn lanczos<O: Objective>(
         orthogonalize(&mut w, &q);
         let b = w.norm();
         alpha.push(a);
-        theta_min = tridiag_eigenvalue(&alpha, &beta, 0);
-        theta_max = tridiag_eigenvalue(&alpha, &beta, k - 1);
+        theta_min = krylov::tridiagonal_eigenvalue(&alpha, &beta, 0);
+        theta_max = krylov::tridiagonal_eigenvalue(&alpha, &beta, k - 1);
         let s_min = tridiag_eigenvector(&alpha, &beta, theta_min);
         resid = b * s_min.last().map_or(0.0, |s| s.abs());
         exhausted = k == d;
@@ -261,7 +238,7 @@ pub(crate) fn lanczos<O: Objective>(
         }
         if b <= 64.0 * U * (d as f64).sqrt() * hv_norm.max(scale) || b == 0.0 {
             // Invariant subspace: restart with a fresh random direction orthogonal to Q.
-            let mut r = random_unit(d, &mut rng);
+            let mut r = krylov::random_unit(d, &mut rng);
             orthogonalize(&mut r, &q);
             let n = r.norm();
             if n.is_nan() || n <= 0.0 {
@@ -356,59 +333,6 @@ fn ritz_vector(q: &[DVector<f64>], s: &[f64]) -> DVector<f64> {
         y.axpy(si, qi, 1.0);
     }
     y
-}
-
-/// Number of eigenvalues of the symmetric tridiagonal T (diagonal `a`, off-diagonal `b`) below
-/// x, by the Sturm sequence of the LDLᵀ pivots of T − xI.
-fn sturm_count(a: &[f64], b: &[f64], x: f64, pivmin: f64) -> usize {
-    let mut count = 0;
-    let mut qv = 1.0;
-    for i in 0..a.len() {
-        let off = if i == 0 {
-            0.0
-        } else {
-            b[i - 1] * b[i - 1] / qv
-        };
-        qv = a[i] - x - off;
-        if qv.abs() < pivmin {
-            qv = -pivmin;
-        }
-        if qv < 0.0 {
-            count += 1;
-        }
-    }
-    count
-}
-
-/// The (j+1)-th smallest eigenvalue of T by bisection on the Sturm count.
-fn tridiag_eigenvalue(a: &[f64], b: &[f64], j: usize) -> f64 {
-    let n = a.len();
-    let off = |i: usize| -> f64 {
-        let left = if i > 0 { b[i - 1].abs() } else { 0.0 };
-        let right = if i + 1 < n { b[i].abs() } else { 0.0 };
-        left + right
-    };
-    let mut lo = (0..n).map(|i| a[i] - off(i)).fold(f64::INFINITY, f64::min);
-    let mut hi = (0..n)
-        .map(|i| a[i] + off(i))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
-    lo -= 2.0 * U * scale;
-    hi += 2.0 * U * scale;
-    let bmax = b.iter().fold(0.0_f64, |m, v| m.max(v * v));
-    let pivmin = f64::MIN_POSITIVE * bmax.max(1.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if hi - lo <= 2.0 * U * scale || mid <= lo || mid >= hi {
-            break;
-        }
-        if sturm_count(a[..n].as_ref(), b, mid, pivmin) > j {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 /// A unit eigenvector of T for the eigenvalue θ, by inverse iteration with a tridiagonal LU
@@ -534,10 +458,10 @@ mod tests {
         let t = dense_of(&a, &b);
         let e = crate::dense::sorted_eigenvalues(&t);
         for (j, ej) in e.iter().enumerate() {
-            let th = tridiag_eigenvalue(&a, &b, j);
+            let th = krylov::tridiagonal_eigenvalue(&a, &b, j);
             assert!((th - ej).abs() < 1e-13, "{j}: {th} vs {ej}");
         }
-        let th = tridiag_eigenvalue(&a, &b, 0);
+        let th = krylov::tridiagonal_eigenvalue(&a, &b, 0);
         let s = DVector::from_vec(tridiag_eigenvector(&a, &b, th));
         let r = &t * &s - &s * th;
         assert!(r.norm() < 1e-12, "residual {}", r.norm());
