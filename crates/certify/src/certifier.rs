@@ -320,14 +320,7 @@ impl Certifier {
         // ℓ must bound λ_max: a larger eigenvalue (dense), diagonal entry (factorization: a
         // Rayleigh quotient eᵢᵀ∇²f eᵢ ≤ λ_max) or Ritz value (checked inside Lanczos, before
         // the bound is used) contradicts it.
-        if let Some(l) = self.ell
-            && out.curvature_max > l + 1e-9 * l.abs().max(1.0)
-        {
-            return Err(CertifyError::LipschitzTooSmall {
-                given: l,
-                observed: out.curvature_max,
-            });
-        }
+        crate::error::check_ell(self.ell, out.curvature_max)?;
         let grad_norm = out.grad.norm();
         let gradient_ok = grad_norm <= self.eps;
         let verdict = if !gradient_ok {

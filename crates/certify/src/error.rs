@@ -82,3 +82,15 @@ pub enum CertifyError {
     #[error("evaluation failed: {0}")]
     Eval(#[from] EvalError),
 }
+
+/// A given ℓ must bound λ_max(∇²f(x)) from above: `observed` is a lower bound on λ_max seen by
+/// a method (an eigenvalue, a Ritz value or a diagonal entry). Beyond a relative 1e-9 of
+/// rounding, ℓ < observed is [`CertifyError::LipschitzTooSmall`].
+pub(crate) fn check_ell(ell: Option<f64>, observed: f64) -> Result<(), CertifyError> {
+    match ell {
+        Some(l) if observed > l + 1e-9 * l.abs().max(1.0) => {
+            Err(CertifyError::LipschitzTooSmall { given: l, observed })
+        }
+        _ => Ok(()),
+    }
+}

@@ -193,14 +193,7 @@ pub(crate) fn lanczos<O: Objective>(
         resid = b * s_min.last().map_or(0.0, |s| s.abs());
         exhausted = k == d;
         let scale = theta_min.abs().max(theta_max.abs());
-        if let Some(l) = p.ell
-            && theta_max > l + 1e-9 * l.abs().max(1.0)
-        {
-            return Err(CertifyError::LipschitzTooSmall {
-                given: l,
-                observed: theta_max,
-            });
-        }
+        crate::error::check_ell(p.ell, theta_max)?;
         let margin = 16.0 * d as f64 * U * scale.max(hv_norm) + dropped;
         // Failure: a Ritz vector whose measured curvature is below the threshold.
         if theta_min < -tau
