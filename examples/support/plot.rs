@@ -336,7 +336,8 @@ impl ScalingFigure<'_> {
             return Err(format!("nothing to plot in {}", path.display()).into());
         }
         let (x_lo, x_hi) = (x_min.floor() - 0.1, x_max.ceil() + 0.1);
-        let (y_lo, y_hi) = ((y_min - 0.1).floor(), (y_max + 0.1).ceil());
+        // One empty decade on top for the legend (upper left).
+        let (y_lo, y_hi) = ((y_min - 0.1).floor(), (y_max + 0.1).ceil() + 1.0);
         let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
