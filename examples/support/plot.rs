@@ -335,7 +335,7 @@ impl ScalingFigure<'_> {
         if !(x_min.is_finite() && y_min.is_finite()) {
             return Err(format!("nothing to plot in {}", path.display()).into());
         }
-        let (x_lo, x_hi) = (x_min.floor() - 0.1, x_max.ceil() + 0.1);
+        let (x_lo, x_hi) = (x_min.floor() - 0.25, x_max.ceil() + 0.25);
         // One empty decade on top for the legend (upper left).
         let (y_lo, y_hi) = ((y_min - 0.1).floor(), (y_max + 0.1).ceil() + 1.0);
         let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
@@ -347,7 +347,7 @@ impl ScalingFigure<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
         let decade = |v: &f64| {
-            if (v - v.round()).abs() < 1e-9 {
+            if (v - v.round()).abs() < 1e-6 {
                 format!("1e{:.0}", v.round())
             } else {
                 String::new()
