@@ -4,34 +4,42 @@
 //! gradient orthogonal to the bottom eigenvector), Rosenbrock from (−1.2, 1) and a quadratic —
 //! iterations, gradients and Hessian-vector products of each second-order method.
 //!
-//! Part 2, at scale: low-rank matrix factorization f(U) = ½‖UUᵀ − VVᵀ‖²_F (r = 4, n = d/4,
-//! the Gram-matrix form of `examples/large_scale.rs`, O(nr²) per evaluation) from the strict
-//! saddle U = 0, at d = 10², 10³, 10⁴ with 10 random targets V each. Every method runs inside
-//! the certified driver, so each cost is "until a certificate says ε-SOSP" (ε = 10⁻⁶, ρ = 100,
-//! the certifier seeded per instance so that the table is reproducible): gradients and HVPs
-//! include the certifications and the driver's escapes.
+//! Part 2, the driver at scale: low-rank matrix factorization f(U) = ½‖UUᵀ − VVᵀ‖²_F (r = 4,
+//! n = d/4, the Gram-matrix form of `examples/large_scale.rs`, O(nr²) per evaluation) from the
+//! strict saddle U = 0, at d = 10², 10³, 10⁴ with 10 random targets V each. Every method runs
+//! inside the certified driver, so each cost is "until a certificate says ε-SOSP" (ε = 10⁻⁶,
+//! ρ = 100, the certifier seeded per instance so that the table is reproducible): gradients
+//! and HVPs include the certifications and the driver's escapes.
+//!
+//! Part 3, the comparison at scale (issue 14; `support/scale.rs` says what exactly): matrix
+//! factorization from U = 0, the octopus near a saddle with 10 saddles to go, and a two-layer
+//! tanh network from θ = 0, at d = 10², 10³, 10⁴, 10 instances each; PGD, PAGD, PSGD, TR
+//! (Steihaug–Toint and Lanczos), ARC and the certified driver around GD, each run's end point
+//! certified by a fresh certificate. Tables on stdout; every run (with the certificates'
+//! seeds) as CSV and one SVG per family in `docs/figures/` (or `--out DIR`).
 //!
 //! ```text
-//! cargo run --release --example second_order             # both parts, d up to 10⁴
+//! cargo run --release --example second_order             # all three parts, d up to 10⁴
+//! cargo run --release --example second_order -- scale    # part 3 only (or: scale octopus)
 //! cargo run --release --example second_order -- --max-d 1000 --seeds 3
-//! cargo run --example second_order -- --quick            # part 1 and d = 100 with 2 seeds (CI)
+//! cargo run --example second_order -- --quick            # d = 100 with 2 seeds, no files (CI)
 //! bash bench/scipy/run.sh                                 # scipy's trust-ncg / trust-krylov as a peer
 //! ```
 //!
-//! The scipy peer (`bench/scipy/`) uses two more modes: `export DIR` writes every instance
-//! (n, r, V) as text, `certify DIR` reads scipy's returned points back, certifies each with the
-//! same certifier (seeded per instance) and prints the table.
+//! The scipy peer (`bench/scipy/`) uses two more modes: `export DIR` writes every instance of
+//! the three families as text, `certify DIR` reads scipy's returned points back, certifies
+//! each with a fresh certificate of the family and prints the table.
 
+#[path = "support/scale.rs"]
+mod scale;
 mod support;
 
 use autodiff_objectives::{DualNum, objective};
-use nalgebra::{DMatrix, DVector, dvector};
+use nalgebra::{DVector, dvector};
 use pgd_core::{
     AdaptiveCubic, ArcParams, GradientDescent, Optimizer, Outcome, Pgd, PgdParams, Subproblem,
     Tolerances, TrustRegion, TrustRegionParams,
 };
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
 use saddle_escape::{CertifiedDriver, CertifiedRun};
 use std::error::Error;
 use std::fmt::Write as _;
@@ -62,19 +70,6 @@ fn quadratic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         }
     }
     s
-}
-
-/// f(U) = ½‖UUᵀ − VVᵀ‖²_F (`support::low_rank`) with V of independent entries of variance s_k/n in column k, s = (4, 3, 2, 1): VᵀV ≈
-/// diag(4, 3, 2, 1) whatever n, so λ_min(∇²f(0)) = −2σ₁ ≈ −8. Instance `seed` of the
-/// tables is `random_low_rank(d / 4, 1000 + seed)`.
-fn random_low_rank(n: usize, seed: u64) -> LowRankFactorization {
-    let scales = [4.0, 3.0, 2.0, 1.0];
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let v = DMatrix::from_fn(n, 4, |_, k| {
-        let half_width = (3.0 * scales[k] / n as f64).sqrt();
-        rng.random_range(-half_width..=half_width)
-    });
-    LowRankFactorization::new(v)
 }
 
 fn part_one() -> Result<(), Box<dyn Error>> {
@@ -219,10 +214,9 @@ fn part_two(dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     let mut all_certified = true;
     for &d in dims {
-        let n = d / 4;
         let mut cells: Vec<Cell> = (0..names.len()).map(|_| Cell::default()).collect();
         for seed in 0..seeds {
-            let f = random_low_rank(n, 1000 + seed);
+            let f = scale::low_rank(d, seed);
             for (m, cell) in cells.iter_mut().enumerate() {
                 let (run, ms) = match m {
                     0 => driven(tr_cg.clone(), &f, eps, rho, seed)?,
@@ -278,81 +272,145 @@ fn part_two(dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
 const EPS: f64 = 1e-6;
 const RHO: f64 = 100.0;
 
-/// Writes every instance as `lowrank_d{d}_s{seed}.txt`: "n r", then V column-major, one
-/// entry per line (17 significant digits: the exact f64).
+/// Writes every instance of the three families (part 3; the low-rank ones are part 2's too)
+/// as text, all numbers with 17 significant digits (the exact f64):
+/// `lowrank_d{d}_s{seed}.txt` ("n r", then V column-major), `octopus_d{d}_s{seed}.txt`
+/// ("d L γ τ", then the start x₀), `network_d{d}_s{seed}.txt` ("m p h", then the inputs
+/// row-major, then the targets).
 fn export(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
     std::fs::create_dir_all(dir)?;
+    let mut count = 0;
     for &d in dims {
         for seed in 0..seeds {
-            let f = random_low_rank(d / 4, 1000 + seed);
+            let f = scale::low_rank(d, seed);
             let mut text = format!("{} {}\n", f.n, f.r);
             for v in &f.v {
                 writeln!(text, "{v:.17e}")?;
             }
             std::fs::write(dir.join(format!("lowrank_d{d}_s{seed}.txt")), text)?;
+            let (oct, x0) = scale::octopus(d, seed)?;
+            let mut text = format!(
+                "{d} {:.17e} {:.17e} {:.17e}\n",
+                oct.l(),
+                oct.gamma(),
+                oct.tau()
+            );
+            for v in &x0 {
+                writeln!(text, "{v:.17e}")?;
+            }
+            std::fs::write(dir.join(format!("octopus_d{d}_s{seed}.txt")), text)?;
+            let net = scale::network(d, seed)?;
+            let x = net.inputs();
+            let mut text = format!("{} {} {}\n", x.nrows(), x.ncols(), scale::NET_HIDDEN);
+            for i in 0..x.nrows() {
+                for k in 0..x.ncols() {
+                    writeln!(text, "{:.17e}", x[(i, k)])?;
+                }
+            }
+            for y in net.targets() {
+                writeln!(text, "{y:.17e}")?;
+            }
+            std::fs::write(dir.join(format!("network_d{d}_s{seed}.txt")), text)?;
+            count += 3;
         }
     }
-    println!(
-        "wrote {} instances to {}",
-        dims.len() as u64 * seeds,
-        dir.display()
-    );
+    println!("wrote {count} instances to {}", dir.display());
     Ok(())
 }
 
-/// Reads scipy's results `result_{method}_{start}_d{d}_s{seed}.txt` ("nfev njev nhev nit
-/// seconds", then x one entry per line), certifies each point, prints the table.
+/// Reads scipy's results `result_{family}_{method}_{start}_d{d}_s{seed}.txt` ("nfev njev nhev
+/// nit seconds", then x one entry per line), certifies each point with a fresh
+/// `Certifier::new(ε, ρ)` of the family (as part 3 certifies ours), prints the table.
 fn certify_peer(dir: &Path, dims: &[usize], seeds: u64) -> Result<(), Box<dyn Error>> {
     println!(
-        "| d | scipy method, start | certified | f | ∇f | HVPs | certification: gradients + HVPs | wall ms: scipy + certification |"
+        "| family | d | scipy method, start | certified | not certified because | f evals | ∇f evals | HVPs | certification HVPs | wall ms: scipy (+ certification) |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
-    for &d in dims {
-        for method in ["trust-ncg", "trust-krylov"] {
-            for start in ["zero", "perturbed"] {
-                let (mut certified, mut runs) = (0, 0);
-                let mut cols: [Vec<f64>; 5] = Default::default();
-                for seed in 0..seeds {
-                    let path = dir.join(format!("result_{method}_{start}_d{d}_s{seed}.txt"));
-                    let Ok(text) = std::fs::read_to_string(&path) else {
+    println!("|---|---:|---|---:|---|---:|---:|---:|---:|---:|");
+    for family in scale::Family::ALL {
+        let (eps, rho) = family.eps_rho();
+        let starts: &[&str] = if family == scale::Family::Octopus {
+            &["given"]
+        } else {
+            &["zero", "perturbed"]
+        };
+        for &d in dims {
+            for method in ["trust-ncg", "trust-krylov"] {
+                for start in starts {
+                    let (mut certified, mut runs) = (0, 0);
+                    let mut cols: [Vec<f64>; 6] = Default::default();
+                    // Why the others were refused: [‖∇f‖ > ε, negative curvature, inconclusive].
+                    let mut refused = [0usize; 3];
+                    for seed in 0..seeds {
+                        let path = dir.join(format!(
+                            "result_{}_{method}_{start}_d{d}_s{seed}.txt",
+                            family.key()
+                        ));
+                        let Ok(text) = std::fs::read_to_string(&path) else {
+                            continue;
+                        };
+                        let mut lines = text.lines();
+                        let head: Vec<f64> = lines
+                            .next()
+                            .ok_or("empty result file")?
+                            .split_whitespace()
+                            .map(str::parse)
+                            .collect::<Result<_, _>>()?;
+                        if head.len() != 5 {
+                            return Err(format!("{}: bad header", path.display()).into());
+                        }
+                        let x: Vec<f64> = lines.map(str::parse).collect::<Result<_, _>>()?;
+                        let x = DVector::from_vec(x);
+                        let certifier = certify::Certifier::new(eps, rho);
+                        let c = match family {
+                            scale::Family::LowRank => {
+                                certifier.certify(&scale::low_rank(d, seed), &x)?
+                            }
+                            scale::Family::Octopus => {
+                                certifier.certify(&scale::octopus(d, seed)?.0, &x)?
+                            }
+                            scale::Family::Network => {
+                                certifier.certify(&scale::network(d, seed)?, &x)?
+                            }
+                        };
+                        runs += 1;
+                        match c.verdict {
+                            _ if c.is_second_order_stationary() => certified += 1,
+                            certify::Verdict::GradientTooLarge => refused[0] += 1,
+                            certify::Verdict::NegativeCurvature => refused[1] += 1,
+                            _ => refused[2] += 1,
+                        }
+                        cols[0].push(head[0]);
+                        cols[1].push(head[1]);
+                        cols[2].push(head[2]);
+                        cols[3].push(c.evaluations.hvp as f64);
+                        cols[4].push(head[4] * 1e3);
+                        cols[5].push(c.elapsed.as_secs_f64() * 1e3);
+                    }
+                    if runs == 0 {
                         continue;
+                    }
+                    let why: Vec<String> = ["‖∇f‖ > ε", "negative curvature", "inconclusive"]
+                        .iter()
+                        .zip(refused)
+                        .filter(|(_, k)| *k > 0)
+                        .map(|(w, k)| format!("{w} ×{k}"))
+                        .collect();
+                    let why = if why.is_empty() {
+                        "–".to_string()
+                    } else {
+                        why.join(", ")
                     };
-                    let mut lines = text.lines();
-                    let head: Vec<f64> = lines
-                        .next()
-                        .ok_or("empty result file")?
-                        .split_whitespace()
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?;
-                    if head.len() != 5 {
-                        return Err(format!("{}: bad header", path.display()).into());
-                    }
-                    let x: Vec<f64> = lines.map(str::parse).collect::<Result<_, _>>()?;
-                    let f = random_low_rank(d / 4, 1000 + seed);
-                    let c = certify::Certifier::new(EPS, RHO)
-                        .seed(seed)
-                        .certify(&f, &DVector::from_vec(x))?;
-                    runs += 1;
-                    if c.is_second_order_stationary() {
-                        certified += 1;
-                    }
-                    cols[0].push(head[0]);
-                    cols[1].push(head[1]);
-                    cols[2].push(head[2]);
-                    cols[3].push((c.evaluations.gradient + c.evaluations.hvp) as f64);
-                    cols[4].push(head[4] * 1e3 + c.elapsed.as_secs_f64() * 1e3);
+                    println!(
+                        "| {} | {d} | {method}, {start} | {certified}/{runs} | {why} | {} | {} | {} | {} | {:.1} (+ {:.1}) |",
+                        family.key(),
+                        median(&cols[0]),
+                        median(&cols[1]),
+                        median(&cols[2]),
+                        median(&cols[3]),
+                        median(&cols[4]),
+                        median(&cols[5])
+                    );
                 }
-                if runs == 0 {
-                    continue;
-                }
-                println!(
-                    "| {d} | {method}, {start} | {certified}/{runs} | {} | {} | {} | {} | {:.1} |",
-                    median(&cols[0]),
-                    median(&cols[1]),
-                    median(&cols[2]),
-                    median(&cols[3]),
-                    median(&cols[4])
-                );
             }
         }
     }
@@ -367,14 +425,95 @@ fn run() -> Result<(), Box<dyn Error>> {
         .filter(|&d| d <= max_d)
         .collect();
     let seeds = args.seeds.unwrap_or(if args.quick { 2 } else { 10 });
-    match args.rest.as_slice() {
+    let families: Vec<scale::Family> = match args.rest.as_slice() {
         [mode, dir] if mode == "export" => return export(Path::new(dir), &dims, seeds),
         [mode, dir] if mode == "certify" => return certify_peer(Path::new(dir), &dims, seeds),
-        [] => {}
+        [mode] if mode == "scale" => scale::Family::ALL.to_vec(),
+        [mode, fam] if mode == "scale" => scale::Family::ALL
+            .into_iter()
+            .filter(|f| f.key() == fam)
+            .collect(),
+        [] => {
+            part_one()?;
+            part_two(&dims, seeds)?;
+            scale::Family::ALL.to_vec()
+        }
         other => return Err(format!("unknown arguments {other:?}").into()),
+    };
+    part_three(&args, &dims, seeds, &families)
+}
+
+/// Part 3, the comparison at scale (`support/scale.rs`): every family, dimension and method,
+/// each end point certified afresh; tables on stdout, every run as CSV and the figures in the
+/// figure directory (full mode).
+fn part_three(
+    args: &Args,
+    dims: &[usize],
+    seeds: u64,
+    families: &[scale::Family],
+) -> Result<(), Box<dyn Error>> {
+    if families.is_empty() {
+        return Err("unknown family (lowrank, octopus, network)".into());
     }
-    part_one()?;
-    part_two(&dims, seeds)
+    let methods: Vec<usize> = (0..scale::METHODS.len()).collect();
+    let total = Instant::now();
+    let bar = support::progress((families.len() * dims.len()) as u64, args.quick);
+    let mut all = Vec::new();
+    println!(
+        "\n## Part 3: at scale, {seeds} instances per family and d, every end point certified by a fresh certificate\n"
+    );
+    for &family in families {
+        let mut recs = Vec::new();
+        for &d in dims {
+            bar.set_message(format!("{} d = {d}", family.key()));
+            recs.extend(scale::run_cell(family, d, seeds, args.quick, &methods)?);
+            bar.inc(1);
+        }
+        bar.suspend(|| println!("{}", scale::table(family, &recs)));
+        all.extend(recs);
+    }
+    bar.finish_and_clear();
+    let secs = total.elapsed().as_secs_f64();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "part 3: {} runs in {secs:.1} s (load average at the end: {})",
+        all.len(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(dir) = args.figure_dir() {
+        std::fs::create_dir_all(&dir)?;
+        let stem = if families.len() == 1 {
+            format!("second_order_scale_{}", families[0].key())
+        } else {
+            "second_order_scale".to_string()
+        };
+        scale::write_csv(&dir.join(format!("{stem}_runs.csv")), &all)?;
+        for &family in families {
+            let path = dir.join(format!("second_order_scale_{}.svg", family.key()));
+            scale::figure(family, &all, &path)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    if args.quick {
+        // d = 100 is certified densely (no randomness): the second-order methods must succeed.
+        for r in all.iter().filter(|r| (3..=5).contains(&r.method)) {
+            if !r.certified {
+                return Err(format!(
+                    "{} on {} d = {} instance {}: not certified ({})",
+                    scale::METHODS[r.method],
+                    r.family.key(),
+                    r.d,
+                    r.instance,
+                    r.verdict
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn main() {

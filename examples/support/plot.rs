@@ -296,3 +296,94 @@ impl BandFigure<'_> {
         Ok(())
     }
 }
+
+/// One series of a [`ScalingFigure`]: its name and (x, y) points, both positive.
+pub type Series<'a> = (&'a str, Vec<(f64, f64)>);
+
+/// Lines with circle markers on log₁₀–log₁₀ axes (e.g. a cost against the dimension), the
+/// series coloured in order from the band palette.
+pub struct ScalingFigure<'a> {
+    /// Title above the plot.
+    pub title: &'a str,
+    /// x-axis label (the axis itself is drawn in log₁₀).
+    pub x_label: &'a str,
+    /// y-axis label (log₁₀).
+    pub y_label: &'a str,
+    /// The series; non-positive points are skipped.
+    pub series: &'a [Series<'a>],
+}
+
+impl ScalingFigure<'_> {
+    /// Writes the figure as an SVG file.
+    pub fn write_svg(&self, path: &Path) -> Result<(), Box<dyn Error>> {
+        let pts = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+            v.iter()
+                .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+                .map(|&(x, y)| (x.log10(), y.log10()))
+                .collect()
+        };
+        let (mut x_min, mut x_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut y_min, mut y_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (_, v) in self.series {
+            for (x, y) in pts(v) {
+                x_min = x_min.min(x);
+                x_max = x_max.max(x);
+                y_min = y_min.min(y);
+                y_max = y_max.max(y);
+            }
+        }
+        if !(x_min.is_finite() && y_min.is_finite()) {
+            return Err(format!("nothing to plot in {}", path.display()).into());
+        }
+        let (x_lo, x_hi) = (x_min.floor() - 0.25, x_max.ceil() + 0.25);
+        // One empty decade on top for the legend (upper left).
+        let (y_lo, y_hi) = ((y_min - 0.1).floor(), (y_max + 0.1).ceil() + 1.0);
+        let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+        let decade = |v: &f64| {
+            if (v - v.round()).abs() < 1e-6 {
+                format!("1e{:.0}", v.round())
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_labels(((x_hi - x_lo) * 10.0) as usize + 1)
+            .y_labels(((y_hi - y_lo) * 10.0) as usize + 1)
+            .x_label_formatter(&decade)
+            .y_label_formatter(&decade)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (name, v)) in self.series.iter().enumerate() {
+            let color = BAND_COLORS[i % BAND_COLORS.len()];
+            let p = pts(v);
+            chart
+                .draw_series(LineSeries::new(p.clone(), color.stroke_width(2)))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                p.iter()
+                    .map(|&(x, y)| Circle::new((x, y), 4, color.stroke_width(2))),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
+}
