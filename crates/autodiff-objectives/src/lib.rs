@@ -89,7 +89,7 @@ pub use derive::{
 };
 pub use error::EvalError;
 pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
-pub use kernels::dot;
+pub use kernels::{dot, matvec, matvec_add};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;

@@ -77,8 +77,9 @@ use std::ops::{
 /// 2²⁷ ≈ 1.3·10⁸ elementary operations (3 GiB of gradient tape, 5 GiB of HVP tape).
 pub const DEFAULT_TAPE_LIMIT: usize = 1 << 27;
 
-/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`.
-pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize;
+/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`, and its two largest
+/// values mark sum nodes and dense blocks.
+pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize - 1;
 
 /// One recorded operation: the indices of its (at most two) parents and the partial derivatives
 /// of its value with respect to them. Index 0 is the sink: a parent that is a constant.
@@ -116,8 +117,12 @@ pub struct Tape<T> {
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
     terms: Vec<Term<T>>,
+    /// Dense-layer blocks ([`crate::matvec_add`]): one header and a compact payload per product.
+    blocks: dense::Blocks<T>,
     adjoints: Vec<T>,
     limit: usize,
+    /// The nodes [`Tape::push`] may still fill: `limit` minus the blocks' charged payload.
+    budget: usize,
     overflowed: bool,
 }
 
@@ -126,10 +131,17 @@ impl<T> Tape<T> {
         Tape {
             nodes: Vec::new(),
             terms: Vec::new(),
+            blocks: dense::Blocks::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
+            budget: DEFAULT_TAPE_LIMIT,
             overflowed: false,
         }
+    }
+
+    /// Recomputes [`Tape::budget`] after a change of the limit or of the blocks' charge.
+    fn refresh_budget(&mut self) {
+        self.budget = self.limit.saturating_sub(self.blocks.charged);
     }
 
     /// Appends a node and returns its index, or 0 (the sink: "a constant") and remembers the
@@ -137,12 +149,12 @@ impl<T> Tape<T> {
     #[inline(always)]
     fn push(&mut self, node: Node<T>) -> u32 {
         let index = self.nodes.len();
-        if index >= self.limit {
+        if index >= self.budget {
             self.overflowed = true;
             return 0;
         }
         self.nodes.push(node);
-        // index < limit ≤ MAX_TAPE_LIMIT = u32::MAX, so the cast is lossless.
+        // index < budget ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX, so the cast is lossless.
         index as u32
     }
 
@@ -180,6 +192,7 @@ impl<T> fmt::Debug for Tape<T> {
             .field("len", &self.nodes.len())
             .field("capacity", &self.nodes.capacity())
             .field("terms", &self.terms.len())
+            .field("blocks", &self.blocks.len())
             .field("limit", &self.limit)
             .field("overflowed", &self.overflowed)
             .finish()
@@ -191,7 +204,10 @@ thread_local! {
     static HVP_TAPE: RefCell<Tape<Dual64>> = const { RefCell::new(Tape::new()) };
 }
 
+mod dense;
 mod local;
+
+pub(crate) use dense::matvec_add_on_tape;
 
 mod private {
     /// Also requires the closed-form lifting of [`Lift`](super::local::Lift).
@@ -276,8 +292,17 @@ pub fn tape_limit() -> usize {
 /// ```
 pub fn set_tape_limit(limit: usize) -> usize {
     let limit = limit.min(MAX_TAPE_LIMIT);
-    HVP_TAPE.with(|tape| tape.borrow_mut().limit = limit);
-    GRADIENT_TAPE.with(|tape| std::mem::replace(&mut tape.borrow_mut().limit, limit))
+    HVP_TAPE.with(|tape| {
+        let mut tape = tape.borrow_mut();
+        tape.limit = limit;
+        tape.refresh_budget();
+    });
+    GRADIENT_TAPE.with(|tape| {
+        let mut tape = tape.borrow_mut();
+        let previous = std::mem::replace(&mut tape.limit, limit);
+        tape.refresh_budget();
+        previous
+    })
 }
 
 /// The sizes of this thread's tapes: how many nodes they hold now (0 outside a
@@ -329,6 +354,7 @@ pub fn tape_stats() -> TapeStats {
 struct Recording<T: TapeValue> {
     start: usize,
     terms_start: usize,
+    blocks_start: dense::Mark,
     inputs: usize,
     outer_overflowed: bool,
     _marker: PhantomData<(T, *const ())>,
@@ -348,6 +374,7 @@ impl<T: TapeValue> Recording<T> {
             }
             let start = tape.nodes.len();
             let terms_start = tape.terms.len();
+            let blocks_start = tape.blocks.mark();
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             tape.nodes.reserve(values.len());
             let leaf = Node {
@@ -361,6 +388,7 @@ impl<T: TapeValue> Recording<T> {
             let recording = Recording {
                 start,
                 terms_start,
+                blocks_start,
                 inputs: values.len(),
                 outer_overflowed,
                 _marker: PhantomData,
@@ -380,6 +408,7 @@ impl<T: TapeValue> Recording<T> {
             let Tape {
                 nodes,
                 terms,
+                blocks,
                 adjoints,
                 ..
             } = &mut *tape;
@@ -410,6 +439,8 @@ impl<T: TapeValue> Recording<T> {
                 {
                     terms = rest;
                 }
+                // Likewise blocks (see `dense`).
+                let mut blocks = blocks.sweep(self.blocks_start, y.idx);
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
                     let a = adj[start + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
@@ -426,6 +457,9 @@ impl<T: TapeValue> Recording<T> {
                             adj[q] += a * t.partial;
                             terms = rest;
                         }
+                    } else if node.parents[1] == dense::BLOCK {
+                        // The first row of a dense block: every row's adjoint is final.
+                        blocks.visit((start + k) as u32, adj);
                     }
                 }
             }
@@ -441,6 +475,8 @@ impl<T: TapeValue> Drop for Recording<T> {
             if let Ok(mut tape) = cell.try_borrow_mut() {
                 tape.nodes.truncate(self.start);
                 tape.terms.truncate(self.terms_start);
+                tape.blocks.truncate(self.blocks_start);
+                tape.refresh_budget();
                 tape.overflowed = self.outer_overflowed;
             }
         });
