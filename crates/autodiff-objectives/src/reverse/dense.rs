@@ -264,9 +264,10 @@ where
     let first = var::<D, T>(&w[0]);
     let weights = if first.idx != 0 {
         let (base, scale) = (first.idx, first.scale);
-        let contiguous = w.iter().enumerate().all(|(k, wk)| {
+        // Without an early exit (one branch per layer, not per entry).
+        let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
             let v = var::<D, T>(wk);
-            v.idx as usize == base as usize + k && v.scale.to_bits() == scale.to_bits()
+            ok & (v.idx == k) & (v.scale.to_bits() == scale.to_bits())
         });
         if !contiguous {
             return false;
