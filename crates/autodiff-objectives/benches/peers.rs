@@ -16,6 +16,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
 //! cargo bench -p autodiff-objectives --bench peers -- profile rosen grad --dim 1000000 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- profile par 2 --dim 10000 --calls 20
+//! cargo bench -p autodiff-objectives --bench peers -- profile review grad --dim 4 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
 //! ```
 //!
@@ -201,8 +202,26 @@ fn main() {
             }
             return;
         }
-        let mlp = Mlp::new();
         let dim = value_of("--dim").and_then(|d| d.parse().ok());
+        if what == "review" {
+            // `profile review OP --dim n`: the zoo's review MLP at its CIFAR-10 shape
+            // (3 072 → 128 → 32 → 10, 394 634 weights) on n synthetic samples.
+            let shape = objective_zoo::MlpShape::review_cifar();
+            let n = dim.unwrap_or(4);
+            let inputs = (0..n * shape.inputs)
+                .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)
+                .collect();
+            let labels = (0..n).map(|i| (i % 10) as u8).collect();
+            let f = objective_zoo::ReviewMlp::new(shape, inputs, labels, Default::default())
+                .expect("valid network");
+            let x = shape.glorot_init(1);
+            let v = DVector::from_fn(x.len(), |k, _| (1.3 * k as f64).cos());
+            for _ in 0..calls {
+                profile_op(&f, &x, &v, op);
+            }
+            return;
+        }
+        let mlp = Mlp::new();
         let (x, v) = match what {
             "mlp" => Mlp::point(),
             "trig" => point(dim.unwrap_or(10_000)),
