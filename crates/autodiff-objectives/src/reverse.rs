@@ -45,9 +45,16 @@
 //!   constant data, such as `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records
 //!   ⌈(n − 1)/15⌉ nodes in all); a loop of `+=` records one binary node per term, with the same
 //!   value to the bit. [`crate::dot`] does the same for products of two recorded factors.
+//!   [`crate::matvec_add`] and [`crate::matvec`] record a dense layer W·x (W a contiguous run of
+//!   nodes, or constants) as one node per output plus a block in a side list — W's first index,
+//!   the shape and the other factor's partials: ≈ 24/cols + 8/rows bytes per product with
+//!   constant x, ≈ 8 more with recorded x (double that on the HVP tape) — swept as two loops
+//!   over the rows, with the loop's values and derivatives to the bit.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
+//!   A dense block's side payload counts toward the limit in node equivalents (⌈its bytes / a
+//!   node's bytes⌉); sum nodes' side terms do not.
 //!
 //! The functions here take slices, do not validate their input and do not check the result for
 //! finiteness: that is the job of [`gradient_with`](crate::gradient_with) and friends.
