@@ -64,14 +64,14 @@ pub fn dot<D: DualNum<Primitive = f64> + Copy>(a: &[D], b: &[D]) -> D {
 ///
 /// On the reverse tape ([`reverse::Var64`], [`reverse::VarDual64`]) the product is recorded as
 /// one block: a node per output and, in a side list, W's first node index, the shape and the
-/// factors of the other operand, instead of one or two nodes per product W[i,j]·x_j; the
+/// factors of the other operand, instead of one or two nodes per product W\[i,j\]·x_j; the
 /// backward sweep updates the adjoints of W and x in two loops over the rows. This applies when
 /// W's entries are recorded with contiguous node indices and a common scale (W is a slice of the
 /// objective's inputs, possibly multiplied by one constant) or are all constants, the recorded
 /// x_j have increasing node indices, and W, x and y share no node; otherwise (and with fewer
 /// than two columns) the loop above runs on the tape. Either way the values, the gradient and
 /// the Hessian-vector products are the loop's, to the bit (up to the sign of zero adjoints).
-/// With constant x the tape holds ≈ 24/cols + 8/rows bytes per product W[i,j]·x_j (40/cols +
+/// With constant x the tape holds ≈ 24/cols + 8/rows bytes per product W\[i,j\]·x_j (40/cols +
 /// 16/rows on the HVP tape) instead of 16 (24); with recorded x, 8 (16) bytes plus that. The
 /// block's payload counts toward [`reverse::tape_limit`] in node equivalents.
 ///

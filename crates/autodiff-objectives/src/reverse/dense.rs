@@ -8,7 +8,7 @@
 //! [`SUM`](super::SUM) marker). The block stores the shape, W's first index and the factors the
 //! sweep needs:
 //!
-//! - cᵢ = ∂(W[i,j]·x_j)/∂(node of W[i,j]) for each column j (`cols` values; when W is recorded),
+//! - c_j = ∂(W[i,j]·x_j)/∂(node of W[i,j]) for each column j (`cols` values; when W is recorded),
 //! - d_ij = ∂(W[i,j]·x_j)/∂(node of x_j) for each entry and the node of each x_j
 //!   (`rows·cols` values and `cols` indices; when some x_j is recorded),
 //!
