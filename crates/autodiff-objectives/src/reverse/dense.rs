@@ -364,25 +364,29 @@ fn record<D: Copy + 'static, T: TapeValue>(
     let store_d = fits && x_range.is_some();
     let d_at = tape.blocks.values.len();
     if store_d {
-        tape.blocks.values.reserve(rows * cols);
+        tape.blocks.values.resize(d_at + rows * cols, T::zero());
     }
-    for (i, b) in bias.iter().enumerate() {
-        let row = &w[i * cols..(i + 1) * cols];
+    // One row of d per row of W (none when d is not stored).
+    let mut d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
+    for (row, b) in w.chunks_exact(cols).zip(bias) {
         let mut s = b.val;
-        match x {
-            Cols::Data(xs) => {
+        match (x, d_rows.next()) {
+            (Cols::Data(xs), _) => {
                 for (wk, &xj) in row.iter().zip(xs) {
                     s += var::<D, T>(wk).val * xj;
                 }
             }
-            Cols::Vars(xs) => {
-                for (wk, xj) in row.iter().zip(xs) {
+            (Cols::Vars(xs), Some(d_row)) => {
+                for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
                     let wv = var::<D, T>(wk).val;
                     s += wv * xj.val;
-                    if store_d {
-                        // The loop's partial of W[i,j]·x_j with respect to x_j's node.
-                        tape.blocks.values.push(wv * xj.scale);
-                    }
+                    // The loop's partial of W[i,j]·x_j with respect to x_j's node.
+                    *d = wv * xj.scale;
+                }
+            }
+            (Cols::Vars(xs), None) => {
+                for (wk, xj) in row.iter().zip(xs) {
+                    s += var::<D, T>(wk).val * xj.val;
                 }
             }
         }
