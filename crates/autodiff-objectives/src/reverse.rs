@@ -388,10 +388,22 @@ impl<T: TapeValue> Recording<T> {
                 parents: [NO_PARENT, NO_PARENT],
                 partials: [T::zero(); 2],
             };
-            let vars = values
-                .iter()
-                .map(|&val| Var::new(val, tape.push(leaf)))
-                .collect();
+            // All inputs at once when they fit (what `push` would do one by one); otherwise one
+            // by one, so that the overflow is recorded exactly as `push` records it.
+            let vars = if start + values.len() <= tape.budget {
+                tape.nodes.resize(start + values.len(), leaf);
+                // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
+                values
+                    .iter()
+                    .zip(start as u32..)
+                    .map(|(&val, idx)| Var::new(val, idx))
+                    .collect()
+            } else {
+                values
+                    .iter()
+                    .map(|&val| Var::new(val, tape.push(leaf)))
+                    .collect()
+            };
             let recording = Recording {
                 start,
                 terms_start,
