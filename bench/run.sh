@@ -42,6 +42,8 @@ for peer in ${peers//,/ }; do
 done
 rm -rf "$out"
 mkdir -p "$out"
+# Absolute: cargo bench runs our side in the package's folder, not here.
+out="$(cd "$out" && pwd)"
 echo "== ours (cargo bench -p autodiff-objectives --bench peers)"
 cargo bench --quiet -p autodiff-objectives --bench peers -- --out "$out" "${rust_args[@]}"
 for peer in ${peers//,/ }; do

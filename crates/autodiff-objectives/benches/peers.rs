@@ -16,6 +16,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- profile mlp grad   # 20 calls, for callgrind
 //! cargo bench -p autodiff-objectives --bench peers -- profile rosen grad --dim 1000000 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- profile par 2 --dim 10000 --calls 20
+//! cargo bench -p autodiff-objectives --bench peers -- profile review grad --dim 4 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
 //! ```
 //!
@@ -24,7 +25,7 @@
 //! Timings go to `rust.csv` (`workload,op,seconds`).
 
 use autodiff_objectives::{
-    Backend, DualNum, Objective, dot, gradient_hvp_with, gradient_with, objective,
+    Backend, DualNum, Objective, gradient_hvp_with, gradient_with, matvec, objective,
 };
 use nalgebra::DVector;
 use objective_zoo::{rosenbrock, trigonometric};
@@ -47,10 +48,9 @@ const WEIGHTS: usize = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
 /// A softmax cross-entropy loss of a one-hidden-layer tanh MLP, written as a user would write it:
 /// a plain generic function of the weights θ = (W₁ row-major, b₁, W₂ row-major, b₂), with the
 /// data as `f64`. Mean over the samples of log Σₖ exp(zₖ − m) + m − z_y, m = max_k zₖ (a
-/// constant shift for stability: it changes no derivative). The second layer's products of
-/// two weights-dependent factors go through the optional [`dot`] kernel (the same value as the
-/// loop `Σ w·h` for every number type); the first layer's `w · x` with data `x: f64` is a plain
-/// `.sum()`.
+/// constant shift for stability: it changes no derivative). Both dense layers go through the
+/// optional [`matvec`] kernel (W·x from zero, then `+ b`: the same value as the loop
+/// `s = 0; s += w·x` for every number type, one block on the reverse tape).
 struct Mlp {
     /// SAMPLES × INPUTS, row-major.
     inputs: Vec<f64>,
@@ -83,20 +83,15 @@ impl Objective for Mlp {
         let (b1, rest) = rest.split_at(HIDDEN);
         let (w2, b2) = rest.split_at(HIDDEN * CLASSES);
         let mut total = D::from(0.0);
+        let mut z = vec![D::from(0.0); HIDDEN];
+        let mut logits = vec![D::from(0.0); CLASSES];
         for (xi, &label) in self.inputs.chunks(INPUTS).zip(&self.labels) {
-            let hidden: Vec<D> = w1
-                .chunks(INPUTS)
-                .zip(b1)
-                .map(|(row, &b)| {
-                    let z: D = row.iter().zip(xi).map(|(&w, &x)| w * x).sum();
-                    (z + b).tanh()
-                })
-                .collect();
-            let logits: Vec<D> = w2
-                .chunks(HIDDEN)
-                .zip(b2)
-                .map(|(row, &b)| dot(row, &hidden) + b)
-                .collect();
+            matvec(w1, xi, &mut z);
+            let hidden: Vec<D> = z.iter().zip(b1).map(|(&z, &b)| (z + b).tanh()).collect();
+            matvec(w2, &hidden, &mut logits);
+            for (z, &b) in logits.iter_mut().zip(b2) {
+                *z += b;
+            }
             let m = logits
                 .iter()
                 .map(|z| z.re())
@@ -207,8 +202,26 @@ fn main() {
             }
             return;
         }
-        let mlp = Mlp::new();
         let dim = value_of("--dim").and_then(|d| d.parse().ok());
+        if what == "review" {
+            // `profile review OP --dim n`: the zoo's review MLP at its CIFAR-10 shape
+            // (3 072 → 128 → 32 → 10, 394 634 weights) on n synthetic samples.
+            let shape = objective_zoo::MlpShape::review_cifar();
+            let n = dim.unwrap_or(4);
+            let inputs = (0..n * shape.inputs)
+                .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)
+                .collect();
+            let labels = (0..n).map(|i| (i % 10) as u8).collect();
+            let f = objective_zoo::ReviewMlp::new(shape, inputs, labels, Default::default())
+                .expect("valid network");
+            let x = shape.glorot_init(1);
+            let v = DVector::from_fn(x.len(), |k, _| (1.3 * k as f64).cos());
+            for _ in 0..calls {
+                profile_op(&f, &x, &v, op);
+            }
+            return;
+        }
+        let mlp = Mlp::new();
         let (x, v) = match what {
             "mlp" => Mlp::point(),
             "trig" => point(dim.unwrap_or(10_000)),

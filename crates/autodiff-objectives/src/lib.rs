@@ -71,6 +71,10 @@
 //! is [`reverse::AUTO_REVERSE_HVP_DIM`], for dense Hessians
 //! [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); the thresholds were measured with
 //! `cargo bench -p autodiff-objectives --bench backends -- crossover` (see `docs/benchmarks.md`).
+//! Optional kernels — [`dot`], and [`matvec`] / [`matvec_add`] for dense layers (row-major W) —
+//! compute exactly the value of the loop they stand for with every number type and record far
+//! less on the reverse tape (a dense layer is one block, not a node per product).
+//!
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
 
@@ -89,7 +93,7 @@ pub use derive::{
 };
 pub use error::EvalError;
 pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
-pub use kernels::dot;
+pub use kernels::{dot, matvec, matvec_add};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;

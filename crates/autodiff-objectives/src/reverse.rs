@@ -45,9 +45,16 @@
 //!   constant data, such as `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records
 //!   ⌈(n − 1)/15⌉ nodes in all); a loop of `+=` records one binary node per term, with the same
 //!   value to the bit. [`crate::dot`] does the same for products of two recorded factors.
+//!   [`crate::matvec_add`] and [`crate::matvec`] record a dense layer W·x (W a contiguous run of
+//!   nodes, or constants) as one node per output plus a block in a side list — W's first index,
+//!   the shape and the other factor's partials: ≈ 24/cols + 8/rows bytes per product with
+//!   constant x, ≈ 8 more with recorded x (double that on the HVP tape) — swept as two loops
+//!   over the rows, with the loop's values and derivatives to the bit.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
+//!   A dense block's side payload counts toward the limit in node equivalents (⌈its bytes / a
+//!   node's bytes⌉); sum nodes' side terms do not.
 //!
 //! The functions here take slices, do not validate their input and do not check the result for
 //! finiteness: that is the job of [`gradient_with`](crate::gradient_with) and friends.
@@ -77,8 +84,9 @@ use std::ops::{
 /// 2²⁷ ≈ 1.3·10⁸ elementary operations (3 GiB of gradient tape, 5 GiB of HVP tape).
 pub const DEFAULT_TAPE_LIMIT: usize = 1 << 27;
 
-/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`.
-pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize;
+/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`, and its two largest
+/// values mark sum nodes and dense blocks.
+pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize - 1;
 
 /// One recorded operation: the indices of its (at most two) parents and the partial derivatives
 /// of its value with respect to them. Index 0 is the sink: a parent that is a constant.
@@ -116,8 +124,12 @@ pub struct Tape<T> {
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
     terms: Vec<Term<T>>,
+    /// Dense-layer blocks ([`crate::matvec_add`]): one header and a compact payload per product.
+    blocks: dense::Blocks<T>,
     adjoints: Vec<T>,
     limit: usize,
+    /// The nodes [`Tape::push`] may still fill: `limit` minus the blocks' charged payload.
+    budget: usize,
     overflowed: bool,
 }
 
@@ -126,10 +138,17 @@ impl<T> Tape<T> {
         Tape {
             nodes: Vec::new(),
             terms: Vec::new(),
+            blocks: dense::Blocks::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
+            budget: DEFAULT_TAPE_LIMIT,
             overflowed: false,
         }
+    }
+
+    /// Recomputes [`Tape::budget`] after a change of the limit or of the blocks' charge.
+    fn refresh_budget(&mut self) {
+        self.budget = self.limit.saturating_sub(self.blocks.charged);
     }
 
     /// Appends a node and returns its index, or 0 (the sink: "a constant") and remembers the
@@ -137,12 +156,12 @@ impl<T> Tape<T> {
     #[inline(always)]
     fn push(&mut self, node: Node<T>) -> u32 {
         let index = self.nodes.len();
-        if index >= self.limit {
+        if index >= self.budget {
             self.overflowed = true;
             return 0;
         }
         self.nodes.push(node);
-        // index < limit ≤ MAX_TAPE_LIMIT = u32::MAX, so the cast is lossless.
+        // index < budget ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX, so the cast is lossless.
         index as u32
     }
 
@@ -180,6 +199,7 @@ impl<T> fmt::Debug for Tape<T> {
             .field("len", &self.nodes.len())
             .field("capacity", &self.nodes.capacity())
             .field("terms", &self.terms.len())
+            .field("blocks", &self.blocks.len())
             .field("limit", &self.limit)
             .field("overflowed", &self.overflowed)
             .finish()
@@ -191,7 +211,10 @@ thread_local! {
     static HVP_TAPE: RefCell<Tape<Dual64>> = const { RefCell::new(Tape::new()) };
 }
 
+mod dense;
 mod local;
+
+pub(crate) use dense::matvec_add_on_tape;
 
 mod private {
     /// Also requires the closed-form lifting of [`Lift`](super::local::Lift).
@@ -276,8 +299,17 @@ pub fn tape_limit() -> usize {
 /// ```
 pub fn set_tape_limit(limit: usize) -> usize {
     let limit = limit.min(MAX_TAPE_LIMIT);
-    HVP_TAPE.with(|tape| tape.borrow_mut().limit = limit);
-    GRADIENT_TAPE.with(|tape| std::mem::replace(&mut tape.borrow_mut().limit, limit))
+    HVP_TAPE.with(|tape| {
+        let mut tape = tape.borrow_mut();
+        tape.limit = limit;
+        tape.refresh_budget();
+    });
+    GRADIENT_TAPE.with(|tape| {
+        let mut tape = tape.borrow_mut();
+        let previous = std::mem::replace(&mut tape.limit, limit);
+        tape.refresh_budget();
+        previous
+    })
 }
 
 /// The sizes of this thread's tapes: how many nodes they hold now (0 outside a
@@ -329,6 +361,7 @@ pub fn tape_stats() -> TapeStats {
 struct Recording<T: TapeValue> {
     start: usize,
     terms_start: usize,
+    blocks_start: dense::Mark,
     inputs: usize,
     outer_overflowed: bool,
     _marker: PhantomData<(T, *const ())>,
@@ -348,19 +381,33 @@ impl<T: TapeValue> Recording<T> {
             }
             let start = tape.nodes.len();
             let terms_start = tape.terms.len();
+            let blocks_start = tape.blocks.mark();
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             tape.nodes.reserve(values.len());
             let leaf = Node {
                 parents: [NO_PARENT, NO_PARENT],
                 partials: [T::zero(); 2],
             };
-            let vars = values
-                .iter()
-                .map(|&val| Var::new(val, tape.push(leaf)))
-                .collect();
+            // All inputs at once when they fit (what `push` would do one by one); otherwise one
+            // by one, so that the overflow is recorded exactly as `push` records it.
+            let vars = if start + values.len() <= tape.budget {
+                tape.nodes.resize(start + values.len(), leaf);
+                // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
+                values
+                    .iter()
+                    .zip(start as u32..)
+                    .map(|(&val, idx)| Var::new(val, idx))
+                    .collect()
+            } else {
+                values
+                    .iter()
+                    .map(|&val| Var::new(val, tape.push(leaf)))
+                    .collect()
+            };
             let recording = Recording {
                 start,
                 terms_start,
+                blocks_start,
                 inputs: values.len(),
                 outer_overflowed,
                 _marker: PhantomData,
@@ -380,6 +427,7 @@ impl<T: TapeValue> Recording<T> {
             let Tape {
                 nodes,
                 terms,
+                blocks,
                 adjoints,
                 ..
             } = &mut *tape;
@@ -410,6 +458,8 @@ impl<T: TapeValue> Recording<T> {
                 {
                     terms = rest;
                 }
+                // Likewise blocks (see `dense`).
+                let mut blocks = blocks.sweep(self.blocks_start, y.idx);
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
                     let a = adj[start + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
@@ -426,6 +476,9 @@ impl<T: TapeValue> Recording<T> {
                             adj[q] += a * t.partial;
                             terms = rest;
                         }
+                    } else if node.parents[1] == dense::BLOCK {
+                        // The first row of a dense block: every row's adjoint is final.
+                        blocks.visit((start + k) as u32, adj);
                     }
                 }
             }
@@ -441,6 +494,8 @@ impl<T: TapeValue> Drop for Recording<T> {
             if let Ok(mut tape) = cell.try_borrow_mut() {
                 tape.nodes.truncate(self.start);
                 tape.terms.truncate(self.terms_start);
+                tape.blocks.truncate(self.blocks_start);
+                tape.refresh_budget();
                 tape.overflowed = self.outer_overflowed;
             }
         });

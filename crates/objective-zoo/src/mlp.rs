@@ -3,7 +3,7 @@
 
 use crate::ZooError;
 use crate::seeded::SplitMix64;
-use autodiff_objectives::{DualNum, FiniteSum, Objective};
+use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec_add};
 use nalgebra::DVector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -145,8 +145,9 @@ fn sigmoid<D: DualNum<Primitive = f64> + Copy>(z: D) -> D {
 
 /// The network's logits for one input x (length p) at parameters θ:
 /// o = W₃(W₂(k ⊙ σ(W₁x + b₁)) + b₂) + b₃, with k the dropout scales of the hidden units
-/// (`None`: all 1, i.e. no dropout). Terms with a zero input pixel are skipped (they
-/// contribute exactly 0). Returns NaNs if θ, x or k have the wrong length.
+/// (`None`: all 1, i.e. no dropout). Each dense layer is one [`matvec_add`] from its bias
+/// (`s = bᵢ; s += W[i,j]·x_j` for j = 0, 1, …: one block on the reverse tape). Returns NaNs if
+/// θ, x or k have the wrong length.
 ///
 /// ```
 /// use objective_zoo::{mlp_logits, MlpShape};
@@ -162,47 +163,33 @@ pub fn mlp_logits<D: DualNum<Primitive = f64> + Copy>(
     x: &[f64],
     keep: Option<&[f64]>,
 ) -> Vec<D> {
-    let (p, h, b, c) = (shape.inputs, shape.hidden, shape.bottleneck, shape.classes);
+    let (p, h, c) = (shape.inputs, shape.hidden, shape.classes);
     if theta.len() != shape.n_params() || x.len() != p || keep.is_some_and(|k| k.len() != h) {
         return vec![D::from(f64::NAN); c];
     }
     let [w1, b1, w2, b2, w3, b3] = shape.offsets();
-    let mut hidden = Vec::with_capacity(h);
-    for j in 0..h {
-        let scale = keep.map(|k| k[j]);
-        if scale == Some(0.0) {
-            hidden.push(D::from(0.0));
-            continue;
-        }
-        let row = &theta[w1 + j * p..w1 + (j + 1) * p];
-        let mut z = theta[b1 + j];
-        for (w, &xk) in row.iter().zip(x) {
-            if xk != 0.0 {
-                z += *w * xk;
+    // A zero input pixel adds W[i,j]·0 = ±0: the same values and derivatives as skipping it.
+    // A dropped unit's pre-activation is computed and not used (its derivatives are 0).
+    let mut z = theta[b1..w2].to_vec();
+    matvec_add(&theta[w1..b1], x, &mut z);
+    let hidden: Vec<D> = z
+        .into_iter()
+        .enumerate()
+        .map(|(j, z)| {
+            let scale = keep.map(|k| k[j]);
+            if scale == Some(0.0) {
+                D::from(0.0)
+            } else {
+                let a = sigmoid(z);
+                scale.map_or(a, |s| a * s)
             }
-        }
-        let a = sigmoid(z);
-        hidden.push(scale.map_or(a, |s| a * s));
-    }
-    let mut mid = Vec::with_capacity(b);
-    for m in 0..b {
-        let row = &theta[w2 + m * h..w2 + (m + 1) * h];
-        let mut z = theta[b2 + m];
-        for (w, a) in row.iter().zip(&hidden) {
-            z += *w * *a;
-        }
-        mid.push(z);
-    }
-    (0..c)
-        .map(|k| {
-            let row = &theta[w3 + k * b..w3 + (k + 1) * b];
-            let mut o = theta[b3 + k];
-            for (w, z) in row.iter().zip(&mid) {
-                o += *w * *z;
-            }
-            o
         })
-        .collect()
+        .collect();
+    let mut mid = theta[b2..w3].to_vec();
+    matvec_add(&theta[w2..b2], &hidden, &mut mid);
+    let mut logits = theta[b3..b3 + c].to_vec();
+    matvec_add(&theta[w3..b3], &mid, &mut logits);
+    logits
 }
 
 /// The loss of one sample: [`mlp_logits`], then `loss` against `label`. NaN for a label

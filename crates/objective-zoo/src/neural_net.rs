@@ -2,7 +2,7 @@
 
 use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError, min_eigenvalue};
-use autodiff_objectives::{DualNum, FiniteSum, Objective};
+use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec, matvec_add};
 use nalgebra::{DMatrix, DVector};
 
 /// The training loss of a two-layer network x ↦ vᵀtanh(Wx) (h hidden tanh units, no biases,
@@ -253,15 +253,15 @@ impl FiniteSum for TwoLayerNet {
         if x.len() != h * (p + 1) {
             return D::from(f64::NAN);
         }
-        let mut out = D::from(-yi);
-        for j in 0..h {
-            let mut z = D::from(0.0);
-            for k in 0..p {
-                z += x[j * p + k] * self.inputs[(i, k)];
-            }
-            out += x[h * p + j] * z.tanh();
-        }
-        out * out * 0.5
+        // The loops `z = 0; z += W[j,k]·xᵢₖ` and `out = −yᵢ; out += v_j·tanh z_j`, as dense
+        // kernels (one block each on the reverse tape).
+        let sample: Vec<f64> = self.inputs.row(i).iter().copied().collect();
+        let mut z = vec![D::from(0.0); h];
+        matvec(&x[..h * p], &sample, &mut z);
+        let t: Vec<D> = z.iter().map(|z| z.tanh()).collect();
+        let mut out = [D::from(-yi)];
+        matvec_add(&x[h * p..], &t, &mut out);
+        out[0] * out[0] * 0.5
     }
 }
 

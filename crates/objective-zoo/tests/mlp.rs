@@ -354,3 +354,95 @@ fn invalid_networks_and_points_are_errors() {
         Err(ZooError::NonFinite { index: 5, .. })
     ));
 }
+
+/// `mlp_logits` as it was written before the dense kernels: per-term loops from the bias,
+/// zero pixels and dropped units skipped.
+fn logits_loop<D: autodiff_objectives::DualNum<Primitive = f64> + Copy>(
+    s: &MlpShape,
+    theta: &[D],
+    x: &[f64],
+    keep: Option<&[f64]>,
+) -> Vec<D> {
+    let (p, h, b, c) = (s.inputs, s.hidden, s.bottleneck, s.classes);
+    let w1 = 0;
+    let b1 = h * p;
+    let w2 = b1 + h;
+    let b2 = w2 + b * h;
+    let w3 = b2 + b;
+    let b3 = w3 + c * b;
+    let mut hidden = Vec::new();
+    for j in 0..h {
+        let scale = keep.map(|k| k[j]);
+        if scale == Some(0.0) {
+            hidden.push(D::from(0.0));
+            continue;
+        }
+        let mut z = theta[b1 + j];
+        for (w, &xk) in theta[w1 + j * p..w1 + (j + 1) * p].iter().zip(x) {
+            if xk != 0.0 {
+                z += *w * xk;
+            }
+        }
+        let a = if z >= 0.0 {
+            (D::from(1.0) + (-z).exp()).recip()
+        } else {
+            let e = z.exp();
+            e / (D::from(1.0) + e)
+        };
+        hidden.push(scale.map_or(a, |s| a * s));
+    }
+    let mut mid = Vec::new();
+    for m in 0..b {
+        let mut z = theta[b2 + m];
+        for (w, a) in theta[w2 + m * h..w2 + (m + 1) * h].iter().zip(&hidden) {
+            z += *w * *a;
+        }
+        mid.push(z);
+    }
+    (0..c)
+        .map(|k| {
+            let mut o = theta[b3 + k];
+            for (w, z) in theta[w3 + k * b..w3 + (k + 1) * b].iter().zip(&mid) {
+                o += *w * *z;
+            }
+            o
+        })
+        .collect()
+}
+
+#[test]
+fn the_kernel_logits_equal_the_per_term_loops_bit_for_bit() {
+    use autodiff_objectives::{DualNum, Objective, reverse};
+    struct Sum<'a>(bool, &'a [f64], Option<&'a [f64]>);
+    impl Objective for Sum<'_> {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+            let o = if self.0 {
+                mlp_logits(&SHAPE, t, self.1, self.2)
+            } else {
+                logits_loop(&SHAPE, t, self.1, self.2)
+            };
+            // A non-linear readout, so the HVP sees every layer.
+            o.iter()
+                .enumerate()
+                .map(|(k, &v)| (v * (1.0 + k as f64)).tanh())
+                .sum()
+        }
+    }
+    let theta = point(5);
+    let v: Vec<f64> = (0..theta.len()).map(|k| (0.7 * k as f64).cos()).collect();
+    let keep = [2.0, 0.0, 2.0, 2.0];
+    for x in [[0.2, 0.0, 0.9], [0.0, 0.0, 0.7], [1.0, 0.5, 0.1]] {
+        for k in [None, Some(&keep[..])] {
+            let (a, b) = (Sum(true, &x, k), Sum(false, &x, k));
+            let t = theta.as_slice();
+            assert_eq!(a.eval(t).to_bits(), b.eval(t).to_bits());
+            let (fa, ga) = reverse::gradient(&a, t).expect("valid");
+            let (fb, gb) = reverse::gradient(&b, t).expect("valid");
+            assert_eq!(fa.to_bits(), fb.to_bits());
+            assert_eq!(ga, gb, "∇f, {x:?} {k:?}");
+            let (_, ha, hva) = reverse::gradient_hvp(&a, t, &v).expect("valid");
+            let (_, hb, hvb) = reverse::gradient_hvp(&b, t, &v).expect("valid");
+            assert_eq!((ha, hva), (hb, hvb), "∇²f·v, {x:?} {k:?}");
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Dense-layer blocks on the tape: the reverse-mode side of [`crate::matvec_add`].
+//!
+//! A product y ← y + W·x (W row-major, `rows` × `cols`) whose W entries are tape nodes with
+//! contiguous indices and one common scale (the usual case: W is a slice of the objective's
+//! inputs), or are all constants, is recorded as `rows` ordinary nodes — one per output, whose
+//! only ordinary parent is that output's initial value yᵢ (the bias) — plus one [`Block`] in a
+//! side list, reached from the first row's node through the [`BLOCK`] marker (like a sum node's
+//! [`SUM`](super::SUM) marker). The block stores the shape, W's first index and the factors the
+//! sweep needs:
+//!
+//! - c_j = ∂(W[i,j]·x_j)/∂(node of W[i,j]) for each column j (`cols` values; when W is recorded),
+//! - d_ij = ∂(W[i,j]·x_j)/∂(node of x_j) for each entry and the node of each x_j
+//!   (`rows·cols` values and `cols` indices; when some x_j is recorded),
+//!
+//! so that the backward sweep is two tight loops: adj(W[i,j]) += ȳᵢ·c_j over each row, and
+//! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once.
+//!
+//! # Bit-identity with the loop
+//!
+//! The factors are the partials the loop `s = yᵢ; for j { s += W[i,j]·x_j }` records, computed
+//! with the same operations, and the sweep adds each contribution to each adjoint in the loop's
+//! order: every W node gets one contribution (its indices are contiguous, so pairwise distinct),
+//! every x node gets one per row in descending row order (the fast path requires the recorded
+//! x_j to have strictly increasing indices, so no two columns share a node), and the bias goes
+//! through the row nodes in descending row order. The fast path also requires the nodes of W,
+//! x and y to lie in disjoint index ranges, so contributions to different operands never
+//! interleave differently than in the loop. Every other case (a non-contiguous or mixed W,
+//! repeated operands, fewer than two columns, …) runs the loop itself.
+//!
+//! # Bytes and the tape limit
+//!
+//! The row nodes count as nodes. The side payload (the block header, the factors and the
+//! indices) is charged in node equivalents — ⌈payload bytes / node bytes⌉ — against the same
+//! [`tape_limit`](super::tape_limit): a recording whose nodes plus charged payload would exceed
+//! it overflows ([`EvalError::TapeLimitExceeded`](crate::EvalError)) exactly as one with too
+//! many nodes does.
+
+use super::{NO_PARENT, Node, Tape, TapeValue, Var};
+use std::any::{Any, TypeId};
+
+/// The marker in a node's second parent slot for the first row of a dense block: the block is
+/// the last [`Block`] in [`Blocks::headers`] with this node. Never a node index: indices are
+/// below the limit, which is at most [`MAX_TAPE_LIMIT`](super::MAX_TAPE_LIMIT) = `u32::MAX` − 1.
+pub(super) const BLOCK: u32 = u32::MAX - 1;
+
+/// One recorded product y ← y + W·x.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Block {
+    /// The node of the first row (the rows are `node .. node + rows`).
+    node: u32,
+    rows: u32,
+    cols: u32,
+    /// The node of W[0,0] (W's nodes are `w_base .. w_base + rows·cols`), or 0 when W is
+    /// constant.
+    w_base: u32,
+    /// Where c (`cols` values) starts in [`Blocks::values`] (when `w_base` ≠ 0).
+    c_at: usize,
+    /// Where d (`rows·cols` values) starts in [`Blocks::values`] and the x nodes (`cols`) in
+    /// [`Blocks::indices`], when some x_j is recorded.
+    d_at: Option<(usize, usize)>,
+}
+
+/// The dense blocks of a tape: headers in node order and their payload.
+pub(super) struct Blocks<T> {
+    headers: Vec<Block>,
+    values: Vec<T>,
+    indices: Vec<u32>,
+    /// A row of x adjoints during the sweep (kept to avoid an allocation per block).
+    scratch: Vec<T>,
+    /// The payload charged against the tape limit, in node equivalents.
+    pub(super) charged: usize,
+}
+
+/// Where a recording's blocks start (restored when it ends).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mark {
+    headers: usize,
+    values: usize,
+    indices: usize,
+    charged: usize,
+}
+
+impl<T> Blocks<T> {
+    pub(super) const fn new() -> Self {
+        Blocks {
+            headers: Vec::new(),
+            values: Vec::new(),
+            indices: Vec::new(),
+            scratch: Vec::new(),
+            charged: 0,
+        }
+    }
+
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            headers: self.headers.len(),
+            values: self.values.len(),
+            indices: self.indices.len(),
+            charged: self.charged,
+        }
+    }
+
+    /// Drops every block recorded since `mark`.
+    pub(super) fn truncate(&mut self, mark: Mark) {
+        self.headers.truncate(mark.headers);
+        self.values.truncate(mark.values);
+        self.indices.truncate(mark.indices);
+        self.charged = mark.charged;
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.headers.len()
+    }
+}
+
+impl<T: TapeValue> Blocks<T> {
+    /// The backward step of the blocks of a sweep from output `y`: the blocks recorded since
+    /// `mark` whose first row is at or below `y`, last first. Call [`Sweep::visit`] at every
+    /// node carrying the [`BLOCK`] marker.
+    pub(super) fn sweep(&mut self, mark: Mark, y: u32) -> Sweep<'_, T> {
+        let mut headers = &self.headers[mark.headers.min(self.headers.len())..];
+        while let Some((b, rest)) = headers.split_last()
+            && b.node > y
+        {
+            headers = rest;
+        }
+        Sweep {
+            headers,
+            values: &self.values,
+            indices: &self.indices,
+            scratch: &mut self.scratch,
+            y,
+        }
+    }
+}
+
+/// The blocks still to be swept (see [`Blocks::sweep`]).
+pub(super) struct Sweep<'a, T> {
+    headers: &'a [Block],
+    values: &'a [T],
+    indices: &'a [u32],
+    scratch: &'a mut Vec<T>,
+    y: u32,
+}
+
+impl<T: TapeValue> Sweep<'_, T> {
+    /// At node `node` (carrying the [`BLOCK`] marker; its rows' adjoints are final): adds the
+    /// block's contributions to the adjoints of W and x. Rows above the output `y` are
+    /// skipped, as the loop's nodes above `y` would be.
+    pub(super) fn visit(&mut self, node: u32, adj: &mut [T]) {
+        let Some((&b, rest)) = self.headers.split_last() else {
+            return;
+        };
+        if b.node != node {
+            return;
+        }
+        self.headers = rest;
+        let (rows, cols) = (b.rows as usize, b.cols as usize);
+        let reach = rows.min((self.y - b.node) as usize + 1);
+        // W's and x's nodes are below the block's (checked when it was recorded).
+        let Some((lo, hi)) = adj.split_at_mut_checked(b.node as usize) else {
+            return;
+        };
+        let Some(ybar) = hi.get(..reach) else {
+            return;
+        };
+        if b.w_base != 0 {
+            let base = b.w_base as usize;
+            if let (Some(c), Some(gw)) = (
+                self.values.get(b.c_at..b.c_at + cols),
+                lo.get_mut(base..base + reach * cols),
+            ) {
+                for (g_row, &a) in gw.chunks_exact_mut(cols).zip(ybar) {
+                    for (g, &c) in g_row.iter_mut().zip(c) {
+                        *g += a * c;
+                    }
+                }
+            }
+        }
+        if let Some((d_at, xi_at)) = b.d_at
+            && let (Some(d), Some(xi)) = (
+                self.values.get(d_at..d_at + reach * cols),
+                self.indices.get(xi_at..xi_at + cols),
+            )
+        {
+            // The recorded x_j have distinct nodes; constant ones map to the sink (0), whose
+            // adjoint is never read.
+            let gx = &mut *self.scratch;
+            gx.clear();
+            gx.extend(
+                xi.iter()
+                    .map(|&k| lo.get(k as usize).copied().unwrap_or(T::zero())),
+            );
+            for (d_row, &a) in d.chunks_exact(cols).zip(ybar).rev() {
+                for (g, &d) in gx.iter_mut().zip(d_row) {
+                    *g += a * d;
+                }
+            }
+            for (&k, &g) in xi.iter().zip(gx.iter()) {
+                if let Some(slot) = lo.get_mut(k as usize) {
+                    *slot = g;
+                }
+            }
+        }
+    }
+}
+
+/// `Var<T>` out of a `D` that is `Var<T>` (checked by the caller with `TypeId`).
+#[inline(always)]
+fn var<D: 'static, T: TapeValue>(d: &D) -> Var<T> {
+    match (d as &dyn Any).downcast_ref::<Var<T>>() {
+        Some(&v) => v,
+        None => Var::constant(T::from(f64::NAN)),
+    }
+}
+
+/// The columns x: data (`f64`) or numbers on the tape.
+enum Cols<T: TapeValue> {
+    Data(Vec<f64>),
+    Vars(Vec<Var<T>>),
+}
+
+/// How W is held.
+#[derive(Clone, Copy)]
+enum Weights {
+    /// Nodes `base ..` with one common scale.
+    Recorded { base: u32, scale: f64 },
+    /// All constants.
+    Constant,
+}
+
+/// [`crate::matvec_add`] when `D` is `Var<T>` and `X` is `f64` or `Var<T>`, on the fast path;
+/// `false` (nothing done) when the loop must run instead. `w.len()` is `y.len() · x.len()`.
+pub(crate) fn matvec_add_on_tape<D, X, T>(w: &[D], x: &[X], y: &mut [D]) -> bool
+where
+    D: Copy + 'static,
+    X: Copy + 'static,
+    T: TapeValue,
+{
+    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+        return false;
+    }
+    let (rows, cols) = (y.len(), x.len());
+    // One column: the loop records at most an alias or one node per row; rows·cols must fit
+    // the u32 node indices.
+    if cols < 2 || rows == 0 || u32::try_from(rows * cols).is_err() {
+        return false;
+    }
+    let cols_of = if TypeId::of::<X>() == TypeId::of::<f64>() {
+        Cols::Data(
+            x.iter()
+                .map(|v| {
+                    (v as &dyn Any)
+                        .downcast_ref::<f64>()
+                        .map_or(f64::NAN, |&v| v)
+                })
+                .collect(),
+        )
+    } else if TypeId::of::<X>() == TypeId::of::<Var<T>>() {
+        Cols::Vars(x.iter().map(var::<X, T>).collect())
+    } else {
+        return false;
+    };
+    let first = var::<D, T>(&w[0]);
+    let weights = if first.idx != 0 {
+        let (base, scale) = (first.idx, first.scale);
+        // Without an early exit (one branch per layer, not per entry).
+        let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
+            let v = var::<D, T>(wk);
+            ok & (v.idx == k) & (v.scale.to_bits() == scale.to_bits())
+        });
+        if !contiguous {
+            return false;
+        }
+        Weights::Recorded { base, scale }
+    } else if w.iter().all(|wk| var::<D, T>(wk).idx == 0) {
+        Weights::Constant
+    } else {
+        return false;
+    };
+    let bias: Vec<Var<T>> = y.iter().map(var::<D, T>).collect();
+    let Some(out) =
+        T::with_tape(|cell| record(&mut cell.borrow_mut(), weights, w, &cols_of, &bias))
+    else {
+        return false;
+    };
+    for (slot, v) in y.iter_mut().zip(out) {
+        if let Some(slot) = (slot as &mut dyn Any).downcast_mut::<Var<T>>() {
+            *slot = v;
+        }
+    }
+    true
+}
+
+/// Checks the fast path's conditions, computes the outputs' values as the loop does and
+/// records the block; `None` if the loop must run instead.
+fn record<D: Copy + 'static, T: TapeValue>(
+    tape: &mut Tape<T>,
+    weights: Weights,
+    w: &[D],
+    x: &Cols<T>,
+    bias: &[Var<T>],
+) -> Option<Vec<Var<T>>> {
+    let (rows, cols) = (bias.len(), w.len() / bias.len());
+    let next = tape.nodes.len();
+    let (w_lo, w_hi) = match weights {
+        Weights::Recorded { base, .. } => (base as usize, base as usize + rows * cols),
+        Weights::Constant => (0, 0),
+    };
+    if w_hi > next {
+        return None;
+    }
+    let outside_w = |k: usize| k < w_lo || k >= w_hi;
+    // The recorded x_j: strictly increasing nodes below the block, outside W's range.
+    let mut x_range: Option<(usize, usize)> = None;
+    if let Cols::Vars(xs) = x {
+        let mut last = 0usize;
+        for v in xs {
+            let k = v.idx as usize;
+            if k == 0 {
+                if matches!(weights, Weights::Constant) {
+                    // A product of two constants: the loop records nothing for it.
+                    return None;
+                }
+                continue;
+            }
+            if k <= last || k >= next || !outside_w(k) {
+                return None;
+            }
+            last = k;
+            x_range = Some((x_range.map_or(k, |r| r.0), k));
+        }
+    }
+    if matches!(weights, Weights::Constant) && x_range.is_none() {
+        return None;
+    }
+    if let Some((a, b)) = x_range
+        && !(b < w_lo || a >= w_hi)
+    {
+        return None;
+    }
+    // The recorded initial values (biases): below the block, apart from W's and x's nodes.
+    let apart = |k: usize| {
+        k == 0 || (k < next && outside_w(k) && x_range.is_none_or(|(a, b)| k < a || k > b))
+    };
+    if !bias.iter().all(|b| apart(b.idx as usize)) {
+        return None;
+    }
+
+    // The charge: the header, c, d and the x nodes, in node equivalents.
+    let w_recorded = matches!(weights, Weights::Recorded { .. });
+    let n_values = usize::from(w_recorded) * cols + usize::from(x_range.is_some()) * rows * cols;
+    let n_indices = usize::from(x_range.is_some()) * cols;
+    let bytes = size_of::<Block>() + n_values * size_of::<T>() + n_indices * size_of::<u32>();
+    let charge = bytes.div_ceil(size_of::<Node<T>>());
+    let fits = next
+        .checked_add(rows)
+        .and_then(|n| n.checked_add(tape.blocks.charged))
+        .and_then(|n| n.checked_add(charge))
+        .is_some_and(|n| n <= tape.limit);
+
+    // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
+    let mut out = Vec::with_capacity(rows);
+    let store_d = fits && x_range.is_some();
+    let d_at = tape.blocks.values.len();
+    if store_d {
+        tape.blocks.values.resize(d_at + rows * cols, T::zero());
+    }
+    // One row of d per row of W (none when d is not stored).
+    let mut d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
+    for (row, b) in w.chunks_exact(cols).zip(bias) {
+        let mut s = b.val;
+        match (x, d_rows.next()) {
+            (Cols::Data(xs), _) => {
+                for (wk, &xj) in row.iter().zip(xs) {
+                    s += var::<D, T>(wk).val * xj;
+                }
+            }
+            (Cols::Vars(xs), Some(d_row)) => {
+                for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
+                    let wv = var::<D, T>(wk).val;
+                    s += wv * xj.val;
+                    // The loop's partial of W[i,j]·x_j with respect to x_j's node.
+                    *d = wv * xj.scale;
+                }
+            }
+            (Cols::Vars(xs), None) => {
+                for (wk, xj) in row.iter().zip(xs) {
+                    s += var::<D, T>(wk).val * xj.val;
+                }
+            }
+        }
+        out.push(s);
+    }
+    if !fits {
+        // Like a full tape's push: stop recording, let the objective finish on constants.
+        tape.overflowed = true;
+        return Some(out.into_iter().map(Var::constant).collect());
+    }
+    let d_at = store_d.then(|| {
+        let xi_at = tape.blocks.indices.len();
+        if let Cols::Vars(xs) = x {
+            tape.blocks.indices.extend(xs.iter().map(|v| v.idx));
+        }
+        (d_at, xi_at)
+    });
+    let (w_base, c_at) = match weights {
+        Weights::Recorded { base, scale } => {
+            let c_at = tape.blocks.values.len();
+            // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
+            match x {
+                Cols::Data(xs) => tape
+                    .blocks
+                    .values
+                    .extend(xs.iter().map(|&xj| T::from(scale * xj))),
+                Cols::Vars(xs) => tape
+                    .blocks
+                    .values
+                    .extend(xs.iter().map(|xj| xj.val * scale)),
+            }
+            (base, c_at)
+        }
+        Weights::Constant => (0, 0),
+    };
+    // next + rows ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
+    let node = next as u32;
+    tape.nodes.reserve(rows);
+    for (i, b) in bias.iter().enumerate() {
+        let (parent, partial) = if b.idx == 0 {
+            (NO_PARENT, T::zero())
+        } else {
+            (b.idx, T::from(b.scale))
+        };
+        tape.nodes.push(Node {
+            parents: [parent, if i == 0 { BLOCK } else { NO_PARENT }],
+            partials: [partial, T::zero()],
+        });
+    }
+    tape.blocks.headers.push(Block {
+        node,
+        rows: rows as u32,
+        cols: cols as u32,
+        w_base,
+        c_at,
+        d_at,
+    });
+    tape.blocks.charged += charge;
+    tape.refresh_budget();
+    Some(
+        out.into_iter()
+            .enumerate()
+            .map(|(i, s)| Var::new(s, node + i as u32))
+            .collect(),
+    )
+}

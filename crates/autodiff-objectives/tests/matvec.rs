@@ -1,0 +1,547 @@
+//! The dense-layer kernels `matvec` / `matvec_add` against the loop they stand for: values,
+//! gradients and Hessian-vector products bit for bit on every number type, the fast path's
+//! conditions and fallbacks, the tape limit, nesting, and finite differences on a tiny MLP.
+
+// Exact comparisons are the point: the kernel must reproduce its loop to the bit.
+#![allow(clippy::float_cmp)]
+
+use autodiff_objectives::reverse;
+use autodiff_objectives::{
+    Backend, DualNum, EvalError, Objective, gradient_hvp_with, gradient_with, matvec, matvec_add,
+};
+use nalgebra::DVector;
+use proptest::prelude::*;
+
+/// The reference loop of `matvec_add`.
+fn matvec_add_loop<D, X>(w: &[D], x: &[X], y: &mut [D])
+where
+    D: DualNum<Primitive = f64> + Copy + std::ops::Mul<X, Output = D>,
+    X: Copy,
+{
+    let cols = x.len();
+    for (i, yi) in y.iter_mut().enumerate() {
+        let mut s = *yi;
+        for j in 0..cols {
+            s += w[i * cols + j] * x[j];
+        }
+        *yi = s;
+    }
+}
+
+/// y ← y + W·x through the kernel or the loop.
+fn mv<D, X>(kernel: bool, w: &[D], x: &[X], y: &mut [D])
+where
+    D: DualNum<Primitive = f64> + Copy + std::ops::Mul<X, Output = D>,
+    X: Copy + 'static,
+{
+    if kernel {
+        matvec_add(w, x, y);
+    } else {
+        matvec_add_loop(w, x, y);
+    }
+}
+
+/// The ways a layer's operands can come about (see `Case::eval`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// W = θ[..r·c] (contiguous inputs), x data (`f64`), y = θ's bias slice.
+    DataX,
+    /// W contiguous, x recorded (sin of the inputs after W, strictly increasing nodes),
+    /// y = 0 (`matvec`).
+    RecordedX,
+    /// W = 2·θ[..] (one common scale), x recorded with scales and a constant entry, bias.
+    ScaledMixed,
+    /// W a permutation of θ's entries (non-contiguous): the loop.
+    Permuted,
+    /// W with constants mixed in: the loop.
+    MixedW,
+    /// W constant data, x recorded (θ itself, the inputs after the first).
+    ConstantW,
+    /// x = θ[..c], inside W's range (the same Vars in W and x): the loop.
+    RepeatedWx,
+    /// x with a repeated Var (x₀ = x₁): the loop.
+    RepeatedX,
+    /// The bias is x's first entry: the loop.
+    BiasIsX,
+    /// x given as `D` but all constants.
+    ConstantVarX,
+    /// Only the second output is used, directly (rows beyond the output are not swept).
+    SecondRowOnly,
+}
+
+const KINDS: [Kind; 11] = [
+    Kind::DataX,
+    Kind::RecordedX,
+    Kind::ScaledMixed,
+    Kind::Permuted,
+    Kind::MixedW,
+    Kind::ConstantW,
+    Kind::RepeatedWx,
+    Kind::RepeatedX,
+    Kind::BiasIsX,
+    Kind::ConstantVarX,
+    Kind::SecondRowOnly,
+];
+
+/// A layer of `rows` × `cols` followed by a smooth readout, written with the kernel or the
+/// loop. θ = (W: rows·cols, b: rows, u: cols).
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    kind: Kind,
+    rows: usize,
+    cols: usize,
+    kernel: bool,
+}
+
+impl Case {
+    fn dim(&self) -> usize {
+        self.rows * self.cols + self.rows + self.cols
+    }
+}
+
+impl Objective for Case {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let (r, c, k) = (self.rows, self.cols, self.kernel);
+        let (w, rest) = t.split_at(r * c);
+        let (b, u) = rest.split_at(r);
+        let data: Vec<f64> = (0..c).map(|j| 0.3 - 0.17 * j as f64).collect();
+        // Recorded x, strictly increasing nodes, recorded after W.
+        let recorded: Vec<D> = u.iter().map(|&v| v.sin()).collect();
+        let mut y: Vec<D> = vec![D::from(0.0); r];
+        match self.kind {
+            Kind::DataX => {
+                y.copy_from_slice(b);
+                mv(k, w, &data, &mut y);
+            }
+            Kind::RecordedX => {
+                if k {
+                    matvec(w, &recorded, &mut y);
+                } else {
+                    mv(false, w, &recorded, &mut y);
+                }
+            }
+            Kind::ScaledMixed => {
+                let w2: Vec<D> = w.iter().map(|&v| v * 2.0).collect();
+                let x: Vec<D> = recorded
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| match j % 3 {
+                        0 => D::from(0.25),
+                        1 => v * -1.5,
+                        _ => v,
+                    })
+                    .collect();
+                for (yi, &bi) in y.iter_mut().zip(b) {
+                    *yi = bi * 3.0 + 1.0;
+                }
+                mv(k, &w2, &x, &mut y);
+            }
+            Kind::Permuted => {
+                let wp: Vec<D> = (0..r * c).map(|n| w[(n * 7 + 3) % (r * c)]).collect(); // 7 ∤ r·c below
+                y.copy_from_slice(b);
+                mv(k, &wp, &recorded, &mut y);
+            }
+            Kind::MixedW => {
+                let wm: Vec<D> = w
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &v)| if n % 4 == 1 { D::from(0.5) } else { v })
+                    .collect();
+                mv(k, &wm, &data, &mut y);
+            }
+            Kind::ConstantW => {
+                let wc: Vec<D> = (0..r * c)
+                    .map(|n| D::from((0.7 * n as f64).cos()))
+                    .collect();
+                y.copy_from_slice(b);
+                mv(k, &wc, u, &mut y);
+            }
+            Kind::RepeatedWx => {
+                y.copy_from_slice(b);
+                mv(k, w, &w[..c.min(w.len())], &mut y);
+            }
+            Kind::RepeatedX => {
+                let mut x = recorded.clone();
+                if c > 1 {
+                    x[1] = x[0];
+                }
+                mv(k, w, &x, &mut y);
+            }
+            Kind::BiasIsX => {
+                y.fill(recorded[0]);
+                mv(k, w, &recorded, &mut y);
+            }
+            Kind::ConstantVarX => {
+                let x: Vec<D> = data.iter().map(|&v| D::from(v)).collect();
+                y.copy_from_slice(b);
+                mv(k, w, &x, &mut y);
+            }
+            Kind::SecondRowOnly => {
+                mv(k, w, &recorded, &mut y);
+                return y.get(1).copied().unwrap_or(D::from(0.0));
+            }
+        }
+        // A readout that mixes the outputs non-linearly (so the HVP sees W·x's curvature).
+        let mut total = D::from(0.0);
+        for (i, yi) in y.iter().enumerate() {
+            total += (*yi * (0.5 + 0.1 * i as f64)).tanh() + *yi * *yi * 0.05;
+        }
+        total
+    }
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn point(n: usize, shift: f64) -> (Vec<f64>, Vec<f64>) {
+    let x = (0..n)
+        .map(|i| 0.6 * (0.9 * i as f64 + shift).sin())
+        .collect();
+    let v = (0..n).map(|i| (1.3 * i as f64 + shift).cos()).collect();
+    (x, v)
+}
+
+/// Kernel and loop agree bit for bit: f on f64, and ∇f and ∇²f·v on both backends.
+fn assert_same(case: Case, x: &[f64], v: &[f64]) {
+    let kernel = Case {
+        kernel: true,
+        ..case
+    };
+    let plain = Case {
+        kernel: false,
+        ..case
+    };
+    let what = format!("{case:?}");
+    assert_eq!(
+        kernel.eval(x).to_bits(),
+        plain.eval(x).to_bits(),
+        "{what}: f64"
+    );
+    let (fk, gk) = reverse::gradient(&kernel, x).expect("fits");
+    let (fl, gl) = reverse::gradient(&plain, x).expect("fits");
+    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: Var64 value");
+    assert_eq!(bits(&gk), bits(&gl), "{what}: Var64 ∇f");
+    let (fk, gk, hk) = reverse::gradient_hvp(&kernel, x, v).expect("fits");
+    let (fl, gl, hl) = reverse::gradient_hvp(&plain, x, v).expect("fits");
+    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: VarDual64 value");
+    assert_eq!(bits(&gk), bits(&gl), "{what}: VarDual64 ∇f");
+    assert_eq!(bits(&hk), bits(&hl), "{what}: VarDual64 ∇²f·v");
+    let (xd, vd) = (DVector::from_column_slice(x), DVector::from_column_slice(v));
+    let (fk, gk) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
+    let (fl, gl) = gradient_with(&plain, &xd, Backend::Forward).expect("valid");
+    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: forward value");
+    assert_eq!(
+        bits(gk.as_slice()),
+        bits(gl.as_slice()),
+        "{what}: forward ∇f"
+    );
+    let (_, _, hk) = gradient_hvp_with(&kernel, &xd, &vd, Backend::Forward).expect("valid");
+    let (_, _, hl) = gradient_hvp_with(&plain, &xd, &vd, Backend::Forward).expect("valid");
+    assert_eq!(
+        bits(hk.as_slice()),
+        bits(hl.as_slice()),
+        "{what}: forward ∇²f·v"
+    );
+}
+
+#[test]
+fn the_kernel_equals_its_loop_bit_for_bit_in_every_case() {
+    for kind in KINDS {
+        for (rows, cols) in [(1, 2), (3, 2), (4, 5), (7, 3), (2, 16), (5, 33)] {
+            let case = Case {
+                kind,
+                rows,
+                cols,
+                kernel: true,
+            };
+            let (x, v) = point(case.dim(), rows as f64 + 0.1 * cols as f64);
+            assert_same(case, &x, &v);
+        }
+    }
+}
+
+#[test]
+fn empty_and_one_column_shapes_are_the_loop() {
+    for kind in [Kind::DataX, Kind::ConstantW, Kind::ScaledMixed] {
+        for (rows, cols) in [(0, 3), (3, 1), (1, 1), (4, 1)] {
+            let case = Case {
+                kind,
+                rows,
+                cols,
+                kernel: true,
+            };
+            let (x, v) = point(case.dim(), 0.3);
+            assert_same(case, &x, &v);
+        }
+    }
+    // No columns: W·x is empty, y keeps its value (matvec: zero).
+    let mut y = [1.5, -2.0];
+    matvec_add::<f64, f64>(&[], &[], &mut y);
+    assert_eq!(y, [1.5, -2.0]);
+    matvec::<f64, f64>(&[], &[], &mut y);
+    assert_eq!(y, [0.0, 0.0]);
+    let mut none: [f64; 0] = [];
+    matvec(&[], &[1.0, 2.0], &mut none);
+}
+
+#[test]
+fn a_wrong_shape_gives_nans_not_a_panic() {
+    let mut y = [1.0_f64, 2.0];
+    matvec(&[1.0, 2.0, 3.0], &[1.0, 1.0], &mut y);
+    assert!(y.iter().all(|v| v.is_nan()));
+    let mut y = [1.0_f64];
+    matvec_add::<f64, f64>(&[1.0], &[], &mut y);
+    assert!(y[0].is_nan());
+    // On the tape, and through the checked drivers: a typed error.
+    fn bad<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let mut y = [D::from(0.0); 2];
+        matvec(&x[..3], &x[3..], &mut y);
+        y[0] + y[1]
+    }
+    let x = DVector::from_element(5, 0.5);
+    for backend in [Backend::Forward, Backend::Reverse] {
+        let result = gradient_with(&autodiff_objectives::objective!(bad), &x, backend);
+        assert!(
+            matches!(result, Err(EvalError::NonFiniteValue { .. })),
+            "{backend:?}: {result:?}"
+        );
+    }
+}
+
+/// Σᵢ tanh((W·data)ᵢ) with W = θ (rows × cols) and data of `cols` entries.
+struct Wide {
+    rows: usize,
+    cols: usize,
+    kernel: bool,
+}
+
+impl Objective for Wide {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let data: Vec<f64> = (0..self.cols).map(|j| (0.01 * j as f64).sin()).collect();
+        let mut y = vec![D::from(0.0); self.rows];
+        mv(self.kernel, t, &data, &mut y);
+        y.iter().map(|v| v.tanh()).sum()
+    }
+}
+
+#[test]
+fn a_layer_with_data_records_a_node_per_row_and_its_payload_counts() {
+    let (rows, cols) = (4, 500);
+    let x = DVector::from_fn(rows * cols, |i, _| 0.001 * i as f64);
+    let kernel = Wide {
+        rows,
+        cols,
+        kernel: true,
+    };
+    // The sink, the inputs, 4 row nodes, 4 tanh nodes, ⌈3/15⌉ = 1 sum node, and the payload
+    // (a header and 500 factors of 8 bytes) in 24-byte node equivalents: ⌈(48 + 4000)/24⌉ = 169
+    // nodes at most (the header is below 48 bytes).
+    let nodes = 1 + rows * cols + rows + rows + 1;
+    let previous = reverse::set_tape_limit(nodes + 169);
+    let fits = gradient_with(&kernel, &x, Backend::Reverse);
+    reverse::set_tape_limit(nodes + 100);
+    let payload_too_big = gradient_with(&kernel, &x, Backend::Reverse);
+    reverse::set_tape_limit(nodes + 169);
+    let plain = gradient_with(
+        &Wide {
+            rows,
+            cols,
+            kernel: false,
+        },
+        &x,
+        Backend::Reverse,
+    );
+    reverse::set_tape_limit(previous);
+    let (_, g) = fits.expect("the block fits");
+    assert!(matches!(
+        payload_too_big,
+        Err(EvalError::TapeLimitExceeded { .. })
+    ));
+    // The loop needs a node per product.
+    assert!(matches!(plain, Err(EvalError::TapeLimitExceeded { .. })));
+    // The tape is usable afterwards and the gradient is the loop's.
+    let (_, gl) = gradient_with(
+        &Wide {
+            rows,
+            cols,
+            kernel: false,
+        },
+        &x,
+        Backend::Reverse,
+    )
+    .expect("default limit");
+    assert_eq!(bits(g.as_slice()), bits(gl.as_slice()));
+    assert_eq!(reverse::tape_stats().gradient_len, 1);
+}
+
+#[test]
+fn exceeding_the_limit_inside_a_block_is_an_error_on_both_tapes() {
+    let case = Case {
+        kind: Kind::RecordedX,
+        rows: 6,
+        cols: 40,
+        kernel: true,
+    };
+    let (x, v) = point(case.dim(), 0.0);
+    let previous = reverse::set_tape_limit(case.dim() + 50);
+    let g = reverse::gradient(&case, &x);
+    let h = reverse::gradient_hvp(&case, &x, &v);
+    reverse::set_tape_limit(previous);
+    let limit = case.dim() + 50;
+    assert_eq!(g.err(), Some(EvalError::TapeLimitExceeded { limit }));
+    assert_eq!(h.err(), Some(EvalError::TapeLimitExceeded { limit }));
+    assert_same(case, &x, &v);
+}
+
+/// An objective that differentiates a layer inside its own evaluation: the inner recording's
+/// blocks sit above the outer ones and must leave them intact.
+struct Nested;
+
+impl Objective for Nested {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let inner = Case {
+            kind: Kind::RecordedX,
+            rows: 3,
+            cols: 4,
+            kernel: true,
+        };
+        let data = [0.5, -1.0, 0.25];
+        let mut y = [D::from(0.0); 4];
+        matvec(&t[..12], &data, &mut y); // an outer block before the inner recording
+        let re: Vec<f64> = (0..inner.dim()).map(|i| 0.1 * i as f64).collect();
+        let (_, g) = reverse::gradient(&inner, &re).expect("inner gradient");
+        let (_, _, hv) = reverse::gradient_hvp(&inner, &re, &re).expect("inner HVP");
+        let c = g.iter().sum::<f64>() + hv.iter().sum::<f64>();
+        let mut z = [D::from(0.0); 2];
+        matvec(&t[12..20], &y, &mut z); // an outer block after it
+        (z[0] * z[1]) * c
+    }
+}
+
+#[test]
+fn nested_recordings_keep_the_outer_blocks() {
+    let (x, v) = point(20, 0.7);
+    let (f, g) = reverse::gradient(&Nested, &x).expect("valid");
+    let (_, g2, hv) = reverse::gradient_hvp(&Nested, &x, &v).expect("valid");
+    let xd = DVector::from_vec(x.clone());
+    let (ff, gf) = gradient_with(&Nested, &xd, Backend::Forward).expect("valid");
+    let (_, _, hf) =
+        gradient_hvp_with(&Nested, &xd, &DVector::from_vec(v), Backend::Forward).expect("valid");
+    let close = |a: &[f64], b: &[f64]| {
+        let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+        a.iter().zip(b).all(|(p, q)| (p - q).abs() <= 1e-12 * scale)
+    };
+    assert!((f - ff).abs() <= 1e-12 * ff.abs().max(1.0));
+    assert!(close(&g, gf.as_slice()), "∇f: {g:?} vs {gf:?}");
+    assert!(close(&g2, gf.as_slice()));
+    assert!(close(&hv, hf.as_slice()), "∇²f·v: {hv:?} vs {hf:?}");
+    assert_eq!(reverse::tape_stats().gradient_len, 1);
+}
+
+/// A tiny softmax cross-entropy MLP: 3 inputs → 4 tanh → 3 logits, two samples, written with
+/// the kernels.
+struct TinyMlp;
+
+impl Objective for TinyMlp {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let (w1, rest) = t.split_at(12);
+        let (b1, rest) = rest.split_at(4);
+        let (w2, b2) = rest.split_at(12);
+        let mut total = D::from(0.0);
+        for (x, label) in [([0.5, -1.0, 2.0], 1), ([1.5, 0.25, -0.5], 2)] {
+            let mut z = b1.to_vec();
+            matvec_add(w1, &x, &mut z);
+            let h: Vec<D> = z.iter().map(|v| v.tanh()).collect();
+            let mut o = b2.to_vec();
+            matvec_add(w2, &h, &mut o);
+            let m = o.iter().map(|v| v.re()).fold(f64::NEG_INFINITY, f64::max);
+            let s: D = o.iter().map(|&v| (v - m).exp()).sum();
+            total += s.ln() + m - o[label];
+        }
+        total * 0.5
+    }
+}
+
+#[test]
+fn the_tiny_mlp_matches_finite_differences() {
+    let (x, v) = point(31, 0.4);
+    let (_, g, hv) = reverse::gradient_hvp(&TinyMlp, &x, &v).expect("valid");
+    let (_, g64) = reverse::gradient(&TinyMlp, &x).expect("valid");
+    let h = 1e-5;
+    let at = |k: usize, s: f64| {
+        let mut y = x.clone();
+        y[k] += s;
+        TinyMlp.eval(&y)
+    };
+    for k in 0..x.len() {
+        let fd = (at(k, h) - at(k, -h)) / (2.0 * h);
+        assert!((fd - g64[k]).abs() < 1e-8, "∂f/∂θ{k}: {fd} vs {}", g64[k]);
+        assert!((g[k] - g64[k]).abs() < 1e-14);
+    }
+    // ∇²f·v against the central difference of the gradient along v.
+    let shifted = |s: f64| {
+        let y: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+        reverse::gradient(&TinyMlp, &y).expect("valid").1
+    };
+    let (gp, gm) = (shifted(h), shifted(-h));
+    for k in 0..x.len() {
+        let fd = (gp[k] - gm[k]) / (2.0 * h);
+        assert!((fd - hv[k]).abs() < 1e-7, "(∇²f·v){k}: {fd} vs {}", hv[k]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn random_layers_equal_their_loop(
+        kind in 0..KINDS.len(),
+        rows in 0usize..6,
+        cols in 0usize..7,
+        shift in -3.0f64..3.0,
+    ) {
+        let case = Case { kind: KINDS[kind], rows, cols: cols.max(1), kernel: true };
+        let (x, v) = point(case.dim(), shift);
+        assert_same(case, &x, &v);
+    }
+}
+
+#[test]
+fn the_common_forms_take_the_block_and_the_others_the_loop() {
+    // 6 × 40: the loop records ≈ 2 nodes per product (≥ 480 nodes); a block records 6 row
+    // nodes and ≤ 120 node equivalents of payload, the readout ≈ 35 nodes, sin(u) 40.
+    let (rows, cols) = (6, 40);
+    for kind in KINDS {
+        let case = Case {
+            kind,
+            rows,
+            cols,
+            kernel: true,
+        };
+        let (x, v) = point(case.dim(), 0.2);
+        let limit = case.dim() + 250;
+        let previous = reverse::set_tape_limit(limit);
+        let g = reverse::gradient(&case, &x);
+        let h = reverse::gradient_hvp(&case, &x, &v);
+        let plain = reverse::gradient(
+            &Case {
+                kernel: false,
+                ..case
+            },
+            &x,
+        );
+        reverse::set_tape_limit(previous);
+        let fast = !matches!(
+            kind,
+            Kind::Permuted | Kind::MixedW | Kind::RepeatedWx | Kind::RepeatedX | Kind::BiasIsX
+        );
+        if fast {
+            assert!(g.is_ok() && h.is_ok(), "{kind:?}: the block fits");
+            assert!(plain.is_err(), "{kind:?}: the loop needs more nodes");
+        } else {
+            // The loop runs: the same nodes, the same outcome.
+            assert_eq!(g, plain, "{kind:?}");
+        }
+    }
+}
