@@ -74,6 +74,7 @@
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
 
+mod blocks;
 mod derive;
 mod error;
 mod finite_sum;
@@ -88,7 +89,10 @@ pub use derive::{
     hessian_with, hvp, value,
 };
 pub use error::EvalError;
-pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
+pub use finite_sum::{
+    FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, eval_term_block, parallel_gradient,
+    parallel_gradient_hvp, term_blocks,
+};
 pub use kernels::dot;
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
