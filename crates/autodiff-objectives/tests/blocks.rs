@@ -237,3 +237,38 @@ fn errors_name_what_was_wrong() {
     assert_eq!(format!("{one:?}"), format!("{two:?}"));
     assert!(one.is_err());
 }
+
+#[test]
+fn a_panic_in_a_block_reaches_the_caller_whatever_the_thread_count() {
+    /// Block 5 of 8 panics.
+    struct Bomb;
+    impl Objective for Bomb {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            (0..8).map(|b| self.eval_block(b, x)).sum()
+        }
+        fn blocks(&self) -> usize {
+            8
+        }
+        fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+            assert!(b != 5, "block 5 fails");
+            x[0] * b as f64
+        }
+    }
+    impl FiniteSum for Bomb {
+        fn n_terms(&self) -> usize {
+            8
+        }
+        fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+            self.eval_block(i, x)
+        }
+    }
+    let x = DVector::from_element(1, 1.0);
+    for threads in [1, 2, 3] {
+        let caught =
+            std::panic::catch_unwind(|| parallel_gradient(&Bomb, &x, threads, Backend::Reverse));
+        assert!(caught.is_err(), "{threads} threads");
+    }
+    // The calling thread's tape is usable afterwards.
+    let (fx, _) = gradient_with(&Blocked(20, 7), &point(), Backend::Reverse).expect("finite");
+    assert!(fx.is_finite());
+}
