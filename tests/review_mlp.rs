@@ -118,3 +118,83 @@ fn dropout_changes_the_trajectory_and_is_off_in_the_metrics() {
     assert_eq!(with.metrics(&a).expect("valid θ"), m);
     assert_eq!(without.metrics(&a).expect("valid θ"), m);
 }
+
+/// The review's network seen as one objective, without its blocks: everything on one tape.
+struct OneTape<'a>(&'a ReviewMlp);
+
+impl autodiff_objectives::Objective for OneTape<'_> {
+    fn eval<D: autodiff_objectives::DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.0.eval(x)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.0.dim()
+    }
+}
+
+/// The CIFAR-10 path at the review's full architecture on a test-size synthetic directory in
+/// the official format: the reader, the 397 802-weight network, a few seeded SGD steps, and
+/// the full training-loss gradient and HVP block by block under a tape limit that one tape of
+/// all the images exceeds.
+#[test]
+fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
+    use autodiff_objectives::{
+        Backend, EvalError, FiniteSum, Objective, gradient_hvp_with, gradient_with, reverse,
+    };
+    use saddle_datasets::cifar10;
+    let dir = std::env::temp_dir().join(format!("saddle-review-cifar-{}", std::process::id()));
+    cifar10::write_synthetic(&dir, 8, 2, 5).expect("writable temporary directory");
+    let split = cifar10::load(&dir).expect("the official layout");
+    let _ = std::fs::remove_dir_all(&dir);
+    let shape = MlpShape::review_cifar();
+    let (rows, labels) = (split.train.scaled_rows(), split.train.labels().to_vec());
+    assert_eq!(
+        (labels.len(), split.train.features()),
+        (40, cifar10::PIXELS)
+    );
+    let f = ReviewMlp::new(shape, rows.clone(), labels.clone(), Loss::CrossEntropy)
+        .expect("valid data");
+    assert_eq!((f.terms_per_block(), f.blocks()), (8, 5));
+    let x = shape.glorot_init(1);
+    let v = shape.glorot_init(2);
+    // The smallest limit (to a factor 1.25) at which the first block, 8 images, fits.
+    let first = ReviewMlp::new(
+        shape,
+        rows[..8 * cifar10::PIXELS].to_vec(),
+        labels[..8].to_vec(),
+        Loss::CrossEntropy,
+    )
+    .expect("valid data");
+    let previous = reverse::tape_limit();
+    let mut limit = shape.n_params();
+    loop {
+        reverse::set_tape_limit(limit);
+        if gradient_hvp_with(&first, &x, &v, Backend::Reverse).is_ok() {
+            break;
+        }
+        limit = limit / 4 * 5;
+    }
+    // All 40 images on one tape do not fit in it; block by block they do.
+    let one_tape = gradient_with(&OneTape(&f), &x, Backend::Reverse);
+    let (fx, g) = gradient_with(&f, &x, Backend::Reverse).expect("one block fits");
+    let (fh, gh, hv) = gradient_hvp_with(&f, &x, &v, Backend::Reverse).expect("one block fits");
+    reverse::set_tape_limit(previous);
+    assert_eq!(one_tape, Err(EvalError::TapeLimitExceeded { limit }));
+    let (f1, g1) = gradient_with(&OneTape(&f), &x, Backend::Reverse).expect("default limit");
+    assert!((fx - f1).abs() <= 1e-12 * f1 && (fx - fh).abs() <= 1e-12 * fx);
+    assert!((&g - &g1).amax() <= 1e-12 * (1.0 + g1.amax()));
+    assert!((&g - &gh).amax() <= 1e-12 * (1.0 + g.amax()));
+    assert!(hv.iter().all(|h| h.is_finite()) && hv.amax() > 0.0);
+    // A few seeded SGD steps of batch 4 on the dropout network, without the final evaluation.
+    let net = f.with_dropout(0.25, 3).expect("valid rate");
+    let run = Sgd::new(0.01, 4)
+        .expect("valid")
+        .seed(7)
+        .max_iters(2)
+        .run_stochastic(&net, &x)
+        .expect("finite steps");
+    assert_eq!(
+        (run.iterations, run.gradient_evals, run.value),
+        (2, 8, None)
+    );
+    assert!(run.x.iter().all(|w| w.is_finite()) && run.x != x);
+}

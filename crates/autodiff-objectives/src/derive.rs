@@ -2,7 +2,7 @@
 //! result.
 
 use crate::error::{EvalError, check_input, check_value, first_non_finite};
-use crate::{Objective, forward, reverse};
+use crate::{Objective, blocks, forward, reverse};
 use nalgebra::{DMatrix, DVector};
 
 /// Which differentiation engine computes gradients, HVPs and Hessians.
@@ -106,7 +106,7 @@ impl Backend {
     }
 }
 
-fn check_gradient(g: &[f64]) -> Result<(), EvalError> {
+pub(crate) fn check_gradient(g: &[f64]) -> Result<(), EvalError> {
     match first_non_finite(g) {
         Some((index, value)) => Err(EvalError::NonFiniteGradient { index, value }),
         None => Ok(()),
@@ -126,6 +126,10 @@ fn check_gradient(g: &[f64]) -> Result<(), EvalError> {
 /// ```
 pub fn value<O: Objective>(f: &O, x: &DVector<f64>) -> Result<f64, EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
+    if f.blocks() != 1 {
+        // An objective that is a sum of blocks: see `Objective::blocks` (blocks.rs).
+        return check_value(blocks::value(f, x.as_slice())?);
+    }
     check_value(f.eval(x.as_slice()))
 }
 
@@ -151,6 +155,9 @@ pub fn gradient_with<O: Objective>(
     backend: Backend,
 ) -> Result<(f64, DVector<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
+    if f.blocks() != 1 {
+        return blocks::gradient_with(f, x, backend);
+    }
     with_fallback(backend, backend.resolve(x.len()), |engine| {
         let (fx, g) = match engine {
             Backend::Auto | Backend::Forward => {
@@ -182,7 +189,7 @@ fn is_non_finite(e: &EvalError) -> bool {
 /// derivatives are finite (x^1.5 at 0, x⁻¹ at 1e-100, atan2 on the axis x = 0; see the guide,
 /// "Numerical care at extreme arguments"), while reverse mode's closed-form partials do not. An
 /// explicit [`Backend::Forward`] gets forward mode's answer, error included.
-fn with_fallback<R>(
+pub(crate) fn with_fallback<R>(
     requested: Backend,
     resolved: Backend,
     compute: impl Fn(Backend) -> Result<R, EvalError>,
@@ -228,6 +235,9 @@ pub fn gradient_hvp_with<O: Objective>(
 ) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
     check_input("direction", v.as_slice(), Some(x.len()))?;
+    if f.blocks() != 1 {
+        return blocks::gradient_hvp_with(f, x, v, backend);
+    }
     with_fallback(backend, backend.resolve_hvp(x.len()), |engine| {
         let (fx, g, hv) = match engine {
             Backend::Auto | Backend::Forward => {
@@ -269,6 +279,7 @@ pub fn hessian_with<O: Objective>(
     check_input("point", x.as_slice(), f.dim())?;
     with_fallback(backend, backend.resolve_hessian(x.len()), |engine| {
         let (fx, g, h) = match engine {
+            _ if f.blocks() != 1 => blocks::hessian_with(f, x, engine)?,
             Backend::Auto | Backend::Forward => {
                 forward::hessian::<O, { forward::CHUNK }>(f, x.as_slice())
             }
@@ -312,7 +323,11 @@ pub fn directional<O: Objective>(
 ) -> Result<Directional, EvalError> {
     check_input("point", x.as_slice(), f.dim())?;
     check_input("direction", v.as_slice(), Some(x.len()))?;
-    let (value, slope, curvature) = forward::directional(f, x.as_slice(), v.as_slice());
+    let (value, slope, curvature) = if f.blocks() != 1 {
+        blocks::directional(f, x.as_slice(), v.as_slice())?
+    } else {
+        forward::directional(f, x.as_slice(), v.as_slice())
+    };
     check_value(value)?;
     if !slope.is_finite() {
         return Err(EvalError::NonFiniteDirectional {

@@ -83,6 +83,10 @@ pub enum EvalError {
         /// The number of terms.
         n_terms: usize,
     },
+    /// An objective declared zero blocks ([`Objective::blocks`](crate::Objective::blocks)),
+    /// for example a block-wise [`FiniteSum`](crate::FiniteSum) without terms.
+    #[error("the objective has no blocks: blocks() must be at least 1")]
+    NoBlocks,
     /// The requested backend cannot differentiate this objective here.
     #[error("backend {backend} is unavailable: {reason}")]
     BackendUnavailable {

@@ -1,7 +1,7 @@
 //! Finite sums f(x) = (1/n) Σᵢ fᵢ(x) and their mini-batch gradients, for stochastic methods.
 
 use crate::error::{EvalError, check_input};
-use crate::{Backend, Objective, gradient_with};
+use crate::{Backend, Objective, blocks, gradient_with};
 use nalgebra::DVector;
 use num_dual::DualNum;
 
@@ -46,6 +46,92 @@ pub trait FiniteSum: Objective {
 
     /// The term fᵢ(x), for `i < n_terms()`.
     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D;
+
+    /// How many consecutive terms make one block (≥ 1; 0 is read as 1): the unit of the
+    /// block-wise derivatives of a finite sum that opts in with
+    /// [`finite_sum_blocks!`](crate::finite_sum_blocks), of its [`MiniBatch`]es, and of
+    /// [`parallel_gradient`] / [`parallel_gradient_hvp`]. Default [`PARALLEL_BLOCK`]; a sum
+    /// whose terms are large (a network on images) picks fewer, so that one block's
+    /// reverse-mode tape stays small.
+    fn terms_per_block(&self) -> usize {
+        PARALLEL_BLOCK
+    }
+}
+
+/// The number of blocks of [`FiniteSum::terms_per_block`] consecutive terms:
+/// ⌈n / terms_per_block⌉ (what [`finite_sum_blocks!`](crate::finite_sum_blocks) returns as
+/// [`Objective::blocks`]).
+pub fn term_blocks<F: FiniteSum + ?Sized>(f: &F) -> usize {
+    f.n_terms().div_ceil(f.terms_per_block().max(1))
+}
+
+/// Block b of a finite sum as [`finite_sum_blocks!`](crate::finite_sum_blocks) defines it:
+/// (1/n) Σ_{i ∈ block b} fᵢ(x), the terms of the block in index order, so that the blocks
+/// add up to f. Zero for a block past the end.
+pub fn eval_term_block<F: FiniteSum + ?Sized, D: DualNum<Primitive = f64> + Copy>(
+    f: &F,
+    b: usize,
+    x: &[D],
+) -> D {
+    let (n, len) = (f.n_terms(), f.terms_per_block().max(1));
+    let mut sum = D::from(0.0);
+    for i in b.saturating_mul(len)..b.saturating_add(1).saturating_mul(len).min(n) {
+        sum += f.eval_term(i, x);
+    }
+    sum / n as f64
+}
+
+/// Makes a [`FiniteSum`] differentiate block by block: put `finite_sum_blocks!();` inside its
+/// `impl Objective`. It defines [`Objective::blocks`] as [`term_blocks`] and
+/// [`Objective::eval_block`] as [`eval_term_block`], so that every driver
+/// ([`gradient`](crate::gradient), [`hvp`](crate::hvp), the [`Oracle`](crate::Oracle) that
+/// optimizers and certifiers use, …) records one block of
+/// [`terms_per_block`](FiniteSum::terms_per_block) terms at a time instead of all n, adds the
+/// blocks in order, and gives the same bits for every run and thread count
+/// ([`parallel_gradient`], [`parallel_gradient_hvp`]). The sum equals the one-tape result to
+/// rounding (the terms are grouped differently).
+///
+/// ```
+/// use autodiff_objectives::{finite_sum_blocks, gradient, hvp, reverse, DualNum, FiniteSum, Objective};
+/// use nalgebra::dvector;
+///
+/// /// (1/n) Σ ½(x₀ − i)² over n = 10 000 terms: 30 000 tape nodes on one tape.
+/// struct Spread(usize);
+/// impl Objective for Spread {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         (0..self.0).map(|i| self.eval_term(i, x)).sum::<D>() / self.0 as f64
+///     }
+///     fn dim(&self) -> Option<usize> { Some(1) }
+///     finite_sum_blocks!();
+/// }
+/// impl FiniteSum for Spread {
+///     fn n_terms(&self) -> usize { self.0 }
+///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+///         let r = x[0] - i as f64;
+///         r * r * 0.5
+///     }
+///     fn terms_per_block(&self) -> usize { 100 }
+/// }
+///
+/// let f = Spread(10_000);
+/// assert_eq!(f.blocks(), 100);
+/// let previous = reverse::set_tape_limit(1_000);      // far less than all terms need
+/// let (_, g) = gradient(&f, &dvector![0.0])?;          // … but enough for one block
+/// assert!((g[0] + 4_999.5).abs() < 1e-9);              // x₀ − mean(i)
+/// assert!((hvp(&f, &dvector![0.0], &dvector![1.0])?[0] - 1.0).abs() < 1e-12);
+/// reverse::set_tape_limit(previous);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+#[macro_export]
+macro_rules! finite_sum_blocks {
+    () => {
+        fn blocks(&self) -> usize {
+            $crate::term_blocks(self)
+        }
+        fn eval_block<D: $crate::DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+            $crate::eval_term_block(self, b, x)
+        }
+    };
 }
 
 /// The average of a chosen multiset of terms of a [`FiniteSum`], (1/|B|) Σ_{i∈B} fᵢ(x), as an
@@ -76,6 +162,10 @@ impl<'a, F: FiniteSum> MiniBatch<'a, F> {
     }
 }
 
+/// A mini-batch of a finite sum that has more than one block (it opted in with
+/// [`finite_sum_blocks!`](crate::finite_sum_blocks)) has blocks too: the batch's entries cut
+/// into runs of [`terms_per_block`](FiniteSum::terms_per_block), each block
+/// (1/|B|) Σ_{k ∈ run} f_{B_k}. A batch of another finite sum is one block, as before.
 impl<F: FiniteSum> Objective for MiniBatch<'_, F> {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
         let mut sum = D::from(0.0);
@@ -86,6 +176,27 @@ impl<F: FiniteSum> Objective for MiniBatch<'_, F> {
     }
     fn dim(&self) -> Option<usize> {
         self.f.dim()
+    }
+    fn blocks(&self) -> usize {
+        if self.f.blocks() > 1 {
+            self.indices.len().div_ceil(self.f.terms_per_block().max(1))
+        } else {
+            1
+        }
+    }
+    fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+        if self.blocks() == 1 {
+            return self.eval(x);
+        }
+        let len = self.f.terms_per_block().max(1);
+        let m = self.indices.len();
+        let mut sum = D::from(0.0);
+        for &i in &self.indices
+            [(b.saturating_mul(len)).min(m)..b.saturating_add(1).saturating_mul(len).min(m)]
+        {
+            sum += self.f.eval_term(i, x);
+        }
+        sum / m as f64
     }
 }
 
@@ -102,8 +213,9 @@ pub fn batch_gradient<F: FiniteSum>(
     gradient_with(&batch, x, backend)
 }
 
-/// Terms per block of [`parallel_gradient`]: the unit of work handed to a thread and of the
-/// fixed reduction order. A constant, so that the result does not depend on the thread count.
+/// The default [`FiniteSum::terms_per_block`]: terms per block of [`parallel_gradient`] (the
+/// unit of work handed to a thread and of the fixed reduction order) and of block-wise
+/// finite sums. A constant, so that the result does not depend on the thread count.
 pub const PARALLEL_BLOCK: usize = 64;
 
 /// The sum Σ_{i ∈ range} fᵢ(x) of consecutive terms, in index order.
@@ -125,18 +237,43 @@ impl<F: FiniteSum> Objective for Block<'_, F> {
     }
 }
 
-type BlockResult = Result<(f64, DVector<f64>), EvalError>;
+/// A finite sum seen through its blocks of [`FiniteSum::terms_per_block`] terms (for the
+/// parallel functions, when the sum has not opted in itself).
+struct TermBlocks<'a, F: FiniteSum>(&'a F);
+
+impl<F: FiniteSum> Objective for TermBlocks<'_, F> {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.0.eval(x)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.0.dim()
+    }
+    fn blocks(&self) -> usize {
+        term_blocks(self.0)
+    }
+    fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+        eval_term_block(self.0, b, x)
+    }
+}
 
 /// The value and gradient of f = (1/n) Σᵢ fᵢ on `threads` threads, with a result that is
 /// bit-identical for every thread count.
 ///
-/// The terms are cut into blocks of [`PARALLEL_BLOCK`] consecutive indices; each block's sum
-/// Σ_{i∈block} fᵢ and its gradient are computed on one thread (each thread on its own tape, with
-/// `backend`), and the block results are added in block order on the calling thread, then
-/// divided by n. Neither the blocks nor the order of the additions depend on `threads`, so
-/// neither does the result. It equals [`gradient_with`] of [`Objective::eval`] up to rounding
-/// (the terms are grouped differently). `threads` is clamped to 1..=number of blocks (0 means
-/// 1); a thread that cannot be spawned leaves its blocks to the calling thread.
+/// - A finite sum with more than one [block](Objective::blocks) (one that opted in with
+///   [`finite_sum_blocks!`](crate::finite_sum_blocks)): its blocks, each on one thread and its
+///   own tape, added in block order on the calling thread — exactly
+///   [`gradient_with`]'s result, bit for bit, for every thread count.
+/// - Any other finite sum: blocks of [`terms_per_block`](FiniteSum::terms_per_block)
+///   (default [`PARALLEL_BLOCK`]) consecutive indices; each block's sum Σ_{i∈block} fᵢ and its
+///   gradient are computed on one thread (with `backend`, checked like [`gradient_with`]),
+///   added in block order, then divided by n. It equals [`gradient_with`] of
+///   [`Objective::eval`] up to rounding (the terms are grouped differently).
+///
+/// Neither the blocks nor the order of the additions depend on `threads`, so neither does the
+/// result. `threads` is clamped to 1..=number of blocks (0 means 1); a thread that cannot be
+/// spawned leaves its blocks to the calling thread; each worker thread gets the caller's
+/// [`reverse::tape_limit`](crate::reverse::tape_limit). Memory: a few block results per
+/// thread, never all of them.
 ///
 /// ```
 /// use autodiff_objectives::{parallel_gradient, Backend, DualNum, FiniteSum, Objective};
@@ -181,52 +318,84 @@ pub fn parallel_gradient<F: FiniteSum + Sync>(
     if n == 0 {
         return Err(EvalError::EmptyBatch);
     }
-    let blocks = n.div_ceil(PARALLEL_BLOCK);
-    let threads = threads.clamp(1, blocks);
-    let run_block = |b: usize| -> BlockResult {
-        let block = Block {
-            f,
-            range: b * PARALLEL_BLOCK..((b + 1) * PARALLEL_BLOCK).min(n),
-        };
-        gradient_with(&block, x, backend)
-    };
-    // Worker w computes blocks w, w + threads, w + 2·threads, …
-    let share = |w: usize| -> Vec<(usize, BlockResult)> {
-        (w..blocks)
-            .step_by(threads)
-            .map(|b| (b, run_block(b)))
-            .collect()
-    };
-    let mut results: Vec<Option<BlockResult>> = (0..blocks).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let share = &share;
-        let handles: Vec<_> = (1..threads)
-            .map(|w| {
-                let handle = std::thread::Builder::new().spawn_scoped(scope, move || share(w));
-                (w, handle)
-            })
-            .collect();
-        let mut done = share(0);
-        for (w, handle) in handles {
-            match handle {
-                Ok(handle) => match handle.join() {
-                    Ok(part) => done.extend(part),
-                    Err(payload) => std::panic::resume_unwind(payload),
-                },
-                Err(_) => done.extend(share(w)),
-            }
-        }
-        for (b, result) in done {
-            results[b] = Some(result);
-        }
-    });
+    if f.blocks() > 1 {
+        return blocks::parallel_gradient(f, x, threads, backend);
+    }
+    let len = f.terms_per_block().max(1);
     let mut value = 0.0;
     let mut grad = DVector::zeros(x.len());
-    for result in results.into_iter().flatten() {
-        let (v, g) = result?;
-        value += v;
-        grad += g;
-    }
+    blocks::reduce_in_order(
+        n.div_ceil(len),
+        threads,
+        |b| {
+            let block = Block {
+                f,
+                range: b * len..((b + 1) * len).min(n),
+            };
+            gradient_with(&block, x, backend)
+        },
+        |(v, g)| {
+            value += v;
+            grad += g;
+        },
+    )?;
     let n = n as f64;
     Ok((value / n, grad / n))
+}
+
+/// f(x), ∇f(x) and ∇²f(x)·v of f = (1/n) Σᵢ fᵢ on `threads` threads, bit-identical for every
+/// thread count: the blocks of f if it has more than one (then exactly
+/// [`gradient_hvp_with`](crate::gradient_hvp_with)'s result), otherwise blocks of
+/// [`terms_per_block`](FiniteSum::terms_per_block) consecutive terms as
+/// [`finite_sum_blocks!`](crate::finite_sum_blocks) defines them; each block on one thread
+/// and its own tape (forward-over-reverse with [`Backend::Reverse`]), added in block order
+/// on the calling thread. Threads as in [`parallel_gradient`].
+///
+/// ```
+/// use autodiff_objectives::{parallel_gradient_hvp, Backend, DualNum, FiniteSum, Objective};
+/// use nalgebra::dvector;
+///
+/// /// (1/n) Σ (x₀ − i)² x₁: ∇²f·(1, 0) = (2x₁, 2(x₀ − mean i))
+/// struct Weighted(usize);
+/// impl Objective for Weighted {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         (0..self.0).map(|i| self.eval_term(i, x)).sum::<D>() / self.0 as f64
+///     }
+///     fn dim(&self) -> Option<usize> { Some(2) }
+/// }
+/// impl FiniteSum for Weighted {
+///     fn n_terms(&self) -> usize { self.0 }
+///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+///         (x[0] - i as f64).powi(2) * x[1]
+///     }
+/// }
+/// let (x, v) = (dvector![0.0, 3.0], dvector![1.0, 0.0]);
+/// let one = parallel_gradient_hvp(&Weighted(1_000), &x, &v, 1, Backend::Reverse)?;
+/// let two = parallel_gradient_hvp(&Weighted(1_000), &x, &v, 2, Backend::Reverse)?;
+/// assert_eq!(one, two);                                   // bit for bit
+/// assert!((one.2[0] - 6.0).abs() < 1e-12 && (one.2[1] + 999.0).abs() < 1e-9);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// # Errors
+/// What [`gradient_hvp_with`](crate::gradient_hvp_with) returns for the point and direction,
+/// [`EvalError::EmptyBatch`] if f has no terms, and the first error (in block order) of any
+/// block.
+pub fn parallel_gradient_hvp<F: FiniteSum + Sync>(
+    f: &F,
+    x: &DVector<f64>,
+    v: &DVector<f64>,
+    threads: usize,
+    backend: Backend,
+) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    check_input("direction", v.as_slice(), Some(x.len()))?;
+    if f.n_terms() == 0 {
+        return Err(EvalError::EmptyBatch);
+    }
+    if f.blocks() > 1 {
+        blocks::parallel_gradient_hvp(f, x, v, threads, backend)
+    } else {
+        blocks::parallel_gradient_hvp(&TermBlocks(f), x, v, threads, backend)
+    }
 }

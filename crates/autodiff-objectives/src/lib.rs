@@ -77,7 +77,14 @@
 //!
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
+//!
+//! An objective that is a sum of blocks ([`Objective::blocks`] > 1; a [`FiniteSum`] opts in
+//! with [`finite_sum_blocks!`]) is differentiated block by block by all of these: one block on
+//! the tape at a time, the block results added in block order, so full-batch gradients and
+//! HVPs of large finite sums need memory for one block, and [`parallel_gradient`] /
+//! [`parallel_gradient_hvp`] return the same bits on any number of threads.
 
+mod blocks;
 mod derive;
 mod error;
 mod finite_sum;
@@ -92,7 +99,10 @@ pub use derive::{
     hessian_with, hvp, value,
 };
 pub use error::EvalError;
-pub use finite_sum::{FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, parallel_gradient};
+pub use finite_sum::{
+    FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, eval_term_block, parallel_gradient,
+    parallel_gradient_hvp, term_blocks,
+};
 pub use kernels::{dot, matvec, matvec_add};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};

@@ -50,6 +50,52 @@ pub trait Objective {
     fn dim(&self) -> Option<usize> {
         None
     }
+
+    /// The number of blocks f is a sum of, f(x) = Σ_{b < blocks()} [`eval_block`](Self::eval_block)`(b, x)`;
+    /// 1 (the default) means "one piece: differentiate [`eval`](Self::eval)".
+    ///
+    /// An objective with more than one block is differentiated **block by block** by every
+    /// checked driver ([`gradient_with`](crate::gradient_with),
+    /// [`gradient_hvp_with`](crate::gradient_hvp_with), [`hessian_with`](crate::hessian_with),
+    /// [`value`](crate::value), [`directional`](crate::directional) and so the
+    /// [`Oracle`](crate::Oracle)): each block on its own reverse-mode recording, the results
+    /// added in block order. So a reverse-mode gradient or HVP needs tape for one block, not for
+    /// all of f, and the result does not depend on anything but the blocks (the same bits for
+    /// every run and, with [`parallel_gradient`](crate::parallel_gradient) and
+    /// [`parallel_gradient_hvp`](crate::parallel_gradient_hvp), every thread count). A
+    /// [`FiniteSum`](crate::FiniteSum) opts in with one line,
+    /// [`finite_sum_blocks!`](crate::finite_sum_blocks), in its `impl Objective`.
+    ///
+    /// ```
+    /// use autodiff_objectives::{gradient_with, Backend, DualNum, Objective};
+    /// use nalgebra::dvector;
+    /// /// Σ_{k<1000} (x₀ − k)², as 10 blocks of 100 terms.
+    /// struct Parabolas;
+    /// impl Objective for Parabolas {
+    ///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+    ///         (0..10).map(|b| self.eval_block(b, x)).sum()
+    ///     }
+    ///     fn blocks(&self) -> usize { 10 }
+    ///     fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+    ///         (100 * b..100 * (b + 1)).map(|k| (x[0] - k as f64).powi(2)).sum()
+    ///     }
+    /// }
+    /// let (fx, g) = gradient_with(&Parabolas, &dvector![0.0], Backend::Reverse)?;
+    /// assert_eq!(g[0], -999_000.0); // Σ −2k
+    /// # let _ = fx;
+    /// # Ok::<(), autodiff_objectives::EvalError>(())
+    /// ```
+    fn blocks(&self) -> usize {
+        1
+    }
+
+    /// Block `b < blocks()` of f (see [`blocks`](Self::blocks)): the blocks must add up to
+    /// [`eval`](Self::eval) (up to rounding). The default, for the one block of an objective
+    /// that does not override [`blocks`](Self::blocks), is `eval` itself.
+    fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+        let _ = b;
+        self.eval(x)
+    }
 }
 
 impl<O: Objective> Objective for &O {
@@ -58,6 +104,12 @@ impl<O: Objective> Objective for &O {
     }
     fn dim(&self) -> Option<usize> {
         (**self).dim()
+    }
+    fn blocks(&self) -> usize {
+        (**self).blocks()
+    }
+    fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
+        (**self).eval_block(b, x)
     }
 }
 

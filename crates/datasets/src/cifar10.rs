@@ -114,6 +114,66 @@ pub fn load(dir: &Path) -> Result<Split, DataError> {
     Ok(Split { train, test })
 }
 
+/// `n` synthetic records in the official format: labels uniform in 0..10 and pixels uniform
+/// in 0..=255, all from SplitMix64(`seed`) — random noise, not images. For exercising and
+/// timing the CIFAR-10 path (reader, the review's full network, certification) where the real
+/// files are absent; nothing learnt on them means anything.
+///
+/// ```
+/// use saddle_datasets::cifar10;
+/// let bytes = cifar10::synthetic_batch(4, 1);
+/// assert_eq!(bytes.len(), 4 * cifar10::RECORD);
+/// let images = cifar10::parse_batch("synthetic", &bytes)?;
+/// assert!(images.labels().iter().all(|&l| l < 10));
+/// assert_eq!(bytes, cifar10::synthetic_batch(4, 1)); // seeded
+/// # Ok::<(), saddle_datasets::DataError>(())
+/// ```
+pub fn synthetic_batch(n: usize, seed: u64) -> Vec<u8> {
+    let mut rng = crate::rng::SplitMix64::new(seed);
+    let mut out = Vec::with_capacity(n.saturating_mul(RECORD));
+    for _ in 0..n {
+        out.push(rng.below(CLASSES as u64) as u8);
+        for _ in 0..PIXELS / 8 {
+            out.extend_from_slice(&rng.next_u64().to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Writes a synthetic data directory that [`load`] reads: the five [`TRAIN_FILES`] of
+/// `per_batch` records each and the [`TEST_FILE`] of `test` records, from
+/// [`synthetic_batch`] with seeds `seed`, `seed + 1`, … (`dir` is created if needed).
+///
+/// # Errors
+/// [`DataError::Empty`] if `per_batch` or `test` is 0; [`DataError::Write`] naming the
+/// directory or file that could not be written.
+pub fn write_synthetic(
+    dir: &Path,
+    per_batch: usize,
+    test: usize,
+    seed: u64,
+) -> Result<(), DataError> {
+    if per_batch == 0 || test == 0 {
+        return Err(DataError::Empty {
+            what: "a synthetic CIFAR-10 batch",
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| DataError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let files = TRAIN_FILES
+        .iter()
+        .map(|f| (*f, per_batch))
+        .chain([(TEST_FILE, test)]);
+    for (k, (file, n)) in files.enumerate() {
+        let path = dir.join(file);
+        std::fs::write(&path, synthetic_batch(n, seed.wrapping_add(k as u64)))
+            .map_err(|source| DataError::Write { path, source })?;
+    }
+    Ok(())
+}
+
 /// The directory named by the environment variable [`ENV_VAR`] (`CIFAR10_DIR`).
 ///
 /// # Errors

@@ -21,6 +21,14 @@ pub enum DataError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Writing a file failed (the synthetic CIFAR-10 writer).
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// A file's length does not fit its format (for CIFAR-10: not a positive multiple of the
     /// 3 073-byte record; for IDX: not the length its header announces).
     #[error("{} has {len} bytes: {expected}", path.display())]

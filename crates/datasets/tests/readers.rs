@@ -278,3 +278,24 @@ fn bundled_digits_and_their_fixed_split() {
     let x = s.train.scaled(0).expect("in range");
     assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+#[test]
+fn a_synthetic_cifar_directory_loads_like_the_official_one() {
+    let dir = scratch("cifar-synthetic");
+    cifar10::write_synthetic(&dir, 6, 4, 11).expect("writable scratch directory");
+    let split = cifar10::load(&dir).expect("the official layout");
+    assert_eq!((split.train.len(), split.test.len()), (30, 4));
+    assert_eq!(split.train.features(), cifar10::PIXELS);
+    // The first training batch is synthetic_batch(6, 11), record for record.
+    let first = cifar10::parse_batch("b1", &cifar10::synthetic_batch(6, 11)).expect("valid");
+    assert_eq!(&split.train.labels()[..6], first.labels());
+    assert_eq!(
+        &split.train.raw_pixels()[..6 * cifar10::PIXELS],
+        first.raw_pixels()
+    );
+    assert!(matches!(
+        cifar10::write_synthetic(&dir, 0, 4, 1),
+        Err(DataError::Empty { .. })
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -517,11 +517,39 @@ impl Objective for ReviewMlp {
     fn dim(&self) -> Option<usize> {
         Some(self.shape.n_params())
     }
+    // Block by block: a full-training-set gradient or HVP records one block of
+    // `terms_per_block` images at a time (the CIFAR-10 network puts ~8·10⁵ operations per
+    // image on the tape).
+    autodiff_objectives::finite_sum_blocks!();
 }
+
+/// Roughly how many tape nodes one block may take: 2²³ ≈ 8.4·10⁶ (≈ 200 MB of gradient tape,
+/// ≈ 330 MB of HVP tape with the adjoints).
+const BLOCK_NODES: usize = 1 << 23;
 
 impl FiniteSum for ReviewMlp {
     fn n_terms(&self) -> usize {
         self.n_samples()
+    }
+    /// The largest power of two ≤ 1 024 whose images fit in about 2²³ tape nodes, at an
+    /// estimated 2(hp + bh + cb) + 8(h + b + c) nodes per image: 1 024 for the digits network
+    /// (a batch of 128 is one block), 8 for the CIFAR-10 network.
+    ///
+    /// ```
+    /// use autodiff_objectives::FiniteSum;
+    /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
+    /// let net = |shape: MlpShape| ReviewMlp::new(shape, vec![0.5; shape.inputs], vec![1], Loss::CrossEntropy);
+    /// assert_eq!(net(MlpShape::review_digits())?.terms_per_block(), 1024);
+    /// assert_eq!(net(MlpShape::review_cifar())?.terms_per_block(), 8);
+    /// # Ok::<(), objective_zoo::ZooError>(())
+    /// ```
+    fn terms_per_block(&self) -> usize {
+        let s = self.shape;
+        let per_image = 2
+            * (s.hidden * s.inputs + s.bottleneck * s.hidden + s.classes * s.bottleneck)
+            + 8 * (s.hidden + s.bottleneck + s.classes);
+        let fit = (BLOCK_NODES / per_image.max(1)).clamp(1, 1024);
+        1 << fit.ilog2()
     }
     /// [`mlp_loss`] of sample i with its dropout scales at the current step; NaN for
     /// i ≥ n.

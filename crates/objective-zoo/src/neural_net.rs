@@ -238,6 +238,9 @@ impl Objective for TwoLayerNet {
     fn dim(&self) -> Option<usize> {
         Some(self.dimension_of_parameters())
     }
+    // Block by block (64 terms per block): gradients and HVPs of many samples need tape for
+    // one block only, and `parallel_gradient` gives the sequential result bit for bit.
+    autodiff_objectives::finite_sum_blocks!();
 }
 
 impl FiniteSum for TwoLayerNet {

@@ -170,6 +170,9 @@ impl Objective for PhaseRetrieval {
     fn dim(&self) -> Option<usize> {
         Some(self.x_star.len())
     }
+    // Block by block (64 terms per block): gradients and HVPs of many samples need tape for
+    // one block only, and `parallel_gradient` gives the sequential result bit for bit.
+    autodiff_objectives::finite_sum_blocks!();
 }
 
 impl FiniteSum for PhaseRetrieval {

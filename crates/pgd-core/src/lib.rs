@@ -245,4 +245,4 @@ pub use pgdli::PgdLi;
 pub use second_order::{
     AdaptiveCubic, ArcParams, Subproblem, Tolerances, TrustRegion, TrustRegionParams,
 };
-pub use stochastic::{Psgd, Sgd, StochasticOptimizer};
+pub use stochastic::{Psgd, Sgd, StochasticOptimizer, StochasticRun};

@@ -228,6 +228,13 @@ impl<'a, O: Objective> Run<'a, O> {
         self.observer.observe(&record)
     }
 
+    /// What a loop that returns no evaluated point reports: the counts, the trace and the
+    /// elapsed time.
+    pub fn into_parts(self) -> (EvalCounts, Vec<IterRecord>, std::time::Duration) {
+        let evals = self.counts();
+        (evals, self.trace, self.start.elapsed())
+    }
+
     /// The outcome of a finished loop.
     pub fn finish(self, end: End) -> Outcome {
         let evals = self.counts();

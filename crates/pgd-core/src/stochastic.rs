@@ -3,13 +3,14 @@
 
 use crate::error::{OptimError, ParamError};
 use crate::options::{Observer, Options, Silent, option_builders};
-use crate::outcome::{Outcome, Termination};
+use crate::outcome::{IterRecord, Outcome, Termination};
 use crate::params::positive;
-use crate::run::{End, Point, Run};
-use autodiff_objectives::{Backend, FiniteSum, batch_gradient};
+use crate::run::{Point, Run};
+use autodiff_objectives::{Backend, EvalCounts, FiniteSum, batch_gradient, gradient};
 use nalgebra::DVector;
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
+use std::time::{Duration, Instant};
 
 /// A minimizer of a finite sum f = (1/n) Σᵢ fᵢ ([`FiniteSum`]) that samples terms with its
 /// seeded RNG, returning the same [`Outcome`] as [`Optimizer`](crate::Optimizer).
@@ -21,7 +22,37 @@ use rand_distr::{Distribution, StandardNormal};
 /// count before each step (so it may be overshot by one batch and the final evaluation).
 /// `iterations` counts steps. The per-iteration [`IterRecord`](crate::IterRecord)s carry the
 /// **mini-batch** value and gradient norm at x_t, not the full ones.
+///
+/// The final full evaluation costs as much as n/m steps (an epoch). A training loop that calls
+/// the optimizer once per epoch and measures the point its own way uses
+/// [`run_stochastic`](Self::run_stochastic) instead: the same steps, the same x, bit for bit,
+/// and a [`StochasticRun`] whose full f and ‖∇f‖ are `None` unless the run computed them (a
+/// tolerance check).
 pub trait StochasticOptimizer {
+    /// The steps of [`minimize_stochastic_observed`](Self::minimize_stochastic_observed)
+    /// without the final full evaluation of the returned point.
+    ///
+    /// # Errors
+    /// As [`minimize_stochastic`](Self::minimize_stochastic).
+    fn run_stochastic_observed<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+        observer: &mut dyn Observer,
+    ) -> Result<StochasticRun, OptimError>;
+
+    /// [`run_stochastic_observed`](Self::run_stochastic_observed) without an observer.
+    ///
+    /// # Errors
+    /// As [`minimize_stochastic`](Self::minimize_stochastic).
+    fn run_stochastic<F: FiniteSum>(
+        &self,
+        f: &F,
+        x0: &DVector<f64>,
+    ) -> Result<StochasticRun, OptimError> {
+        self.run_stochastic_observed(f, x0, &mut Silent)
+    }
+
     /// Minimizes the finite sum f from x₀.
     ///
     /// # Errors
@@ -35,7 +66,9 @@ pub trait StochasticOptimizer {
         self.minimize_stochastic_observed(f, x0, &mut Silent)
     }
 
-    /// [`minimize_stochastic`](Self::minimize_stochastic) with an [`Observer`].
+    /// [`minimize_stochastic`](Self::minimize_stochastic) with an [`Observer`]:
+    /// [`run_stochastic_observed`](Self::run_stochastic_observed), then the full f and ‖∇f‖
+    /// at the returned point (unless the run already computed them there).
     ///
     /// # Errors
     /// As [`minimize_stochastic`](Self::minimize_stochastic).
@@ -44,7 +77,126 @@ pub trait StochasticOptimizer {
         f: &F,
         x0: &DVector<f64>,
         observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError>;
+    ) -> Result<Outcome, OptimError> {
+        self.run_stochastic_observed(f, x0, observer)?.evaluated(f)
+    }
+}
+
+/// A stochastic run without the final full evaluation
+/// ([`StochasticOptimizer::run_stochastic`]): the returned point, the costs and why it
+/// stopped. Counts as in [`Outcome`] (term gradients).
+///
+/// ```
+/// use pgd_core::{Sgd, StochasticOptimizer};
+/// use autodiff_objectives::{DualNum, FiniteSum, Objective};
+/// use nalgebra::dvector;
+/// struct Centers(Vec<f64>);
+/// impl Objective for Centers {
+///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+///         (0..self.0.len()).map(|i| self.eval_term(i, x)).sum::<D>() / self.0.len() as f64
+///     }
+///     fn dim(&self) -> Option<usize> { Some(1) }
+/// }
+/// impl FiniteSum for Centers {
+///     fn n_terms(&self) -> usize { self.0.len() }
+///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+///         (x[0] - self.0[i]) * (x[0] - self.0[i]) * 0.5
+///     }
+/// }
+/// let f = Centers(vec![1.0, 2.0, 3.0]);
+/// let sgd = Sgd::new(0.1, 3)?.seed(4).max_iters(300);
+/// let run = sgd.run_stochastic(&f, &dvector![10.0])?;
+/// assert_eq!(run.gradient_evals, 300 * 3);        // the batches only
+/// assert_eq!((run.value, run.grad_norm), (None, None));
+/// let out = sgd.minimize_stochastic(&f, &dvector![10.0])?;
+/// assert_eq!(out.x, run.x);                        // the same steps
+/// assert_eq!(run.evaluated(&f)?.value, out.value); // evaluated when asked
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StochasticRun {
+    /// The last iterate.
+    pub x: DVector<f64>,
+    /// The full f(x), if the run computed it at x (a tolerance check: then the termination
+    /// is [`Termination::GradientTolerance`]); `None` otherwise — it was not computed.
+    pub value: Option<f64>,
+    /// The full ‖∇f(x)‖, when `value` is known; `None` otherwise.
+    pub grad_norm: Option<f64>,
+    /// Steps taken.
+    pub iterations: usize,
+    /// Term gradients (each also yields its term's value), as in [`Outcome`].
+    pub gradient_evals: u64,
+    /// All counters (`gradient` as `gradient_evals`).
+    pub evals: EvalCounts,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// The per-iteration trace (mini-batch values); empty unless `record_trace(true)`.
+    pub trace: Vec<IterRecord>,
+    /// Wall time of the run (not deterministic).
+    pub elapsed: Duration,
+}
+
+impl StochasticRun {
+    /// The [`Outcome`] of the run: `value` and `grad_norm` the full f and ‖∇f‖ at x, computed
+    /// now (n term gradients, counted) unless the run already had them — exactly what
+    /// [`StochasticOptimizer::minimize_stochastic`] returns.
+    ///
+    /// # Errors
+    /// [`OptimError::Evaluation`] (at the run's last iteration) if the full f or ∇f at x is
+    /// not finite or cannot be computed.
+    pub fn evaluated<F: FiniteSum>(self, f: &F) -> Result<Outcome, OptimError> {
+        let clock = Instant::now();
+        let mut evals = self.evals;
+        let (value, grad_norm) = match (self.value, self.grad_norm) {
+            (Some(v), Some(g)) => (v, g),
+            _ => {
+                let (v, g) = gradient(f, &self.x).map_err(|source| OptimError::Evaluation {
+                    iteration: self.iterations,
+                    source,
+                })?;
+                evals.gradient = evals.gradient.saturating_add(f.n_terms() as u64);
+                (v, g.norm())
+            }
+        };
+        Ok(Outcome {
+            x: self.x,
+            value,
+            grad_norm,
+            iterations: self.iterations,
+            gradient_evals: evals.gradient,
+            value_evals: evals.value,
+            evals,
+            perturbations: Vec::new(),
+            termination: self.termination,
+            trace: self.trace,
+            elapsed: self.elapsed + clock.elapsed(),
+        })
+    }
+}
+
+/// The [`StochasticRun`] of a finished [`stochastic_loop`].
+fn finish_run<F: FiniteSum>(run: Run<'_, F>, end: LoopEnd) -> StochasticRun {
+    let (evals, trace, elapsed) = run.into_parts();
+    StochasticRun {
+        x: end.x,
+        value: end.full.map(|(v, _)| v),
+        grad_norm: end.full.map(|(_, g)| g),
+        iterations: end.iterations,
+        gradient_evals: evals.gradient,
+        evals,
+        termination: end.termination,
+        trace,
+        elapsed,
+    }
+}
+
+/// How [`stochastic_loop`] ended: the last iterate, with the full (f, ‖∇f‖) there if a
+/// tolerance check computed them.
+struct LoopEnd {
+    x: DVector<f64>,
+    full: Option<(f64, f64)>,
+    iterations: usize,
+    termination: Termination,
 }
 
 /// How a stochastic run may stop on its own: a full-gradient tolerance checked every
@@ -162,12 +314,12 @@ impl Sgd {
 option_builders!(Sgd);
 
 impl StochasticOptimizer for Sgd {
-    fn minimize_stochastic_observed<F: FiniteSum>(
+    fn run_stochastic_observed<F: FiniteSum>(
         &self,
         f: &F,
         x0: &DVector<f64>,
         observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
+    ) -> Result<StochasticRun, OptimError> {
         let mut run = Run::start(f, x0, &self.options, observer, None)?;
         let eta = self.eta;
         let end = stochastic_loop(
@@ -178,7 +330,7 @@ impl StochasticOptimizer for Sgd {
             self.tolerance,
             |_, x, g| x - g * eta,
         )?;
-        Ok(run.finish(end))
+        Ok(finish_run(run, end))
     }
 }
 
@@ -332,12 +484,12 @@ impl Psgd {
 option_builders!(Psgd);
 
 impl StochasticOptimizer for Psgd {
-    fn minimize_stochastic_observed<F: FiniteSum>(
+    fn run_stochastic_observed<F: FiniteSum>(
         &self,
         f: &F,
         x0: &DVector<f64>,
         observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
+    ) -> Result<StochasticRun, OptimError> {
         let mut run = Run::start(f, x0, &self.options, observer, None)?;
         let (eta, r) = (self.eta, self.radius);
         let sd = r / (x0.len() as f64).sqrt();
@@ -356,7 +508,7 @@ impl StochasticOptimizer for Psgd {
                 x - (g + xi) * eta
             },
         )?;
-        Ok(run.finish(end))
+        Ok(finish_run(run, end))
     }
 }
 
@@ -384,7 +536,7 @@ fn stochastic_loop<F: FiniteSum>(
         &DVector<f64>,
         &DVector<f64>,
     ) -> DVector<f64>,
-) -> Result<End, OptimError> {
+) -> Result<LoopEnd, OptimError> {
     let n = f.n_terms();
     if n == 0 {
         return Err(OptimError::InvalidOption(ParamError::Zero {
@@ -403,12 +555,13 @@ fn stochastic_loop<F: FiniteSum>(
         {
             let p = full_evaluate(run, n64, x.clone(), t)?;
             if p.grad_norm <= tolerance {
-                return Ok(End {
+                return Ok(LoopEnd {
                     termination: Termination::GradientTolerance {
                         grad_norm: p.grad_norm,
                         tolerance,
                     },
-                    point: p,
+                    full: Some((p.value, p.grad_norm)),
+                    x: p.x,
                     iterations: t,
                 });
             }
@@ -440,9 +593,9 @@ fn stochastic_loop<F: FiniteSum>(
         x = step(&mut run.rng, &record.x, &record.grad);
         t += 1;
     };
-    let point = full_evaluate(run, n64, x, t)?;
-    Ok(End {
-        point,
+    Ok(LoopEnd {
+        x,
+        full: None,
         iterations: t,
         termination: stop,
     })

@@ -636,3 +636,46 @@ fn pagd_trace_reports_negative_curvature_exploitation() {
             .all(|w| w[0].gradient_evals <= w[1].gradient_evals)
     );
 }
+
+#[test]
+fn a_stochastic_run_without_the_final_evaluation_takes_the_same_steps() {
+    let x0 = dvector![0.3, -0.2];
+    for seed in SEEDS {
+        let psgd = Psgd::new(0.02, 0.05)
+            .unwrap()
+            .batch_size(3)
+            .unwrap()
+            .seed(seed)
+            .max_iters(200)
+            .record_trace(true);
+        let run = psgd.run_stochastic(&NoisyQuartic, &x0).unwrap();
+        let out = psgd.minimize_stochastic(&NoisyQuartic, &x0).unwrap();
+        assert_eq!(run.x, out.x, "seed {seed}");
+        assert_eq!(run.trace, out.trace);
+        assert_eq!((run.value, run.grad_norm), (None, None));
+        assert_eq!(run.gradient_evals, 200 * 3);
+        assert_eq!(out.gradient_evals, 200 * 3 + 4);
+        assert_eq!(run.termination, out.termination);
+        let again = run.evaluated(&NoisyQuartic).unwrap();
+        assert_eq!(
+            (again.value.to_bits(), again.grad_norm.to_bits()),
+            (out.value.to_bits(), out.grad_norm.to_bits())
+        );
+        assert_eq!(again.gradient_evals, out.gradient_evals);
+    }
+    // A tolerance stop computed the full gradient at x: the run reports it.
+    let sgd = Sgd::new(0.05, 2)
+        .unwrap()
+        .with_tolerance(1e30, 1)
+        .unwrap()
+        .max_iters(10);
+    let run = sgd.run_stochastic(&NoisyQuartic, &x0).unwrap();
+    assert!(matches!(
+        run.termination,
+        Termination::GradientTolerance { .. }
+    ));
+    let out = sgd.minimize_stochastic(&NoisyQuartic, &x0).unwrap();
+    assert_eq!(run.value, Some(out.value));
+    assert_eq!(run.grad_norm, Some(out.grad_norm));
+    assert_eq!(run.gradient_evals, out.gradient_evals);
+}
