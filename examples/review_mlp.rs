@@ -33,10 +33,11 @@
 //! certifier's Lanczos budget in HVPs, default 300, quick 20),
 //! `--out DIR` (default `docs/figures`, CSV and SVG; none in quick mode).
 //!
-//! **Memory.** The 397 802-weight CIFAR-10 network puts ~8·10⁵ operations per image on the
-//! reverse-mode tape. [`ReviewMlp`] is a block-wise finite sum (`finite_sum_blocks!`, 8 images
-//! per block for this shape), so a mini-batch gradient, the full training-loss gradient and
-//! every Lanczos HVP of the certification record one block at a time: memory for 8 images,
+//! **Memory.** The 397 802-weight CIFAR-10 network puts ≈ 1.2·10⁴ node equivalents per image
+//! on the reverse-mode tape (its dense layers are `matvec_add` blocks) and a leaf per weight per
+//! recording. [`ReviewMlp`] is a block-wise finite sum (`finite_sum_blocks!`, 256 images per
+//! block for this shape), so a mini-batch gradient, the full training-loss gradient and every
+//! Lanczos HVP of the certification record one block at a time: memory for 256 images,
 //! whatever the training set. The optimizer runs with `run_stochastic_observed` (no full
 //! gradient at the end of each call); the per-epoch metrics are one forward pass.
 //! Quick mode with CIFAR-10 uses 32 training, 32 test images.

@@ -152,8 +152,15 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
         (40, cifar10::PIXELS)
     );
     let f = ReviewMlp::new(shape, rows.clone(), labels.clone(), Loss::CrossEntropy)
+        .and_then(|f| f.with_terms_per_block(8))
         .expect("valid data");
     assert_eq!((f.terms_per_block(), f.blocks()), (8, 5));
+    assert!(
+        ReviewMlp::new(shape, rows.clone(), labels.clone(), Loss::CrossEntropy)
+            .expect("valid data")
+            .with_terms_per_block(0)
+            .is_err()
+    );
     let x = shape.glorot_init(1);
     let v = shape.glorot_init(2);
     // The smallest limit (to a factor 1.25) at which the first block, 8 images, fits.

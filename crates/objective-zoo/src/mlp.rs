@@ -301,6 +301,8 @@ pub struct ReviewMlp {
     loss: Loss,
     dropout: Option<Dropout>,
     step: AtomicU64,
+    /// Images per block if the user chose it ([`ReviewMlp::with_terms_per_block`]).
+    block: Option<usize>,
 }
 
 impl Clone for ReviewMlp {
@@ -312,6 +314,7 @@ impl Clone for ReviewMlp {
             loss: self.loss,
             dropout: self.dropout,
             step: AtomicU64::new(self.step()),
+            block: self.block,
         }
     }
 }
@@ -372,7 +375,35 @@ impl ReviewMlp {
             loss,
             dropout: None,
             step: AtomicU64::new(0),
+            block: None,
         })
+    }
+
+    /// The same network with `k` images per block instead of the size
+    /// [`terms_per_block`](FiniteSum::terms_per_block) picks from the shape: every full-set or
+    /// mini-batch gradient and HVP then records `k` images at a time (the results change only
+    /// by rounding: the blocks are added in another grouping).
+    ///
+    /// ```
+    /// use autodiff_objectives::FiniteSum;
+    /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
+    /// let net = ReviewMlp::new(MlpShape::review_digits(), vec![0.5; 64], vec![1], Loss::CrossEntropy)?;
+    /// assert_eq!(net.with_terms_per_block(8)?.terms_per_block(), 8);
+    /// # Ok::<(), objective_zoo::ZooError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ZooError::InvalidParameter`] if `k` is 0.
+    pub fn with_terms_per_block(mut self, k: usize) -> Result<Self, ZooError> {
+        if k == 0 {
+            return Err(ZooError::InvalidParameter {
+                what: "ReviewMlp images per block",
+                requirement: "at least 1",
+                value: 0.0,
+            });
+        }
+        self.block = Some(k);
+        Ok(self)
     }
 
     /// With dropout of rate q ∈ [0, 1) on the hidden units, masks from `seed` (see the type's
@@ -518,37 +549,46 @@ impl Objective for ReviewMlp {
         Some(self.shape.n_params())
     }
     // Block by block: a full-training-set gradient or HVP records one block of
-    // `terms_per_block` images at a time (the CIFAR-10 network puts ~8·10⁵ operations per
-    // image on the tape).
+    // `terms_per_block` images at a time.
     autodiff_objectives::finite_sum_blocks!();
 }
 
-/// Roughly how many tape nodes one block may take: 2²³ ≈ 8.4·10⁶ (≈ 200 MB of gradient tape,
-/// ≈ 330 MB of HVP tape with the adjoints).
-const BLOCK_NODES: usize = 1 << 23;
+/// Roughly how many tape nodes one block may take: 2²² ≈ 4.2·10⁶ (≈ 100 MB of gradient tape,
+/// ≈ 170 MB of HVP tape with the adjoints).
+const BLOCK_NODES: usize = 1 << 22;
 
 impl FiniteSum for ReviewMlp {
     fn n_terms(&self) -> usize {
         self.n_samples()
     }
-    /// The largest power of two ≤ 1 024 whose images fit in about 2²³ tape nodes, at an
-    /// estimated 2(hp + bh + cb) + 8(h + b + c) nodes per image: 1 024 for the digits network
-    /// (a batch of 128 is one block), 8 for the CIFAR-10 network.
+    /// The number chosen with [`ReviewMlp::with_terms_per_block`], or else the largest power
+    /// of two ≤ 1 024 whose images fit in about 2²² tape nodes. Per image it counts the first
+    /// layer as the dense block [`matvec_add`](autodiff_objectives::matvec_add) records (a
+    /// node per row and its data, p/3 node equivalents), the two layers on hidden activations
+    /// at two nodes per product (the block's payload, or the plain loop where the block does not
+    /// apply) and 10 nodes per unit for the activations and the loss: 1 024 for the digits
+    /// network, 256 for the CIFAR-10 network (a mini-batch of 128 images is one block). Larger
+    /// blocks pay the recording's fixed cost — a leaf node per weight, 397 802 for CIFAR-10 —
+    /// fewer times.
     ///
     /// ```
     /// use autodiff_objectives::FiniteSum;
     /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
     /// let net = |shape: MlpShape| ReviewMlp::new(shape, vec![0.5; shape.inputs], vec![1], Loss::CrossEntropy);
     /// assert_eq!(net(MlpShape::review_digits())?.terms_per_block(), 1024);
-    /// assert_eq!(net(MlpShape::review_cifar())?.terms_per_block(), 8);
+    /// assert_eq!(net(MlpShape::review_cifar())?.terms_per_block(), 256);
     /// # Ok::<(), objective_zoo::ZooError>(())
     /// ```
     fn terms_per_block(&self) -> usize {
+        if let Some(k) = self.block {
+            return k;
+        }
         let s = self.shape;
-        let per_image = 2
-            * (s.hidden * s.inputs + s.bottleneck * s.hidden + s.classes * s.bottleneck)
-            + 8 * (s.hidden + s.bottleneck + s.classes);
-        let fit = (BLOCK_NODES / per_image.max(1)).clamp(1, 1024);
+        let per_image = s.inputs / 3
+            + 2 * (s.bottleneck * s.hidden + s.classes * s.bottleneck)
+            + 10 * (s.hidden + s.bottleneck + s.classes)
+            + 64;
+        let fit = (BLOCK_NODES / per_image).clamp(1, 1024);
         1 << fit.ilog2()
     }
     /// [`mlp_loss`] of sample i with its dropout scales at the current step; NaN for
