@@ -24,6 +24,8 @@
 //! claims (PGD succeeds everywhere; GD never leaves the exact saddles) and exits with an error
 //! otherwise.
 
+mod support;
+
 use autodiff_objectives::{DualNum, FiniteSum, Objective, hessian, objective};
 use certify::Certifier;
 use nalgebra::DVector;
@@ -33,6 +35,7 @@ use pgd_core::{
     SaddleNgd, Sgd, StochasticOptimizer,
 };
 use std::error::Error;
+use support::Single;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -46,27 +49,6 @@ fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
 /// x² − y² made bounded below by y⁴/4: the strict saddle 0 (λ_min = −2), minima (0, ±√2).
 fn saddle_xy_quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0] * x[0] - x[1] * x[1] + x[1].powi(4) * 0.25
-}
-
-/// A deterministic objective seen as a finite sum of one term (SGD = GD, PSGD = GD with
-/// Gaussian noise every step).
-#[derive(Debug)]
-struct Single<'a, O>(&'a O);
-impl<O: Objective> Objective for Single<'_, O> {
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        self.0.eval(x)
-    }
-    fn dim(&self) -> Option<usize> {
-        self.0.dim()
-    }
-}
-impl<O: Objective> FiniteSum for Single<'_, O> {
-    fn n_terms(&self) -> usize {
-        1
-    }
-    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, _: usize, x: &[D]) -> D {
-        self.0.eval(x)
-    }
 }
 
 /// One problem's step size and scales (set by hand from its curvature).

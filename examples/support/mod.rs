@@ -7,6 +7,7 @@
 pub mod low_rank;
 pub mod plot;
 
+use autodiff_objectives::{DualNum, FiniteSum, Objective};
 use indicatif::{ProgressBar, ProgressStyle};
 use pgd_core::IterRecord;
 use std::error::Error;
@@ -15,6 +16,27 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// A deterministic objective seen as a finite sum of one term, so that the stochastic
+/// optimizers run on it (SGD = GD, PSGD = GD with Gaussian noise every step).
+#[derive(Debug)]
+pub struct Single<'a, O>(pub &'a O);
+impl<O: Objective> Objective for Single<'_, O> {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.0.eval(x)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.0.dim()
+    }
+}
+impl<O: Objective> FiniteSum for Single<'_, O> {
+    fn n_terms(&self) -> usize {
+        1
+    }
+    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, _: usize, x: &[D]) -> D {
+        self.0.eval(x)
+    }
+}
 
 /// The flags every example understands.
 #[derive(Debug, Clone)]

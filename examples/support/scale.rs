@@ -30,8 +30,8 @@
 //! are seeded by the instance so that its trace is reproducible).
 
 use crate::support::low_rank::LowRankFactorization;
-use crate::support::{median, min_max};
-use autodiff_objectives::{DualNum, FiniteSum, Objective};
+use crate::support::{Single, median, min_max};
+use autodiff_objectives::FiniteSum;
 use certify::Certifier;
 use nalgebra::{DMatrix, DVector};
 use objective_zoo::{Octopus, TwoLayerNet};
@@ -164,27 +164,6 @@ pub fn network(d: usize, seed: u64) -> Res<TwoLayerNet> {
     let z = &x * w.transpose();
     let y = DVector::from_fn(m, |i, _| (0..h).map(|j| v[j] * z[(i, j)].tanh()).sum());
     Ok(TwoLayerNet::from_data(x, y, h)?)
-}
-
-/// A deterministic objective as a finite sum of one term (PSGD is then GD with Gaussian noise
-/// every step).
-#[derive(Debug)]
-pub struct Single<'a, O>(pub &'a O);
-impl<O: Objective> Objective for Single<'_, O> {
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        self.0.eval(x)
-    }
-    fn dim(&self) -> Option<usize> {
-        self.0.dim()
-    }
-}
-impl<O: Objective> FiniteSum for Single<'_, O> {
-    fn n_terms(&self) -> usize {
-        1
-    }
-    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, _: usize, x: &[D]) -> D {
-        self.0.eval(x)
-    }
 }
 
 /// Step sizes, scales and budgets of one family.
