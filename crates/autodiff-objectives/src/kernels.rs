@@ -15,8 +15,8 @@ use std::ops::Mul;
 /// for every number type (that loop is what runs for `f64` and the forward-mode duals). On the
 /// reverse tape ([`reverse::Var64`], [`reverse::VarDual64`]) it records one node per 16 operands
 /// that depend on the inputs instead of a product node and a sum node per pair, with the same
-/// value and the same partial derivatives to the bit: a dense layer `W·h` of Vars is one such
-/// node per output.
+/// value to the bit and the same derivatives up to rounding (the factors of the chain rule
+/// are multiplied in another order): a dense layer `W·h` of Vars is one such node per output.
 ///
 /// ```
 /// use autodiff_objectives::{dot, gradient_with, objective, Backend, DualNum};
@@ -69,8 +69,11 @@ pub fn dot<D: DualNum<Primitive = f64> + Copy>(a: &[D], b: &[D]) -> D {
 /// W's entries are recorded with contiguous node indices and a common scale (W is a slice of the
 /// objective's inputs, possibly multiplied by one constant) or are all constants, the recorded
 /// x_j have increasing node indices, and W, x and y share no node; otherwise (and with fewer
-/// than two columns) the loop above runs on the tape. Either way the values, the gradient and
-/// the Hessian-vector products are the loop's, to the bit (up to the sign of zero adjoints).
+/// than two columns) the loop above runs on the tape. Either way the values are the loop's, to
+/// the bit, and the gradient and the Hessian-vector products are the loop's up to rounding:
+/// the block multiplies the chain rule's factors in the backward sweep, where the loop's
+/// numbers multiply them forward into their consumers' (see [`reverse`]); in forward mode the
+/// kernel is the loop.
 /// With constant x the tape holds ≈ 24/cols + 8/rows bytes per product W\[i,j\]·x_j (40/cols +
 /// 16/rows on the HVP tape) instead of 16 (24); with recorded x, 8 (16) bytes plus that. The
 /// block's payload counts toward [`reverse::tape_limit`] in node equivalents.

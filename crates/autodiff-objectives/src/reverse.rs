@@ -2,11 +2,18 @@
 //!
 //! The number type [`Var<T>`] implements [`DualNum<Primitive = f64>`](DualNum) + `Copy`, so every
 //! [`Objective`] — every plain generic function — runs through it unchanged. A `Var` is a value
-//! and the index of the tape node that produced it; each elementary operation appends one node
-//! with (at most) two parent indices and the local partial derivatives with respect to them.
-//! One backward sweep over the nodes, in reverse order, accumulates the adjoints
-//! ∂f/∂node, and the adjoints of the input nodes are the gradient (Griewank & Walther,
-//! *Evaluating Derivatives*, 2nd ed., SIAM 2008, §3.2 and §6.1).
+//! and its local linearization: up to two tape nodes it depends on, with the partial
+//! derivatives of the value with respect to them. An elementary operation multiplies its local
+//! partial derivatives into its operands' (the preaccumulation of local Jacobians of
+//! Griewank & Walther, *Evaluating Derivatives*, 2nd ed., SIAM 2008) and appends a node
+//! to the tape only when the result would depend on more than two nodes: then the first two
+//! dependencies become one node (with two parents and the two partials) and the result depends
+//! on it and the rest. One backward sweep over the nodes, in reverse order, accumulates the
+//! adjoints ∂f/∂node, and the adjoints of the input nodes are the gradient (Griewank & Walther
+//! §3.2 and §6.1). Unary functions, operations with constants and binary operations whose
+//! operands share their nodes (x₁ − x₀², (1 − x₀)², x·sin x) record nothing; Rosenbrock's
+//! term 100(x₁ − x₀²)² + (1 − x₀)² depends on x₀ and x₁ alone, so its whole expression is two
+//! entries of a sum node.
 //!
 //! - **gradient**: [`Var<f64>`](Var64): one evaluation that records the tape, one sweep;
 //!   the cost is a small multiple of f whatever d is.
@@ -35,21 +42,20 @@
 //!   and truncates back, so the outer recording is left intact. A panic inside an objective also
 //!   truncates the tape (the recording is an RAII guard).
 //! - **memory**: a node is 24 bytes on the gradient tape and 40 bytes on the HVP tape, plus one
-//!   adjoint (8 or 16 bytes) per node during the sweep; the number of nodes is the number of
-//!   elementary operations that involve the inputs. Operations on constants record nothing, and
-//!   neither do adding, subtracting, multiplying or dividing by an `f64` constant, or negating:
-//!   the result shares its operand's node and carries the constant factor along, which is
-//!   folded into the partials of the next recorded operation. A sum over an iterator
-//!   (`iter.sum()`) records one node per 16 recorded terms instead of one per term, each term
-//!   beyond a node's first as 16 bytes (24 on the HVP tape) in a side list (a dot product with
-//!   constant data, such as `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records
-//!   ⌈(n − 1)/15⌉ nodes in all); a loop of `+=` records one binary node per term, with the same
-//!   value to the bit. [`crate::dot`] does the same for products of two recorded factors.
+//!   adjoint (8 or 16 bytes) per node during the sweep; each input is a node, and an operation
+//!   records at most two nodes, only when its result would depend on more than two (see
+//!   above). A sum over an iterator (`iter.sum()`) records one node per 16 dependencies of its
+//!   terms (a term depends on at most two nodes), the dependencies beyond a node's first as 16
+//!   bytes (24 on the HVP tape) each in a side list (a dot product with constant data, such as
+//!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/15⌉ nodes in all); a loop
+//!   of `+=` records about one node per term, with the same value to the bit. [`crate::dot`]
+//!   does the same for products of two recorded factors. A `Var` itself is 32 bytes
+//!   (`Var64`) or 56 bytes (`VarDual64`).
 //!   [`crate::matvec_add`] and [`crate::matvec`] record a dense layer W·x (W a contiguous run of
 //!   nodes, or constants) as one node per output plus a block in a side list — W's first index,
 //!   the shape and the other factor's partials: ≈ 24/cols + 8/rows bytes per product with
 //!   constant x, ≈ 8 more with recorded x (double that on the HVP tape) — swept as two loops
-//!   over the rows, with the loop's values and derivatives to the bit.
+//!   over the rows, with the loop's values to the bit and its derivatives to rounding.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
@@ -256,12 +262,6 @@ impl TapeValue for Dual64 {
 /// An unused parent slot: the sink (slot 0 of every sweep, ignored).
 const NO_PARENT: u32 = 0;
 
-/// Appends a node with one parent to this thread's tape of `T`.
-#[inline(always)]
-fn record_unary<T: TapeValue>(parent: u32, partial: T) -> u32 {
-    record([parent, NO_PARENT], [partial, T::zero()])
-}
-
 /// Appends a node to this thread's tape of `T`.
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
@@ -448,19 +448,25 @@ impl<T: TapeValue> Recording<T> {
             adjoints.resize(len + 1, T::zero());
             let adj = adjoints.as_mut_slice();
             let trash = len;
-            let output = (y.idx as usize).wrapping_sub(start);
+            // y = partial₀ · node₀ + partial₁ · node₁ + constant: the seeds. An unused slot
+            // (node 0) and a node below `start` seed slots that are never read.
+            for (&i, &p) in y.idx.iter().zip(&y.partial) {
+                adj[(i as usize).min(trash)] += p;
+            }
+            let top = y.top();
+            let output = (top as usize).wrapping_sub(start);
             if output < nodes.len() {
-                // y = scale · node + constant
-                adj[start + output] = T::from(y.scale);
                 // Terms of sum nodes recorded after y cannot reach it.
                 while let Some((t, rest)) = terms.split_last()
-                    && t.node > y.idx
+                    && t.node > top
                 {
                     terms = rest;
                 }
                 // Likewise blocks (see `dense`).
-                let mut blocks = blocks.sweep(self.blocks_start, y.idx);
-                for (k, node) in nodes[..=output].iter().enumerate().rev() {
+                let mut blocks = blocks.sweep(self.blocks_start, top);
+                // The first `inputs` nodes are the leaves: nothing to propagate.
+                let first = self.inputs.min(output + 1);
+                for (k, node) in nodes[..=output].iter().enumerate().skip(first).rev() {
                     let a = adj[start + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
                     let q0 = (node.parents[0] as usize).min(trash);
@@ -601,12 +607,18 @@ pub fn hessian<O: Objective>(f: &O, x: &[f64]) -> Result<(f64, Vec<f64>, DMatrix
     Ok((fx, g, h))
 }
 
-/// A reverse-mode number: a value and the index of the tape node that produced it.
+/// A reverse-mode number: a value and its local linearization — up to two tape nodes it
+/// depends on, with the partial derivatives of the value with respect to them.
 ///
 /// It implements [`DualNum<Primitive = f64>`](DualNum) + `Copy`, so objectives need no change to
 /// run on it. Comparisons (`==`, `<`, …) act on the real part, like num-dual's types. A `Var`
 /// is only meaningful inside the differentiation that created it, on its thread (it is neither
 /// `Send` nor `Sync`). Constants (`Var::from(2.0)`, `D::zero()`) are not recorded.
+///
+/// Operations do not record a node while their result still depends on at most two nodes:
+/// a unary function multiplies the partials by its derivative, a binary operation merges its
+/// operands' lists. Only a result that would depend on three or four nodes writes one or two
+/// nodes to the tape (see the module documentation).
 ///
 /// ```
 /// use autodiff_objectives::reverse::Var64;
@@ -618,10 +630,13 @@ pub fn hessian<O: Objective>(f: &O, x: &[f64]) -> Result<(f64, Vec<f64>, DMatrix
 #[derive(Clone, Copy)]
 pub struct Var<T: TapeValue = f64> {
     val: T,
-    /// ∂val/∂(value of node `idx`): linear operations with constants (negation, scaling) fold
-    /// into it instead of recording a node.
-    scale: f64,
-    idx: u32,
+    /// The nodes `val` depends on; 0 marks an unused slot, and slot 1 is used only when
+    /// slot 0 is. A constant has none.
+    idx: [u32; 2],
+    /// ∂val/∂(value of node `idx[k]`): local derivatives multiplied out as the operations
+    /// run (forward preaccumulation of the local Jacobian). The partial of an unused slot is
+    /// never read.
+    partial: [T; 2],
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -632,29 +647,25 @@ pub type Var64 = Var<f64>;
 pub type VarDual64 = Var<Dual64>;
 
 impl<T: TapeValue> Var<T> {
+    /// The value of node `idx` itself (partial 1); a constant if `idx` is 0.
     #[inline(always)]
     fn new(val: T, idx: u32) -> Self {
-        Var {
-            val,
-            scale: 1.0,
-            idx,
-            _thread_bound: PhantomData,
-        }
+        Self::with(val, [idx, 0], [T::one(), T::zero()])
     }
 
     #[inline(always)]
-    fn scaled(val: T, scale: f64, idx: u32) -> Self {
+    fn with(val: T, idx: [u32; 2], partial: [T; 2]) -> Self {
         Var {
             val,
-            scale,
             idx,
+            partial,
             _thread_bound: PhantomData,
         }
     }
 
     #[inline(always)]
     fn constant(val: T) -> Self {
-        Self::new(val, 0)
+        Self::with(val, [0, 0], [T::zero(); 2])
     }
 
     /// The value carried (for [`VarDual64`] a dual number: value and directional derivative).
@@ -667,95 +678,130 @@ impl<T: TapeValue> Var<T> {
         self.val
     }
 
-    /// Whether this number is recorded on the tape (depends on the inputs) rather than a
-    /// constant.
+    /// Whether this number depends on the inputs (is recorded) rather than a constant.
     ///
     /// ```
     /// use autodiff_objectives::reverse::Var64;
     /// assert!(!Var64::from(1.5).is_recorded());
     /// ```
     pub fn is_recorded(&self) -> bool {
-        self.idx != 0
+        self.idx[0] != 0
     }
 
-    /// A result with the same node as `self`: valid when the local partial is exactly 1
-    /// (adding a constant), so no node is needed.
+    /// The highest node this number depends on (0 for a constant).
+    #[inline(always)]
+    fn top(&self) -> u32 {
+        self.idx[0].max(self.idx[1])
+    }
+
+    /// A result with the same dependence as `self`: valid when the local partial is exactly 1
+    /// (adding a constant).
     #[inline(always)]
     fn alias(self, val: T) -> Self {
-        Self::scaled(val, self.scale, self.idx)
+        Self::with(val, self.idx, self.partial)
     }
 
-    /// A result with the same node as `self` and the local partial `factor` (a constant
-    /// factor), folded into the scale: no node is needed.
+    /// A result depending on `self` alone through `g`, applied to each partial (the chain
+    /// rule with the local derivative inside `g`).
+    #[inline(always)]
+    fn map(self, val: T, g: impl Fn(T) -> T) -> Self {
+        Self::with(val, self.idx, [g(self.partial[0]), g(self.partial[1])])
+    }
+
+    /// A result with the local partial `factor` (a constant factor).
     #[inline(always)]
     fn rescale(self, val: T, factor: f64) -> Self {
-        Self::scaled(val, self.scale * factor, self.idx)
+        self.map(val, |p| p * factor)
     }
 
     /// A result depending on `self` alone, with local partial `partial`.
     #[inline(always)]
     fn unary(self, val: T, partial: T) -> Self {
-        if self.idx == 0 {
+        if self.idx[0] == 0 {
             return Self::constant(val);
         }
-        Self::new(val, record_unary(self.idx, partial * self.scale))
+        self.map(val, |p| p * partial)
+    }
+
+    /// A result depending on `self` through `ga` and on `other` through `gb` (each applied
+    /// to the operand's partials: the local partial derivatives are inside them). The
+    /// dependencies are merged in the order of [`entries`], the partials of a node both
+    /// depend on added as `self`'s + `other`'s.
+    #[inline(always)]
+    fn combine(self, other: Self, val: T, ga: impl Fn(T) -> T, gb: impl Fn(T) -> T) -> Self {
+        let ([i0, i1], [j0, j1]) = (self.idx, other.idx);
+        if j0 == 0 {
+            return self.map(val, ga);
+        }
+        if i0 == 0 {
+            return other.map(val, gb);
+        }
+        if j1 == 0 {
+            let q = gb(other.partial[0]);
+            let p0 = ga(self.partial[0]);
+            if i1 == 0 {
+                return if i0 == j0 {
+                    Self::with(val, [i0, 0], [p0 + q, T::zero()])
+                } else {
+                    Self::with(val, [i0, j0], [p0, q])
+                };
+            }
+            let p1 = ga(self.partial[1]);
+            return if j0 == i0 {
+                Self::with(val, [i0, i1], [p0 + q, p1])
+            } else if j0 == i1 {
+                Self::with(val, [i0, i1], [p0, p1 + q])
+            } else {
+                Self::spill([i0, i1, j0, 0], [p0, p1, q, T::zero()], 3, val)
+            };
+        }
+        if self.idx == other.idx {
+            // The same dependencies on both sides (a square, say).
+            let (p, q) = (self.partial, other.partial);
+            return Self::with(val, self.idx, [ga(p[0]) + gb(q[0]), ga(p[1]) + gb(q[1])]);
+        }
+        let (idx, partial, n) = entries(self, other, ga, gb);
+        if n <= 2 {
+            Self::with(val, [idx[0], idx[1]], [partial[0], partial[1]])
+        } else {
+            Self::spill(idx, partial, n, val)
+        }
+    }
+
+    /// A number with the three or four dependencies `idx[..n]` (distinct): the first two, and
+    /// for four the last two, become a node of their own.
+    #[inline(never)]
+    fn spill(idx: [u32; 4], partial: [T; 4], n: usize, val: T) -> Self {
+        let a = record([idx[0], idx[1]], [partial[0], partial[1]]);
+        if n == 3 {
+            Self::with(val, [a, idx[2]], [T::one(), partial[2]])
+        } else {
+            let b = record([idx[2], idx[3]], [partial[2], partial[3]]);
+            Self::with(val, [a, b], [T::one(), T::one()])
+        }
     }
 
     /// A result depending on `self` and `other` with local partials `pa` and `pb`.
     #[inline(always)]
     fn binary(self, other: Self, val: T, pa: T, pb: T) -> Self {
-        match (self.idx, other.idx) {
-            (0, 0) => Self::constant(val),
-            (_, 0) => Self::new(val, record_unary(self.idx, pa * self.scale)),
-            (0, _) => Self::new(val, record_unary(other.idx, pb * other.scale)),
-            (a, b) => Self::new(val, record([a, b], [pa * self.scale, pb * other.scale])),
-        }
+        self.combine(other, val, |p| p * pa, |p| p * pb)
     }
 
     #[inline(always)]
     fn add_var(self, other: Self) -> Self {
         let val = self.val + other.val;
-        if other.idx == 0 {
-            self.alias(val)
-        } else if self.idx == 0 {
-            other.alias(val)
-        } else {
-            Self::new(
-                val,
-                record(
-                    [self.idx, other.idx],
-                    [T::from(self.scale), T::from(other.scale)],
-                ),
-            )
-        }
+        self.combine(other, val, |p| p, |p| p)
     }
 
     #[inline(always)]
     fn sub_var(self, other: Self) -> Self {
         let val = self.val - other.val;
-        if other.idx == 0 {
-            self.alias(val)
-        } else if self.idx == 0 {
-            other.rescale(val, -1.0)
-        } else {
-            Self::new(
-                val,
-                record(
-                    [self.idx, other.idx],
-                    [T::from(self.scale), T::from(-other.scale)],
-                ),
-            )
-        }
+        self.combine(other, val, |p| p, |p| -p)
     }
 
     #[inline(always)]
     fn mul_var(self, other: Self) -> Self {
         let val = self.val * other.val;
-        if self.idx == other.idx && self.idx != 0 {
-            // Both factors depend on the same node (a square, say): one partial suffices.
-            let partial = other.val * self.scale + self.val * other.scale;
-            return Self::new(val, record_unary(self.idx, partial));
-        }
         self.binary(other, val, other.val, self.val)
     }
 
@@ -774,16 +820,54 @@ impl<T: TapeValue> Var<T> {
         let q = (a / b).trunc();
         let val = self.val - other.val * q;
         let val = val + (a % b - val.re());
-        self.binary(other, val, T::one(), T::from(-q))
+        self.combine(other, val, |p| p, |p| p * -q)
     }
+}
+
+/// The dependencies of a result on `a` through `ga` and on `b` through `gb`, merged: the
+/// distinct nodes (in `a`'s order, then `b`'s new ones), their partials and their count.
+#[inline]
+fn entries<T: TapeValue>(
+    a: Var<T>,
+    b: Var<T>,
+    ga: impl Fn(T) -> T,
+    gb: impl Fn(T) -> T,
+) -> ([u32; 4], [T; 4], usize) {
+    let mut idx = [0u32; 4];
+    let mut partial = [T::zero(); 4];
+    let mut n = 0;
+    for k in 0..2 {
+        if a.idx[k] != 0 {
+            idx[n] = a.idx[k];
+            partial[n] = ga(a.partial[k]);
+            n += 1;
+        }
+    }
+    for k in 0..2 {
+        let j = b.idx[k];
+        if j == 0 {
+            continue;
+        }
+        let q = gb(b.partial[k]);
+        match idx[..n].iter().position(|&i| i == j) {
+            Some(m) => partial[m] += q,
+            None => {
+                idx[n] = j;
+                partial[n] = q;
+                n += 1;
+            }
+        }
+    }
+    (idx, partial, n)
 }
 
 impl<T: TapeValue> fmt::Debug for Var<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = usize::from(self.idx[0] != 0) + usize::from(self.idx[1] != 0);
         f.debug_struct("Var")
             .field("value", &self.val)
-            .field("node", &self.idx)
-            .field("scale", &self.scale)
+            .field("nodes", &&self.idx[..n])
+            .field("partials", &&self.partial[..n])
             .finish()
     }
 }
@@ -917,7 +1001,7 @@ impl<T: TapeValue> Neg for Var<T> {
     type Output = Var<T>;
     #[inline(always)]
     fn neg(self) -> Var<T> {
-        self.rescale(-self.val, -1.0)
+        self.map(-self.val, |p| -p)
     }
 }
 
@@ -1001,28 +1085,25 @@ impl<T: TapeValue> Inv for Var<T> {
     }
 }
 
-/// Σ over an iterator as one sum node per [`SUM_CHUNK`] recorded terms (constants and terms
-/// folded into scales record nothing), instead of one binary node per term. The value is
-/// accumulated in the same order as `fold(zero, +)`, so it is bit-identical to a loop of `+=`.
+/// Σ over an iterator as one sum node per [`SUM_CHUNK`] dependencies of its terms (a term
+/// depends on up to two nodes; constants record nothing), instead of one binary node per term;
+/// a sum that depends on at most two nodes records no node. The value is accumulated in the
+/// same order as `fold(zero, +)`, so it is bit-identical to a loop of `+=`.
 #[inline]
 fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
     let mut val = T::zero();
     let mut terms = Terms::new();
     for x in iter {
         val += x.val;
-        if x.idx != 0 {
-            terms.push(x.idx, T::from(x.scale), x.scale);
-        }
+        terms.push_var(x);
     }
     terms.finish(val)
 }
 
-/// The recorded terms of a sum being collected, [`SUM_CHUNK`] at a time on the stack.
+/// The dependencies of a sum being collected, [`SUM_CHUNK`] at a time on the stack.
 struct Terms<T: TapeValue> {
     parents: [u32; SUM_CHUNK],
     partials: [T; SUM_CHUNK],
-    /// The first term's partial as a scale, for a sum that ends with one term.
-    first_scale: f64,
     n: usize,
 }
 
@@ -1032,76 +1113,68 @@ impl<T: TapeValue> Terms<T> {
         Terms {
             parents: [0; SUM_CHUNK],
             partials: [T::zero(); SUM_CHUNK],
-            first_scale: 1.0,
             n: 0,
         }
     }
 
-    /// Adds the term `partial · (node parent)`; `scale` is `partial` as an `f64` where it is
-    /// a constant (used if this stays the only term).
+    /// Adds the term `partial · (node parent)`.
     #[inline]
-    fn push(&mut self, parent: u32, partial: T, scale: f64) {
+    fn push(&mut self, parent: u32, partial: T) {
         if self.n == SUM_CHUNK {
             // The chunk so far becomes one node, the first term of the next chunk.
             self.parents[0] = record_sum::<T>(&self.parents, &self.partials);
             self.partials[0] = T::one();
-            self.first_scale = 1.0;
             self.n = 1;
-        }
-        if self.n == 0 {
-            self.first_scale = scale;
         }
         self.parents[self.n] = parent;
         self.partials[self.n] = partial;
         self.n += 1;
     }
 
-    /// The sum with value `val`: a constant, an alias of its only term, or one node.
+    /// Adds the dependencies of `x`.
+    #[inline]
+    fn push_var(&mut self, x: Var<T>) {
+        if x.idx[0] != 0 {
+            self.push(x.idx[0], x.partial[0]);
+            if x.idx[1] != 0 {
+                self.push(x.idx[1], x.partial[1]);
+            }
+        }
+    }
+
+    /// The sum with value `val`: a constant, a number depending on its one or two terms'
+    /// nodes, or one node.
     #[inline]
     fn finish(self, val: T) -> Var<T> {
+        let (p, q) = (self.parents, self.partials);
         match self.n {
             0 => Var::constant(val),
-            1 => Var::scaled(val, self.first_scale, self.parents[0]),
-            n => Var::new(
-                val,
-                record_sum::<T>(&self.parents[..n], &self.partials[..n]),
-            ),
+            1 => Var::with(val, [p[0], 0], [q[0], T::zero()]),
+            2 if p[0] == p[1] => Var::with(val, [p[0], 0], [q[0] + q[1], T::zero()]),
+            2 => Var::with(val, [p[0], p[1]], [q[0], q[1]]),
+            n => Var::new(val, record_sum::<T>(&p[..n], &q[..n])),
         }
     }
 }
 
-/// Σᵢ aᵢ·bᵢ as one node per [`SUM_CHUNK`] recorded operands instead of a product node and a
-/// sum term per pair. Values, and the partials of every operand, are those of
+/// Σᵢ aᵢ·bᵢ as one node per [`SUM_CHUNK`] dependencies of the products instead of a product
+/// and a sum per pair. The value, and the partials of every product, are those of
 /// `s += a[i] * b[i]` in a loop (the products' partials as [`Var`]'s multiplication computes
-/// them), so the result is the same to the bit.
+/// them): the value is the loop's to the bit, the derivatives to rounding (the loop may
+/// multiply the last products' partials forward into its consumers' first).
 #[inline]
 fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<T> {
     let mut val = T::zero();
     let mut terms = Terms::new();
     for (x, y) in pairs {
         val += x.val * y.val;
-        match (x.idx, y.idx) {
-            (0, 0) => {}
-            (i, j) if i == j => terms.push(i, y.val * x.scale + x.val * y.scale, f64::NAN),
-            (i, j) => {
-                if i != 0 {
-                    terms.push(i, y.val * x.scale, f64::NAN);
-                }
-                if j != 0 {
-                    terms.push(j, x.val * y.scale, f64::NAN);
-                }
-            }
+        let (yv, xv) = (y.val, x.val);
+        let (idx, partial, n) = entries(x, y, |p| p * yv, |p| p * xv);
+        for (&i, &p) in idx[..n].iter().zip(&partial[..n]) {
+            terms.push(i, p);
         }
     }
-    match terms.n {
-        0 => Var::constant(val),
-        // One recorded operand: its partial is a value, not a constant scale.
-        1 => Var::new(val, record_unary(terms.parents[0], terms.partials[0])),
-        n => Var::new(
-            val,
-            record_sum::<T>(&terms.parents[..n], &terms.partials[..n]),
-        ),
-    }
+    terms.finish(val)
 }
 
 /// [`crate::dot`] when `D` is `Var<T>`: `None` for every other number type.

@@ -581,15 +581,17 @@ fn spherical_bessel_functions_near_zero_keep_their_digits() {
 
 #[test]
 fn reverse_adjoints_can_overflow_where_forward_tangents_do_not() {
-    // A limit of reverse mode itself (docs/guide.md, section 7): d(x²·1e308·4)/dx = 8e298 at
-    // x = 1e-10, but the adjoint of the intermediate x² is 4e308 = ∞.
+    // A limit of reverse mode itself (docs/guide.md, section 7): ∂((x₀x₁ + 10⁻³⁰⁰x₂)·1e308·4)/∂x₀
+    // = 4e298 at x₁ = 1e-10, but the adjoint of the intermediate x₀x₁ + 10⁻³⁰⁰x₂ is 4e308 = ∞.
+    // (It depends on three nodes, so the tape holds it as a node of its own; a chain that
+    // depends on at most two nodes multiplies its partials forward and stays finite.)
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-        x[0] * x[0] * 1e308 * 4.0
+        (x[0] * x[1] + x[2] * 1e-300) * 1e308 * 4.0
     }
-    let f = autodiff_objectives::objective!(f, 1);
-    let x = DVector::from_vec(vec![1e-10]);
+    let f = autodiff_objectives::objective!(f, 3);
+    let x = DVector::from_vec(vec![1e-10, 1e-10, 0.0]);
     let (_, g) = gradient_with(&f, &x, Backend::Forward).expect("finite tangents");
-    assert_agrees(g[0], 8e298, "forward");
+    assert_agrees(g[0], 4e298, "forward");
     assert!(matches!(
         gradient_with(&f, &x, Backend::Reverse),
         Err(autodiff_objectives::EvalError::NonFiniteGradient { index: 0, .. })

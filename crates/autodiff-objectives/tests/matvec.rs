@@ -1,8 +1,9 @@
-//! The dense-layer kernels `matvec` / `matvec_add` against the loop they stand for: values,
-//! gradients and Hessian-vector products bit for bit on every number type, the fast path's
-//! conditions and fallbacks, the tape limit, nesting, and finite differences on a tiny MLP.
+//! The dense-layer kernels `matvec` / `matvec_add` against the loop they stand for: values bit
+//! for bit on every number type, gradients and Hessian-vector products bit for bit in forward
+//! mode and to rounding on the tape, the fast path's conditions and fallbacks, the tape limit,
+//! nesting, and finite differences on a tiny MLP.
 
-// Exact comparisons are the point: the kernel must reproduce its loop to the bit.
+// Exact comparisons are the point: the kernel must reproduce its loop's values to the bit.
 #![allow(clippy::float_cmp)]
 
 use autodiff_objectives::reverse;
@@ -202,7 +203,23 @@ fn point(n: usize, shift: f64) -> (Vec<f64>, Vec<f64>) {
     (x, v)
 }
 
-/// Kernel and loop agree bit for bit: f on f64, and ∇f and ∇²f·v on both backends.
+/// |a − b| ≤ 1e-14 · max(‖b‖∞, 1) entry by entry: the same derivatives up to the order in
+/// which the chain rule's factors were multiplied. On the tape the loop multiplies each
+/// product's partials forward into its consumers' (a number depends on at most two nodes
+/// before one is recorded), the block multiplies them in the backward sweep.
+fn assert_near(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+    for (i, (p, q)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (p - q).abs() <= 1e-14 * scale,
+            "{what}[{i}]: {p:e} vs {q:e}"
+        );
+    }
+}
+
+/// Kernel and loop agree: f on f64 and every value bit for bit, ∇f and ∇²f·v bit for bit in
+/// forward mode and to rounding ([`assert_near`]) on the tape.
 fn assert_same(case: Case, x: &[f64], v: &[f64]) {
     let kernel = Case {
         kernel: true,
@@ -221,12 +238,12 @@ fn assert_same(case: Case, x: &[f64], v: &[f64]) {
     let (fk, gk) = reverse::gradient(&kernel, x).expect("fits");
     let (fl, gl) = reverse::gradient(&plain, x).expect("fits");
     assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: Var64 value");
-    assert_eq!(bits(&gk), bits(&gl), "{what}: Var64 ∇f");
+    assert_near(&gk, &gl, &format!("{what}: Var64 ∇f"));
     let (fk, gk, hk) = reverse::gradient_hvp(&kernel, x, v).expect("fits");
     let (fl, gl, hl) = reverse::gradient_hvp(&plain, x, v).expect("fits");
     assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: VarDual64 value");
-    assert_eq!(bits(&gk), bits(&gl), "{what}: VarDual64 ∇f");
-    assert_eq!(bits(&hk), bits(&hl), "{what}: VarDual64 ∇²f·v");
+    assert_near(&gk, &gl, &format!("{what}: VarDual64 ∇f"));
+    assert_near(&hk, &hl, &format!("{what}: VarDual64 ∇²f·v"));
     let (xd, vd) = (DVector::from_column_slice(x), DVector::from_column_slice(v));
     let (fk, gk) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
     let (fl, gl) = gradient_with(&plain, &xd, Backend::Forward).expect("valid");
@@ -246,7 +263,7 @@ fn assert_same(case: Case, x: &[f64], v: &[f64]) {
 }
 
 #[test]
-fn the_kernel_equals_its_loop_bit_for_bit_in_every_case() {
+fn the_kernel_equals_its_loop_in_every_case() {
     for kind in KINDS {
         for (rows, cols) in [(1, 2), (3, 2), (4, 5), (7, 3), (2, 16), (5, 33)] {
             let case = Case {
@@ -509,8 +526,9 @@ proptest! {
 
 #[test]
 fn the_common_forms_take_the_block_and_the_others_the_loop() {
-    // 6 × 40: the loop records ≈ 2 nodes per product (≥ 480 nodes); a block records 6 row
-    // nodes and ≤ 120 node equivalents of payload, the readout ≈ 35 nodes, sin(u) 40.
+    // 6 × 40: the loop records ≈ 1 node per product (≥ 240 nodes beyond the inputs); a block
+    // records 6 row nodes and ≤ 120 node equivalents of payload, the readout a few (≤ 113
+    // beyond the inputs in all).
     let (rows, cols) = (6, 40);
     for kind in KINDS {
         let case = Case {
@@ -520,7 +538,7 @@ fn the_common_forms_take_the_block_and_the_others_the_loop() {
             kernel: true,
         };
         let (x, v) = point(case.dim(), 0.2);
-        let limit = case.dim() + 250;
+        let limit = case.dim() + 180;
         let previous = reverse::set_tape_limit(limit);
         let g = reverse::gradient(&case, &x);
         let h = reverse::gradient_hvp(&case, &x, &v);

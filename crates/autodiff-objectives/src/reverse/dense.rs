@@ -15,17 +15,21 @@
 //! so that the backward sweep is two tight loops: adj(W[i,j]) += ȳᵢ·c_j over each row, and
 //! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once.
 //!
-//! # Bit-identity with the loop
+//! # Agreement with the loop
 //!
-//! The factors are the partials the loop `s = yᵢ; for j { s += W[i,j]·x_j }` records, computed
-//! with the same operations, and the sweep adds each contribution to each adjoint in the loop's
-//! order: every W node gets one contribution (its indices are contiguous, so pairwise distinct),
-//! every x node gets one per row in descending row order (the fast path requires the recorded
-//! x_j to have strictly increasing indices, so no two columns share a node), and the bias goes
-//! through the row nodes in descending row order. The fast path also requires the nodes of W,
-//! x and y to lie in disjoint index ranges, so contributions to different operands never
-//! interleave differently than in the loop. Every other case (a non-contiguous or mixed W,
-//! repeated operands, fewer than two columns, …) runs the loop itself.
+//! The values are the loop's `s = yᵢ; for j { s += W[i,j]·x_j }`, computed with the same
+//! operations in the same order, so they agree to the bit. The factors are the partials of the
+//! loop's products, and the sweep adds each contribution to each adjoint in the loop's order:
+//! every W node gets one contribution (its indices are contiguous, so pairwise distinct), every
+//! x node gets one per row in descending row order (the fast path requires the recorded x_j to
+//! have strictly increasing indices, so no two columns share a node), and the bias goes through
+//! the row nodes in descending row order. The derivatives agree with the loop's to rounding,
+//! not to the bit: the loop's numbers multiply the partials of its last products forward into
+//! their consumers' (a number depends on up to two nodes before one is recorded), the block
+//! multiplies them in the sweep. An operand that depends on two nodes (tanh(z + b), say) is
+//! first recorded as a node of its own. The fast path also requires the nodes of W, x and y to
+//! lie in disjoint index ranges. Every other case (a non-contiguous or mixed W, repeated
+//! operands, fewer than two columns, …) runs the loop itself.
 //!
 //! # Bytes and the tape limit
 //!
@@ -67,6 +71,8 @@ pub(super) struct Blocks<T> {
     indices: Vec<u32>,
     /// A row of x adjoints during the sweep (kept to avoid an allocation per block).
     scratch: Vec<T>,
+    /// Operands to write as nodes before a block (kept to avoid an allocation per block).
+    pending: Vec<Node<T>>,
     /// The payload charged against the tape limit, in node equivalents.
     pub(super) charged: usize,
 }
@@ -87,6 +93,7 @@ impl<T> Blocks<T> {
             values: Vec::new(),
             indices: Vec::new(),
             scratch: Vec::new(),
+            pending: Vec::new(),
             charged: 0,
         }
     }
@@ -222,9 +229,9 @@ enum Cols<T: TapeValue> {
 
 /// How W is held.
 #[derive(Clone, Copy)]
-enum Weights {
-    /// Nodes `base ..` with one common scale.
-    Recorded { base: u32, scale: f64 },
+enum Weights<T> {
+    /// Nodes `base ..` with one common partial.
+    Recorded { base: u32, scale: T },
     /// All constants.
     Constant,
 }
@@ -246,7 +253,7 @@ where
     if cols < 2 || rows == 0 || u32::try_from(rows * cols).is_err() {
         return false;
     }
-    let cols_of = if TypeId::of::<X>() == TypeId::of::<f64>() {
+    let mut cols_of = if TypeId::of::<X>() == TypeId::of::<f64>() {
         Cols::Data(
             x.iter()
                 .map(|v| {
@@ -262,25 +269,25 @@ where
         return false;
     };
     let first = var::<D, T>(&w[0]);
-    let weights = if first.idx != 0 {
-        let (base, scale) = (first.idx, first.scale);
+    let weights = if first.idx[0] != 0 {
+        let (base, scale) = (first.idx[0], first.partial[0]);
         // Without an early exit (one branch per layer, not per entry).
         let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
             let v = var::<D, T>(wk);
-            ok & (v.idx == k) & (v.scale.to_bits() == scale.to_bits())
+            ok & (v.idx == [k, 0]) & v.partial[0].same_bits(scale)
         });
         if !contiguous {
             return false;
         }
         Weights::Recorded { base, scale }
-    } else if w.iter().all(|wk| var::<D, T>(wk).idx == 0) {
+    } else if w.iter().all(|wk| !var::<D, T>(wk).is_recorded()) {
         Weights::Constant
     } else {
         return false;
     };
-    let bias: Vec<Var<T>> = y.iter().map(var::<D, T>).collect();
+    let mut bias: Vec<Var<T>> = y.iter().map(var::<D, T>).collect();
     let Some(out) =
-        T::with_tape(|cell| record(&mut cell.borrow_mut(), weights, w, &cols_of, &bias))
+        T::with_tape(|cell| record(&mut cell.borrow_mut(), weights, w, &mut cols_of, &mut bias))
     else {
         return false;
     };
@@ -296,13 +303,51 @@ where
 /// records the block; `None` if the loop must run instead.
 fn record<D: Copy + 'static, T: TapeValue>(
     tape: &mut Tape<T>,
-    weights: Weights,
+    weights: Weights<T>,
+    w: &[D],
+    x: &mut Cols<T>,
+    bias: &mut [Var<T>],
+) -> Option<Vec<Var<T>>> {
+    // Operands that depend on two nodes become nodes of their own first (the x_j in order,
+    // then the biases), at the tape's end: `pending` lists them (written to the tape only if
+    // the block is recorded); the block sees every operand as one node with one partial.
+    let start = tape.nodes.len();
+    let mut pending = std::mem::take(&mut tape.blocks.pending);
+    pending.clear();
+    let mut one_node = |v: &mut Var<T>| -> Option<()> {
+        if v.idx[1] != 0 {
+            let k = u32::try_from(start + pending.len()).ok()?;
+            pending.push(Node {
+                parents: v.idx,
+                partials: v.partial,
+            });
+            *v = Var::new(v.val, k);
+        }
+        Some(())
+    };
+    let singled = match x {
+        Cols::Vars(xs) => xs.iter_mut().try_for_each(&mut one_node),
+        Cols::Data(_) => Some(()),
+    }
+    .and_then(|()| bias.iter_mut().try_for_each(&mut one_node));
+    let recorded = singled.and_then(|()| block(tape, weights, w, x, bias, start, &pending));
+    tape.blocks.pending = pending;
+    recorded
+}
+
+/// [`record`] once every operand is one node: `pending` are the nodes to write before the
+/// block (at `start ..`).
+fn block<D: Copy + 'static, T: TapeValue>(
+    tape: &mut Tape<T>,
+    weights: Weights<T>,
     w: &[D],
     x: &Cols<T>,
     bias: &[Var<T>],
+    start: usize,
+    pending: &[Node<T>],
 ) -> Option<Vec<Var<T>>> {
     let (rows, cols) = (bias.len(), w.len() / bias.len());
-    let next = tape.nodes.len();
+    let next = start + pending.len();
     let (w_lo, w_hi) = match weights {
         Weights::Recorded { base, .. } => (base as usize, base as usize + rows * cols),
         Weights::Constant => (0, 0),
@@ -316,7 +361,7 @@ fn record<D: Copy + 'static, T: TapeValue>(
     if let Cols::Vars(xs) = x {
         let mut last = 0usize;
         for v in xs {
-            let k = v.idx as usize;
+            let k = v.idx[0] as usize;
             if k == 0 {
                 if matches!(weights, Weights::Constant) {
                     // A product of two constants: the loop records nothing for it.
@@ -343,7 +388,7 @@ fn record<D: Copy + 'static, T: TapeValue>(
     let apart = |k: usize| {
         k == 0 || (k < next && outside_w(k) && x_range.is_none_or(|(a, b)| k < a || k > b))
     };
-    if !bias.iter().all(|b| apart(b.idx as usize)) {
+    if !bias.iter().all(|b| apart(b.idx[0] as usize)) {
         return None;
     }
 
@@ -368,6 +413,8 @@ fn record<D: Copy + 'static, T: TapeValue>(
     }
     // One row of d per row of W (none when d is not stored).
     let mut d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
+    // Every x_j is its node itself (partial 1, as for an operand made a node above): d = W.
+    let unit_x = matches!(x, Cols::Vars(xs) if xs.iter().all(|v| v.partial[0].same_bits(T::one())));
     for (row, b) in w.chunks_exact(cols).zip(bias) {
         let mut s = b.val;
         match (x, d_rows.next()) {
@@ -376,12 +423,19 @@ fn record<D: Copy + 'static, T: TapeValue>(
                     s += var::<D, T>(wk).val * xj;
                 }
             }
+            (Cols::Vars(xs), Some(d_row)) if unit_x => {
+                for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
+                    let wv = var::<D, T>(wk).val;
+                    s += wv * xj.val;
+                    *d = wv;
+                }
+            }
             (Cols::Vars(xs), Some(d_row)) => {
                 for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
                     let wv = var::<D, T>(wk).val;
                     s += wv * xj.val;
-                    // The loop's partial of W[i,j]·x_j with respect to x_j's node.
-                    *d = wv * xj.scale;
+                    // The partial of W[i,j]·x_j with respect to x_j's node.
+                    *d = wv * xj.partial[0];
                 }
             }
             (Cols::Vars(xs), None) => {
@@ -400,7 +454,7 @@ fn record<D: Copy + 'static, T: TapeValue>(
     let d_at = store_d.then(|| {
         let xi_at = tape.blocks.indices.len();
         if let Cols::Vars(xs) = x {
-            tape.blocks.indices.extend(xs.iter().map(|v| v.idx));
+            tape.blocks.indices.extend(xs.iter().map(|v| v.idx[0]));
         }
         (d_at, xi_at)
     });
@@ -409,10 +463,7 @@ fn record<D: Copy + 'static, T: TapeValue>(
             let c_at = tape.blocks.values.len();
             // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
             match x {
-                Cols::Data(xs) => tape
-                    .blocks
-                    .values
-                    .extend(xs.iter().map(|&xj| T::from(scale * xj))),
+                Cols::Data(xs) => tape.blocks.values.extend(xs.iter().map(|&xj| scale * xj)),
                 Cols::Vars(xs) => tape
                     .blocks
                     .values
@@ -424,12 +475,13 @@ fn record<D: Copy + 'static, T: TapeValue>(
     };
     // next + rows ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
     let node = next as u32;
-    tape.nodes.reserve(rows);
+    tape.nodes.reserve(pending.len() + rows);
+    tape.nodes.extend_from_slice(pending);
     for (i, b) in bias.iter().enumerate() {
-        let (parent, partial) = if b.idx == 0 {
+        let (parent, partial) = if b.idx[0] == 0 {
             (NO_PARENT, T::zero())
         } else {
-            (b.idx, T::from(b.scale))
+            (b.idx[0], b.partial[0])
         };
         tape.nodes.push(Node {
             parents: [parent, if i == 0 { BLOCK } else { NO_PARENT }],

@@ -24,6 +24,9 @@ pub trait Lift: Copy {
 
     /// φ(x, y) from φ = `f0` and its partials `(∂φ/∂x, ∂φ/∂y) = f1()` at the real parts.
     fn lift2(x: Self, y: Self, f0: f64, f1: impl FnOnce() -> (f64, f64)) -> Self;
+
+    /// Whether `self` and `other` are the same number to the bit (every part).
+    fn same_bits(self, other: Self) -> bool;
 }
 
 impl Lift for f64 {
@@ -34,6 +37,10 @@ impl Lift for f64 {
     #[inline(always)]
     fn lift2(_: f64, _: f64, f0: f64, _: impl FnOnce() -> (f64, f64)) -> f64 {
         f0
+    }
+    #[inline(always)]
+    fn same_bits(self, other: f64) -> bool {
+        self.to_bits() == other.to_bits()
     }
 }
 
@@ -57,6 +64,10 @@ impl Lift for Dual64 {
         }
         let (fx, fy) = f1();
         Dual64::new(f0, times(fx, x.eps) + times(fy, y.eps))
+    }
+    #[inline(always)]
+    fn same_bits(self, other: Dual64) -> bool {
+        self.re.to_bits() == other.re.to_bits() && self.eps.to_bits() == other.eps.to_bits()
     }
 }
 
