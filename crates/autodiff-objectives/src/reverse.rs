@@ -137,6 +137,37 @@ pub struct Tape<T> {
     /// The nodes [`Tape::push`] may still fill: `limit` minus the blocks' charged payload.
     budget: usize,
     overflowed: bool,
+    /// Where the running recording's input numbers are (see [`Inputs`]).
+    inputs: Inputs,
+}
+
+/// The input numbers of the running recording: the buffer its objective receives, which
+/// cannot change while the objective runs (it is borrowed immutably, and a `Var` has no
+/// interior mutability). A slice of `Var`s that lies inside it is a run of input nodes with
+/// partial 1 — what a dense block needs to know of W — without reading its entries.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Inputs {
+    /// The buffer's address (0: no recording, or one whose inputs overflowed the tape).
+    addr: usize,
+    len: usize,
+    /// The node of the first input.
+    first: u32,
+}
+
+impl Inputs {
+    /// The node of `slice[0]` if `slice` (of `len` elements of `size` bytes at `addr`) lies
+    /// inside the inputs' buffer.
+    pub(crate) fn locate(self, addr: usize, len: usize, size: usize) -> Option<u32> {
+        let offset = addr.checked_sub(self.addr)?;
+        if self.addr == 0 || size == 0 || offset % size != 0 {
+            return None;
+        }
+        let k = offset / size;
+        (k.checked_add(len)? <= self.len)
+            .then(|| u32::try_from(k).ok())
+            .flatten()
+            .and_then(|k| self.first.checked_add(k))
+    }
 }
 
 impl<T> Tape<T> {
@@ -149,6 +180,11 @@ impl<T> Tape<T> {
             limit: DEFAULT_TAPE_LIMIT,
             budget: DEFAULT_TAPE_LIMIT,
             overflowed: false,
+            inputs: Inputs {
+                addr: 0,
+                len: 0,
+                first: 0,
+            },
         }
     }
 
@@ -364,6 +400,7 @@ struct Recording<T: TapeValue> {
     blocks_start: dense::Mark,
     inputs: usize,
     outer_overflowed: bool,
+    outer_inputs: Inputs,
     _marker: PhantomData<(T, *const ())>,
 }
 
@@ -390,7 +427,8 @@ impl<T: TapeValue> Recording<T> {
             };
             // All inputs at once when they fit (what `push` would do one by one); otherwise one
             // by one, so that the overflow is recorded exactly as `push` records it.
-            let vars = if start + values.len() <= tape.budget {
+            let fits = start + values.len() <= tape.budget;
+            let vars: Vec<Var<T>> = if fits {
                 tape.nodes.resize(start + values.len(), leaf);
                 // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
                 values
@@ -404,12 +442,20 @@ impl<T: TapeValue> Recording<T> {
                     .map(|&val| Var::new(val, tape.push(leaf)))
                     .collect()
             };
+            // The buffer the objective will receive (a Vec's buffer does not move with it).
+            let inputs = Inputs {
+                addr: if fits { vars.as_ptr() as usize } else { 0 },
+                len: vars.len(),
+                first: start as u32,
+            };
+            let outer_inputs = std::mem::replace(&mut tape.inputs, inputs);
             let recording = Recording {
                 start,
                 terms_start,
                 blocks_start,
                 inputs: values.len(),
                 outer_overflowed,
+                outer_inputs,
                 _marker: PhantomData,
             };
             (recording, vars)
@@ -503,6 +549,7 @@ impl<T: TapeValue> Drop for Recording<T> {
                 tape.blocks.truncate(self.blocks_start);
                 tape.refresh_budget();
                 tape.overflowed = self.outer_overflowed;
+                tape.inputs = self.outer_inputs;
             }
         });
     }
@@ -1647,3 +1694,29 @@ pub const AUTO_REVERSE_HVP_DIM: usize = 8;
 /// the forward blocks at d = 2 and 4, on par at d = 8 (one 8×8 block), and faster beyond, so
 /// Auto uses them at every dimension.
 pub const AUTO_REVERSE_HESSIAN_DIM: usize = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::Inputs;
+
+    #[test]
+    fn locate_finds_exactly_the_subslices_of_the_inputs() {
+        let inputs = Inputs {
+            addr: 1000,
+            len: 10,
+            first: 7,
+        };
+        // 8-byte elements: the whole buffer, a middle run, the last element.
+        assert_eq!(inputs.locate(1000, 10, 8), Some(7));
+        assert_eq!(inputs.locate(1016, 3, 8), Some(9));
+        assert_eq!(inputs.locate(1072, 1, 8), Some(16));
+        // Past the end, before the start, between elements, zero-sized elements.
+        assert_eq!(inputs.locate(1072, 2, 8), None);
+        assert_eq!(inputs.locate(992, 1, 8), None);
+        assert_eq!(inputs.locate(1004, 1, 8), None);
+        assert_eq!(inputs.locate(1000, 1, 0), None);
+        // No recording (or one whose inputs overflowed the tape).
+        assert_eq!(Inputs::default().locate(0, 0, 8), None);
+        assert_eq!(Inputs::default().locate(8, 1, 8), None);
+    }
+}

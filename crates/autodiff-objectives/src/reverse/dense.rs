@@ -269,7 +269,14 @@ where
         return false;
     };
     let first = var::<D, T>(&w[0]);
-    let weights = if first.idx[0] != 0 {
+    let inputs = T::with_tape(|cell| cell.borrow().inputs);
+    let weights = if let Some(base) = inputs.locate(w.as_ptr() as usize, w.len(), size_of::<D>()) {
+        // A slice of the objective's own inputs: nodes base.. with partial 1, by construction.
+        Weights::Recorded {
+            base,
+            scale: T::one(),
+        }
+    } else if first.idx[0] != 0 {
         let (base, scale) = (first.idx[0], first.partial[0]);
         // Without an early exit (one branch per layer, not per entry).
         let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
