@@ -13,7 +13,7 @@ use std::ops::Mul;
 /// ```
 ///
 /// for every number type (that loop is what runs for `f64` and the forward-mode duals). On the
-/// reverse tape ([`reverse::Var64`], [`reverse::VarDual64`]) it records one node per 16 operands
+/// reverse tape ([`reverse::Var64`], [`reverse::VarDual64`]) it records one node per 64 operands
 /// that depend on the inputs instead of a product node and a sum node per pair, with the same
 /// value to the bit and the same derivatives up to rounding (the factors of the chain rule
 /// are multiplied in another order): a dense layer `W·h` of Vars is one such node per output.

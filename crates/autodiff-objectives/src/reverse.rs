@@ -44,10 +44,10 @@
 //! - **memory**: a node is 24 bytes on the gradient tape and 40 bytes on the HVP tape, plus one
 //!   adjoint (8 or 16 bytes) per node during the sweep; each input is a node, and an operation
 //!   records at most two nodes, only when its result would depend on more than two (see
-//!   above). A sum over an iterator (`iter.sum()`) records one node per 16 dependencies of its
+//!   above). A sum over an iterator (`iter.sum()`) records one node per 64 dependencies of its
 //!   terms (a term depends on at most two nodes), the dependencies beyond a node's first as 16
 //!   bytes (24 on the HVP tape) each in a side list (a dot product with constant data, such as
-//!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/15⌉ nodes in all); a loop
+//!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/63⌉ nodes in all); a loop
 //!   of `+=` records about one node per term, with the same value to the bit. [`crate::dot`]
 //!   does the same for products of two recorded factors. A `Var` itself is 32 bytes
 //!   (`Var64`) or 56 bytes (`VarDual64`).
@@ -109,7 +109,7 @@ const SUM: u32 = u32::MAX;
 
 /// The most terms one sum node takes; a longer sum over an iterator becomes a chain of such
 /// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
-const SUM_CHUNK: usize = 16;
+const SUM_CHUNK: usize = 64;
 
 /// A further term of a sum node: node `node` depends on `parent` with the partial `partial`
 /// (a constant scale for [`Sum`], the other factor for [`dot`]). Terms are appended in the order

@@ -18,11 +18,16 @@ use proptest::prelude::*;
 
 /// max |a − b| ≤ 1e-12 · max(‖b‖∞, 1): agreement to 1e-12 relative to the result's size.
 fn assert_close(a: &[f64], b: &[f64], what: &str) {
+    assert_close_to(a, b, 1e-12, what);
+}
+
+/// max |a − b| ≤ `tol` · max(‖b‖∞, 1).
+fn assert_close_to(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");
     let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
-            (x - y).abs() <= 1e-12 * scale,
+            (x - y).abs() <= tol * scale,
             "{what}[{i}]: {x} vs {y} (scale {scale})"
         );
     }
@@ -131,7 +136,10 @@ fn unary<D: DualNum<Primitive = f64> + Copy>(op: u8, u: D) -> D {
         21 => u.atan(),
         22 => u.sin().sinh(),
         23 => u.sin().cosh(),
-        24 => u.tanh(),
+        // |argument| ≤ 3: beyond it num-dual's tanh'' (through 1 − tanh²) cancels, and forward
+        // mode is the inaccurate side (tanh(w³) at w ≈ 2.56: reverse −4.7752307858805e-11,
+        // exact −4.77523078588053e-11 by mpmath, forward −4.547e-11).
+        24 => (u.sin() * 3.0).tanh(),
         25 => u.asinh(),
         26 => (u * u + 1.5).acosh(),
         27 => unit.atanh(),
@@ -240,13 +248,18 @@ proptest! {
         let (fx_fwd, g_fwd) = autodiff_objectives::forward::gradient::<_, 2>(&e, &x);
         let (_, g2_fwd, hv_fwd) = autodiff_objectives::forward::gradient_hvp::<_, 2>(&e, &x, &v);
         prop_assume!(fx_fwd.is_finite() && all_finite(&g_fwd) && all_finite(&hv_fwd));
+        // 1e-10, not 1e-12: some compositions are ill-conditioned (0.5^sin(c) with c ≈ 3 666
+        // from nested powers), where forward and reverse mode multiply the chain rule's
+        // factors in different orders and both land ≈ 4e-12 (relative) from the exact
+        // derivative (checked with mpmath), and where num-dual's and f64's elementary
+        // functions round the value differently; a wrong derivative is off by far more.
         let (fx, g) = reverse::gradient(&e, &x).expect("the tape limit is far away");
-        prop_assert!((fx - fx_fwd).abs() <= 1e-12 * fx_fwd.abs().max(1.0));
-        assert_close(&g, &g_fwd, "∇f");
+        prop_assert!((fx - fx_fwd).abs() <= 1e-10 * fx_fwd.abs().max(1.0));
+        assert_close_to(&g, &g_fwd, 1e-10, "∇f");
         let (fx2, g2, hv) = reverse::gradient_hvp(&e, &x, &v).expect("the tape limit is far away");
-        prop_assert!((fx2 - fx_fwd).abs() <= 1e-12 * fx_fwd.abs().max(1.0));
-        assert_close(&g2, &g2_fwd, "∇f (HVP tape)");
-        assert_close(&hv, &hv_fwd, "∇²f·v");
+        prop_assert!((fx2 - fx_fwd).abs() <= 1e-10 * fx_fwd.abs().max(1.0));
+        assert_close_to(&g2, &g2_fwd, 1e-10, "∇f (HVP tape)");
+        assert_close_to(&hv, &hv_fwd, 1e-10, "∇²f·v");
     }
 }
 
@@ -396,9 +409,9 @@ fn exceeding_the_tape_limit_is_an_error_and_leaves_the_tape_usable() {
     let f = objective!(objective_zoo::trigonometric);
     let x = DVector::from_element(200, 0.1);
     let v = DVector::from_element(200, 1.0);
-    // 201 nodes for the sink and the inputs fit; the sums' nodes (≈ 40) do not.
-    let previous = reverse::set_tape_limit(220);
-    let expected = EvalError::TapeLimitExceeded { limit: 220 };
+    // 201 nodes for the sink and the inputs fit; the sums' nodes (≈ 11) do not.
+    let previous = reverse::set_tape_limit(205);
+    let expected = EvalError::TapeLimitExceeded { limit: 205 };
     assert_eq!(
         gradient_with(&f, &x, Backend::Reverse).err(),
         Some(expected.clone())
@@ -409,7 +422,7 @@ fn exceeding_the_tape_limit_is_an_error_and_leaves_the_tape_usable() {
     );
     assert!(matches!(
         hessian_with(&f, &x, Backend::Reverse),
-        Err(EvalError::TapeLimitExceeded { limit: 220 })
+        Err(EvalError::TapeLimitExceeded { limit: 205 })
     ));
     // A limit smaller than the inputs themselves.
     reverse::set_tape_limit(0);
@@ -522,25 +535,25 @@ fn sums_over_iterators_equal_loops_in_value_gradient_and_hvp() {
 }
 
 #[test]
-fn a_sum_of_n_recorded_terms_takes_about_n_over_15_nodes() {
+fn a_sum_of_n_recorded_terms_takes_about_n_over_63_nodes() {
     // Σ 2xᵢ: the scaled terms record nothing, so the sum's nodes are all that is recorded:
-    // ⌈(n − 1)/15⌉ of them for n = 1 000 inputs (a chain of binary nodes would need 999).
+    // ⌈(n − 1)/63⌉ of them for n = 1 000 inputs (a chain of binary nodes would need 999).
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         x.iter().map(|&xi| xi * 2.0).sum()
     }
     let x = DVector::from_fn(1_000, |i, _| i as f64);
-    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 16);
     let result = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(1 + 1_000 + 66);
+    reverse::set_tape_limit(1 + 1_000 + 15);
     let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
     reverse::set_tape_limit(previous);
-    let (fx, g) = result.expect("fits in 67 nodes above the inputs");
+    let (fx, g) = result.expect("fits in 16 nodes above the inputs");
     assert_eq!(fx, 999_000.0);
     assert!(g.iter().all(|&gi| gi == 2.0));
     assert_eq!(
         too_small,
         Err(EvalError::TapeLimitExceeded {
-            limit: 1 + 1_000 + 66
+            limit: 1 + 1_000 + 15
         })
     );
 }
@@ -706,20 +719,20 @@ fn the_dot_kernel_equals_its_loop_for_every_backend() {
 }
 
 #[test]
-fn a_dot_product_of_n_recorded_pairs_takes_about_2n_over_15_nodes() {
+fn a_dot_product_of_n_recorded_pairs_takes_about_2n_over_63_nodes() {
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         let (a, b) = x.split_at(x.len() / 2);
         autodiff_objectives::dot(a, b)
     }
-    // 2 · 500 recorded operands: ⌈999/15⌉ = 67 nodes above the 1 000 inputs and the sink
+    // 2 · 500 recorded operands: ⌈999/63⌉ = 16 nodes above the 1 000 inputs and the sink
     // (a product and a sum node per pair would be 1 000 − 1 + 500).
     let x = DVector::from_fn(1_000, |i, _| i as f64 * 0.01);
-    let previous = reverse::set_tape_limit(1 + 1_000 + 67);
+    let previous = reverse::set_tape_limit(1 + 1_000 + 16);
     let fits = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(1 + 1_000 + 66);
+    reverse::set_tape_limit(1 + 1_000 + 15);
     let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
     reverse::set_tape_limit(previous);
-    let (_, g) = fits.expect("fits in 67 nodes");
+    let (_, g) = fits.expect("fits in 16 nodes");
     let expected = DVector::from_fn(1_000, |i, _| x[(i + 500) % 1_000]);
     assert_eq!(g, expected, "∂/∂aᵢ = bᵢ and ∂/∂bᵢ = aᵢ, exactly");
     assert!(matches!(

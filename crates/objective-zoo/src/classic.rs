@@ -21,8 +21,8 @@ pub fn monkey_saddle<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
 
 /// Σᵢ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)² as a plain generic function (any length ≥ 2).
 ///
-/// Written as a sum over an iterator, which reverse mode records as one node per 16 terms
-/// (the same value as a loop of `+=`, to the bit).
+/// Written as a sum over an iterator, which reverse mode records as one node per 64
+/// dependencies of its terms (the same value as a loop of `+=`, to the bit).
 pub fn rosenbrock<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x.windows(2)
         .map(|w| {

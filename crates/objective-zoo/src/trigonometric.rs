@@ -8,8 +8,8 @@ use nalgebra::{DMatrix, DVector};
 /// f(x) = Σᵢ₌₁^d rᵢ(x)², rᵢ = d − Σⱼ cos xⱼ + i(1 − cos xᵢ) − sin xᵢ, as a plain generic
 /// function (any length ≥ 1).
 pub fn trigonometric<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-    // Sums over iterators: reverse mode records them as one node per 16 terms (the same
-    // values as loops of `+=`, to the bit).
+    // Sums over iterators: reverse mode records them as one node per 64 dependencies of their
+    // terms (the same values as loops of `+=`, to the bit).
     let d = x.len() as f64;
     let sc: Vec<(D, D)> = x.iter().map(|xi| xi.sin_cos()).collect();
     let cos_sum: D = sc.iter().map(|&(_, c)| c).sum();
