@@ -342,6 +342,43 @@ fn record<D: Copy + 'static, T: TapeValue>(
     recorded
 }
 
+/// yᵢ + Σⱼ `term`(W[i,j], j) for every row i into `out`, each row summed in the loop's order
+/// (so the values are the loop's to the bit), four rows at a time so that their additions,
+/// each waiting for the previous one of its row, overlap.
+#[inline]
+fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
+    w: &[D],
+    cols: usize,
+    bias: &[Var<T>],
+    term: impl Fn(T, usize) -> T,
+    out: &mut Vec<T>,
+) {
+    let mut quads = w.chunks_exact(4 * cols).zip(bias.chunks_exact(4));
+    for (w4, b4) in quads.by_ref() {
+        let (r0, rest) = w4.split_at(cols);
+        let (r1, rest) = rest.split_at(cols);
+        let (r2, r3) = rest.split_at(cols);
+        // Four locals, not an array: an array lives on the stack, and every addition would
+        // wait for a store and a load.
+        let (mut s0, mut s1, mut s2, mut s3) = (b4[0].val, b4[1].val, b4[2].val, b4[3].val);
+        for (j, (((a, b), c), d)) in r0.iter().zip(r1).zip(r2).zip(r3).enumerate() {
+            s0 += term(var::<D, T>(a).val, j);
+            s1 += term(var::<D, T>(b).val, j);
+            s2 += term(var::<D, T>(c).val, j);
+            s3 += term(var::<D, T>(d).val, j);
+        }
+        out.extend_from_slice(&[s0, s1, s2, s3]);
+    }
+    let rows_done = (bias.len() / 4) * 4;
+    for (row, b) in w[rows_done * cols..].chunks_exact(cols).zip(&bias[rows_done..]) {
+        let mut s = b.val;
+        for (j, wk) in row.iter().enumerate() {
+            s += term(var::<D, T>(wk).val, j);
+        }
+        out.push(s);
+    }
+}
+
 /// [`record`] once every operand is one node: `pending` are the nodes to write before the
 /// block (at `start ..`).
 fn block<D: Copy + 'static, T: TapeValue>(
@@ -413,45 +450,32 @@ fn block<D: Copy + 'static, T: TapeValue>(
 
     // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
     let mut out = Vec::with_capacity(rows);
+    match x {
+        Cols::Data(xs) => interleaved_rows::<D, T>(w, cols, bias, |wv, j| wv * xs[j], &mut out),
+        Cols::Vars(xs) => {
+            interleaved_rows::<D, T>(w, cols, bias, |wv, j| wv * xs[j].val, &mut out);
+        }
+    }
     let store_d = fits && x_range.is_some();
     let d_at = tape.blocks.values.len();
-    if store_d {
+    if store_d && let Cols::Vars(xs) = x {
         tape.blocks.values.resize(d_at + rows * cols, T::zero());
-    }
-    // One row of d per row of W (none when d is not stored).
-    let mut d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
-    // Every x_j is its node itself (partial 1, as for an operand made a node above): d = W.
-    let unit_x = matches!(x, Cols::Vars(xs) if xs.iter().all(|v| v.partial[0].same_bits(T::one())));
-    for (row, b) in w.chunks_exact(cols).zip(bias) {
-        let mut s = b.val;
-        match (x, d_rows.next()) {
-            (Cols::Data(xs), _) => {
-                for (wk, &xj) in row.iter().zip(xs) {
-                    s += var::<D, T>(wk).val * xj;
+        let d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
+        // d_ij: the partial of W[i,j]·x_j with respect to x_j's node; W[i,j] itself when
+        // every x_j is its node (partial 1, as for an operand made a node above).
+        if xs.iter().all(|v| v.partial[0].same_bits(T::one())) {
+            for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
+                for (wk, d) in row.iter().zip(d_row) {
+                    *d = var::<D, T>(wk).val;
                 }
             }
-            (Cols::Vars(xs), Some(d_row)) if unit_x => {
+        } else {
+            for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
                 for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
-                    let wv = var::<D, T>(wk).val;
-                    s += wv * xj.val;
-                    *d = wv;
-                }
-            }
-            (Cols::Vars(xs), Some(d_row)) => {
-                for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
-                    let wv = var::<D, T>(wk).val;
-                    s += wv * xj.val;
-                    // The partial of W[i,j]·x_j with respect to x_j's node.
-                    *d = wv * xj.partial[0];
-                }
-            }
-            (Cols::Vars(xs), None) => {
-                for (wk, xj) in row.iter().zip(xs) {
-                    s += var::<D, T>(wk).val * xj.val;
+                    *d = var::<D, T>(wk).val * xj.partial[0];
                 }
             }
         }
-        out.push(s);
     }
     if !fits {
         // Like a full tape's push: stop recording, let the objective finish on constants.
