@@ -298,6 +298,13 @@ impl TapeValue for Dual64 {
 /// An unused parent slot: the sink (slot 0 of every sweep, ignored).
 const NO_PARENT: u32 = 0;
 
+/// [`record`], out of line: for the rare paths of the operations.
+#[cold]
+#[inline(never)]
+fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
+    record(parents, partials)
+}
+
 /// Appends a node to this thread's tape of `T`.
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
@@ -799,7 +806,10 @@ impl<T: TapeValue> Var<T> {
             } else if j0 == i1 {
                 Self::with(val, [i0, i1], [p0, p1 + q])
             } else {
-                Self::spill([i0, i1, j0, 0], [p0, p1, q, T::zero()], 3, val)
+                // Three nodes: `self`'s two become one. (The node's index comes back in a
+                // register, so the result stays out of memory.)
+                let a = record_cold([i0, i1], [p0, p1]);
+                Self::with(val, [a, j0], [T::one(), q])
             };
         }
         if self.idx == other.idx {
@@ -807,6 +817,20 @@ impl<T: TapeValue> Var<T> {
             let (p, q) = (self.partial, other.partial);
             return Self::with(val, self.idx, [ga(p[0]) + gb(q[0]), ga(p[1]) + gb(q[1])]);
         }
+        self.combine_general(other, val, ga, gb)
+    }
+
+    /// [`Var::combine`] when both operands depend on two nodes, not the same two: out of line,
+    /// so that the common cases keep their numbers in registers.
+    #[cold]
+    #[inline(never)]
+    fn combine_general(
+        self,
+        other: Self,
+        val: T,
+        ga: impl Fn(T) -> T,
+        gb: impl Fn(T) -> T,
+    ) -> Self {
         let (idx, partial, n) = entries(self, other, ga, gb);
         if n <= 2 {
             Self::with(val, [idx[0], idx[1]], [partial[0], partial[1]])
