@@ -276,12 +276,12 @@ where
             base,
             scale: T::one(),
         }
-    } else if first.idx[0] != 0 {
-        let (base, scale) = (first.idx[0], first.partial[0]);
+    } else if first.idx()[0] != 0 {
+        let (base, scale) = (first.idx()[0], first.partial[0]);
         // Without an early exit (one branch per layer, not per entry).
         let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
             let v = var::<D, T>(wk);
-            ok & (v.idx == [k, 0]) & v.partial[0].same_bits(scale)
+            ok & (v.idx() == [k, 0]) & v.partial[0].same_bits(scale)
         });
         if !contiguous {
             return false;
@@ -322,10 +322,10 @@ fn record<D: Copy + 'static, T: TapeValue>(
     let mut pending = std::mem::take(&mut tape.blocks.pending);
     pending.clear();
     let mut one_node = |v: &mut Var<T>| -> Option<()> {
-        if v.idx[1] != 0 {
+        if v.idx()[1] != 0 {
             let k = u32::try_from(start + pending.len()).ok()?;
             pending.push(Node {
-                parents: v.idx,
+                parents: v.idx(),
                 partials: v.partial,
             });
             *v = Var::new(v.val, k);
@@ -405,7 +405,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
     if let Cols::Vars(xs) = x {
         let mut last = 0usize;
         for v in xs {
-            let k = v.idx[0] as usize;
+            let k = v.idx()[0] as usize;
             if k == 0 {
                 if matches!(weights, Weights::Constant) {
                     // A product of two constants: the loop records nothing for it.
@@ -432,7 +432,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
     let apart = |k: usize| {
         k == 0 || (k < next && outside_w(k) && x_range.is_none_or(|(a, b)| k < a || k > b))
     };
-    if !bias.iter().all(|b| apart(b.idx[0] as usize)) {
+    if !bias.iter().all(|b| apart(b.idx()[0] as usize)) {
         return None;
     }
 
@@ -485,7 +485,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
     let d_at = store_d.then(|| {
         let xi_at = tape.blocks.indices.len();
         if let Cols::Vars(xs) = x {
-            tape.blocks.indices.extend(xs.iter().map(|v| v.idx[0]));
+            tape.blocks.indices.extend(xs.iter().map(|v| v.idx()[0]));
         }
         (d_at, xi_at)
     });
@@ -509,10 +509,10 @@ fn block<D: Copy + 'static, T: TapeValue>(
     tape.nodes.reserve(pending.len() + rows);
     tape.nodes.extend_from_slice(pending);
     for (i, b) in bias.iter().enumerate() {
-        let (parent, partial) = if b.idx[0] == 0 {
+        let (parent, partial) = if b.idx()[0] == 0 {
             (NO_PARENT, T::zero())
         } else {
-            (b.idx[0], b.partial[0])
+            (b.idx()[0], b.partial[0])
         };
         tape.nodes.push(Node {
             parents: [parent, if i == 0 { BLOCK } else { NO_PARENT }],
