@@ -769,10 +769,18 @@ impl<T: TapeValue> Var<T> {
     /// rule with the local derivative inside `g`).
     #[inline(always)]
     fn map(self, val: T, g: impl Fn(T) -> T) -> Self {
+        // The second slot only when it is used: besides the work, this keeps the pair from
+        // being computed as one vector, whose 16-byte load stalls when the number was
+        // copied 8 bytes at a time just before.
+        let p1 = if self.deps >> 32 != 0 {
+            g(self.partial[1])
+        } else {
+            T::zero()
+        };
         Var {
             val,
             deps: self.deps,
-            partial: [g(self.partial[0]), g(self.partial[1])],
+            partial: [g(self.partial[0]), p1],
             _thread_bound: PhantomData,
         }
     }
@@ -798,6 +806,21 @@ impl<T: TapeValue> Var<T> {
     /// depend on added as `self`'s + `other`'s.
     #[inline(always)]
     fn combine(self, other: Self, val: T, ga: impl Fn(T) -> T, gb: impl Fn(T) -> T) -> Self {
+        if self.deps == other.deps {
+            // The same dependencies on both sides (a square, say; or two constants).
+            let (p, q) = (self.partial, other.partial);
+            let p1 = if self.deps >> 32 != 0 {
+                ga(p[1]) + gb(q[1])
+            } else {
+                T::zero()
+            };
+            return Var {
+                val,
+                deps: self.deps,
+                partial: [ga(p[0]) + gb(q[0]), p1],
+                _thread_bound: PhantomData,
+            };
+        }
         let ([i0, i1], [j0, j1]) = (self.idx(), other.idx());
         if j0 == 0 {
             return self.map(val, ga);
@@ -825,16 +848,6 @@ impl<T: TapeValue> Var<T> {
                 // register, so the result stays out of memory.)
                 let a = record_cold([i0, i1], [p0, p1]);
                 Self::with(val, [a, j0], [T::one(), q])
-            };
-        }
-        if self.deps == other.deps {
-            // The same dependencies on both sides (a square, say).
-            let (p, q) = (self.partial, other.partial);
-            return Var {
-                val,
-                deps: self.deps,
-                partial: [ga(p[0]) + gb(q[0]), ga(p[1]) + gb(q[1])],
-                _thread_bound: PhantomData,
             };
         }
         self.combine_general(other, val, ga, gb)
