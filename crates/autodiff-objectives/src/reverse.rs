@@ -125,7 +125,7 @@ struct Term<T> {
 ///
 /// Only reachable through the functions of this module; it is public so that [`TapeValue`]
 /// can name it.
-pub struct Tape<T> {
+pub struct Tape<T: TapeValue> {
     nodes: Vec<Node<T>>,
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
@@ -139,6 +139,9 @@ pub struct Tape<T> {
     overflowed: bool,
     /// Where the running recording's input numbers are (see [`Inputs`]).
     inputs: Inputs,
+    /// The buffer of input numbers, kept between recordings (a fresh one per call of a large
+    /// objective cost page faults: the allocator returns big blocks to the system).
+    input_buf: Vec<Var<T>>,
 }
 
 /// The input numbers of the running recording: the buffer its objective receives, which
@@ -170,7 +173,7 @@ impl Inputs {
     }
 }
 
-impl<T> Tape<T> {
+impl<T: TapeValue> Tape<T> {
     const fn new() -> Self {
         Tape {
             nodes: Vec::new(),
@@ -185,6 +188,7 @@ impl<T> Tape<T> {
                 len: 0,
                 first: 0,
             },
+            input_buf: Vec::new(),
         }
     }
 
@@ -210,10 +214,7 @@ impl<T> Tape<T> {
     /// Appends a sum node Σₖ partialsₖ · (node parentsₖ) with at least two terms: the first in
     /// the node, the others in `terms`.
     #[inline]
-    fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32
-    where
-        T: TapeValue,
-    {
+    fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32 {
         let node = self.push(Node {
             parents: [parents[0], SUM],
             partials: [partials[0], T::zero()],
@@ -235,7 +236,7 @@ impl<T> Tape<T> {
     }
 }
 
-impl<T> fmt::Debug for Tape<T> {
+impl<T: TapeValue> fmt::Debug for Tape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tape")
             .field("len", &self.nodes.len())
@@ -412,8 +413,9 @@ struct Recording<T: TapeValue> {
 }
 
 impl<T: TapeValue> Recording<T> {
-    /// Starts a recording with one input node per value.
-    fn begin(values: &[T]) -> (Self, Vec<Var<T>>) {
+    /// Starts a recording with one input node per value; the numbers come in the tape's kept
+    /// buffer (give it back with [`Recording::sweep`]).
+    fn begin(values: impl ExactSizeIterator<Item = T>) -> (Self, Vec<Var<T>>) {
         T::with_tape(|cell| {
             let mut tape = cell.borrow_mut();
             if tape.nodes.is_empty() {
@@ -434,21 +436,22 @@ impl<T: TapeValue> Recording<T> {
             };
             // All inputs at once when they fit (what `push` would do one by one); otherwise one
             // by one, so that the overflow is recorded exactly as `push` records it.
-            let fits = start + values.len() <= tape.budget;
-            let vars: Vec<Var<T>> = if fits {
-                tape.nodes.resize(start + values.len(), leaf);
+            let n = values.len();
+            let fits = start + n <= tape.budget;
+            let mut vars = std::mem::take(&mut tape.input_buf);
+            vars.clear();
+            vars.reserve(n);
+            if fits {
+                tape.nodes.resize(start + n, leaf);
                 // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
-                values
-                    .iter()
-                    .zip(start as u32..)
-                    .map(|(&val, idx)| Var::new(val, idx))
-                    .collect()
+                vars.extend(
+                    values
+                        .zip(start as u32..)
+                        .map(|(val, idx)| Var::new(val, idx)),
+                );
             } else {
-                values
-                    .iter()
-                    .map(|&val| Var::new(val, tape.push(leaf)))
-                    .collect()
-            };
+                vars.extend(values.map(|val| Var::new(val, tape.push(leaf))));
+            }
             // The buffer the objective will receive (a Vec's buffer does not move with it).
             let inputs = Inputs {
                 addr: if fits { vars.as_ptr() as usize } else { 0 },
@@ -460,7 +463,7 @@ impl<T: TapeValue> Recording<T> {
                 start,
                 terms_start,
                 blocks_start,
-                inputs: values.len(),
+                inputs: n,
                 outer_overflowed,
                 outer_inputs,
                 _marker: PhantomData,
@@ -469,11 +472,20 @@ impl<T: TapeValue> Recording<T> {
         })
     }
 
-    /// The backward sweep from the output `y`: returns the adjoints ∂y/∂input, or the
-    /// tape-limit error if the recording overflowed.
-    fn sweep(self, y: Var<T>) -> Result<Vec<T>, EvalError> {
+    /// The backward sweep from the output `y`: `out` of the adjoints ∂y/∂input, or the
+    /// tape-limit error if the recording overflowed. `inputs` (the numbers from
+    /// [`Recording::begin`]) goes back to the tape for the next recording.
+    fn sweep<R>(
+        self,
+        y: Var<T>,
+        inputs: Vec<Var<T>>,
+        out: impl FnOnce(&[T]) -> R,
+    ) -> Result<R, EvalError> {
         T::with_tape(|cell| {
             let mut tape = cell.borrow_mut();
+            if inputs.capacity() > tape.input_buf.capacity() {
+                tape.input_buf = inputs;
+            }
             if tape.overflowed {
                 return Err(EvalError::TapeLimitExceeded { limit: tape.limit });
             }
@@ -541,7 +553,7 @@ impl<T: TapeValue> Recording<T> {
                     }
                 }
             }
-            Ok(adj[start..start + self.inputs].to_vec())
+            Ok(out(&adj[start..start + self.inputs]))
         })
     }
 }
@@ -576,9 +588,9 @@ impl<T: TapeValue> Drop for Recording<T> {
 /// # Errors
 /// [`EvalError::TapeLimitExceeded`] if the recording needs more nodes than [`tape_limit`].
 pub fn gradient<O: Objective>(f: &O, x: &[f64]) -> Result<(f64, Vec<f64>), EvalError> {
-    let (recording, xs) = Recording::<f64>::begin(x);
+    let (recording, xs) = Recording::<f64>::begin(x.iter().copied());
     let y = f.eval(&xs);
-    let g = recording.sweep(y)?;
+    let g = recording.sweep(y, xs, <[f64]>::to_vec)?;
     Ok((y.val, g))
 }
 
@@ -602,16 +614,14 @@ pub fn gradient_hvp<O: Objective>(
     x: &[f64],
     v: &[f64],
 ) -> Result<(f64, Vec<f64>, Vec<f64>), EvalError> {
-    let seeds: Vec<Dual64> = x
-        .iter()
-        .zip(v)
-        .map(|(&xi, &vi)| Dual64::new(xi, vi))
-        .collect();
-    let (recording, xs) = Recording::<Dual64>::begin(&seeds);
+    let seeds = x.iter().zip(v).map(|(&xi, &vi)| Dual64::new(xi, vi));
+    let (recording, xs) = Recording::<Dual64>::begin(seeds);
     let y = f.eval(&xs);
-    let adjoints = recording.sweep(y)?;
-    let g = adjoints.iter().map(|a| a.re).collect();
-    let hv = adjoints.iter().map(|a| a.eps).collect();
+    let (g, hv) = recording.sweep(y, xs, |adjoints| {
+        let g = adjoints.iter().map(|a| a.re).collect();
+        let hv = adjoints.iter().map(|a| a.eps).collect();
+        (g, hv)
+    })?;
     Ok((y.val.re, g, hv))
 }
 
