@@ -57,8 +57,12 @@ pub(super) struct Block {
     /// The node of W[0,0] (W's nodes are `w_base .. w_base + rows·cols`), or 0 when W is
     /// constant.
     w_base: u32,
-    /// Where c (`cols` values) starts in [`Blocks::values`] (when `w_base` ≠ 0).
+    /// Where c (`cols` values) starts in [`Blocks::values`], or in [`Blocks::reals`] when
+    /// `c_real` (when `w_base` ≠ 0).
     c_at: usize,
+    /// c has no derivative part (W's common partial has none and x is data: a first layer
+    /// on the HVP tape), so it is kept as `f64` and the sweep multiplies by a real.
+    c_real: bool,
     /// Where d (`rows·cols` values) starts in [`Blocks::values`] and the x nodes (`cols`) in
     /// [`Blocks::indices`], when some x_j is recorded.
     d_at: Option<(usize, usize)>,
@@ -68,6 +72,8 @@ pub(super) struct Block {
 pub(super) struct Blocks<T> {
     headers: Vec<Block>,
     values: Vec<T>,
+    /// Factors c without a derivative part (see [`Block::c_real`]).
+    reals: Vec<f64>,
     indices: Vec<u32>,
     /// A row of x adjoints during the sweep (kept to avoid an allocation per block).
     scratch: Vec<T>,
@@ -82,6 +88,7 @@ pub(super) struct Blocks<T> {
 pub(super) struct Mark {
     headers: usize,
     values: usize,
+    reals: usize,
     indices: usize,
     charged: usize,
 }
@@ -91,6 +98,7 @@ impl<T> Blocks<T> {
         Blocks {
             headers: Vec::new(),
             values: Vec::new(),
+            reals: Vec::new(),
             indices: Vec::new(),
             scratch: Vec::new(),
             pending: Vec::new(),
@@ -102,6 +110,7 @@ impl<T> Blocks<T> {
         Mark {
             headers: self.headers.len(),
             values: self.values.len(),
+            reals: self.reals.len(),
             indices: self.indices.len(),
             charged: self.charged,
         }
@@ -111,6 +120,7 @@ impl<T> Blocks<T> {
     pub(super) fn truncate(&mut self, mark: Mark) {
         self.headers.truncate(mark.headers);
         self.values.truncate(mark.values);
+        self.reals.truncate(mark.reals);
         self.indices.truncate(mark.indices);
         self.charged = mark.charged;
     }
@@ -134,6 +144,7 @@ impl<T: TapeValue> Blocks<T> {
         Sweep {
             headers,
             values: &self.values,
+            reals: &self.reals,
             indices: &self.indices,
             scratch: &mut self.scratch,
             y,
@@ -145,6 +156,7 @@ impl<T: TapeValue> Blocks<T> {
 pub(super) struct Sweep<'a, T> {
     headers: &'a [Block],
     values: &'a [T],
+    reals: &'a [f64],
     indices: &'a [u32],
     scratch: &'a mut Vec<T>,
     y: u32,
@@ -171,7 +183,19 @@ impl<T: TapeValue> Sweep<'_, T> {
         let Some(ybar) = hi.get(..reach) else {
             return;
         };
-        if b.w_base != 0 {
+        if b.w_base != 0 && b.c_real {
+            let base = b.w_base as usize;
+            if let (Some(c), Some(gw)) = (
+                self.reals.get(b.c_at..b.c_at + cols),
+                lo.get_mut(base..base + reach * cols),
+            ) {
+                for (g_row, &a) in gw.chunks_exact_mut(cols).zip(ybar) {
+                    for (g, &c) in g_row.iter_mut().zip(c) {
+                        *g += a * c;
+                    }
+                }
+            }
+        } else if b.w_base != 0 {
             let base = b.w_base as usize;
             if let (Some(c), Some(gw)) = (
                 self.values.get(b.c_at..b.c_at + cols),
@@ -438,9 +462,21 @@ fn block<D: Copy + 'static, T: TapeValue>(
 
     // The charge: the header, c, d and the x nodes, in node equivalents.
     let w_recorded = matches!(weights, Weights::Recorded { .. });
-    let n_values = usize::from(w_recorded) * cols + usize::from(x_range.is_some()) * rows * cols;
+    // c as reals when W's common partial has no derivative part and x is data.
+    let c_real = match (weights, x) {
+        (Weights::Recorded { scale, .. }, Cols::Data(_)) => scale.real(),
+        _ => None,
+    };
+    let c_bytes = match c_real {
+        Some(_) => size_of::<f64>(),
+        None => size_of::<T>(),
+    };
+    let n_values = usize::from(x_range.is_some()) * rows * cols;
     let n_indices = usize::from(x_range.is_some()) * cols;
-    let bytes = size_of::<Block>() + n_values * size_of::<T>() + n_indices * size_of::<u32>();
+    let bytes = size_of::<Block>()
+        + usize::from(w_recorded) * cols * c_bytes
+        + n_values * size_of::<T>()
+        + n_indices * size_of::<u32>();
     let charge = bytes.div_ceil(size_of::<Node<T>>());
     let fits = next
         .checked_add(rows)
@@ -489,21 +525,26 @@ fn block<D: Copy + 'static, T: TapeValue>(
         }
         (d_at, xi_at)
     });
-    let (w_base, c_at) = match weights {
-        Weights::Recorded { base, scale } => {
-            let c_at = tape.blocks.values.len();
-            // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
-            match x {
-                Cols::Data(xs) => tape.blocks.values.extend(xs.iter().map(|&xj| scale * xj)),
-                Cols::Vars(xs) => tape
-                    .blocks
-                    .values
-                    .extend(xs.iter().map(|xj| xj.val * scale)),
-            }
+    // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
+    let (w_base, c_at) = match (weights, x, c_real) {
+        (Weights::Recorded { base, .. }, Cols::Data(xs), Some(s)) => {
+            let c_at = tape.blocks.reals.len();
+            tape.blocks.reals.extend(xs.iter().map(|&xj| s * xj));
             (base, c_at)
         }
-        Weights::Constant => (0, 0),
+        (Weights::Recorded { base, scale }, Cols::Data(xs), None) => {
+            let c_at = tape.blocks.values.len();
+            tape.blocks.values.extend(xs.iter().map(|&xj| scale * xj));
+            (base, c_at)
+        }
+        (Weights::Recorded { base, scale }, Cols::Vars(xs), _) => {
+            let c_at = tape.blocks.values.len();
+            tape.blocks.values.extend(xs.iter().map(|xj| xj.val * scale));
+            (base, c_at)
+        }
+        (Weights::Constant, ..) => (0, 0),
     };
+    let c_real = c_real.is_some() && matches!(x, Cols::Data(_));
     // next + rows ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
     let node = next as u32;
     tape.nodes.reserve(pending.len() + rows);
@@ -525,6 +566,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
         cols: cols as u32,
         w_base,
         c_at,
+        c_real,
         d_at,
     });
     tape.blocks.charged += charge;

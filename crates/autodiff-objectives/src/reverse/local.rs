@@ -27,6 +27,9 @@ pub trait Lift: Copy {
 
     /// Whether `self` and `other` are the same number to the bit (every part).
     fn same_bits(self, other: Self) -> bool;
+
+    /// The number as an `f64` if it has no (nonzero) derivative part.
+    fn real(self) -> Option<f64>;
 }
 
 impl Lift for f64 {
@@ -41,6 +44,10 @@ impl Lift for f64 {
     #[inline(always)]
     fn same_bits(self, other: f64) -> bool {
         self.to_bits() == other.to_bits()
+    }
+    #[inline(always)]
+    fn real(self) -> Option<f64> {
+        Some(self)
     }
 }
 
@@ -68,6 +75,10 @@ impl Lift for Dual64 {
     #[inline(always)]
     fn same_bits(self, other: Dual64) -> bool {
         self.re.to_bits() == other.re.to_bits() && self.eps.to_bits() == other.eps.to_bits()
+    }
+    #[inline(always)]
+    fn real(self) -> Option<f64> {
+        (self.eps == 0.0).then_some(self.re)
     }
 }
 
