@@ -125,7 +125,7 @@ pub(crate) fn check_input(
             got: x.len(),
         });
     }
-    if let Some((index, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    if let Some((index, value)) = first_non_finite(x) {
         return Err(EvalError::NonFiniteInput { what, index, value });
     }
     Ok(())
@@ -142,6 +142,11 @@ pub(crate) fn check_value(value: f64) -> Result<f64, EvalError> {
 
 /// Index and value of the first non-finite entry, if any.
 pub(crate) fn first_non_finite(v: &[f64]) -> Option<(usize, f64)> {
+    // All finite, checked without an early exit (a loop the compiler vectorizes), is the
+    // common case; the search for the first offender runs only when there is one.
+    if v.iter().fold(true, |ok, x| ok & x.is_finite()) {
+        return None;
+    }
     v.iter()
         .enumerate()
         .find(|(_, x)| !x.is_finite())

@@ -61,10 +61,12 @@
 //!   8-wide dual numbers per gradient or Hessian-vector product, so its cost grows with d;
 //!   cheapest for small d and the one used for dense Hessians of small d.
 //! - [`Backend::Reverse`] is reverse mode on a thread-local tape ([`reverse`]): f runs once on
-//!   [`reverse::Var64`], recording each elementary operation, and one backward sweep gives the
-//!   whole gradient; Hessian-vector products are forward-over-reverse (the tape holds dual
-//!   numbers), one recording and one sweep for ∇f and ∇²f·v together. The cost is a small
-//!   multiple of f whatever d is; the memory is proportional to the number of operations.
+//!   [`reverse::Var64`], each number carrying its partial derivatives with respect to the (at
+//!   most two) tape nodes it depends on and the tape recording a node only where a result would
+//!   depend on more; one backward sweep gives the whole gradient. Hessian-vector products are
+//!   forward-over-reverse (the tape holds dual numbers), one recording and one sweep for ∇f and
+//!   ∇²f·v together. The cost is a small multiple of f whatever d is; the memory is at most
+//!   proportional to the number of operations.
 //!
 //! [`Backend::Auto`] (what [`gradient`], [`hvp`] and [`hessian`] use) picks forward mode below
 //! [`reverse::AUTO_REVERSE_DIM`] coordinates and reverse mode from there on (for HVPs the switch
@@ -72,8 +74,9 @@
 //! [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); the thresholds were measured with
 //! `cargo bench -p autodiff-objectives --bench backends -- crossover` (see `docs/benchmarks.md`).
 //! Optional kernels — [`dot`], and [`matvec`] / [`matvec_add`] for dense layers (row-major W) —
-//! compute exactly the value of the loop they stand for with every number type and record far
-//! less on the reverse tape (a dense layer is one block, not a node per product).
+//! compute exactly the value of the loop they stand for with every number type (and its
+//! derivatives up to rounding) and record far less on the reverse tape (a dense layer is one
+//! block, not a node per product).
 //!
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
