@@ -67,7 +67,7 @@ impl Backend {
     ///
     /// ```
     /// use autodiff_objectives::{reverse::AUTO_REVERSE_HVP_DIM, Backend};
-    /// assert_eq!(Backend::Auto.resolve_hvp(2), Backend::Forward);
+    /// assert_eq!(Backend::Auto.resolve_hvp(1), Backend::Forward);
     /// assert_eq!(Backend::Auto.resolve_hvp(AUTO_REVERSE_HVP_DIM), Backend::Reverse);
     /// ```
     pub fn resolve_hvp(self, dim: usize) -> Backend {

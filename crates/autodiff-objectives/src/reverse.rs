@@ -1742,17 +1742,18 @@ impl<T: TapeValue> DualNum for Var<T> {
 /// reverse mode (below it, chunked forward mode).
 ///
 /// Measured with `cargo bench -p autodiff-objectives --bench backends -- crossover`
-/// (forward time / reverse time; `docs/benchmarks.md`): reverse gradients win from d = 12 on the
-/// trigonometric function and from d = 24 on Rosenbrock (forward is 1.2× faster there at
-/// d = 12 and 1.1× at 16); switching at 12 keeps every choice within 1.2× of the faster engine.
-pub const AUTO_REVERSE_DIM: usize = 12;
+/// (forward time / reverse time; `docs/benchmarks.md`): since a `Var` carries its partials
+/// (2026-12-06), reverse gradients win from d = 4 on both benchmark objectives (1.04–1.08
+/// there, 1.6 at d = 8) and lose at d = 2 (0.82–0.85), so switching at 4 keeps every choice
+/// within 1.2× of the faster engine. (It was 12 before.)
+pub const AUTO_REVERSE_DIM: usize = 4;
 
 /// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes Hessian-vector
 /// products forward-over-reverse (below it, forward-over-forward in chunks).
 ///
-/// Measured as for [`AUTO_REVERSE_DIM`]: reverse HVPs win from d = 8 on both benchmark
-/// objectives (1.2× there, 2× at d = 12) and lose at d = 4 (0.9–1.0).
-pub const AUTO_REVERSE_HVP_DIM: usize = 8;
+/// Measured as for [`AUTO_REVERSE_DIM`]: reverse HVPs win from d = 2 on, the smallest
+/// dimension measured (1.33–1.56 there, 2.1–2.3 at d = 4). (It was 8 before.)
+pub const AUTO_REVERSE_HVP_DIM: usize = 2;
 
 /// From this dimension on, [`Backend::Auto`](crate::Backend::Auto) computes dense Hessians as d
 /// reverse-mode Hessian-vector products (below it, forward-mode blocks).

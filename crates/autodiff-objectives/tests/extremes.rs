@@ -486,31 +486,50 @@ fn every_function_at_tiny_huge_and_negative_arguments() {
 
 #[test]
 fn auto_falls_back_to_reverse_mode_where_forward_mode_is_not_finite() {
-    // Small d, so Auto picks forward mode for gradients and HVPs; at these points num-dual's
-    // formulas give NaN or ∞ (x^1.5 at 0, x⁻¹ at 1e-100, atan2 on the axis x = 0) while the
-    // derivatives are finite. Auto must return reverse mode's answers.
+    // Dimensions where Auto picks forward mode (gradients below AUTO_REVERSE_DIM, HVPs below
+    // AUTO_REVERSE_HVP_DIM); at these points num-dual's formulas give NaN or ∞ (x^1.5 at 0,
+    // x⁻¹ at 1e-100, atan2 on the axis x = 0) while the derivatives are finite. Auto must
+    // return reverse mode's answers.
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-        x[0] * x[0] + x[1].powf(1.5) + x[2].powi(-1) * 1e-250 + x[3].atan2(x[4])
+        x[0].powf(1.5) + x[1].atan2(x[2])
     }
-    let f = autodiff_objectives::objective!(f, 5);
-    let x = DVector::from_vec(vec![1.0, 0.0, 1e-100, 1.0, 0.0]);
-    let v = DVector::from_vec(vec![1.0, 1.0, 1.0, 1.0, 1.0]);
-    assert_eq!(Backend::Auto.resolve(5), Backend::Forward);
-    assert_eq!(Backend::Auto.resolve_hvp(5), Backend::Forward);
+    fn g<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x[0].powi(-1) * 1e-250
+    }
+    let f = autodiff_objectives::objective!(f, 3);
+    let g = autodiff_objectives::objective!(g, 1);
+    assert_eq!(Backend::Auto.resolve(3), Backend::Forward);
+    assert_eq!(Backend::Auto.resolve_hvp(1), Backend::Forward);
+    let x = DVector::from_vec(vec![0.0, 1.0, 0.0]);
+    assert!(gradient_with(&f, &x, Backend::Forward).is_err());
     let reverse = gradient_with(&f, &x, Backend::Reverse).expect("finite in reverse mode");
     assert_eq!(gradient_with(&f, &x, Backend::Auto), Ok(reverse.clone()));
-    assert_agrees(reverse.1[1], 0.0, "∂ x^1.5 at 0");
-    assert_agrees(reverse.1[2], -1e-50, "∂ 1e-250/x at 1e-100");
-    assert_agrees(reverse.1[3], 0.0, "∂/∂y atan2 at (1, 0)");
-    assert_agrees(reverse.1[4], -1.0, "∂/∂x atan2 at (1, 0)");
-    // x^1.5 has an infinite second derivative at 0: move only the other coordinates.
-    let w = DVector::from_vec(vec![1.0, 0.0, 1.0, 1.0, 1.0]);
-    let reverse_hv = gradient_hvp_with(&f, &x, &w, Backend::Reverse).expect("finite");
-    assert_eq!(gradient_hvp_with(&f, &x, &w, Backend::Auto), Ok(reverse_hv));
-    // Where reverse mode fails too, Auto reports the failure.
+    assert_agrees(reverse.1[0], 0.0, "∂ x^1.5 at 0");
+    assert_agrees(reverse.1[1], 0.0, "∂/∂y atan2 at (1, 0)");
+    assert_agrees(reverse.1[2], -1.0, "∂/∂x atan2 at (1, 0)");
+    let y = DVector::from_vec(vec![1e-100]);
+    let reverse = gradient_with(&g, &y, Backend::Reverse).expect("finite in reverse mode");
+    assert_eq!(gradient_with(&g, &y, Backend::Auto), Ok(reverse.clone()));
+    assert_agrees(reverse.1[0], -1e-50, "∂ 1e-250/x at 1e-100");
+    // The HVP: 2·1e-250/x³ = 2e50 at 1e-100, where forward mode's x⁻⁴ overflows.
+    let w = DVector::from_vec(vec![1.0]);
+    assert!(gradient_hvp_with(&g, &y, &w, Backend::Forward).is_err());
+    let reverse_hv = gradient_hvp_with(&g, &y, &w, Backend::Reverse).expect("finite");
+    assert_agrees(reverse_hv.2[0], 2e50, "∂² 1e-250/x at 1e-100");
+    assert_eq!(gradient_hvp_with(&g, &y, &w, Backend::Auto), Ok(reverse_hv));
+    // Where reverse mode fails too (x^1.5 has an infinite second derivative at 0), Auto
+    // reports the failure.
+    fn h<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x[0].powf(1.5)
+    }
     assert!(matches!(
-        gradient_hvp_with(&f, &x, &v, Backend::Auto),
-        Err(autodiff_objectives::EvalError::NonFiniteHvp { index: 1, .. })
+        gradient_hvp_with(
+            &autodiff_objectives::objective!(h, 1),
+            &DVector::from_vec(vec![0.0]),
+            &w,
+            Backend::Auto
+        ),
+        Err(autodiff_objectives::EvalError::NonFiniteHvp { index: 0, .. })
     ));
 }
 

@@ -394,7 +394,10 @@ fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
         out.extend_from_slice(&[s0, s1, s2, s3]);
     }
     let rows_done = (bias.len() / 4) * 4;
-    for (row, b) in w[rows_done * cols..].chunks_exact(cols).zip(&bias[rows_done..]) {
+    for (row, b) in w[rows_done * cols..]
+        .chunks_exact(cols)
+        .zip(&bias[rows_done..])
+    {
         let mut s = b.val;
         for (j, wk) in row.iter().enumerate() {
             s += term(var::<D, T>(wk).val, j);
@@ -539,7 +542,9 @@ fn block<D: Copy + 'static, T: TapeValue>(
         }
         (Weights::Recorded { base, scale }, Cols::Vars(xs), _) => {
             let c_at = tape.blocks.values.len();
-            tape.blocks.values.extend(xs.iter().map(|xj| xj.val * scale));
+            tape.blocks
+                .values
+                .extend(xs.iter().map(|xj| xj.val * scale));
             (base, c_at)
         }
         (Weights::Constant, ..) => (0, 0),
