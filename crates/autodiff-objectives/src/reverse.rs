@@ -42,8 +42,9 @@
 //!   and truncates back, so the outer recording is left intact. A panic inside an objective also
 //!   truncates the tape (the recording is an RAII guard).
 //! - **memory**: a node is 24 bytes on the gradient tape and 40 bytes on the HVP tape, plus one
-//!   adjoint (8 or 16 bytes) per node during the sweep; each input is a node, and an operation
-//!   records at most two nodes, only when its result would depend on more than two (see
+//!   adjoint (8 or 16 bytes) per node during the sweep; an input is a node index with an
+//!   adjoint but no stored node (nothing flows out of it), and an operation records at most
+//!   two nodes, only when its result would depend on more than two (see
 //!   above). A sum over an iterator (`iter.sum()`) records one node per 64 dependencies of its
 //!   terms (a term depends on at most two nodes), the dependencies beyond a node's first as 16
 //!   bytes (24 on the HVP tape) each in a side list (a dot product with constant data, such as
@@ -126,7 +127,12 @@ struct Term<T> {
 /// Only reachable through the functions of this module; it is public so that [`TapeValue`]
 /// can name it.
 pub struct Tape<T: TapeValue> {
+    /// The recorded nodes, the input nodes excepted: a recording's inputs are the indices
+    /// `start .. start + n` of the index space, which stores nothing for them (nothing is
+    /// propagated from an input), and its other nodes follow them in `nodes`.
     nodes: Vec<Node<T>>,
+    /// The length of the index space: the next node's index.
+    len: usize,
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
     terms: Vec<Term<T>>,
@@ -177,6 +183,7 @@ impl<T: TapeValue> Tape<T> {
     const fn new() -> Self {
         Tape {
             nodes: Vec::new(),
+            len: 0,
             terms: Vec::new(),
             blocks: dense::Blocks::new(),
             adjoints: Vec::new(),
@@ -201,13 +208,28 @@ impl<T: TapeValue> Tape<T> {
     /// overflow if the tape is full.
     #[inline(always)]
     fn push(&mut self, node: Node<T>) -> u32 {
-        let index = self.nodes.len();
+        let index = self.len;
         if index >= self.budget {
             self.overflowed = true;
             return 0;
         }
         self.nodes.push(node);
+        self.len += 1;
         // index < budget ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX, so the cast is lossless.
+        index as u32
+    }
+
+    /// Takes the next index for an input (nothing is stored), or 0 and remembers the overflow
+    /// if the tape is full.
+    #[inline]
+    fn push_input(&mut self) -> u32 {
+        let index = self.len;
+        if index >= self.budget {
+            self.overflowed = true;
+            return 0;
+        }
+        self.len += 1;
+        // As in `push`.
         index as u32
     }
 
@@ -239,7 +261,7 @@ impl<T: TapeValue> Tape<T> {
 impl<T: TapeValue> fmt::Debug for Tape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tape")
-            .field("len", &self.nodes.len())
+            .field("len", &self.len)
             .field("capacity", &self.nodes.capacity())
             .field("terms", &self.terms.len())
             .field("blocks", &self.blocks.len())
@@ -356,17 +378,18 @@ pub fn set_tape_limit(limit: usize) -> usize {
     })
 }
 
-/// The sizes of this thread's tapes: how many nodes they hold now (0 outside a
-/// differentiation, apart from the sink node) and how many they can hold without allocating.
+/// The sizes of this thread's tapes: how many nodes they hold now, inputs included (1
+/// outside a differentiation: the sink node), and how many stored nodes — the inputs take an
+/// index but no storage — they can hold without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TapeStats {
-    /// Nodes on the gradient (`f64`) tape.
+    /// Nodes on the gradient (`f64`) tape, inputs included.
     pub gradient_len: usize,
-    /// Capacity of the gradient tape, in nodes.
+    /// Capacity of the gradient tape, in stored nodes.
     pub gradient_capacity: usize,
-    /// Nodes on the HVP ([`Dual64`]) tape.
+    /// Nodes on the HVP ([`Dual64`]) tape, inputs included.
     pub hvp_len: usize,
-    /// Capacity of the HVP tape, in nodes.
+    /// Capacity of the HVP tape, in stored nodes.
     pub hvp_capacity: usize,
 }
 
@@ -385,11 +408,11 @@ pub struct TapeStats {
 pub fn tape_stats() -> TapeStats {
     let (gradient_len, gradient_capacity) = GRADIENT_TAPE.with(|tape| {
         let tape = tape.borrow();
-        (tape.nodes.len(), tape.nodes.capacity())
+        (tape.len, tape.nodes.capacity())
     });
     let (hvp_len, hvp_capacity) = HVP_TAPE.with(|tape| {
         let tape = tape.borrow();
-        (tape.nodes.len(), tape.nodes.capacity())
+        (tape.len, tape.nodes.capacity())
     });
     TapeStats {
         gradient_len,
@@ -403,7 +426,10 @@ pub fn tape_stats() -> TapeStats {
 /// it has, and the overflow state of the recording it is nested in. Dropping it (also during
 /// a panic) truncates the tape back to where the recording started.
 struct Recording<T: TapeValue> {
+    /// The index of the first input.
     start: usize,
+    /// Where this recording's nodes start in [`Tape::nodes`].
+    first_node: usize,
     terms_start: usize,
     blocks_start: dense::Mark,
     inputs: usize,
@@ -418,31 +444,28 @@ impl<T: TapeValue> Recording<T> {
     fn begin(values: impl ExactSizeIterator<Item = T>) -> (Self, Vec<Var<T>>) {
         T::with_tape(|cell| {
             let mut tape = cell.borrow_mut();
-            if tape.nodes.is_empty() {
+            if tape.len == 0 {
                 // The sink: index 0 stands for "a constant"; it is never swept.
                 tape.nodes.push(Node {
                     parents: [0, 0],
                     partials: [T::zero(); 2],
                 });
+                tape.len = 1;
             }
-            let start = tape.nodes.len();
+            let start = tape.len;
+            let first_node = tape.nodes.len();
             let terms_start = tape.terms.len();
             let blocks_start = tape.blocks.mark();
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
-            tape.nodes.reserve(values.len());
-            let leaf = Node {
-                parents: [NO_PARENT, NO_PARENT],
-                partials: [T::zero(); 2],
-            };
-            // All inputs at once when they fit (what `push` would do one by one); otherwise one
-            // by one, so that the overflow is recorded exactly as `push` records it.
+            // All inputs at once when they fit (what `push_input` would do one by one);
+            // otherwise one by one, so that the overflow is recorded exactly as it records it.
             let n = values.len();
             let fits = start + n <= tape.budget;
             let mut vars = std::mem::take(&mut tape.input_buf);
             vars.clear();
             vars.reserve(n);
             if fits {
-                tape.nodes.resize(start + n, leaf);
+                tape.len = start + n;
                 // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
                 vars.extend(
                     values
@@ -450,7 +473,7 @@ impl<T: TapeValue> Recording<T> {
                         .map(|(val, idx)| Var::new(val, idx)),
                 );
             } else {
-                vars.extend(values.map(|val| Var::new(val, tape.push(leaf))));
+                vars.extend(values.map(|val| Var::new(val, tape.push_input())));
             }
             // The buffer the objective will receive (a Vec's buffer does not move with it).
             let inputs = Inputs {
@@ -461,6 +484,7 @@ impl<T: TapeValue> Recording<T> {
             let outer_inputs = std::mem::replace(&mut tape.inputs, inputs);
             let recording = Recording {
                 start,
+                first_node,
                 terms_start,
                 blocks_start,
                 inputs: n,
@@ -497,7 +521,9 @@ impl<T: TapeValue> Recording<T> {
                 ..
             } = &mut *tape;
             let start = self.start;
-            let nodes = &nodes[start..];
+            // This recording's nodes; the first has the index `first` (after the inputs).
+            let nodes = &nodes[self.first_node..];
+            let first = start + self.inputs;
             let mut terms = &terms[self.terms_start..];
             // Adjoints are indexed by node: slots below `start` (the sink, 0, and an enclosing
             // recording's nodes: what flows to constants) collect values that are never read,
@@ -505,7 +531,7 @@ impl<T: TapeValue> Recording<T> {
             // `Var` smuggled out of another recording) or to a sum's marker. Only this
             // recording's slots are zeroed. Mapping parents with `min` keeps the loop free of
             // branches and of panics.
-            let len = start + nodes.len().max(self.inputs);
+            let len = first + nodes.len();
             if adjoints.len() < start {
                 adjoints.resize(start, T::zero());
             }
@@ -519,7 +545,7 @@ impl<T: TapeValue> Recording<T> {
                 adj[(i as usize).min(trash)] += p;
             }
             let top = y.top();
-            let output = (top as usize).wrapping_sub(start);
+            let output = (top as usize).wrapping_sub(first);
             if output < nodes.len() {
                 // Terms of sum nodes recorded after y cannot reach it.
                 while let Some((t, rest)) = terms.split_last()
@@ -529,17 +555,15 @@ impl<T: TapeValue> Recording<T> {
                 }
                 // Likewise blocks (see `dense`).
                 let mut blocks = blocks.sweep(self.blocks_start, top);
-                // The first `inputs` nodes are the leaves: nothing to propagate.
-                let first = self.inputs.min(output + 1);
-                for (k, node) in nodes[..=output].iter().enumerate().skip(first).rev() {
-                    let a = adj[start + k];
+                for (k, node) in nodes[..=output].iter().enumerate().rev() {
+                    let a = adj[first + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
                     let q0 = (node.parents[0] as usize).min(trash);
                     let q1 = (node.parents[1] as usize).min(trash);
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
                     if node.parents[1] == SUM {
-                        let idx = (start + k) as u32;
+                        let idx = (first + k) as u32;
                         while let Some((t, rest)) = terms.split_last()
                             && t.node == idx
                         {
@@ -549,7 +573,7 @@ impl<T: TapeValue> Recording<T> {
                         }
                     } else if node.parents[1] == dense::BLOCK {
                         // The first row of a dense block: every row's adjoint is final.
-                        blocks.visit((start + k) as u32, adj);
+                        blocks.visit((first + k) as u32, adj);
                     }
                 }
             }
@@ -563,7 +587,8 @@ impl<T: TapeValue> Drop for Recording<T> {
         // `try_with`: during thread teardown the tape may already be gone; nothing to restore.
         let _ = T::try_with_tape(|cell| {
             if let Ok(mut tape) = cell.try_borrow_mut() {
-                tape.nodes.truncate(self.start);
+                tape.nodes.truncate(self.first_node);
+                tape.len = self.start;
                 tape.terms.truncate(self.terms_start);
                 tape.blocks.truncate(self.blocks_start);
                 tape.refresh_budget();

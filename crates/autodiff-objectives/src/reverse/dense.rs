@@ -342,7 +342,7 @@ fn record<D: Copy + 'static, T: TapeValue>(
     // Operands that depend on two nodes become nodes of their own first (the x_j in order,
     // then the biases), at the tape's end: `pending` lists them (written to the tape only if
     // the block is recorded); the block sees every operand as one node with one partial.
-    let start = tape.nodes.len();
+    let start = tape.len;
     let mut pending = std::mem::take(&mut tape.blocks.pending);
     pending.clear();
     let mut one_node = |v: &mut Var<T>| -> Option<()> {
@@ -554,6 +554,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
     let node = next as u32;
     tape.nodes.reserve(pending.len() + rows);
     tape.nodes.extend_from_slice(pending);
+    tape.len += pending.len() + rows;
     for (i, b) in bias.iter().enumerate() {
         let (parent, partial) = if b.idx()[0] == 0 {
             (NO_PARENT, T::zero())
