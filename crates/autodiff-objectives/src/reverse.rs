@@ -899,24 +899,19 @@ impl<T: TapeValue> Var<T> {
         ga: impl Fn(T) -> T,
         gb: impl Fn(T) -> T,
     ) -> Self {
+        // Beyond two dependencies, the first two (and for four the last two) become a node.
         let (idx, partial, n) = entries(self, other, ga, gb);
-        if n <= 2 {
-            Self::with(val, [idx[0], idx[1]], [partial[0], partial[1]])
-        } else {
-            Self::spill(idx, partial, n, val)
-        }
-    }
-
-    /// A number with the three or four dependencies `idx[..n]` (distinct): the first two, and
-    /// for four the last two, become a node of their own.
-    #[inline(never)]
-    fn spill(idx: [u32; 4], partial: [T; 4], n: usize, val: T) -> Self {
-        let a = record([idx[0], idx[1]], [partial[0], partial[1]]);
-        if n == 3 {
-            Self::with(val, [a, idx[2]], [T::one(), partial[2]])
-        } else {
-            let b = record([idx[2], idx[3]], [partial[2], partial[3]]);
-            Self::with(val, [a, b], [T::one(), T::one()])
+        match n {
+            0..=2 => Self::with(val, [idx[0], idx[1]], [partial[0], partial[1]]),
+            3 => {
+                let a = record([idx[0], idx[1]], [partial[0], partial[1]]);
+                Self::with(val, [a, idx[2]], [T::one(), partial[2]])
+            }
+            _ => {
+                let a = record([idx[0], idx[1]], [partial[0], partial[1]]);
+                let b = record([idx[2], idx[3]], [partial[2], partial[3]]);
+                Self::with(val, [a, b], [T::one(), T::one()])
+            }
         }
     }
 

@@ -183,28 +183,16 @@ impl<T: TapeValue> Sweep<'_, T> {
         let Some(ybar) = hi.get(..reach) else {
             return;
         };
-        if b.w_base != 0 && b.c_real {
+        if b.w_base != 0 {
             let base = b.w_base as usize;
-            if let (Some(c), Some(gw)) = (
-                self.reals.get(b.c_at..b.c_at + cols),
-                lo.get_mut(base..base + reach * cols),
-            ) {
-                for (g_row, &a) in gw.chunks_exact_mut(cols).zip(ybar) {
-                    for (g, &c) in g_row.iter_mut().zip(c) {
-                        *g += a * c;
+            if let Some(gw) = lo.get_mut(base..base + reach * cols) {
+                let span = b.c_at..b.c_at + cols;
+                if b.c_real {
+                    if let Some(c) = self.reals.get(span) {
+                        add_outer(gw, ybar, c);
                     }
-                }
-            }
-        } else if b.w_base != 0 {
-            let base = b.w_base as usize;
-            if let (Some(c), Some(gw)) = (
-                self.values.get(b.c_at..b.c_at + cols),
-                lo.get_mut(base..base + reach * cols),
-            ) {
-                for (g_row, &a) in gw.chunks_exact_mut(cols).zip(ybar) {
-                    for (g, &c) in g_row.iter_mut().zip(c) {
-                        *g += a * c;
-                    }
+                } else if let Some(c) = self.values.get(span) {
+                    add_outer(gw, ybar, c);
                 }
             }
         }
@@ -232,6 +220,20 @@ impl<T: TapeValue> Sweep<'_, T> {
                     *slot = g;
                 }
             }
+        }
+    }
+}
+
+/// gw[i·cols + j] += ȳᵢ·c_j for every row i of `gw` (`ybar.len()` rows of `c.len()`): W's
+/// adjoints from the rows' adjoints, with c of the tape's type or real.
+#[inline]
+fn add_outer<T: TapeValue, C: Copy>(gw: &mut [T], ybar: &[T], c: &[C])
+where
+    T: std::ops::Mul<C, Output = T>,
+{
+    for (g_row, &a) in gw.chunks_exact_mut(c.len()).zip(ybar) {
+        for (g, &c) in g_row.iter_mut().zip(c) {
+            *g += a * c;
         }
     }
 }
