@@ -227,9 +227,9 @@ impl<T: TapeValue> Sweep<'_, T> {
 /// gw[i·cols + j] += ȳᵢ·c_j for every row i of `gw` (`ybar.len()` rows of `c.len()`): W's
 /// adjoints from the rows' adjoints, with c of the tape's type or real.
 #[inline]
-fn add_outer<T: TapeValue, C: Copy>(gw: &mut [T], ybar: &[T], c: &[C])
+fn add_outer<T, C: Copy>(gw: &mut [T], ybar: &[T], c: &[C])
 where
-    T: std::ops::Mul<C, Output = T>,
+    T: TapeValue + std::ops::Mul<C, Output = T>,
 {
     for (g_row, &a) in gw.chunks_exact_mut(c.len()).zip(ybar) {
         for (g, &c) in g_row.iter_mut().zip(c) {
