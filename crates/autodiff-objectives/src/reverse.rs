@@ -113,7 +113,7 @@ const SUM: u32 = u32::MAX;
 const SUM_CHUNK: usize = 64;
 
 /// A further term of a sum node: node `node` depends on `parent` with the partial `partial`
-/// (a constant scale for [`Sum`], the other factor for [`dot`]). Terms are appended in the order
+/// (the partial a term of [`Sum`] carries, or a product's partial for [`dot`]). Terms are appended in the order
 /// of their nodes, so the backward sweep meets them from the end of the list, node by node.
 #[derive(Clone, Copy)]
 struct Term<T> {

@@ -1,8 +1,8 @@
 //! Dense-layer blocks on the tape: the reverse-mode side of [`crate::matvec_add`].
 //!
 //! A product y ← y + W·x (W row-major, `rows` × `cols`) whose W entries are tape nodes with
-//! contiguous indices and one common scale (the usual case: W is a slice of the objective's
-//! inputs), or are all constants, is recorded as `rows` ordinary nodes — one per output, whose
+//! contiguous indices and one common partial (the usual case: W is a slice of the objective's
+//! inputs, recognized from its address without reading it), or are all constants, is recorded as `rows` ordinary nodes — one per output, whose
 //! only ordinary parent is that output's initial value yᵢ (the bias) — plus one [`Block`] in a
 //! side list, reached from the first row's node through the [`BLOCK`] marker (like a sum node's
 //! [`SUM`](super::SUM) marker). The block stores the shape, W's first index and the factors the
