@@ -2,11 +2,11 @@
 //!
 //! A product y ← y + W·x (W row-major, `rows` × `cols`) whose W entries are tape nodes with
 //! contiguous indices and one common partial (the usual case: W is a slice of the objective's
-//! inputs, recognized from its address without reading it), or are all constants, is recorded as `rows` ordinary nodes — one per output, whose
-//! only ordinary parent is that output's initial value yᵢ (the bias) — plus one [`Block`] in a
-//! side list, reached from the first row's node through the [`BLOCK`] marker (like a sum node's
-//! [`SUM`](super::SUM) marker). The block stores the shape, W's first index and the factors the
-//! sweep needs:
+//! inputs, recognized from its address without reading it), or are all constants, is recorded
+//! as `rows` ordinary nodes — one per output, whose only ordinary parent is that output's
+//! initial value yᵢ (the bias) — plus one [`Block`] in a side list, reached from the first
+//! row's node through the [`BLOCK`] marker (like a sum node's [`SUM`](super::SUM) marker). The
+//! block stores the shape, W's first index and the factors the sweep needs:
 //!
 //! - c_j = ∂(W[i,j]·x_j)/∂(node of W[i,j]) for each column j (`cols` values; when W is recorded),
 //! - d_ij = ∂(W[i,j]·x_j)/∂(node of x_j) for each entry and the node of each x_j
@@ -379,8 +379,7 @@ fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
     term: impl Fn(T, usize) -> T,
     out: &mut Vec<T>,
 ) {
-    let mut quads = w.chunks_exact(4 * cols).zip(bias.chunks_exact(4));
-    for (w4, b4) in quads.by_ref() {
+    for (w4, b4) in w.chunks_exact(4 * cols).zip(bias.chunks_exact(4)) {
         let (r0, rest) = w4.split_at(cols);
         let (r1, rest) = rest.split_at(cols);
         let (r2, r3) = rest.split_at(cols);
@@ -551,7 +550,7 @@ fn block<D: Copy + 'static, T: TapeValue>(
         }
         (Weights::Constant, ..) => (0, 0),
     };
-    let c_real = c_real.is_some() && matches!(x, Cols::Data(_));
+    let c_real = c_real.is_some();
     // next + rows ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
     let node = next as u32;
     tape.nodes.reserve(pending.len() + rows);
