@@ -39,7 +39,7 @@
 //! it overflows ([`EvalError::TapeLimitExceeded`](crate::EvalError)) exactly as one with too
 //! many nodes does.
 
-use super::{NO_PARENT, Node, Tape, TapeValue, Var};
+use super::{Inputs, NO_PARENT, Node, Tape, TapeValue, Var};
 use std::any::{Any, TypeId};
 
 /// The marker in a node's second parent slot for the first row of a dense block: the block is
@@ -79,6 +79,8 @@ pub(super) struct Blocks<T> {
     scratch: Vec<T>,
     /// Operands to write as nodes before a block (kept to avoid an allocation per block).
     pending: Vec<Node<T>>,
+    /// W's values, contiguous (see [`WeightValues`]).
+    weights: WeightValues<T>,
     /// The payload charged against the tape limit, in node equivalents.
     pub(super) charged: usize,
 }
@@ -102,8 +104,16 @@ impl<T> Blocks<T> {
             indices: Vec::new(),
             scratch: Vec::new(),
             pending: Vec::new(),
+            weights: WeightValues::new(),
             charged: 0,
         }
+    }
+
+    /// Forgets the kept weight values: called whenever the tape's input region changes (a
+    /// recording begins or ends), since they are kept per region.
+    pub(super) fn forget_weights(&mut self) {
+        self.weights.spans.clear();
+        self.weights.kept.clear();
     }
 
     pub(super) fn mark(&self) -> Mark {
@@ -262,6 +272,93 @@ enum Weights<T> {
     Constant,
 }
 
+/// The values of the blocks' W, contiguous. A `Var` is four (gradient tape) to seven (HVP
+/// tape) values wide, so reading W's values out of its numbers touches that many times the
+/// memory the loop on `f64` does. A W that is a slice of the recording's inputs cannot change
+/// while the recording runs, so its values are kept from its first block on (a network applies
+/// each layer once per sample) — at most [`MAX_KEPT`] of them, and at most as many values as
+/// the recording has inputs; any other W is gathered for its block alone.
+pub(super) struct WeightValues<T> {
+    /// (W's first node, its length, where its values start in `kept`).
+    spans: Vec<(u32, usize, usize)>,
+    kept: Vec<T>,
+    /// One block's W, when not kept.
+    scratch: Vec<T>,
+}
+
+/// The most W a recording keeps the values of.
+const MAX_KEPT: usize = 16;
+
+impl<T> WeightValues<T> {
+    const fn new() -> Self {
+        WeightValues {
+            spans: Vec::new(),
+            kept: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// W's values: kept from `at` when `at` is given, else the scratch's.
+    fn get(&self, at: Option<usize>, len: usize) -> Option<&[T]> {
+        match at {
+            Some(at) => self.kept.get(at..at + len),
+            None => self.scratch.get(..len),
+        }
+    }
+}
+
+/// How W is held, and where its values are (see [`WeightValues::get`]); `None` when the loop
+/// must run instead (W neither a run of nodes with one partial nor all constants).
+fn weights_of<D: Copy + 'static, T: TapeValue>(
+    inputs: Inputs,
+    w: &[D],
+    values: &mut WeightValues<T>,
+) -> Option<(Weights<T>, Option<usize>)> {
+    let n = w.len();
+    values.scratch.clear();
+    if let Some(base) = inputs.locate(w.as_ptr() as usize, n, size_of::<D>()) {
+        // A slice of the objective's own inputs: nodes base.. with partial 1, by construction.
+        let weights = Weights::Recorded {
+            base,
+            scale: T::one(),
+        };
+        if let Some(&(.., at)) = values.spans.iter().find(|s| s.0 == base && s.1 == n) {
+            return Some((weights, Some(at)));
+        }
+        let keep = values.spans.len() < MAX_KEPT && values.kept.len() + n <= inputs.len;
+        let buf = if keep {
+            &mut values.kept
+        } else {
+            &mut values.scratch
+        };
+        let at = buf.len();
+        buf.extend(w.iter().map(|wk| var::<D, T>(wk).val));
+        if keep {
+            values.spans.push((base, n, at));
+        }
+        return Some((weights, keep.then_some(at)));
+    }
+    let first = var::<D, T>(w.first()?);
+    let buf = &mut values.scratch;
+    if first.idx()[0] != 0 {
+        let (base, scale) = (first.idx()[0], first.partial[0]);
+        // Without an early exit (one branch per layer, not per entry).
+        let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
+            let v = var::<D, T>(wk);
+            buf.push(v.val);
+            ok & (v.idx() == [k, 0]) & v.partial[0].same_bits(scale)
+        });
+        contiguous.then_some((Weights::Recorded { base, scale }, None))
+    } else {
+        let constant = w.iter().fold(true, |ok, wk| {
+            let v = var::<D, T>(wk);
+            buf.push(v.val);
+            ok & !v.is_recorded()
+        });
+        constant.then_some((Weights::Constant, None))
+    }
+}
+
 /// [`crate::matvec_add`] when `D` is `Var<T>` and `X` is `f64` or `Var<T>`, on the fast path;
 /// `false` (nothing done) when the loop must run instead. `w.len()` is `y.len() · x.len()`.
 pub(crate) fn matvec_add_on_tape<D, X, T>(w: &[D], x: &[X], y: &mut [D]) -> bool
@@ -294,34 +391,18 @@ where
     } else {
         return false;
     };
-    let first = var::<D, T>(&w[0]);
-    let inputs = T::with_tape(|cell| cell.borrow().inputs);
-    let weights = if let Some(base) = inputs.locate(w.as_ptr() as usize, w.len(), size_of::<D>()) {
-        // A slice of the objective's own inputs: nodes base.. with partial 1, by construction.
-        Weights::Recorded {
-            base,
-            scale: T::one(),
-        }
-    } else if first.idx()[0] != 0 {
-        let (base, scale) = (first.idx()[0], first.partial[0]);
-        // Without an early exit (one branch per layer, not per entry).
-        let contiguous = w.iter().zip(base..).fold(true, |ok, (wk, k)| {
-            let v = var::<D, T>(wk);
-            ok & (v.idx() == [k, 0]) & v.partial[0].same_bits(scale)
-        });
-        if !contiguous {
-            return false;
-        }
-        Weights::Recorded { base, scale }
-    } else if w.iter().all(|wk| !var::<D, T>(wk).is_recorded()) {
-        Weights::Constant
-    } else {
-        return false;
-    };
     let mut bias: Vec<Var<T>> = y.iter().map(var::<D, T>).collect();
-    let Some(out) =
-        T::with_tape(|cell| record(&mut cell.borrow_mut(), weights, w, &mut cols_of, &mut bias))
-    else {
+    let out = T::with_tape(|cell| {
+        let tape = &mut *cell.borrow_mut();
+        let mut values = std::mem::replace(&mut tape.blocks.weights, WeightValues::new());
+        let out = weights_of(tape.inputs, w, &mut values).and_then(|(weights, at)| {
+            let wv = values.get(at, w.len())?;
+            record(tape, weights, wv, &mut cols_of, &mut bias)
+        });
+        tape.blocks.weights = values;
+        out
+    });
+    let Some(out) = out else {
         return false;
     };
     for (slot, v) in y.iter_mut().zip(out) {
@@ -334,10 +415,10 @@ where
 
 /// Checks the fast path's conditions, computes the outputs' values as the loop does and
 /// records the block; `None` if the loop must run instead.
-fn record<D: Copy + 'static, T: TapeValue>(
+fn record<T: TapeValue>(
     tape: &mut Tape<T>,
     weights: Weights<T>,
-    w: &[D],
+    w: &[T],
     x: &mut Cols<T>,
     bias: &mut [Var<T>],
 ) -> Option<Vec<Var<T>>> {
@@ -368,17 +449,16 @@ fn record<D: Copy + 'static, T: TapeValue>(
     recorded
 }
 
-/// yᵢ + Σⱼ `term`(W[i,j], j) for every row i into `out`, each row summed in the loop's order
-/// (so the values are the loop's to the bit), four rows at a time so that their additions,
-/// each waiting for the previous one of its row, overlap.
+/// yᵢ + Σⱼ W[i,j]·x_j for every row i into `out`, each row summed in the loop's order (so the
+/// values are the loop's to the bit), four rows at a time so that their additions, each
+/// waiting for the previous one of its row, overlap.
 #[inline]
-fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
-    w: &[D],
-    cols: usize,
-    bias: &[Var<T>],
-    term: impl Fn(T, usize) -> T,
-    out: &mut Vec<T>,
-) {
+fn interleaved_rows<T, C>(w: &[T], x: &[C], bias: &[Var<T>], out: &mut Vec<T>)
+where
+    T: TapeValue + std::ops::Mul<C, Output = T>,
+    C: Copy,
+{
+    let cols = x.len();
     for (w4, b4) in w.chunks_exact(4 * cols).zip(bias.chunks_exact(4)) {
         let (r0, rest) = w4.split_at(cols);
         let (r1, rest) = rest.split_at(cols);
@@ -386,11 +466,11 @@ fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
         // Four locals, not an array: an array lives on the stack, and every addition would
         // wait for a store and a load.
         let (mut s0, mut s1, mut s2, mut s3) = (b4[0].val, b4[1].val, b4[2].val, b4[3].val);
-        for (j, (((a, b), c), d)) in r0.iter().zip(r1).zip(r2).zip(r3).enumerate() {
-            s0 += term(var::<D, T>(a).val, j);
-            s1 += term(var::<D, T>(b).val, j);
-            s2 += term(var::<D, T>(c).val, j);
-            s3 += term(var::<D, T>(d).val, j);
+        for ((((&a, &b), &c), &d), &xj) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
+            s0 += a * xj;
+            s1 += b * xj;
+            s2 += c * xj;
+            s3 += d * xj;
         }
         out.extend_from_slice(&[s0, s1, s2, s3]);
     }
@@ -399,20 +479,18 @@ fn interleaved_rows<D: Copy + 'static, T: TapeValue>(
         .chunks_exact(cols)
         .zip(&bias[rows_done..])
     {
-        let mut s = b.val;
-        for (j, wk) in row.iter().enumerate() {
-            s += term(var::<D, T>(wk).val, j);
-        }
-        out.push(s);
+        // A fold, not `s +=` on a local: the latter was kept on the stack (a store and a
+        // load in every addition's chain).
+        out.push(row.iter().zip(x).fold(b.val, |s, (&wk, &xj)| s + wk * xj));
     }
 }
 
 /// [`record`] once every operand is one node: `pending` are the nodes to write before the
 /// block (at `start ..`).
-fn block<D: Copy + 'static, T: TapeValue>(
+fn block<T: TapeValue>(
     tape: &mut Tape<T>,
     weights: Weights<T>,
-    w: &[D],
+    w: &[T],
     x: &Cols<T>,
     bias: &[Var<T>],
     start: usize,
@@ -491,9 +569,14 @@ fn block<D: Copy + 'static, T: TapeValue>(
     // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
     let mut out = Vec::with_capacity(rows);
     match x {
-        Cols::Data(xs) => interleaved_rows::<D, T>(w, cols, bias, |wv, j| wv * xs[j], &mut out),
+        Cols::Data(xs) => interleaved_rows(w, xs, bias, &mut out),
         Cols::Vars(xs) => {
-            interleaved_rows::<D, T>(w, cols, bias, |wv, j| wv * xs[j].val, &mut out);
+            // x's values contiguous (the sweep's scratch is free while recording).
+            let mut xv = std::mem::take(&mut tape.blocks.scratch);
+            xv.clear();
+            xv.extend(xs.iter().map(|v| v.val));
+            interleaved_rows(w, &xv, bias, &mut out);
+            tape.blocks.scratch = xv;
         }
     }
     let store_d = fits && x_range.is_some();
@@ -505,14 +588,12 @@ fn block<D: Copy + 'static, T: TapeValue>(
         // every x_j is its node (partial 1, as for an operand made a node above).
         if xs.iter().all(|v| v.partial[0].same_bits(T::one())) {
             for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
-                for (wk, d) in row.iter().zip(d_row) {
-                    *d = var::<D, T>(wk).val;
-                }
+                d_row.copy_from_slice(row);
             }
         } else {
             for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
-                for ((wk, xj), d) in row.iter().zip(xs).zip(d_row) {
-                    *d = var::<D, T>(wk).val * xj.partial[0];
+                for ((&wk, xj), d) in row.iter().zip(xs).zip(d_row) {
+                    *d = wk * xj.partial[0];
                 }
             }
         }
