@@ -482,7 +482,7 @@ impl<T: TapeValue> Recording<T> {
                 first: start as u32,
             };
             let outer_inputs = std::mem::replace(&mut tape.inputs, inputs);
-            tape.blocks.forget_weights();
+            tape.blocks.begin_weights();
             let recording = Recording {
                 start,
                 first_node,
@@ -595,7 +595,6 @@ impl<T: TapeValue> Drop for Recording<T> {
                 tape.refresh_budget();
                 tape.overflowed = self.outer_overflowed;
                 tape.inputs = self.outer_inputs;
-                tape.blocks.forget_weights();
             }
         });
     }

@@ -423,9 +423,11 @@ impl Objective for Nested {
             cols: 4,
             kernel: true,
         };
-        let data = [0.5, -1.0, 0.25];
+        // An outer block before the inner recording, its x recorded (products: made nodes of
+        // their own, so its factors are W's kept values, which the inner recording must keep).
+        let x = [t[12] * t[13], t[14] * t[15], t[16] * t[17]];
         let mut y = [D::from(0.0); 4];
-        matvec(&t[..12], &data, &mut y); // an outer block before the inner recording
+        matvec(&t[..12], &x, &mut y);
         let re: Vec<f64> = (0..inner.dim()).map(|i| 0.1 * i as f64).collect();
         let (_, g) = reverse::gradient(&inner, &re).expect("inner gradient");
         let (_, _, hv) = reverse::gradient_hvp(&inner, &re, &re).expect("inner HVP");

@@ -15,6 +15,11 @@
 //! so that the backward sweep is two tight loops: adj(W[i,j]) += ȳᵢ·c_j over each row, and
 //! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once.
 //!
+//! W's values are read from a contiguous copy, kept for the whole recording when W is a slice of
+//! the inputs (a network applies each layer once per sample: one copy, not one per sample; see
+//! [`WeightValues`]). When every x_j is its own node (partial 1), d is W itself, and a kept
+//! W's values serve as d without a copy.
+//!
 //! # Agreement with the loop
 //!
 //! The values are the loop's `s = yᵢ; for j { s += W[i,j]·x_j }`, computed with the same
@@ -63,13 +68,23 @@ pub(super) struct Block {
     /// c has no derivative part (W's common partial has none and x is data: a first layer
     /// on the HVP tape), so it is kept as `f64` and the sweep multiplies by a real.
     c_real: bool,
-    /// Where d (`rows·cols` values) starts in [`Blocks::values`] and the x nodes (`cols`) in
-    /// [`Blocks::indices`], when some x_j is recorded.
-    d_at: Option<(usize, usize)>,
+    /// Where d (`rows·cols` values) starts and the x nodes (`cols`) in [`Blocks::indices`],
+    /// when some x_j is recorded.
+    d_at: Option<(Factors, usize)>,
+}
+
+/// Where a block's factors d are.
+#[derive(Clone, Copy, Debug)]
+enum Factors {
+    /// In [`Blocks::values`], from here.
+    Stored(usize),
+    /// W's kept values from here ([`WeightValues::kept`]): d is W itself when every x_j is its
+    /// node (partial 1), and W's values are kept until the recording ends.
+    Weights(usize),
 }
 
 /// The dense blocks of a tape: headers in node order and their payload.
-pub(super) struct Blocks<T> {
+pub(super) struct Blocks<T: TapeValue> {
     headers: Vec<Block>,
     values: Vec<T>,
     /// Factors c without a derivative part (see [`Block::c_real`]).
@@ -81,6 +96,7 @@ pub(super) struct Blocks<T> {
     pending: Vec<Node<T>>,
     /// W's values, contiguous (see [`WeightValues`]).
     weights: WeightValues<T>,
+    operands: Operands<T>,
     /// The payload charged against the tape limit, in node equivalents.
     pub(super) charged: usize,
 }
@@ -93,9 +109,13 @@ pub(super) struct Mark {
     reals: usize,
     indices: usize,
     charged: usize,
+    /// The kept weight values' lengths (spans, values) and the recording's floor.
+    spans: usize,
+    kept: usize,
+    floor: (usize, usize),
 }
 
-impl<T> Blocks<T> {
+impl<T: TapeValue> Blocks<T> {
     pub(super) const fn new() -> Self {
         Blocks {
             headers: Vec::new(),
@@ -105,15 +125,15 @@ impl<T> Blocks<T> {
             scratch: Vec::new(),
             pending: Vec::new(),
             weights: WeightValues::new(),
+            operands: Operands::new(),
             charged: 0,
         }
     }
 
-    /// Forgets the kept weight values: called whenever the tape's input region changes (a
-    /// recording begins or ends), since they are kept per region.
-    pub(super) fn forget_weights(&mut self) {
-        self.weights.spans.clear();
-        self.weights.kept.clear();
+    /// Starts a recording's kept weight values above the enclosing recording's (which its
+    /// blocks may still read; [`Blocks::truncate`] to the recording's mark restores them).
+    pub(super) fn begin_weights(&mut self) {
+        self.weights.floor = (self.weights.spans.len(), self.weights.kept.len());
     }
 
     pub(super) fn mark(&self) -> Mark {
@@ -123,6 +143,9 @@ impl<T> Blocks<T> {
             reals: self.reals.len(),
             indices: self.indices.len(),
             charged: self.charged,
+            spans: self.weights.spans.len(),
+            kept: self.weights.kept.len(),
+            floor: self.weights.floor,
         }
     }
 
@@ -133,6 +156,9 @@ impl<T> Blocks<T> {
         self.reals.truncate(mark.reals);
         self.indices.truncate(mark.indices);
         self.charged = mark.charged;
+        self.weights.spans.truncate(mark.spans);
+        self.weights.kept.truncate(mark.kept);
+        self.weights.floor = mark.floor;
     }
 
     pub(super) fn len(&self) -> usize {
@@ -156,6 +182,7 @@ impl<T: TapeValue> Blocks<T> {
             values: &self.values,
             reals: &self.reals,
             indices: &self.indices,
+            kept: &self.weights.kept,
             scratch: &mut self.scratch,
             y,
         }
@@ -168,6 +195,7 @@ pub(super) struct Sweep<'a, T> {
     values: &'a [T],
     reals: &'a [f64],
     indices: &'a [u32],
+    kept: &'a [T],
     scratch: &'a mut Vec<T>,
     y: u32,
 }
@@ -208,7 +236,10 @@ impl<T: TapeValue> Sweep<'_, T> {
         }
         if let Some((d_at, xi_at)) = b.d_at
             && let (Some(d), Some(xi)) = (
-                self.values.get(d_at..d_at + reach * cols),
+                match d_at {
+                    Factors::Stored(at) => self.values.get(at..at + reach * cols),
+                    Factors::Weights(at) => self.kept.get(at..at + reach * cols),
+                },
                 self.indices.get(xi_at..xi_at + cols),
             )
         {
@@ -258,9 +289,29 @@ fn var<D: 'static, T: TapeValue>(d: &D) -> Var<T> {
 }
 
 /// The columns x: data (`f64`) or numbers on the tape.
-enum Cols<T: TapeValue> {
-    Data(Vec<f64>),
-    Vars(Vec<Var<T>>),
+enum Cols<'a, T: TapeValue> {
+    Data(&'a [f64]),
+    Vars(&'a mut [Var<T>]),
+}
+
+/// One block's operands, copied out of the caller's slices (buffers kept between blocks).
+pub(super) struct Operands<T: TapeValue> {
+    data: Vec<f64>,
+    vars: Vec<Var<T>>,
+    bias: Vec<Var<T>>,
+    /// The rows' values.
+    out: Vec<T>,
+}
+
+impl<T: TapeValue> Operands<T> {
+    const fn new() -> Self {
+        Operands {
+            data: Vec::new(),
+            vars: Vec::new(),
+            bias: Vec::new(),
+            out: Vec::new(),
+        }
+    }
 }
 
 /// How W is held.
@@ -284,6 +335,9 @@ pub(super) struct WeightValues<T> {
     kept: Vec<T>,
     /// One block's W, when not kept.
     scratch: Vec<T>,
+    /// Where the running recording's spans and values start (an enclosing recording's are
+    /// below).
+    floor: (usize, usize),
 }
 
 /// The most W a recording keeps the values of.
@@ -295,6 +349,7 @@ impl<T> WeightValues<T> {
             spans: Vec::new(),
             kept: Vec::new(),
             scratch: Vec::new(),
+            floor: (0, 0),
         }
     }
 
@@ -322,10 +377,12 @@ fn weights_of<D: Copy + 'static, T: TapeValue>(
             base,
             scale: T::one(),
         };
-        if let Some(&(.., at)) = values.spans.iter().find(|s| s.0 == base && s.1 == n) {
+        let (spans, kept) = values.floor;
+        let own = values.spans.get(spans..).unwrap_or_default();
+        if let Some(&(.., at)) = own.iter().find(|s| s.0 == base && s.1 == n) {
             return Some((weights, Some(at)));
         }
-        let keep = values.spans.len() < MAX_KEPT && values.kept.len() + n <= inputs.len;
+        let keep = own.len() < MAX_KEPT && values.kept.len() - kept + n <= inputs.len;
         let buf = if keep {
             &mut values.kept
         } else {
@@ -376,52 +433,69 @@ where
     if cols < 2 || rows == 0 || u32::try_from(rows * cols).is_err() {
         return false;
     }
-    let mut cols_of = if TypeId::of::<X>() == TypeId::of::<f64>() {
-        Cols::Data(
-            x.iter()
-                .map(|v| {
-                    (v as &dyn Any)
-                        .downcast_ref::<f64>()
-                        .map_or(f64::NAN, |&v| v)
-                })
-                .collect(),
-        )
-    } else if TypeId::of::<X>() == TypeId::of::<Var<T>>() {
-        Cols::Vars(x.iter().map(var::<X, T>).collect())
-    } else {
+    let data = TypeId::of::<X>() == TypeId::of::<f64>();
+    if !data && TypeId::of::<X>() != TypeId::of::<Var<T>>() {
         return false;
-    };
-    let mut bias: Vec<Var<T>> = y.iter().map(var::<D, T>).collect();
-    let out = T::with_tape(|cell| {
+    }
+    T::with_tape(|cell| {
         let tape = &mut *cell.borrow_mut();
         let mut values = std::mem::replace(&mut tape.blocks.weights, WeightValues::new());
-        let out = weights_of(tape.inputs, w, &mut values).and_then(|(weights, at)| {
+        let mut ops = std::mem::replace(&mut tape.blocks.operands, Operands::new());
+        let mut cols_of = if data {
+            ops.data.clear();
+            ops.data.extend(x.iter().map(|v| {
+                (v as &dyn Any)
+                    .downcast_ref::<f64>()
+                    .map_or(f64::NAN, |&v| v)
+            }));
+            Cols::Data(&ops.data)
+        } else {
+            ops.vars.clear();
+            ops.vars.extend(x.iter().map(var::<X, T>));
+            Cols::Vars(&mut ops.vars)
+        };
+        ops.bias.clear();
+        ops.bias.extend(y.iter().map(var::<D, T>));
+        let node = weights_of(tape.inputs, w, &mut values).and_then(|(weights, at)| {
             let wv = values.get(at, w.len())?;
-            record(tape, weights, wv, &mut cols_of, &mut bias)
+            let w = Weight {
+                how: weights,
+                values: wv,
+                kept: at,
+            };
+            record(tape, w, &mut cols_of, &mut ops.bias, &mut ops.out)
         });
-        tape.blocks.weights = values;
-        out
-    });
-    let Some(out) = out else {
-        return false;
-    };
-    for (slot, v) in y.iter_mut().zip(out) {
-        if let Some(slot) = (slot as &mut dyn Any).downcast_mut::<Var<T>>() {
-            *slot = v;
+        if let Some(node) = node {
+            // The rows' numbers: nodes node.., or constants when the tape overflowed.
+            for ((slot, &s), i) in y.iter_mut().zip(&ops.out).zip(0u32..) {
+                if let Some(slot) = (slot as &mut dyn Any).downcast_mut::<Var<T>>() {
+                    *slot = node.map_or(Var::constant(s), |node| Var::new(s, node + i));
+                }
+            }
         }
-    }
-    true
+        tape.blocks.weights = values;
+        tape.blocks.operands = ops;
+        node.is_some()
+    })
+}
+
+/// How W is held, its values, and where they start in [`WeightValues::kept`] when kept.
+#[derive(Clone, Copy)]
+struct Weight<'a, T> {
+    how: Weights<T>,
+    values: &'a [T],
+    kept: Option<usize>,
 }
 
 /// Checks the fast path's conditions, computes the outputs' values as the loop does and
 /// records the block; `None` if the loop must run instead.
 fn record<T: TapeValue>(
     tape: &mut Tape<T>,
-    weights: Weights<T>,
-    w: &[T],
-    x: &mut Cols<T>,
+    w: Weight<'_, T>,
+    x: &mut Cols<'_, T>,
     bias: &mut [Var<T>],
-) -> Option<Vec<Var<T>>> {
+    out: &mut Vec<T>,
+) -> Option<Option<u32>> {
     // Operands that depend on two nodes become nodes of their own first (the x_j in order,
     // then the biases), at the tape's end: `pending` lists them (written to the tape only if
     // the block is recorded); the block sees every operand as one node with one partial.
@@ -444,7 +518,7 @@ fn record<T: TapeValue>(
         Cols::Data(_) => Some(()),
     }
     .and_then(|()| bias.iter_mut().try_for_each(&mut one_node));
-    let recorded = singled.and_then(|()| block(tape, weights, w, x, bias, start, &pending));
+    let recorded = singled.and_then(|()| block(tape, w, x, bias, start, &pending, out));
     tape.blocks.pending = pending;
     recorded
 }
@@ -489,13 +563,17 @@ where
 /// block (at `start ..`).
 fn block<T: TapeValue>(
     tape: &mut Tape<T>,
-    weights: Weights<T>,
-    w: &[T],
-    x: &Cols<T>,
+    Weight {
+        how: weights,
+        values: w,
+        kept,
+    }: Weight<'_, T>,
+    x: &Cols<'_, T>,
     bias: &[Var<T>],
     start: usize,
     pending: &[Node<T>],
-) -> Option<Vec<Var<T>>> {
+    out: &mut Vec<T>,
+) -> Option<Option<u32>> {
     let (rows, cols) = (bias.len(), w.len() / bias.len());
     let next = start + pending.len();
     let (w_lo, w_hi) = match weights {
@@ -510,7 +588,7 @@ fn block<T: TapeValue>(
     let mut x_range: Option<(usize, usize)> = None;
     if let Cols::Vars(xs) = x {
         let mut last = 0usize;
-        for v in xs {
+        for v in xs.iter() {
             let k = v.idx()[0] as usize;
             if k == 0 {
                 if matches!(weights, Weights::Constant) {
@@ -553,7 +631,14 @@ fn block<T: TapeValue>(
         Some(_) => size_of::<f64>(),
         None => size_of::<T>(),
     };
-    let n_values = usize::from(x_range.is_some()) * rows * cols;
+    // d is W itself when every x_j is its node (partial 1, as for an operand made a node
+    // above): then a kept W's values serve, and nothing is stored.
+    let d_is_w = match x {
+        Cols::Vars(xs) => xs.iter().all(|v| v.partial[0].same_bits(T::one())),
+        Cols::Data(_) => false,
+    };
+    let d_kept = kept.filter(|_| d_is_w);
+    let n_values = usize::from(x_range.is_some() && d_kept.is_none()) * rows * cols;
     let n_indices = usize::from(x_range.is_some()) * cols;
     let bytes = size_of::<Block>()
         + usize::from(w_recorded) * cols * c_bytes
@@ -567,32 +652,29 @@ fn block<T: TapeValue>(
         .is_some_and(|n| n <= tape.limit);
 
     // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
-    let mut out = Vec::with_capacity(rows);
+    out.clear();
     match x {
-        Cols::Data(xs) => interleaved_rows(w, xs, bias, &mut out),
+        Cols::Data(xs) => interleaved_rows(w, xs, bias, out),
         Cols::Vars(xs) => {
             // x's values contiguous (the sweep's scratch is free while recording).
             let mut xv = std::mem::take(&mut tape.blocks.scratch);
             xv.clear();
             xv.extend(xs.iter().map(|v| v.val));
-            interleaved_rows(w, &xv, bias, &mut out);
+            interleaved_rows(w, &xv, bias, out);
             tape.blocks.scratch = xv;
         }
     }
-    let store_d = fits && x_range.is_some();
+    let store_d = fits && x_range.is_some() && d_kept.is_none();
     let d_at = tape.blocks.values.len();
     if store_d && let Cols::Vars(xs) = x {
-        tape.blocks.values.resize(d_at + rows * cols, T::zero());
-        let d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
-        // d_ij: the partial of W[i,j]·x_j with respect to x_j's node; W[i,j] itself when
-        // every x_j is its node (partial 1, as for an operand made a node above).
-        if xs.iter().all(|v| v.partial[0].same_bits(T::one())) {
-            for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
-                d_row.copy_from_slice(row);
-            }
+        // d_ij: the partial of W[i,j]·x_j with respect to x_j's node.
+        if d_is_w {
+            tape.blocks.values.extend_from_slice(w);
         } else {
+            tape.blocks.values.resize(d_at + rows * cols, T::zero());
+            let d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
             for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
-                for ((&wk, xj), d) in row.iter().zip(xs).zip(d_row) {
+                for ((&wk, xj), d) in row.iter().zip(xs.iter()).zip(d_row) {
                     *d = wk * xj.partial[0];
                 }
             }
@@ -601,14 +683,15 @@ fn block<T: TapeValue>(
     if !fits {
         // Like a full tape's push: stop recording, let the objective finish on constants.
         tape.overflowed = true;
-        return Some(out.into_iter().map(Var::constant).collect());
+        return Some(None);
     }
-    let d_at = store_d.then(|| {
+    let d_at = x_range.is_some().then(|| {
         let xi_at = tape.blocks.indices.len();
         if let Cols::Vars(xs) = x {
             tape.blocks.indices.extend(xs.iter().map(|v| v.idx()[0]));
         }
-        (d_at, xi_at)
+        let d = d_kept.map_or(Factors::Stored(d_at), Factors::Weights);
+        (d, xi_at)
     });
     // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
     let (w_base, c_at) = match (weights, x, c_real) {
@@ -659,10 +742,5 @@ fn block<T: TapeValue>(
     });
     tape.blocks.charged += charge;
     tape.refresh_budget();
-    Some(
-        out.into_iter()
-            .enumerate()
-            .map(|(i, s)| Var::new(s, node + i as u32))
-            .collect(),
-    )
+    Some(Some(node))
 }
