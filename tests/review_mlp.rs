@@ -163,7 +163,8 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
     );
     let x = shape.glorot_init(1);
     let v = shape.glorot_init(2);
-    // The smallest limit (to a factor 1.25) at which the first block, 8 images, fits.
+    // The smallest limit (to a factor 1 + 1/64) at which the first block, 8 images, fits: the
+    // inputs (397 802) and ≈ 1 300 node equivalents per image.
     let first = ReviewMlp::new(
         shape,
         rows[..8 * cifar10::PIXELS].to_vec(),
@@ -178,7 +179,7 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
         if gradient_hvp_with(&first, &x, &v, Backend::Reverse).is_ok() {
             break;
         }
-        limit = limit / 4 * 5;
+        limit += limit / 64;
     }
     // All 40 images on one tape do not fit in it; block by block they do.
     let one_tape = gradient_with(&OneTape(&f), &x, Backend::Reverse);

@@ -81,6 +81,9 @@ enum Factors {
     /// W's kept values from here ([`WeightValues::kept`]): d is W itself when every x_j is its
     /// node (partial 1), and W's values are kept until the recording ends.
     Weights(usize),
+    /// d_ij = W[i,j]·p_j with W's kept values from `w` and x's partials p (`cols` values) in
+    /// [`Blocks::values`] from `p`: the sweep sums Σᵢ ȳᵢ·W[i,j] and multiplies by p_j once.
+    Scaled { w: usize, p: usize },
 }
 
 /// The dense blocks of a tape: headers in node order and their payload.
@@ -234,31 +237,47 @@ impl<T: TapeValue> Sweep<'_, T> {
                 }
             }
         }
-        if let Some((d_at, xi_at)) = b.d_at
-            && let (Some(d), Some(xi)) = (
-                match d_at {
-                    Factors::Stored(at) => self.values.get(at..at + reach * cols),
-                    Factors::Weights(at) => self.kept.get(at..at + reach * cols),
-                },
-                self.indices.get(xi_at..xi_at + cols),
-            )
-        {
-            // The recorded x_j have distinct nodes; constant ones map to the sink (0), whose
-            // adjoint is never read.
-            let gx = &mut *self.scratch;
-            gx.clear();
-            gx.extend(
+        let Some((d_at, xi_at)) = b.d_at else {
+            return;
+        };
+        let n = reach * cols;
+        let (d, p) = match d_at {
+            Factors::Stored(at) => (self.values.get(at..at + n), None),
+            Factors::Weights(at) => (self.kept.get(at..at + n), None),
+            Factors::Scaled { w, p } => (self.kept.get(w..w + n), self.values.get(p..p + cols)),
+        };
+        let (Some(d), Some(xi)) = (d, self.indices.get(xi_at..xi_at + cols)) else {
+            return;
+        };
+        // The recorded x_j have distinct nodes; constant ones map to the sink (0), whose
+        // adjoint is never read.
+        let gx = &mut *self.scratch;
+        gx.clear();
+        match p {
+            None => gx.extend(
                 xi.iter()
                     .map(|&k| lo.get(k as usize).copied().unwrap_or(T::zero())),
-            );
-            for (d_row, &a) in d.chunks_exact(cols).zip(ybar).rev() {
-                for (g, &d) in gx.iter_mut().zip(d_row) {
-                    *g += a * d;
+            ),
+            Some(_) => gx.resize(cols, T::zero()),
+        }
+        for (d_row, &a) in d.chunks_exact(cols).zip(ybar).rev() {
+            for (g, &d) in gx.iter_mut().zip(d_row) {
+                *g += a * d;
+            }
+        }
+        match p {
+            None => {
+                for (&k, &g) in xi.iter().zip(gx.iter()) {
+                    if let Some(slot) = lo.get_mut(k as usize) {
+                        *slot = g;
+                    }
                 }
             }
-            for (&k, &g) in xi.iter().zip(gx.iter()) {
-                if let Some(slot) = lo.get_mut(k as usize) {
-                    *slot = g;
+            Some(p) => {
+                for ((&k, &g), &pj) in xi.iter().zip(gx.iter()).zip(p) {
+                    if let Some(slot) = lo.get_mut(k as usize) {
+                        *slot += g * pj;
+                    }
                 }
             }
         }
@@ -631,14 +650,18 @@ fn block<T: TapeValue>(
         Some(_) => size_of::<f64>(),
         None => size_of::<T>(),
     };
-    // d is W itself when every x_j is its node (partial 1, as for an operand made a node
-    // above): then a kept W's values serve, and nothing is stored.
+    // d_ij = W[i,j]·p_j (p_j: x_j's partial). A kept W's values serve for W: d is W itself
+    // when every p_j is 1 (as for an operand made a node above), and only p is stored
+    // otherwise. Without a kept W, d is stored.
     let d_is_w = match x {
         Cols::Vars(xs) => xs.iter().all(|v| v.partial[0].same_bits(T::one())),
         Cols::Data(_) => false,
     };
-    let d_kept = kept.filter(|_| d_is_w);
-    let n_values = usize::from(x_range.is_some() && d_kept.is_none()) * rows * cols;
+    let n_values = match (x_range, kept) {
+        (None, _) => 0,
+        (Some(_), Some(_)) => usize::from(!d_is_w) * cols,
+        (Some(_), None) => rows * cols,
+    };
     let n_indices = usize::from(x_range.is_some()) * cols;
     let bytes = size_of::<Block>()
         + usize::from(w_recorded) * cols * c_bytes
@@ -664,35 +687,38 @@ fn block<T: TapeValue>(
             tape.blocks.scratch = xv;
         }
     }
-    let store_d = fits && x_range.is_some() && d_kept.is_none();
-    let d_at = tape.blocks.values.len();
-    if store_d && let Cols::Vars(xs) = x {
-        // d_ij: the partial of W[i,j]·x_j with respect to x_j's node.
-        if d_is_w {
-            tape.blocks.values.extend_from_slice(w);
-        } else {
-            tape.blocks.values.resize(d_at + rows * cols, T::zero());
-            let d_rows = tape.blocks.values[d_at..].chunks_exact_mut(cols);
-            for (row, d_row) in w.chunks_exact(cols).zip(d_rows) {
-                for ((&wk, xj), d) in row.iter().zip(xs.iter()).zip(d_row) {
-                    *d = wk * xj.partial[0];
-                }
-            }
-        }
-    }
     if !fits {
         // Like a full tape's push: stop recording, let the objective finish on constants.
         tape.overflowed = true;
         return Some(None);
     }
-    let d_at = x_range.is_some().then(|| {
-        let xi_at = tape.blocks.indices.len();
-        if let Cols::Vars(xs) = x {
+    let d_at = match x {
+        Cols::Vars(xs) if x_range.is_some() => {
+            let at = tape.blocks.values.len();
+            let values = &mut tape.blocks.values;
+            let factors = match kept {
+                Some(w) if d_is_w => Factors::Weights(w),
+                Some(w) => {
+                    values.extend(xs.iter().map(|v| v.partial[0]));
+                    Factors::Scaled { w, p: at }
+                }
+                None if d_is_w => {
+                    values.extend_from_slice(w);
+                    Factors::Stored(at)
+                }
+                None => {
+                    for row in w.chunks_exact(cols) {
+                        values.extend(row.iter().zip(xs.iter()).map(|(&wk, v)| wk * v.partial[0]));
+                    }
+                    Factors::Stored(at)
+                }
+            };
+            let xi_at = tape.blocks.indices.len();
             tape.blocks.indices.extend(xs.iter().map(|v| v.idx()[0]));
+            Some((factors, xi_at))
         }
-        let d = d_kept.map_or(Factors::Stored(d_at), Factors::Weights);
-        (d, xi_at)
-    });
+        _ => None,
+    };
     // The loop's partial of W[i,j]·x_j with respect to W[i,j]'s node.
     let (w_base, c_at) = match (weights, x, c_real) {
         (Weights::Recorded { base, .. }, Cols::Data(xs), Some(s)) => {
