@@ -46,8 +46,8 @@
 //!   adjoint but no stored node (nothing flows out of it), and an operation records at most
 //!   two nodes, only when its result would depend on more than two (see
 //!   above). A sum over an iterator (`iter.sum()`) records one node per 64 dependencies of its
-//!   terms (a term depends on at most two nodes), the dependencies beyond a node's first as 16
-//!   bytes (24 on the HVP tape) each in a side list (a dot product with constant data, such as
+//!   terms (a term depends on at most two nodes), the dependencies beyond a node's first as 12
+//!   bytes (20 on the HVP tape) each in a side list (a dot product with constant data, such as
 //!   `w.iter().zip(x).map(|(&w, &x)| w * x).sum()`, records ⌈(n − 1)/63⌉ nodes in all); a loop
 //!   of `+=` records about one node per term, with the same value to the bit. [`crate::dot`]
 //!   does the same for products of two recorded factors. A `Var` itself is 32 bytes
@@ -55,8 +55,11 @@
 //!   [`crate::matvec_add`] and [`crate::matvec`] record a dense layer W·x (W a contiguous run of
 //!   nodes, or constants) as one node per output plus a block in a side list — W's first index,
 //!   the shape and the other factor's partials: ≈ 24/cols + 8/rows bytes per product with
-//!   constant x, ≈ 8 more with recorded x (double that on the HVP tape) — swept as two loops
-//!   over the rows, with the loop's values to the bit and its derivatives to rounding.
+//!   constant x; with recorded x, 4/rows more for x's nodes and 8/rows for x's partials when
+//!   they are not 1 if W is a slice of the inputs (whose values the tape keeps once per
+//!   recording and uses as the other factor), ≈ 8 more otherwise (double the values on the
+//!   HVP tape) — swept as two loops over the rows, with the loop's values to the bit and its
+//!   derivatives to rounding.
 //! - **limit**: a thread's tape holds at most [`tape_limit`] nodes ([`DEFAULT_TAPE_LIMIT`]
 //!   unless changed with [`set_tape_limit`]). A recording that would exceed it stops recording,
 //!   lets the objective finish, and returns [`EvalError::TapeLimitExceeded`] — never an abort.
@@ -104,22 +107,41 @@ struct Node<T> {
 }
 
 /// The marker in a node's second parent slot for a sum node: its first term is in the first
-/// slot, the others are [`Term`]s in [`Tape::terms`]. Never a node index: indices are below the
-/// limit, which is at most `u32::MAX`.
+/// slot, the others in [`Tape::terms`], and its second partial slot holds their count (the
+/// sweep adds that slot's product to the trash slot, which is never read). Never a node index:
+/// indices are below the limit, which is at most `u32::MAX`.
 const SUM: u32 = u32::MAX;
 
 /// The most terms one sum node takes; a longer sum over an iterator becomes a chain of such
 /// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
 const SUM_CHUNK: usize = 64;
 
-/// A further term of a sum node: node `node` depends on `parent` with the partial `partial`
-/// (the partial a term of [`Sum`] carries, or a product's partial for [`dot`]). Terms are appended in the order
-/// of their nodes, so the backward sweep meets them from the end of the list, node by node.
-#[derive(Clone, Copy)]
-struct Term<T> {
-    node: u32,
-    parent: u32,
-    partial: T,
+/// The further terms of sum nodes: a sum node depends on `parents[k]` with the partial
+/// `partials[k]` (the partial a term of [`Sum`] carries, or a product's partial for [`dot`]),
+/// as two arrays (12 bytes a term on the gradient tape, not 16). Terms are appended in the
+/// order of their nodes, so the backward sweep meets them from the end, node by node, each
+/// sum node taking as many as its count says.
+struct SideTerms<T> {
+    parents: Vec<u32>,
+    partials: Vec<T>,
+}
+
+impl<T> SideTerms<T> {
+    const fn new() -> Self {
+        SideTerms {
+            parents: Vec::new(),
+            partials: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parents.len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.parents.truncate(len);
+        self.partials.truncate(len);
+    }
 }
 
 /// A thread's tape of values of type `T` (`f64` for gradients, [`Dual64`] for HVPs).
@@ -135,7 +157,7 @@ pub struct Tape<T: TapeValue> {
     len: usize,
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
-    terms: Vec<Term<T>>,
+    terms: SideTerms<T>,
     /// Dense-layer blocks ([`crate::matvec_add`]): one header and a compact payload per product.
     blocks: dense::Blocks<T>,
     adjoints: Vec<T>,
@@ -184,7 +206,7 @@ impl<T: TapeValue> Tape<T> {
         Tape {
             nodes: Vec::new(),
             len: 0,
-            terms: Vec::new(),
+            terms: SideTerms::new(),
             blocks: dense::Blocks::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
@@ -237,22 +259,15 @@ impl<T: TapeValue> Tape<T> {
     /// the node, the others in `terms`.
     #[inline]
     fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32 {
+        // At most SUM_CHUNK terms: the count is exact as a float.
+        let count = T::from((parents.len() - 1) as f64);
         let node = self.push(Node {
             parents: [parents[0], SUM],
-            partials: [partials[0], T::zero()],
+            partials: [partials[0], count],
         });
         if node != 0 {
-            self.terms
-                .extend(
-                    parents[1..]
-                        .iter()
-                        .zip(&partials[1..])
-                        .map(|(&parent, &partial)| Term {
-                            node,
-                            parent,
-                            partial,
-                        }),
-                );
+            self.terms.parents.extend_from_slice(&parents[1..]);
+            self.terms.partials.extend_from_slice(&partials[1..]);
         }
         node
     }
@@ -332,6 +347,13 @@ fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
+}
+
+/// The number of side terms of a sum node (see [`SUM`]).
+#[inline]
+fn sum_terms<T: TapeValue>(node: &Node<T>) -> usize {
+    // A count of at most SUM_CHUNK − 1, stored exactly.
+    node.partials[1].re() as usize
 }
 
 /// Appends a sum node (at least two terms) to this thread's tape of `T`.
@@ -525,7 +547,9 @@ impl<T: TapeValue> Recording<T> {
             // This recording's nodes; the first has the index `first` (after the inputs).
             let nodes = &nodes[self.first_node..];
             let first = start + self.inputs;
-            let mut terms = &terms[self.terms_start..];
+            let from = self.terms_start.min(terms.len());
+            let (mut term_parents, mut term_partials) =
+                (&terms.parents[from..], &terms.partials[from..]);
             // Adjoints are indexed by node: slots below `start` (the sink, 0, and an enclosing
             // recording's nodes: what flows to constants) collect values that are never read,
             // and the last slot what flows to parents beyond the tape (only possible from a
@@ -549,11 +573,13 @@ impl<T: TapeValue> Recording<T> {
             let output = (top as usize).wrapping_sub(first);
             if output < nodes.len() {
                 // Terms of sum nodes recorded after y cannot reach it.
-                while let Some((t, rest)) = terms.split_last()
-                    && t.node > top
-                {
-                    terms = rest;
-                }
+                let above: usize = nodes[output + 1..]
+                    .iter()
+                    .filter(|node| node.parents[1] == SUM)
+                    .map(sum_terms)
+                    .sum();
+                let keep = term_parents.len().saturating_sub(above);
+                (term_parents, term_partials) = (&term_parents[..keep], &term_partials[..keep]);
                 // Likewise blocks (see `dense`).
                 let mut blocks = blocks.sweep(self.blocks_start, top);
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
@@ -564,14 +590,13 @@ impl<T: TapeValue> Recording<T> {
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
                     if node.parents[1] == SUM {
-                        let idx = (first + k) as u32;
-                        while let Some((t, rest)) = terms.split_last()
-                            && t.node == idx
-                        {
-                            let q = (t.parent as usize).min(trash);
-                            adj[q] += a * t.partial;
-                            terms = rest;
+                        // This node's terms: the last ones not yet taken, from the end.
+                        let at = term_parents.len().saturating_sub(sum_terms(node));
+                        let (parents, partials) = (&term_parents[at..], &term_partials[at..]);
+                        for (&q, &p) in parents.iter().zip(partials).rev() {
+                            adj[(q as usize).min(trash)] += a * p;
                         }
+                        (term_parents, term_partials) = (&term_parents[..at], &term_partials[..at]);
                     } else if node.parents[1] == dense::BLOCK {
                         // The first row of a dense block: every row's adjoint is final.
                         blocks.visit((first + k) as u32, adj);
