@@ -602,6 +602,7 @@ impl<T: TapeValue> Recording<T> {
                         blocks.visit((first + k) as u32, adj);
                     }
                 }
+                blocks.finish(adj);
             }
             Ok(out(&adj[start..start + self.inputs]))
         })

@@ -517,6 +517,51 @@ fn many_windows_of_the_inputs_as_w_equal_the_loop() {
     assert_near(&gk, &gl, "∇f at a second point");
 }
 
+/// One layer W (3 × 5, the first inputs) applied to nine samples — with data x, then with
+/// recorded x — as a network applies a layer once per sample: more than four blocks of one W,
+/// whose contributions to W's adjoints the sweep adds four blocks at a time.
+struct Samples {
+    kernel: bool,
+}
+
+impl Objective for Samples {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let (w, rest) = t.split_at(15);
+        let mut total = D::from(0.0);
+        for s in 0..9 {
+            let x: Vec<f64> = (0..5).map(|j| (0.7 * (5 * s + j) as f64).sin()).collect();
+            let mut y = rest[..3].to_vec();
+            mv(self.kernel, w, &x, &mut y);
+            let h: Vec<D> = rest[3..8]
+                .iter()
+                .map(|&r| (r * (s as f64 + 1.0)).sin())
+                .collect();
+            let mut z = [D::from(0.25); 3];
+            mv(self.kernel, w, &h, &mut z);
+            total += (y[0] * z[1]).tanh() + y[1] * y[2] + z[0] * z[2];
+        }
+        total
+    }
+}
+
+#[test]
+fn a_layer_applied_to_many_samples_equals_the_loop() {
+    let (x, v) = point(23, 0.4);
+    let (kernel, plain) = (Samples { kernel: true }, Samples { kernel: false });
+    assert_eq!(kernel.eval(&x).to_bits(), plain.eval(&x).to_bits());
+    let (fk, gk) = reverse::gradient(&kernel, &x).expect("fits");
+    let (fl, gl) = reverse::gradient(&plain, &x).expect("fits");
+    assert_eq!(fk.to_bits(), fl.to_bits());
+    assert_near(&gk, &gl, "∇f");
+    let (_, gk, hk) = reverse::gradient_hvp(&kernel, &x, &v).expect("fits");
+    let (_, _, hl) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
+    assert_near(&gk, &gl, "HVP tape ∇f");
+    assert_near(&hk, &hl, "∇²f·v");
+    let xd = DVector::from_column_slice(&x);
+    let (_, gf) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
+    assert_near(&gk, gf.as_slice(), "∇f against forward mode");
+}
+
 /// A tiny softmax cross-entropy MLP: 3 inputs → 4 tanh → 3 logits, two samples, written with
 /// the kernels.
 struct TinyMlp;

@@ -13,7 +13,10 @@
 //!   (`rows·cols` values and `cols` indices; when some x_j is recorded),
 //!
 //! so that the backward sweep is two tight loops: adj(W[i,j]) += ȳᵢ·c_j over each row, and
-//! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once.
+//! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once. When W's nodes are
+//! inputs of the recording (whose adjoints are read only after the sweep), the first loop runs
+//! after the node sweep instead, over four blocks of the same W at a time: a network's layer,
+//! applied once per sample, then reads and writes W's adjoints once per four samples.
 //!
 //! W's values are read from a contiguous copy, kept for the whole recording when W is a slice of
 //! the inputs (a network applies each layer once per sample: one copy, not one per sample; see
@@ -28,10 +31,12 @@
 //! every W node gets one contribution (its indices are contiguous, so pairwise distinct), every
 //! x node gets one per row in descending row order (the fast path requires the recorded x_j to
 //! have strictly increasing indices, so no two columns share a node), and the bias goes through
-//! the row nodes in descending row order. The derivatives agree with the loop's to rounding,
-//! not to the bit: the loop's numbers multiply the partials of its last products forward into
-//! their consumers' (a number depends on up to two nodes before one is recorded), the block
-//! multiplies them in the sweep. An operand that depends on two nodes (tanh(z + b), say) is
+//! the row nodes in descending row order (an input W's contributions come after the node sweep,
+//! block after block in the sweep's order, where the loop's come during it). The derivatives
+//! agree with the loop's to rounding, not to the bit: the loop's numbers multiply the partials
+//! of its last products forward into their consumers' (a number depends on up to two nodes
+//! before one is recorded), the block multiplies them in the sweep, and, with x's partials
+//! kept apart, sums Σᵢ ȳᵢ·W[i,j] before multiplying by x_j's partial. An operand that depends on two nodes (tanh(z + b), say) is
 //! first recorded as a node of its own. The fast path also requires the nodes of W, x and y to
 //! lie in disjoint index ranges. Every other case (a non-contiguous or mixed W, repeated
 //! operands, fewer than two columns, …) runs the loop itself.
@@ -71,6 +76,9 @@ pub(super) struct Block {
     /// Where d (`rows·cols` values) starts and the x nodes (`cols`) in [`Blocks::indices`],
     /// when some x_j is recorded.
     d_at: Option<(Factors, usize)>,
+    /// W's nodes are inputs of the recording: their adjoints are read only after the sweep,
+    /// so the sweep adds W's contributions at its end ([`Sweep::finish`]).
+    w_inputs: bool,
 }
 
 /// Where a block's factors d are.
@@ -97,6 +105,9 @@ pub(super) struct Blocks<T: TapeValue> {
     scratch: Vec<T>,
     /// Operands to write as nodes before a block (kept to avoid an allocation per block).
     pending: Vec<Node<T>>,
+    /// The blocks whose W contributions a sweep adds at its end, with their reach (kept to
+    /// avoid an allocation per sweep).
+    deferred: Vec<(Block, u32)>,
     /// W's values, contiguous (see [`WeightValues`]).
     weights: WeightValues<T>,
     operands: Operands<T>,
@@ -127,6 +138,7 @@ impl<T: TapeValue> Blocks<T> {
             indices: Vec::new(),
             scratch: Vec::new(),
             pending: Vec::new(),
+            deferred: Vec::new(),
             weights: WeightValues::new(),
             operands: Operands::new(),
             charged: 0,
@@ -187,6 +199,7 @@ impl<T: TapeValue> Blocks<T> {
             indices: &self.indices,
             kept: &self.weights.kept,
             scratch: &mut self.scratch,
+            deferred: &mut self.deferred,
             y,
         }
     }
@@ -200,6 +213,7 @@ pub(super) struct Sweep<'a, T> {
     indices: &'a [u32],
     kept: &'a [T],
     scratch: &'a mut Vec<T>,
+    deferred: &'a mut Vec<(Block, u32)>,
     y: u32,
 }
 
@@ -224,7 +238,10 @@ impl<T: TapeValue> Sweep<'_, T> {
         let Some(ybar) = hi.get(..reach) else {
             return;
         };
-        if b.w_base != 0 {
+        if b.w_inputs {
+            // Reach ≤ rows ≤ u32::MAX (rows·cols fits a u32).
+            self.deferred.push((b, reach as u32));
+        } else if b.w_base != 0 {
             let base = b.w_base as usize;
             if let Some(gw) = lo.get_mut(base..base + reach * cols) {
                 let span = b.c_at..b.c_at + cols;
@@ -280,6 +297,95 @@ impl<T: TapeValue> Sweep<'_, T> {
                     }
                 }
             }
+        }
+    }
+}
+
+impl<T: TapeValue> Sweep<'_, T> {
+    /// After the node sweep: the deferred blocks' contributions to W's adjoints, W by W, each
+    /// W's blocks in the order the sweep met them and four at a time, so that W's adjoints are
+    /// read and written once per four blocks (a network's first layer: once per four samples,
+    /// not once per sample). Each adjoint receives the same additions in the same order as
+    /// block by block.
+    pub(super) fn finish(self, adj: &mut [T]) {
+        let Sweep {
+            deferred,
+            reals,
+            values,
+            ..
+        } = self;
+        let key = |(b, _): &(Block, u32)| (b.w_base, b.rows, b.cols, b.c_real);
+        // A stable sort: within one W, the sweep's order.
+        deferred.sort_by_key(key);
+        for run in deferred.chunk_by(|p, q| key(p) == key(q)) {
+            for group in run.chunks(4) {
+                if group.iter().all(|&(b, reach)| reach == b.rows) {
+                    add_w(reals, values, group, adj);
+                } else {
+                    for one in group {
+                        add_w(reals, values, std::slice::from_ref(one), adj);
+                    }
+                }
+            }
+        }
+        deferred.clear();
+    }
+}
+
+/// W's adjoints += Σ over `group` (one to four blocks of the same W, in order, each with the
+/// same reach) of ȳ ⊗ c, with c in `reals` or `values`.
+fn add_w<T: TapeValue>(
+    reals: &[f64],
+    values: &[T],
+    group: &[(Block, u32)],
+    adj: &mut [T],
+) -> Option<()> {
+    let &(b, reach) = group.first()?;
+    let (cols, reach) = (b.cols as usize, reach as usize);
+    let base = b.w_base as usize;
+    // W's nodes lie below every block's rows (checked when each was recorded).
+    let end = base + reach * cols;
+    let (lo, hi) = adj.split_at_mut_checked(end)?;
+    let gw = lo.get_mut(base..)?;
+    let mut ys: [&[T]; 4] = [&[]; 4];
+    for (y, (b, _)) in ys.iter_mut().zip(group) {
+        let at = (b.node as usize).checked_sub(end)?;
+        *y = hi.get(at..at + reach)?;
+    }
+    let ys = ys.get(..group.len())?;
+    let span = |b: &Block| b.c_at..b.c_at + cols;
+    if b.c_real {
+        let mut cs: [&[f64]; 4] = [&[]; 4];
+        for (c, (b, _)) in cs.iter_mut().zip(group) {
+            *c = reals.get(span(b))?;
+        }
+        add_outers(gw, ys, cs.get(..group.len())?);
+    } else {
+        let mut cs: [&[T]; 4] = [&[]; 4];
+        for (c, (b, _)) in cs.iter_mut().zip(group) {
+            *c = values.get(span(b))?;
+        }
+        add_outers(gw, ys, cs.get(..group.len())?);
+    }
+    Some(())
+}
+
+/// gw[i·cols + j] += ȳ⁽ᵇ⁾ᵢ·c⁽ᵇ⁾_j for b = 0, 1, … in order, for every row i of `gw`
+/// (`ys[b].len()` rows of `cs[b].len()`): four blocks in one pass over W's adjoints.
+fn add_outers<T, C: Copy>(gw: &mut [T], ys: &[&[T]], cs: &[&[C]])
+where
+    T: TapeValue + std::ops::Mul<C, Output = T>,
+{
+    if let (&[y0, y1, y2, y3], &[c0, c1, c2, c3]) = (ys, cs) {
+        let rows = gw.chunks_exact_mut(c0.len());
+        for ((((g_row, &a0), &a1), &a2), &a3) in rows.zip(y0).zip(y1).zip(y2).zip(y3) {
+            for ((((g, &x0), &x1), &x2), &x3) in g_row.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
+                *g = *g + a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+            }
+        }
+    } else {
+        for (&y, &c) in ys.iter().zip(cs) {
+            add_outer(gw, y, c);
         }
     }
 }
@@ -757,6 +863,10 @@ fn block<T: TapeValue>(
             partials: [partial, T::zero()],
         });
     }
+    let inputs = tape.inputs;
+    let w_inputs = w_base != 0
+        && w_base >= inputs.first
+        && w_lo + rows * cols <= inputs.first as usize + inputs.len;
     tape.blocks.headers.push(Block {
         node,
         rows: rows as u32,
@@ -765,6 +875,7 @@ fn block<T: TapeValue>(
         c_at,
         c_real,
         d_at,
+        w_inputs,
     });
     tape.blocks.charged += charge;
     tape.refresh_budget();
