@@ -315,8 +315,9 @@ impl<T: TapeValue> Sweep<'_, T> {
             ..
         } = self;
         let key = |(b, _): &(Block, u32)| (b.w_base, b.rows, b.cols, b.c_real);
-        // A stable sort: within one W, the sweep's order.
-        deferred.sort_by_key(key);
+        // Within one W, the sweep's order: descending first rows (distinct, so the unstable
+        // sort, which needs no buffer, orders as a stable one would).
+        deferred.sort_unstable_by_key(|p| (key(p), std::cmp::Reverse(p.0.node)));
         for run in deferred.chunk_by(|p, q| key(p) == key(q)) {
             for group in run.chunks(4) {
                 if group.iter().all(|&(b, reach)| reach == b.rows) {
