@@ -75,8 +75,10 @@ pub fn dot<D: DualNum<Primitive = f64> + Copy>(a: &[D], b: &[D]) -> D {
 /// numbers multiply them forward into their consumers' (see [`reverse`]); in forward mode the
 /// kernel is the loop.
 /// With constant x the tape holds ≈ 24/cols + 8/rows bytes per product W\[i,j\]·x_j (40/cols +
-/// 16/rows on the HVP tape) instead of 16 (24); with recorded x, 8 (16) bytes plus that. The
-/// block's payload counts toward [`reverse::tape_limit`] in node equivalents.
+/// 16/rows on the HVP tape) instead of 12 (20); with recorded x, 4/rows more for x's nodes and,
+/// when W is a slice of the objective's inputs (whose values the tape keeps once per recording),
+/// 8/rows (16/rows) for x's partials unless they are all 1 — otherwise 8 (16) bytes per product
+/// more. The block's payload counts toward [`reverse::tape_limit`] in node equivalents.
 ///
 /// # Shapes
 ///
