@@ -36,10 +36,11 @@
 //! agree with the loop's to rounding, not to the bit: the loop's numbers multiply the partials
 //! of its last products forward into their consumers' (a number depends on up to two nodes
 //! before one is recorded), the block multiplies them in the sweep, and, with x's partials
-//! kept apart, sums Σᵢ ȳᵢ·W[i,j] before multiplying by x_j's partial. An operand that depends on two nodes (tanh(z + b), say) is
-//! first recorded as a node of its own. The fast path also requires the nodes of W, x and y to
-//! lie in disjoint index ranges. Every other case (a non-contiguous or mixed W, repeated
-//! operands, fewer than two columns, …) runs the loop itself.
+//! kept apart, sums Σᵢ ȳᵢ·W[i,j] before multiplying by x_j's partial. An operand that depends
+//! on two nodes (tanh(z + b), say) is first recorded as a node of its own. The fast path also
+//! requires the nodes of W, x and y to lie in disjoint index ranges. Every other case (a
+//! non-contiguous or mixed W, repeated operands, fewer than two columns, …) runs the loop
+//! itself.
 //!
 //! # Bytes and the tape limit
 //!
@@ -299,9 +300,7 @@ impl<T: TapeValue> Sweep<'_, T> {
             }
         }
     }
-}
 
-impl<T: TapeValue> Sweep<'_, T> {
     /// After the node sweep: the deferred blocks' contributions to W's adjoints, W by W, each
     /// W's blocks in the order the sweep met them and four at a time, so that W's adjoints are
     /// read and written once per four blocks (a network's first layer: once per four samples,
