@@ -218,6 +218,25 @@ fn assert_near(a: &[f64], b: &[f64], what: &str) {
     }
 }
 
+/// An objective written with the kernels and the same written with the loops agree on both
+/// tapes: values bit for bit, ∇f and ∇²f·v to rounding ([`assert_near`]).
+fn assert_tapes_agree<O: Objective>(kernel: &O, plain: &O, x: &[f64], v: &[f64], what: &str) {
+    assert_eq!(
+        kernel.eval(x).to_bits(),
+        plain.eval(x).to_bits(),
+        "{what}: f64"
+    );
+    let (fk, gk) = reverse::gradient(kernel, x).expect("fits");
+    let (fl, gl) = reverse::gradient(plain, x).expect("fits");
+    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: Var64 value");
+    assert_near(&gk, &gl, &format!("{what}: Var64 ∇f"));
+    let (fk, gk, hk) = reverse::gradient_hvp(kernel, x, v).expect("fits");
+    let (fl, gl, hl) = reverse::gradient_hvp(plain, x, v).expect("fits");
+    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: VarDual64 value");
+    assert_near(&gk, &gl, &format!("{what}: VarDual64 ∇f"));
+    assert_near(&hk, &hl, &format!("{what}: VarDual64 ∇²f·v"));
+}
+
 /// Kernel and loop agree: f on f64 and every value bit for bit, ∇f and ∇²f·v bit for bit in
 /// forward mode and to rounding ([`assert_near`]) on the tape.
 fn assert_same(case: Case, x: &[f64], v: &[f64]) {
@@ -230,20 +249,7 @@ fn assert_same(case: Case, x: &[f64], v: &[f64]) {
         ..case
     };
     let what = format!("{case:?}");
-    assert_eq!(
-        kernel.eval(x).to_bits(),
-        plain.eval(x).to_bits(),
-        "{what}: f64"
-    );
-    let (fk, gk) = reverse::gradient(&kernel, x).expect("fits");
-    let (fl, gl) = reverse::gradient(&plain, x).expect("fits");
-    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: Var64 value");
-    assert_near(&gk, &gl, &format!("{what}: Var64 ∇f"));
-    let (fk, gk, hk) = reverse::gradient_hvp(&kernel, x, v).expect("fits");
-    let (fl, gl, hl) = reverse::gradient_hvp(&plain, x, v).expect("fits");
-    assert_eq!(fk.to_bits(), fl.to_bits(), "{what}: VarDual64 value");
-    assert_near(&gk, &gl, &format!("{what}: VarDual64 ∇f"));
-    assert_near(&hk, &hl, &format!("{what}: VarDual64 ∇²f·v"));
+    assert_tapes_agree(&kernel, &plain, x, v, &what);
     let (xd, vd) = (DVector::from_column_slice(x), DVector::from_column_slice(v));
     let (fk, gk) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
     let (fl, gl) = gradient_with(&plain, &xd, Backend::Forward).expect("valid");
@@ -501,15 +507,7 @@ fn many_windows_of_the_inputs_as_w_equal_the_loop() {
     );
     reverse::set_tape_limit(previous);
     assert_eq!(fits, (true, true, false));
-    assert_eq!(kernel.eval(&x).to_bits(), plain.eval(&x).to_bits());
-    let (fk, gk) = reverse::gradient(&kernel, &x).expect("fits");
-    let (fl, gl) = reverse::gradient(&plain, &x).expect("fits");
-    assert_eq!(fk.to_bits(), fl.to_bits());
-    assert_near(&gk, &gl, "∇f");
-    let (fk, _, hk) = reverse::gradient_hvp(&kernel, &x, &v).expect("fits");
-    let (fl, _, hl) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
-    assert_eq!(fk.to_bits(), fl.to_bits());
-    assert_near(&hk, &hl, "∇²f·v");
+    assert_tapes_agree(&kernel, &plain, &x, &v, "windows");
     // The values are a point's own: a second point gives the loop's again.
     let (y, _) = point(60, 1.9);
     let (_, gk) = reverse::gradient(&kernel, &y).expect("fits");
@@ -548,15 +546,8 @@ impl Objective for Samples {
 fn a_layer_applied_to_many_samples_equals_the_loop() {
     let (x, v) = point(23, 0.4);
     let (kernel, plain) = (Samples { kernel: true }, Samples { kernel: false });
-    assert_eq!(kernel.eval(&x).to_bits(), plain.eval(&x).to_bits());
-    let (fk, gk) = reverse::gradient(&kernel, &x).expect("fits");
-    let (fl, gl) = reverse::gradient(&plain, &x).expect("fits");
-    assert_eq!(fk.to_bits(), fl.to_bits());
-    assert_near(&gk, &gl, "∇f");
-    let (_, gk, hk) = reverse::gradient_hvp(&kernel, &x, &v).expect("fits");
-    let (_, _, hl) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
-    assert_near(&gk, &gl, "HVP tape ∇f");
-    assert_near(&hk, &hl, "∇²f·v");
+    assert_tapes_agree(&kernel, &plain, &x, &v, "nine samples");
+    let (_, gk) = reverse::gradient(&kernel, &x).expect("fits");
     let xd = DVector::from_column_slice(&x);
     let (_, gf) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
     assert_near(&gk, gf.as_slice(), "∇f against forward mode");
