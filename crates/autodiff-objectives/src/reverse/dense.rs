@@ -19,9 +19,10 @@
 //! applied once per sample, then reads and writes W's adjoints once per four samples.
 //!
 //! W's values are read from a contiguous copy, kept for the whole recording when W is a slice of
-//! the inputs (a network applies each layer once per sample: one copy, not one per sample; see
-//! [`WeightValues`]). When every x_j is its own node (partial 1), d is W itself, and a kept
-//! W's values serve as d without a copy.
+//! the inputs (a network applies each layer once per sample: one copy, not one per sample), in
+//! groups of four rows interleaved for the loops that read it (see [`WeightValues`]). When
+//! every x_j is its own node (partial 1), d is W itself, and a kept W's values serve as d
+//! without a copy.
 //!
 //! # Agreement with the loop
 //!
@@ -87,8 +88,8 @@ pub(super) struct Block {
 enum Factors {
     /// In [`Blocks::values`], from here.
     Stored(usize),
-    /// W's kept values from here ([`WeightValues::kept`]): d is W itself when every x_j is its
-    /// node (partial 1), and W's values are kept until the recording ends.
+    /// W's kept values from here ([`WeightValues::kept`], four rows interleaved): d is W itself
+    /// when every x_j is its node (partial 1), and W's values are kept until the recording ends.
     Weights(usize),
     /// d_ij = W[i,j]·p_j with W's kept values from `w` and x's partials p (`cols` values) in
     /// [`Blocks::values`] from `p`: the sweep sums Σᵢ ȳᵢ·W[i,j] and multiplies by p_j once.
@@ -258,11 +259,13 @@ impl<T: TapeValue> Sweep<'_, T> {
         let Some((d_at, xi_at)) = b.d_at else {
             return;
         };
-        let n = reach * cols;
-        let (d, p) = match d_at {
-            Factors::Stored(at) => (self.values.get(at..at + n), None),
-            Factors::Weights(at) => (self.kept.get(at..at + n), None),
-            Factors::Scaled { w, p } => (self.kept.get(w..w + n), self.values.get(p..p + cols)),
+        let n = rows * cols;
+        let (d, p, quads) = match d_at {
+            Factors::Stored(at) => (self.values.get(at..at + n), None, false),
+            Factors::Weights(at) => (self.kept.get(at..at + n), None, true),
+            Factors::Scaled { w, p } => {
+                (self.kept.get(w..w + n), self.values.get(p..p + cols), true)
+            }
         };
         let (Some(d), Some(xi)) = (d, self.indices.get(xi_at..xi_at + cols)) else {
             return;
@@ -278,11 +281,7 @@ impl<T: TapeValue> Sweep<'_, T> {
             ),
             Some(_) => gx.resize(cols, T::zero()),
         }
-        for (d_row, &a) in d.chunks_exact(cols).zip(ybar).rev() {
-            for (g, &d) in gx.iter_mut().zip(d_row) {
-                *g += a * d;
-            }
-        }
+        add_rows(gx, d, ybar, quads);
         match p {
             None => {
                 for (&k, &g) in xi.iter().zip(gx.iter()) {
@@ -390,6 +389,59 @@ where
     }
 }
 
+/// gx[j] += ȳᵢ·d[i,j] for every row i < `ybar.len()` in descending order (the loop's order),
+/// d (`gx.len()` columns) row by row, or four rows interleaved (`quads`, see
+/// [`WeightValues`]), where the four rows of a group are added in one pass: the same additions
+/// in the same order.
+fn add_rows<T: TapeValue>(gx: &mut [T], d: &[T], ybar: &[T], quads: bool) {
+    let cols = gx.len();
+    let grouped = if quads { d.len() / cols / 4 * 4 } else { 0 };
+    let (q, tail) = d.split_at(grouped * cols);
+    for (d_row, &a) in tail
+        .chunks_exact(cols)
+        .zip(ybar.get(grouped..).unwrap_or_default())
+        .rev()
+    {
+        for (g, &d) in gx.iter_mut().zip(d_row) {
+            *g += a * d;
+        }
+    }
+    for (k, q4) in q.chunks_exact(4 * cols).enumerate().rev() {
+        match ybar.get(4 * k..4 * k + 4) {
+            Some(&[a0, a1, a2, a3]) => {
+                for (g, q) in gx.iter_mut().zip(q4.chunks_exact(4)) {
+                    *g = *g + a3 * q[3] + a2 * q[2] + a1 * q[1] + a0 * q[0];
+                }
+            }
+            // The group with the output's row (the rows above it are not reached).
+            _ => {
+                let part = ybar.get(4 * k..).unwrap_or_default();
+                for (r, &a) in part.iter().enumerate().rev() {
+                    for (g, q) in gx.iter_mut().zip(q4.chunks_exact(4)) {
+                        *g += a * q[r];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Appends `f` of a row-major W of `cols` columns with each group of four rows interleaved
+/// (the layout of [`WeightValues::kept`]; the rows after the last full group row by row).
+fn push_quads<S, T>(w: &[S], cols: usize, f: impl Fn(&S) -> T, out: &mut Vec<T>) {
+    let groups = w.chunks_exact(4 * cols);
+    let rest = groups.remainder();
+    for g in groups {
+        let (r0, rest) = g.split_at(cols);
+        let (r1, rest) = rest.split_at(cols);
+        let (r2, r3) = rest.split_at(cols);
+        for (((a, b), c), d) in r0.iter().zip(r1).zip(r2).zip(r3) {
+            out.extend([f(a), f(b), f(c), f(d)]);
+        }
+    }
+    out.extend(rest.iter().map(f));
+}
+
 /// gw[i·cols + j] += ȳᵢ·c_j for every row i of `gw` (`ybar.len()` rows of `c.len()`): W's
 /// adjoints from the rows' adjoints, with c of the tape's type or real.
 #[inline]
@@ -453,10 +505,15 @@ enum Weights<T> {
 /// memory the loop on `f64` does. A W that is a slice of the recording's inputs cannot change
 /// while the recording runs, so its values are kept from its first block on (a network applies
 /// each layer once per sample) — at most [`MAX_KEPT`] of them, and at most as many values as
-/// the recording has inputs; any other W is gathered for its block alone.
+/// the recording has inputs; any other W is gathered for its block alone, row by row.
+///
+/// Kept values are laid out for the loops that read them: each group of four rows interleaved,
+/// W[i,j], W[i+1,j], W[i+2,j], W[i+3,j] for j = 0, 1, … (the rows after the last full group
+/// row by row), so that the value loop and the sweep's loop over x's adjoints load four rows'
+/// entries together (see [`quad_index`]).
 pub(super) struct WeightValues<T> {
-    /// (W's first node, its length, where its values start in `kept`).
-    spans: Vec<(u32, usize, usize)>,
+    /// (W's first node, its length, its columns, where its values start in `kept`).
+    spans: Vec<(u32, usize, usize, usize)>,
     kept: Vec<T>,
     /// One block's W, when not kept.
     scratch: Vec<T>,
@@ -478,7 +535,8 @@ impl<T> WeightValues<T> {
         }
     }
 
-    /// W's values: kept from `at` when `at` is given, else the scratch's.
+    /// W's values: kept from `at` (four rows interleaved) when `at` is given, else the
+    /// scratch's (row by row).
     fn get(&self, at: Option<usize>, len: usize) -> Option<&[T]> {
         match at {
             Some(at) => self.kept.get(at..at + len),
@@ -492,6 +550,7 @@ impl<T> WeightValues<T> {
 fn weights_of<D: Copy + 'static, T: TapeValue>(
     inputs: Inputs,
     w: &[D],
+    cols: usize,
     values: &mut WeightValues<T>,
 ) -> Option<(Weights<T>, Option<usize>)> {
     let n = w.len();
@@ -504,21 +563,18 @@ fn weights_of<D: Copy + 'static, T: TapeValue>(
         };
         let (spans, kept) = values.floor;
         let own = values.spans.get(spans..).unwrap_or_default();
-        if let Some(&(.., at)) = own.iter().find(|s| s.0 == base && s.1 == n) {
+        if let Some(&(.., at)) = own.iter().find(|s| (s.0, s.1, s.2) == (base, n, cols)) {
             return Some((weights, Some(at)));
         }
-        let keep = own.len() < MAX_KEPT && values.kept.len() - kept + n <= inputs.len;
-        let buf = if keep {
-            &mut values.kept
-        } else {
-            &mut values.scratch
-        };
-        let at = buf.len();
-        buf.extend(w.iter().map(|wk| var::<D, T>(wk).val));
-        if keep {
-            values.spans.push((base, n, at));
+        let val = |wk: &D| var::<D, T>(wk).val;
+        if own.len() < MAX_KEPT && values.kept.len() - kept + n <= inputs.len {
+            let at = values.kept.len();
+            push_quads(w, cols, val, &mut values.kept);
+            values.spans.push((base, n, cols, at));
+            return Some((weights, Some(at)));
         }
-        return Some((weights, keep.then_some(at)));
+        values.scratch.extend(w.iter().map(val));
+        return Some((weights, None));
     }
     let first = var::<D, T>(w.first()?);
     let buf = &mut values.scratch;
@@ -581,7 +637,7 @@ where
         };
         ops.bias.clear();
         ops.bias.extend(y.iter().map(var::<D, T>));
-        let node = weights_of(tape.inputs, w, &mut values).and_then(|(weights, at)| {
+        let node = weights_of(tape.inputs, w, x.len(), &mut values).and_then(|(weights, at)| {
             let wv = values.get(at, w.len())?;
             let w = Weight {
                 how: weights,
@@ -604,7 +660,8 @@ where
     })
 }
 
-/// How W is held, its values, and where they start in [`WeightValues::kept`] when kept.
+/// How W is held, its values, and where they start in [`WeightValues::kept`] when kept (then
+/// four rows interleaved; else row by row).
 #[derive(Clone, Copy)]
 struct Weight<'a, T> {
     how: Weights<T>,
@@ -652,7 +709,42 @@ fn record<T: TapeValue>(
 /// values are the loop's to the bit), four rows at a time so that their additions, each
 /// waiting for the previous one of its row, overlap.
 #[inline]
-fn interleaved_rows<T, C>(w: &[T], x: &[C], bias: &[Var<T>], out: &mut Vec<T>)
+fn interleaved_rows<T, C>(w: &[T], quads: bool, x: &[C], bias: &[Var<T>], out: &mut Vec<T>)
+where
+    T: TapeValue + std::ops::Mul<C, Output = T>,
+    C: Copy,
+{
+    let cols = x.len();
+    if quads {
+        // Four rows' entries side by side: two loads of a pair each instead of four.
+        for (q4, b4) in w.chunks_exact(4 * cols).zip(bias.chunks_exact(4)) {
+            let (mut s0, mut s1, mut s2, mut s3) = (b4[0].val, b4[1].val, b4[2].val, b4[3].val);
+            for (q, &xj) in q4.chunks_exact(4).zip(x) {
+                s0 += q[0] * xj;
+                s1 += q[1] * xj;
+                s2 += q[2] * xj;
+                s3 += q[3] * xj;
+            }
+            out.extend_from_slice(&[s0, s1, s2, s3]);
+        }
+    } else {
+        four_rows(w, x, bias, out);
+    }
+    // The rows after the last group of four, row by row in either layout.
+    let rows_done = (bias.len() / 4) * 4;
+    for (row, b) in w[rows_done * cols..]
+        .chunks_exact(cols)
+        .zip(&bias[rows_done..])
+    {
+        // A fold, not `s +=` on a local: the latter was kept on the stack (a store and a
+        // load in every addition's chain).
+        out.push(row.iter().zip(x).fold(b.val, |s, (&wk, &xj)| s + wk * xj));
+    }
+}
+
+/// [`interleaved_rows`]' groups of four rows of a row-major W.
+#[inline]
+fn four_rows<T, C>(w: &[T], x: &[C], bias: &[Var<T>], out: &mut Vec<T>)
 where
     T: TapeValue + std::ops::Mul<C, Output = T>,
     C: Copy,
@@ -672,15 +764,6 @@ where
             s3 += d * xj;
         }
         out.extend_from_slice(&[s0, s1, s2, s3]);
-    }
-    let rows_done = (bias.len() / 4) * 4;
-    for (row, b) in w[rows_done * cols..]
-        .chunks_exact(cols)
-        .zip(&bias[rows_done..])
-    {
-        // A fold, not `s +=` on a local: the latter was kept on the stack (a store and a
-        // load in every addition's chain).
-        out.push(row.iter().zip(x).fold(b.val, |s, (&wk, &xj)| s + wk * xj));
     }
 }
 
@@ -783,13 +866,13 @@ fn block<T: TapeValue>(
     // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
     out.clear();
     match x {
-        Cols::Data(xs) => interleaved_rows(w, xs, bias, out),
+        Cols::Data(xs) => interleaved_rows(w, kept.is_some(), xs, bias, out),
         Cols::Vars(xs) => {
             // x's values contiguous (the sweep's scratch is free while recording).
             let mut xv = std::mem::take(&mut tape.blocks.scratch);
             xv.clear();
             xv.extend(xs.iter().map(|v| v.val));
-            interleaved_rows(w, &xv, bias, out);
+            interleaved_rows(w, kept.is_some(), &xv, bias, out);
             tape.blocks.scratch = xv;
         }
     }
@@ -880,4 +963,61 @@ fn block<T: TapeValue>(
     tape.blocks.charged += charge;
     tape.refresh_budget();
     Some(Some(node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Var, add_rows, interleaved_rows, push_quads};
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Entries of every sign and size, so that a different order of the additions would show.
+    fn entries(n: usize, seed: f64) -> Vec<f64> {
+        (0..n)
+            .map(|k| (seed + 1.7 * k as f64).sin() * 10f64.powi((k % 7) as i32 - 3))
+            .collect()
+    }
+
+    #[test]
+    fn the_interleaved_layout_places_each_entry() {
+        let (rows, cols) = (6, 3);
+        let w: Vec<usize> = (0..rows * cols).collect();
+        let mut q = Vec::new();
+        push_quads(&w, cols, |&k| k, &mut q);
+        // Rows 0–3 interleaved column by column, rows 4–5 as they are.
+        assert_eq!(
+            q,
+            [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, 12, 13, 14, 15, 16, 17]
+        );
+    }
+
+    #[test]
+    fn both_layouts_give_the_same_bits_for_values_and_x_adjoints() {
+        for (rows, cols) in [(1, 2), (3, 4), (4, 3), (5, 2), (8, 5), (11, 7)] {
+            let w = entries(rows * cols, rows as f64);
+            let mut q = Vec::new();
+            push_quads(&w, cols, |&v| v, &mut q);
+            let x = entries(cols, 0.3);
+            let bias: Vec<Var<f64>> = entries(rows, 0.9).into_iter().map(Var::constant).collect();
+            let (mut plain, mut quads) = (Vec::new(), Vec::new());
+            interleaved_rows(&w, false, &x, &bias, &mut plain);
+            interleaved_rows(&q, true, &x, &bias, &mut quads);
+            assert_eq!(bits(&plain), bits(&quads), "values, {rows} × {cols}");
+            // Every reach: the rows up to the output's.
+            for reach in 0..=rows {
+                let ybar = entries(reach, 2.1);
+                let start = entries(cols, 1.4);
+                let (mut g_plain, mut g_quads) = (start.clone(), start);
+                add_rows(&mut g_plain, &w, &ybar, false);
+                add_rows(&mut g_quads, &q, &ybar, true);
+                assert_eq!(
+                    bits(&g_plain),
+                    bits(&g_quads),
+                    "{rows} × {cols}, reach {reach}"
+                );
+            }
+        }
+    }
 }
