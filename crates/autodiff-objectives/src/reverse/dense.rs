@@ -303,8 +303,8 @@ impl<T: TapeValue> Sweep<'_, T> {
     /// After the node sweep: the deferred blocks' contributions to W's adjoints, W by W, each
     /// W's blocks in the order the sweep met them and four at a time, so that W's adjoints are
     /// read and written once per four blocks (a network's first layer: once per four samples,
-    /// not once per sample). Each adjoint receives the same additions in the same order as
-    /// block by block.
+    /// not once per sample). Each adjoint receives the blocks' additions in the same order as
+    /// block by block; other operations' contributions to W's nodes now come before them.
     pub(super) fn finish(self, adj: &mut [T]) {
         let Sweep {
             deferred,
