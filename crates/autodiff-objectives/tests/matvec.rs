@@ -517,7 +517,8 @@ fn many_windows_of_the_inputs_as_w_equal_the_loop() {
 
 /// One layer W (3 × 5, the first inputs) applied to nine samples — with data x, then with
 /// recorded x — as a network applies a layer once per sample: more than four blocks of one W,
-/// whose contributions to W's adjoints the sweep adds four blocks at a time.
+/// whose contributions to W's adjoints the sweep adds four blocks at a time, after a weight
+/// decay's.
 struct Samples {
     kernel: bool,
 }
@@ -538,7 +539,8 @@ impl Objective for Samples {
             mv(self.kernel, w, &h, &mut z);
             total += (y[0] * z[1]).tanh() + y[1] * y[2] + z[0] * z[2];
         }
-        total
+        // W's adjoints also receive contributions from outside the blocks (a weight decay).
+        total + w.iter().map(|&wk| wk * wk).sum::<D>() * 0.01
     }
 }
 
