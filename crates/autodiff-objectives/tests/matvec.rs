@@ -516,8 +516,8 @@ fn many_windows_of_the_inputs_as_w_equal_the_loop() {
 }
 
 /// One layer W (3 × 5, the first inputs) applied to nine samples — with data x, then with
-/// recorded x — as a network applies a layer once per sample: more than four blocks of one W,
-/// whose contributions to W's adjoints the sweep adds four blocks at a time, after a weight
+/// recorded x — as a network applies a layer once per sample: more than eight blocks of one W,
+/// whose contributions to W's adjoints the sweep adds eight blocks at a time, after a weight
 /// decay's.
 struct Samples {
     kernel: bool,

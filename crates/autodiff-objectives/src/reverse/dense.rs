@@ -15,8 +15,8 @@
 //! so that the backward sweep is two tight loops: adj(W[i,j]) += ȳᵢ·c_j over each row, and
 //! adj(x_j) += ȳᵢ·d_ij, gathered into a scratch row and scattered back once. When W's nodes are
 //! inputs of the recording (whose adjoints are read only after the sweep), the first loop runs
-//! after the node sweep instead, over four blocks of the same W at a time: a network's layer,
-//! applied once per sample, then reads and writes W's adjoints once per four samples.
+//! after the node sweep instead, over eight blocks of the same W at a time: a network's layer,
+//! applied once per sample, then reads and writes W's adjoints once per eight samples.
 //!
 //! W's values are read from a contiguous copy, kept for the whole recording when W is a slice of
 //! the inputs (a network applies each layer once per sample: one copy, not one per sample), in
@@ -301,10 +301,11 @@ impl<T: TapeValue> Sweep<'_, T> {
     }
 
     /// After the node sweep: the deferred blocks' contributions to W's adjoints, W by W, each
-    /// W's blocks in the order the sweep met them and four at a time, so that W's adjoints are
-    /// read and written once per four blocks (a network's first layer: once per four samples,
-    /// not once per sample). Each adjoint receives the blocks' additions in the same order as
-    /// block by block; other operations' contributions to W's nodes now come before them.
+    /// W's blocks in the order the sweep met them and [`GROUP`] at a time, so that W's
+    /// adjoints are read and written once per eight blocks (a network's first layer: once per
+    /// eight samples, not once per sample). Each adjoint receives the blocks' additions in the
+    /// same order as block by block; other operations' contributions to W's nodes now come
+    /// before them.
     pub(super) fn finish(self, adj: &mut [T]) {
         let Sweep {
             deferred,
@@ -317,12 +318,14 @@ impl<T: TapeValue> Sweep<'_, T> {
         // sort, which needs no buffer, orders as a stable one would).
         deferred.sort_unstable_by_key(|p| (key(p), std::cmp::Reverse(p.0.node)));
         for run in deferred.chunk_by(|p, q| key(p) == key(q)) {
-            for group in run.chunks(4) {
-                if group.iter().all(|&(b, reach)| reach == b.rows) {
+            for group in run.chunks(GROUP) {
+                if let Ok(group) = <&[_; GROUP]>::try_from(group)
+                    && group.iter().all(|&(b, reach)| reach == b.rows)
+                {
                     add_w(reals, values, group, adj);
                 } else {
                     for one in group {
-                        add_w(reals, values, std::slice::from_ref(one), adj);
+                        add_w(reals, values, std::array::from_ref(one), adj);
                     }
                 }
             }
@@ -331,12 +334,12 @@ impl<T: TapeValue> Sweep<'_, T> {
     }
 }
 
-/// W's adjoints += Σ over `group` (one to four blocks of the same W, in order, each with the
+/// W's adjoints += Σ over `group` (N blocks of the same W, in order, each with the
 /// same reach) of ȳ ⊗ c, with c in `reals` or `values`.
-fn add_w<T: TapeValue>(
+fn add_w<const N: usize, T: TapeValue>(
     reals: &[f64],
     values: &[T],
-    group: &[(Block, u32)],
+    group: &[(Block, u32); N],
     adj: &mut [T],
 ) -> Option<()> {
     let &(b, reach) = group.first()?;
@@ -346,45 +349,53 @@ fn add_w<T: TapeValue>(
     let end = base + reach * cols;
     let (lo, hi) = adj.split_at_mut_checked(end)?;
     let gw = lo.get_mut(base..)?;
-    let mut ys: [&[T]; 4] = [&[]; 4];
+    let mut ys: [&[T]; N] = [&[]; N];
     for (y, (b, _)) in ys.iter_mut().zip(group) {
         let at = (b.node as usize).checked_sub(end)?;
         *y = hi.get(at..at + reach)?;
     }
-    let ys = ys.get(..group.len())?;
     let span = |b: &Block| b.c_at..b.c_at + cols;
     if b.c_real {
-        let mut cs: [&[f64]; 4] = [&[]; 4];
+        let mut cs: [&[f64]; N] = [&[]; N];
         for (c, (b, _)) in cs.iter_mut().zip(group) {
             *c = reals.get(span(b))?;
         }
-        add_outers(gw, ys, cs.get(..group.len())?);
+        add_outers(gw, ys, cs);
     } else {
-        let mut cs: [&[T]; 4] = [&[]; 4];
+        let mut cs: [&[T]; N] = [&[]; N];
         for (c, (b, _)) in cs.iter_mut().zip(group) {
             *c = values.get(span(b))?;
         }
-        add_outers(gw, ys, cs.get(..group.len())?);
+        add_outers(gw, ys, cs);
     }
     Some(())
 }
 
-/// gw[i·cols + j] += ȳ⁽ᵇ⁾ᵢ·c⁽ᵇ⁾_j for b = 0, 1, … in order, for every row i of `gw`
-/// (`ys[b].len()` rows of `cs[b].len()`): four blocks in one pass over W's adjoints.
-fn add_outers<T, C: Copy>(gw: &mut [T], ys: &[&[T]], cs: &[&[C]])
+/// gw[i·cols + j] += ȳ⁽⁰⁾ᵢ·c⁽⁰⁾_j + ȳ⁽¹⁾ᵢ·c⁽¹⁾_j + … from left to right (the same additions, in
+/// the same order, as one block after the other), for every row i of `gw` (`ys[b].len()` rows
+/// of `cs[b].len()` = `cols` columns): N blocks in one pass over W's adjoints.
+fn add_outers<const N: usize, T, C: Copy>(gw: &mut [T], ys: [&[T]; N], cs: [&[C]; N])
 where
     T: TapeValue + std::ops::Mul<C, Output = T>,
 {
-    if let (&[y0, y1, y2, y3], &[c0, c1, c2, c3]) = (ys, cs) {
-        let rows = gw.chunks_exact_mut(c0.len());
-        for ((((g_row, &a0), &a1), &a2), &a3) in rows.zip(y0).zip(y1).zip(y2).zip(y3) {
-            for ((((g, &x0), &x1), &x2), &x3) in g_row.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
-                *g = *g + a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+    let cols = cs.first().map_or(0, |c| c.len());
+    if cols == 0 || cs.iter().any(|c| c.len() != cols) {
+        return;
+    }
+    for (i, g_row) in gw.chunks_exact_mut(cols).enumerate() {
+        let mut a = [T::zero(); N];
+        for (a, y) in a.iter_mut().zip(ys) {
+            match y.get(i) {
+                Some(&v) => *a = v,
+                None => return,
             }
         }
-    } else {
-        for (&y, &c) in ys.iter().zip(cs) {
-            add_outer(gw, y, c);
+        for (j, g) in g_row.iter_mut().enumerate() {
+            let mut s = *g;
+            for (&a, c) in a.iter().zip(cs) {
+                s += a * c[j];
+            }
+            *g = s;
         }
     }
 }
@@ -521,6 +532,9 @@ pub(super) struct WeightValues<T> {
     /// below).
     floor: (usize, usize),
 }
+
+/// The blocks of one W whose contributions to W's adjoints the sweep adds in one pass.
+const GROUP: usize = 8;
 
 /// The most W a recording keeps the values of.
 const MAX_KEPT: usize = 16;
