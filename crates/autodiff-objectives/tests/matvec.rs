@@ -555,6 +555,34 @@ fn a_layer_applied_to_many_samples_equals_the_loop() {
     assert_near(&gk, gf.as_slice(), "∇f against forward mode");
 }
 
+/// A layer whose W is the output of another: recorded nodes that are not inputs (the first
+/// block's rows), whose adjoints the sweep must add while it passes the second block, before
+/// it reaches the first.
+struct WFromRows {
+    kernel: bool,
+}
+
+impl Objective for WFromRows {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let mut w = [D::from(0.0); 6];
+        mv(self.kernel, &t[..12], &[0.3, -0.7], &mut w);
+        let mut z = [t[12], t[13], D::from(0.2)];
+        mv(self.kernel, &w, &[1.5, 0.5], &mut z);
+        z.iter().map(|z| z.sin()).sum::<D>() * t[14]
+    }
+}
+
+#[test]
+fn a_layer_whose_w_is_another_layers_output_equals_the_loop() {
+    let (x, v) = point(15, 0.8);
+    let (kernel, plain) = (WFromRows { kernel: true }, WFromRows { kernel: false });
+    assert_tapes_agree(&kernel, &plain, &x, &v, "W from rows");
+    let (_, gk) = reverse::gradient(&kernel, &x).expect("fits");
+    let xd = DVector::from_column_slice(&x);
+    let (_, gf) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
+    assert_near(&gk, gf.as_slice(), "∇f against forward mode");
+}
+
 /// A tiny softmax cross-entropy MLP: 3 inputs → 4 tanh → 3 logits, two samples, written with
 /// the kernels.
 struct TinyMlp;

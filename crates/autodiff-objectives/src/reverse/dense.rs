@@ -233,6 +233,13 @@ impl<T: TapeValue> Sweep<'_, T> {
         self.headers = rest;
         let (rows, cols) = (b.rows as usize, b.cols as usize);
         let reach = rows.min((self.y - b.node) as usize + 1);
+        // Reach ≤ rows ≤ u32::MAX (rows·cols fits a u32).
+        let this = (b, reach as u32);
+        if b.w_inputs {
+            self.deferred.push(this);
+        } else if b.w_base != 0 {
+            add_w(self.reals, self.values, &[this], adj);
+        }
         // W's and x's nodes are below the block's (checked when it was recorded).
         let Some((lo, hi)) = adj.split_at_mut_checked(b.node as usize) else {
             return;
@@ -240,22 +247,6 @@ impl<T: TapeValue> Sweep<'_, T> {
         let Some(ybar) = hi.get(..reach) else {
             return;
         };
-        if b.w_inputs {
-            // Reach ≤ rows ≤ u32::MAX (rows·cols fits a u32).
-            self.deferred.push((b, reach as u32));
-        } else if b.w_base != 0 {
-            let base = b.w_base as usize;
-            if let Some(gw) = lo.get_mut(base..base + reach * cols) {
-                let span = b.c_at..b.c_at + cols;
-                if b.c_real {
-                    if let Some(c) = self.reals.get(span) {
-                        add_outer(gw, ybar, c);
-                    }
-                } else if let Some(c) = self.values.get(span) {
-                    add_outer(gw, ybar, c);
-                }
-            }
-        }
         let Some((d_at, xi_at)) = b.d_at else {
             return;
         };
@@ -451,20 +442,6 @@ fn push_quads<S, T>(w: &[S], cols: usize, f: impl Fn(&S) -> T, out: &mut Vec<T>)
         }
     }
     out.extend(rest.iter().map(f));
-}
-
-/// gw[i·cols + j] += ȳᵢ·c_j for every row i of `gw` (`ybar.len()` rows of `c.len()`): W's
-/// adjoints from the rows' adjoints, with c of the tape's type or real.
-#[inline]
-fn add_outer<T, C: Copy>(gw: &mut [T], ybar: &[T], c: &[C])
-where
-    T: TapeValue + std::ops::Mul<C, Output = T>,
-{
-    for (g_row, &a) in gw.chunks_exact_mut(c.len()).zip(ybar) {
-        for (g, &c) in g_row.iter_mut().zip(c) {
-            *g += a * c;
-        }
-    }
 }
 
 /// `Var<T>` out of a `D` that is `Var<T>` (checked by the caller with `TypeId`).
