@@ -237,6 +237,14 @@ fn assert_tapes_agree<O: Objective>(kernel: &O, plain: &O, x: &[f64], v: &[f64],
     assert_near(&hk, &hl, &format!("{what}: VarDual64 ∇²f·v"));
 }
 
+/// The reverse gradient of `f` against forward mode's, to rounding ([`assert_near`]).
+fn assert_reverse_is_forward<O: Objective>(f: &O, x: &[f64]) {
+    let (_, g) = reverse::gradient(f, x).expect("fits");
+    let xd = DVector::from_column_slice(x);
+    let (_, gf) = gradient_with(f, &xd, Backend::Forward).expect("valid");
+    assert_near(&g, gf.as_slice(), "∇f against forward mode");
+}
+
 /// Kernel and loop agree: f on f64 and every value bit for bit, ∇f and ∇²f·v bit for bit in
 /// forward mode and to rounding ([`assert_near`]) on the tape.
 fn assert_same(case: Case, x: &[f64], v: &[f64]) {
@@ -549,10 +557,7 @@ fn a_layer_applied_to_many_samples_equals_the_loop() {
     let (x, v) = point(23, 0.4);
     let (kernel, plain) = (Samples { kernel: true }, Samples { kernel: false });
     assert_tapes_agree(&kernel, &plain, &x, &v, "nine samples");
-    let (_, gk) = reverse::gradient(&kernel, &x).expect("fits");
-    let xd = DVector::from_column_slice(&x);
-    let (_, gf) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
-    assert_near(&gk, gf.as_slice(), "∇f against forward mode");
+    assert_reverse_is_forward(&kernel, &x);
 }
 
 /// A layer whose W is the output of another: recorded nodes that are not inputs (the first
@@ -577,10 +582,7 @@ fn a_layer_whose_w_is_another_layers_output_equals_the_loop() {
     let (x, v) = point(15, 0.8);
     let (kernel, plain) = (WFromRows { kernel: true }, WFromRows { kernel: false });
     assert_tapes_agree(&kernel, &plain, &x, &v, "W from rows");
-    let (_, gk) = reverse::gradient(&kernel, &x).expect("fits");
-    let xd = DVector::from_column_slice(&x);
-    let (_, gf) = gradient_with(&kernel, &xd, Backend::Forward).expect("valid");
-    assert_near(&gk, gf.as_slice(), "∇f against forward mode");
+    assert_reverse_is_forward(&kernel, &x);
 }
 
 /// A tiny softmax cross-entropy MLP: 3 inputs → 4 tanh → 3 logits, two samples, written with
