@@ -25,7 +25,7 @@
 //! Timings go to `rust.csv` (`workload,op,seconds`).
 
 use autodiff_objectives::{
-    Backend, DualNum, Objective, gradient_hvp_with, gradient_with, matvec, objective,
+    Backend, DualNum, Objective, gradient_hvp_with, gradient_with, matvec_add, objective,
 };
 use nalgebra::DVector;
 use objective_zoo::{rosenbrock, trigonometric};
@@ -49,8 +49,8 @@ const WEIGHTS: usize = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
 /// a plain generic function of the weights θ = (W₁ row-major, b₁, W₂ row-major, b₂), with the
 /// data as `f64`. Mean over the samples of log Σₖ exp(zₖ − m) + m − z_y, m = max_k zₖ (a
 /// constant shift for stability: it changes no derivative). Both dense layers go through the
-/// optional [`matvec`] kernel (W·x from zero, then `+ b`: the same value as the loop
-/// `s = 0; s += w·x` for every number type, one block on the reverse tape).
+/// optional [`matvec_add`] kernel from the bias (W·x accumulated onto b: the same value as the
+/// loop `s = b; s += w·x` for every number type, one block on the reverse tape).
 struct Mlp {
     /// SAMPLES × INPUTS, row-major.
     inputs: Vec<f64>,
@@ -85,13 +85,15 @@ impl Objective for Mlp {
         let mut total = D::from(0.0);
         let mut z = vec![D::from(0.0); HIDDEN];
         let mut logits = vec![D::from(0.0); CLASSES];
+        let mut hidden = vec![D::from(0.0); HIDDEN];
         for (xi, &label) in self.inputs.chunks(INPUTS).zip(&self.labels) {
-            matvec(w1, xi, &mut z);
-            let hidden: Vec<D> = z.iter().zip(b1).map(|(&z, &b)| (z + b).tanh()).collect();
-            matvec(w2, &hidden, &mut logits);
-            for (z, &b) in logits.iter_mut().zip(b2) {
-                *z += b;
+            z.copy_from_slice(b1);
+            matvec_add(w1, xi, &mut z);
+            for (h, &z) in hidden.iter_mut().zip(&z) {
+                *h = z.tanh();
             }
+            logits.copy_from_slice(b2);
+            matvec_add(w2, &hidden, &mut logits);
             let m = logits
                 .iter()
                 .map(|z| z.re())

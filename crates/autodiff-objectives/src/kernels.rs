@@ -59,6 +59,10 @@ pub fn dot<D: DualNum<Primitive = f64> + Copy>(a: &[D], b: &[D]) -> D {
 /// `x` holds either numbers of the same type (`X = D`: a hidden layer's activations) or
 /// `f64` data (`X = f64`: a network's inputs, multiplied as `D * f64`). Put a layer's bias in
 /// `y` beforehand to get W·x + b accumulated from the bias, or use [`matvec`] for W·x alone.
+/// On the reverse tape, starting from the bias is also the cheaper of the two: W·x + b with
+/// the bias added afterwards depends on two nodes per output, so the next operation on it
+/// (a tanh, or the next layer's block) records an extra node per output — the benchmark MLP's
+/// gradient took 1.23× as long written that way (`docs/benchmarks.md`).
 ///
 /// # Reverse mode
 ///
