@@ -297,6 +297,11 @@ impl<T: TapeValue> Sweep<'_, T> {
     /// eight samples, not once per sample). Each adjoint receives the blocks' additions in the
     /// same order as block by block; other operations' contributions to W's nodes now come
     /// before them.
+    ///
+    /// The blocks of one W are taken out of the list in one pass that keeps the others in
+    /// order ([`PASSES`] such passes, the W in the order of their first block; a network has
+    /// one W per layer); the blocks of any further W are sorted (by W, then by descending
+    /// first row: the sweep's order, since every block has its own first row).
     pub(super) fn finish(self, adj: &mut [T]) {
         let Sweep {
             deferred,
@@ -304,24 +309,72 @@ impl<T: TapeValue> Sweep<'_, T> {
             values,
             ..
         } = self;
-        let key = |(b, _): &(Block, u32)| (b.w_base, b.rows, b.cols, b.c_real);
-        // Within one W, the sweep's order: descending first rows (distinct, so the unstable
-        // sort, which needs no buffer, orders as a stable one would).
-        deferred.sort_unstable_by_key(|p| (key(p), std::cmp::Reverse(p.0.node)));
-        for run in deferred.chunk_by(|p, q| key(p) == key(q)) {
+        let mut rest = deferred.len();
+        for _ in 0..PASSES {
+            let Some(&first) = deferred.first().filter(|_| rest > 0) else {
+                break;
+            };
+            let mut group = [first; GROUP];
+            let (mut taken, mut kept) = (0, 0);
+            for k in 0..rest {
+                let p = deferred[k];
+                if w_key(&p) != w_key(&first) {
+                    deferred[kept] = p;
+                    kept += 1;
+                    continue;
+                }
+                group[taken] = p;
+                taken += 1;
+                if taken == GROUP {
+                    add_group(reals, values, &group, adj);
+                    taken = 0;
+                }
+            }
+            for one in &group[..taken] {
+                add_w(reals, values, std::array::from_ref(one), adj);
+            }
+            rest = kept;
+        }
+        deferred.truncate(rest);
+        deferred.sort_unstable_by_key(|p| (w_key(p), std::cmp::Reverse(p.0.node)));
+        for run in deferred.chunk_by(|p, q| w_key(p) == w_key(q)) {
             for group in run.chunks(GROUP) {
-                if let Ok(group) = <&[_; GROUP]>::try_from(group)
-                    && group.iter().all(|&(b, reach)| reach == b.rows)
-                {
-                    add_w(reals, values, group, adj);
-                } else {
-                    for one in group {
-                        add_w(reals, values, std::array::from_ref(one), adj);
+                match <&[_; GROUP]>::try_from(group) {
+                    Ok(group) => add_group(reals, values, group, adj),
+                    Err(_) => {
+                        for one in group {
+                            add_w(reals, values, std::array::from_ref(one), adj);
+                        }
                     }
                 }
             }
         }
         deferred.clear();
+    }
+}
+
+/// The W a deferred block adds to (its first node and shape, and where its factors c are).
+fn w_key((b, _): &(Block, u32)) -> (u32, u32, u32, bool) {
+    (b.w_base, b.rows, b.cols, b.c_real)
+}
+
+/// How many W [`Sweep::finish`] takes out of the deferred blocks by partition before it sorts.
+const PASSES: usize = 4;
+
+/// [`add_w`] of [`GROUP`] blocks of the same W in one pass when they reach all their rows,
+/// else one by one.
+fn add_group<T: TapeValue>(
+    reals: &[f64],
+    values: &[T],
+    group: &[(Block, u32); GROUP],
+    adj: &mut [T],
+) {
+    if group.iter().all(|&(b, reach)| reach == b.rows) {
+        add_w(reals, values, group, adj);
+    } else {
+        for one in group {
+            add_w(reals, values, std::array::from_ref(one), adj);
+        }
     }
 }
 
