@@ -106,7 +106,7 @@ pub use finite_sum::{
     FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, eval_term_block, parallel_gradient,
     parallel_gradient_hvp, term_blocks,
 };
-pub use kernels::{dot, matvec, matvec_add};
+pub use kernels::{dot, matvec, matvec_add, matvec_add_batch};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::Objective;

@@ -294,7 +294,7 @@ thread_local! {
 mod dense;
 mod local;
 
-pub(crate) use dense::matvec_add_on_tape;
+pub(crate) use dense::{matvec_add_batch_on_tape, matvec_add_on_tape};
 
 mod private {
     /// Also requires the closed-form lifting of [`Lift`](super::local::Lift).

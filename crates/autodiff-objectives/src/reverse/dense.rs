@@ -519,6 +519,8 @@ pub(super) struct Operands<T: TapeValue> {
     bias: Vec<Var<T>>,
     /// The rows' values.
     out: Vec<T>,
+    /// Every sample's rows' values of a batch ([`matvec_add_batch_on_tape`]).
+    batch: Vec<T>,
 }
 
 impl<T: TapeValue> Operands<T> {
@@ -528,6 +530,7 @@ impl<T: TapeValue> Operands<T> {
             vars: Vec::new(),
             bias: Vec::new(),
             out: Vec::new(),
+            batch: Vec::new(),
         }
     }
 }
@@ -649,6 +652,17 @@ where
     X: Copy + 'static,
     T: TapeValue,
 {
+    on_tape::<D, X, T>(w, x, y, None)
+}
+
+/// [`matvec_add_on_tape`], with the rows' values given (`given`, as the loop computes them)
+/// or computed here (`None`).
+fn on_tape<D, X, T>(w: &[D], x: &[X], y: &mut [D], given: Option<&[T]>) -> bool
+where
+    D: Copy + 'static,
+    X: Copy + 'static,
+    T: TapeValue,
+{
     if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
         return false;
     }
@@ -688,7 +702,7 @@ where
                 values: wv,
                 kept: at,
             };
-            record(tape, w, &mut cols_of, &mut ops.bias, &mut ops.out)
+            record(tape, w, &mut cols_of, &mut ops.bias, given, &mut ops.out)
         });
         if let Some(node) = node {
             // The rows' numbers: nodes node.., or constants when the tape overflowed.
@@ -702,6 +716,209 @@ where
         tape.blocks.operands = ops;
         node.is_some()
     })
+}
+
+/// [`crate::matvec_add_batch`] when `D` is `Var<T>` and `X` is `f64` or `Var<T>`: y_s ← y_s +
+/// W·x_s for the `samples` rows x_s of `x` (`cols` each) and y_s of `y` (`rows` each), recorded
+/// exactly as [`matvec_add_on_tape`] sample after sample would record it — the same blocks, or
+/// `one(x_s, y_s)` for a sample the fast path does not take — but with every sample's values
+/// computed first, in one pass over W per four samples (see [`batch_values`]). `false`
+/// (nothing done) when `D` is not `Var<T>` or W is not one run of nodes or constants: the
+/// caller then runs its per-sample loop.
+pub(crate) fn matvec_add_batch_on_tape<D, X, T>(
+    w: &[D],
+    x: &[X],
+    y: &mut [D],
+    (rows, cols): (usize, usize),
+    one: &mut dyn FnMut(&[X], &mut [D]),
+) -> bool
+where
+    D: Copy + 'static,
+    X: Copy + 'static,
+    T: TapeValue,
+{
+    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+        return false;
+    }
+    let data = TypeId::of::<X>() == TypeId::of::<f64>();
+    if (!data && TypeId::of::<X>() != TypeId::of::<Var<T>>())
+        || cols < 2
+        || rows == 0
+        || rows.checked_mul(cols) != Some(w.len())
+    {
+        return false;
+    }
+    let batch = T::with_tape(|cell| {
+        let tape = &mut *cell.borrow_mut();
+        let mut values = std::mem::replace(&mut tape.blocks.weights, WeightValues::new());
+        let mut ops = std::mem::replace(&mut tape.blocks.operands, Operands::new());
+        let mut batch = std::mem::take(&mut ops.batch);
+        batch.clear();
+        let done = weights_of(tape.inputs, w, cols, &mut values).and_then(|(_, at)| {
+            let wv = values.get(at, w.len())?;
+            ops.bias.clear();
+            ops.bias.extend(y.iter().map(var::<D, T>));
+            if data {
+                ops.data.clear();
+                ops.data.extend(x.iter().map(|v| {
+                    (v as &dyn Any)
+                        .downcast_ref::<f64>()
+                        .map_or(f64::NAN, |&v| v)
+                }));
+                batch_values(
+                    wv,
+                    at.is_some(),
+                    &ops.data,
+                    &ops.bias,
+                    (rows, cols),
+                    &mut batch,
+                );
+            } else {
+                let mut xv = std::mem::take(&mut tape.blocks.scratch);
+                xv.clear();
+                xv.extend(x.iter().map(|v| var::<X, T>(v).val));
+                batch_values(wv, at.is_some(), &xv, &ops.bias, (rows, cols), &mut batch);
+                tape.blocks.scratch = xv;
+            }
+            Some(())
+        });
+        tape.blocks.weights = values;
+        tape.blocks.operands = ops;
+        done.map(|()| batch)
+    });
+    let Some(batch) = batch else {
+        return false;
+    };
+    for (s, (xs, ys)) in x
+        .chunks_exact(cols)
+        .zip(y.chunks_exact_mut(rows))
+        .enumerate()
+    {
+        // (Every sample has its values; were one missing, the block would compute them.)
+        let v = batch.get(s * rows..(s + 1) * rows);
+        if !on_tape::<D, X, T>(w, xs, ys, v) {
+            one(xs, ys);
+        }
+    }
+    // The buffer back to the tape, for the next batch.
+    T::with_tape(|cell| {
+        let tape = &mut *cell.borrow_mut();
+        if batch.capacity() > tape.blocks.operands.batch.capacity() {
+            tape.blocks.operands.batch = batch;
+        }
+    });
+    true
+}
+
+/// How many samples [`batch_values`] runs through one pass over W: four on the gradient tape,
+/// two on the HVP tape (whose values are twice as wide, so that the sums stay in registers).
+const fn samples_per_pass<T>() -> usize {
+    if size_of::<T>() <= 8 { 4 } else { 2 }
+}
+
+/// Every sample's rows' values, y_s,i + Σⱼ W[i,j]·x_s,j, each summed in the loop's order (so
+/// the values are the loop's, and [`interleaved_rows`]', to the bit), appended to `out`
+/// sample after sample: `x` holds the samples' `cols` columns one sample after the other,
+/// `bias` their `rows` rows'. With W's values kept four rows interleaved (`quads`), several
+/// samples share each pass over W ([`samples_per_pass`]): a wide layer's W is then read from
+/// memory once per four samples instead of once per sample.
+fn batch_values<T, C>(
+    w: &[T],
+    quads: bool,
+    x: &[C],
+    bias: &[Var<T>],
+    (rows, cols): (usize, usize),
+    out: &mut Vec<T>,
+) where
+    T: TapeValue + std::ops::Mul<C, Output = T>,
+    C: Copy,
+{
+    if cols == 0 || rows == 0 {
+        return;
+    }
+    let together = if quads { samples_per_pass::<T>() } else { 1 };
+    let grouped = if together > 1 {
+        x.len() / cols / together * together
+    } else {
+        0
+    };
+    let (xg, x_rest) = x.split_at(grouped * cols);
+    let (bg, b_rest) = bias.split_at((grouped * rows).min(bias.len()));
+    if grouped > 0 {
+        // The group's columns j-major (x_0,j, x_1,j, …), so that one step of the pass over W
+        // reads one short run.
+        let mut xt = Vec::with_capacity(cols * together);
+        for (xg, bg) in xg
+            .chunks_exact(cols * together)
+            .zip(bg.chunks_exact(rows * together))
+        {
+            xt.clear();
+            xt.extend((0..cols).flat_map(|j| xg.iter().skip(j).step_by(cols).copied()));
+            let at = out.len();
+            out.resize(at + rows * together, T::zero());
+            let o = out.get_mut(at..).unwrap_or_default();
+            if together == 4 {
+                samples_at_once::<4, T, C>(w, &xt, bg, (rows, cols), o);
+            } else {
+                samples_at_once::<2, T, C>(w, &xt, bg, (rows, cols), o);
+            }
+        }
+    }
+    for (xs, b) in x_rest.chunks_exact(cols).zip(b_rest.chunks_exact(rows)) {
+        interleaved_rows(w, quads, xs, b, out);
+    }
+}
+
+/// [`batch_values`] for `N` samples with W four rows interleaved: `xt` their columns j-major
+/// (cols × N), `bias` their rows (N × rows), `out` their values (N × rows). Each group of four
+/// rows' entries is loaded once for the N samples.
+fn samples_at_once<const N: usize, T, C>(
+    w: &[T],
+    xt: &[C],
+    bias: &[Var<T>],
+    (rows, cols): (usize, usize),
+    out: &mut [T],
+) where
+    T: TapeValue + std::ops::Mul<C, Output = T>,
+    C: Copy,
+{
+    let bias_of = |n: usize, i: usize| bias.get(n * rows + i).map_or(T::zero(), |b| b.val);
+    for (k, q4) in w.chunks_exact(4 * cols).enumerate() {
+        let mut s = [[T::zero(); 4]; N];
+        for (n, s) in s.iter_mut().enumerate() {
+            for (r, s) in s.iter_mut().enumerate() {
+                *s = bias_of(n, 4 * k + r);
+            }
+        }
+        for (q, xj) in q4.chunks_exact(4).zip(xt.chunks_exact(N)) {
+            for (s, &xj) in s.iter_mut().zip(xj) {
+                s[0] += q[0] * xj;
+                s[1] += q[1] * xj;
+                s[2] += q[2] * xj;
+                s[3] += q[3] * xj;
+            }
+        }
+        for (n, s) in s.iter().enumerate() {
+            if let Some(o) = out.get_mut(n * rows + 4 * k..n * rows + 4 * k + 4) {
+                o.copy_from_slice(s);
+            }
+        }
+    }
+    // The rows after the last group of four, row by row (as in `interleaved_rows`).
+    let rows_done = rows / 4 * 4;
+    let tail = w.get(rows_done * cols..).unwrap_or_default();
+    for n in 0..N {
+        for (i, row) in (rows_done..).zip(tail.chunks_exact(cols)) {
+            let xs = xt.iter().skip(n).step_by(N);
+            let v = row
+                .iter()
+                .zip(xs)
+                .fold(bias_of(n, i), |s, (&wk, &xj)| s + wk * xj);
+            if let Some(o) = out.get_mut(n * rows + i) {
+                *o = v;
+            }
+        }
+    }
 }
 
 /// How W is held, its values, and where they start in [`WeightValues::kept`] when kept (then
@@ -720,6 +937,7 @@ fn record<T: TapeValue>(
     w: Weight<'_, T>,
     x: &mut Cols<'_, T>,
     bias: &mut [Var<T>],
+    given: Option<&[T]>,
     out: &mut Vec<T>,
 ) -> Option<Option<u32>> {
     // Operands that depend on two nodes become nodes of their own first (the x_j in order,
@@ -744,7 +962,7 @@ fn record<T: TapeValue>(
         Cols::Data(_) => Some(()),
     }
     .and_then(|()| bias.iter_mut().try_for_each(&mut one_node));
-    let recorded = singled.and_then(|()| block(tape, w, x, bias, start, &pending, out));
+    let recorded = singled.and_then(|()| block(tape, w, x, bias, (start, &pending), given, out));
     tape.blocks.pending = pending;
     recorded
 }
@@ -812,7 +1030,7 @@ where
 }
 
 /// [`record`] once every operand is one node: `pending` are the nodes to write before the
-/// block (at `start ..`).
+/// block (at `start ..`); `given`, the rows' values if already computed ([`batch_values`]).
 fn block<T: TapeValue>(
     tape: &mut Tape<T>,
     Weight {
@@ -822,8 +1040,8 @@ fn block<T: TapeValue>(
     }: Weight<'_, T>,
     x: &Cols<'_, T>,
     bias: &[Var<T>],
-    start: usize,
-    pending: &[Node<T>],
+    (start, pending): (usize, &[Node<T>]),
+    given: Option<&[T]>,
     out: &mut Vec<T>,
 ) -> Option<Option<u32>> {
     let (rows, cols) = (bias.len(), w.len() / bias.len());
@@ -909,9 +1127,11 @@ fn block<T: TapeValue>(
 
     // The values, as the loop computes them: s = yᵢ; s += W[i,j]·x_j for j = 0, 1, ….
     out.clear();
-    match x {
-        Cols::Data(xs) => interleaved_rows(w, kept.is_some(), xs, bias, out),
-        Cols::Vars(xs) => {
+    match (x, given) {
+        // Computed for the whole batch (the same values: see `batch_values`).
+        (_, Some(v)) if v.len() == rows => out.extend_from_slice(v),
+        (Cols::Data(xs), _) => interleaved_rows(w, kept.is_some(), xs, bias, out),
+        (Cols::Vars(xs), _) => {
             // x's values contiguous (the sweep's scratch is free while recording).
             let mut xv = std::mem::take(&mut tape.blocks.scratch);
             xv.clear();
