@@ -56,6 +56,30 @@ pub trait FiniteSum: Objective {
     fn terms_per_block(&self) -> usize {
         PARALLEL_BLOCK
     }
+
+    /// Σₖ f_{terms(k)}(x), the terms in the order given (repetitions counted): by default
+    /// exactly
+    ///
+    /// ```text
+    /// let mut sum = D::from(0.0);
+    /// for &i in terms { sum += self.eval_term(i, x); }
+    /// ```
+    ///
+    /// Every sum of terms this crate forms goes through here — a block of
+    /// [`finite_sum_blocks!`](crate::finite_sum_blocks), a [`MiniBatch`] and its blocks, the
+    /// blocks of [`parallel_gradient`] / [`parallel_gradient_hvp`] — so that a finite sum whose
+    /// terms can share work (a network's layers applied to all the samples at once with
+    /// [`matvec_add_batch`](crate::matvec_add_batch)) may compute them together. An override
+    /// must return the loop's value to the bit (so that blocks, batches and thread counts keep
+    /// their bits), and NaN for an index ≥ [`n_terms`](Self::n_terms); its derivatives may
+    /// differ from the loop's by rounding only.
+    fn sum_terms<D: DualNum<Primitive = f64> + Copy>(&self, terms: &[usize], x: &[D]) -> D {
+        let mut sum = D::from(0.0);
+        for &i in terms {
+            sum += self.eval_term(i, x);
+        }
+        sum
+    }
 }
 
 /// The number of blocks of [`FiniteSum::terms_per_block`] consecutive terms:
@@ -74,11 +98,9 @@ pub fn eval_term_block<F: FiniteSum + ?Sized, D: DualNum<Primitive = f64> + Copy
     x: &[D],
 ) -> D {
     let (n, len) = (f.n_terms(), f.terms_per_block().max(1));
-    let mut sum = D::from(0.0);
-    for i in b.saturating_mul(len)..b.saturating_add(1).saturating_mul(len).min(n) {
-        sum += f.eval_term(i, x);
-    }
-    sum / n as f64
+    let terms: Vec<usize> =
+        (b.saturating_mul(len)..b.saturating_add(1).saturating_mul(len).min(n)).collect();
+    f.sum_terms(&terms, x) / n as f64
 }
 
 /// Makes a [`FiniteSum`] differentiate block by block: put `finite_sum_blocks!();` inside its
@@ -168,11 +190,7 @@ impl<'a, F: FiniteSum> MiniBatch<'a, F> {
 /// (1/|B|) Σ_{k ∈ run} f_{B_k}. A batch of another finite sum is one block, as before.
 impl<F: FiniteSum> Objective for MiniBatch<'_, F> {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        let mut sum = D::from(0.0);
-        for &i in &self.indices {
-            sum += self.f.eval_term(i, x);
-        }
-        sum / self.indices.len() as f64
+        self.f.sum_terms(&self.indices, x) / self.indices.len() as f64
     }
     fn dim(&self) -> Option<usize> {
         self.f.dim()
@@ -190,13 +208,9 @@ impl<F: FiniteSum> Objective for MiniBatch<'_, F> {
         }
         let len = self.f.terms_per_block().max(1);
         let m = self.indices.len();
-        let mut sum = D::from(0.0);
-        for &i in &self.indices
-            [(b.saturating_mul(len)).min(m)..b.saturating_add(1).saturating_mul(len).min(m)]
-        {
-            sum += self.f.eval_term(i, x);
-        }
-        sum / m as f64
+        let run = &self.indices
+            [(b.saturating_mul(len)).min(m)..b.saturating_add(1).saturating_mul(len).min(m)];
+        self.f.sum_terms(run, x) / m as f64
     }
 }
 
@@ -226,11 +240,8 @@ struct Block<'a, F: FiniteSum> {
 
 impl<F: FiniteSum> Objective for Block<'_, F> {
     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        let mut sum = D::from(0.0);
-        for i in self.range.clone() {
-            sum += self.f.eval_term(i, x);
-        }
-        sum
+        let terms: Vec<usize> = self.range.clone().collect();
+        self.f.sum_terms(&terms, x)
     }
     fn dim(&self) -> Option<usize> {
         self.f.dim()

@@ -460,3 +460,87 @@ fn the_kernel_logits_equal_the_per_term_loops() {
         }
     }
 }
+
+/// Terms `terms` of a network summed by `ReviewMlp::sum_terms` (layers batched over the
+/// samples) or by the loop over `eval_term`.
+struct Terms<'a> {
+    net: &'a ReviewMlp,
+    terms: Vec<usize>,
+    batched: bool,
+}
+
+impl autodiff_objectives::Objective for Terms<'_> {
+    fn eval<D: autodiff_objectives::DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        if self.batched {
+            self.net.sum_terms(&self.terms, t)
+        } else {
+            let mut sum = D::from(0.0);
+            for &i in &self.terms {
+                sum += self.net.eval_term(i, t);
+            }
+            sum
+        }
+    }
+}
+
+/// The batched sum of terms equals the loop over the terms: values to the bit on every
+/// number type, derivatives to rounding — with and without dropout, with repeated and
+/// unordered indices, for batches that fill the kernel's passes of four samples and batches
+/// that do not; an index past the end gives NaN, as the loop does.
+#[test]
+fn the_batched_sum_of_terms_equals_the_loop_over_the_terms() {
+    use autodiff_objectives::{Objective, reverse};
+    let shape = MlpShape {
+        inputs: 6,
+        hidden: 9,
+        bottleneck: 5,
+        classes: 3,
+    };
+    let n = 11;
+    let inputs: Vec<f64> = (0..n * shape.inputs)
+        .map(|k| {
+            if k % 5 == 2 {
+                0.0
+            } else {
+                (0.3 * k as f64).sin().abs()
+            }
+        })
+        .collect();
+    let labels = (0..n).map(|i| (i % 3) as u8).collect();
+    let plain = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
+    let dropped = plain.clone().with_dropout(0.3, 17).expect("valid rate");
+    let theta = shape.glorot_init(4);
+    let t = theta.as_slice();
+    let v: Vec<f64> = (0..theta.len()).map(|k| (0.7 * k as f64).cos()).collect();
+    for net in [&plain, &dropped] {
+        for terms in [
+            (0..n).collect::<Vec<_>>(),
+            vec![3],
+            vec![7, 2, 2, 9, 0],
+            vec![10, 4, 6, 1, 8, 5, 3, 0],
+        ] {
+            let what = format!("{terms:?}, dropout {}", net.dropout_rate());
+            let a = Terms {
+                net,
+                terms: terms.clone(),
+                batched: true,
+            };
+            let b = Terms {
+                net,
+                terms,
+                batched: false,
+            };
+            assert_eq!(a.eval(t).to_bits(), b.eval(t).to_bits(), "{what}: f64");
+            let (fa, ga) = reverse::gradient(&a, t).expect("valid");
+            let (fb, gb) = reverse::gradient(&b, t).expect("valid");
+            assert_eq!(fa.to_bits(), fb.to_bits(), "{what}: Var64 value");
+            near(&ga, &gb, &format!("{what}: ∇f"));
+            let (fa, _, hva) = reverse::gradient_hvp(&a, t, &v).expect("valid");
+            let (fb, _, hvb) = reverse::gradient_hvp(&b, t, &v).expect("valid");
+            assert_eq!(fa.to_bits(), fb.to_bits(), "{what}: VarDual64 value");
+            near(&hva, &hvb, &format!("{what}: ∇²f·v"));
+        }
+    }
+    assert!(plain.sum_terms(&[1, n], t).is_nan());
+    assert!(plain.sum_terms(&[0], &t[1..]).is_nan());
+}
