@@ -205,10 +205,15 @@ fn main() {
             return;
         }
         let dim = value_of("--dim").and_then(|d| d.parse().ok());
-        if what == "review" {
+        if what == "review" || what == "review-digits" {
             // `profile review OP --dim n`: the zoo's review MLP at its CIFAR-10 shape
-            // (3 072 → 128 → 32 → 10, 394 634 weights) on n synthetic samples.
-            let shape = objective_zoo::MlpShape::review_cifar();
+            // (3 072 → 128 → 32 → 10, 394 634 weights) on n synthetic samples;
+            // `review-digits`, at its digits shape (64 → 32 → 32 → 10, 3 466 weights).
+            let shape = if what == "review" {
+                objective_zoo::MlpShape::review_cifar()
+            } else {
+                objective_zoo::MlpShape::review_digits()
+            };
             let n = dim.unwrap_or(4);
             let inputs = (0..n * shape.inputs)
                 .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)

@@ -73,10 +73,10 @@
 //! is [`reverse::AUTO_REVERSE_HVP_DIM`], for dense Hessians
 //! [`reverse::AUTO_REVERSE_HESSIAN_DIM`]); the thresholds were measured with
 //! `cargo bench -p autodiff-objectives --bench backends -- crossover` (see `docs/benchmarks.md`).
-//! Optional kernels — [`dot`], and [`matvec`] / [`matvec_add`] for dense layers (row-major W) —
-//! compute exactly the value of the loop they stand for with every number type (and its
-//! derivatives up to rounding) and record far less on the reverse tape (a dense layer is one
-//! block, not a node per product).
+//! Optional kernels — [`dot`], and [`matvec`] / [`matvec_add`] for dense layers (row-major W),
+//! [`matvec_add_batch`] for one layer over many samples — compute exactly the value of the loop
+//! they stand for with every number type (and its derivatives up to rounding) and record far
+//! less on the reverse tape (a dense layer is one block, not a node per product).
 //!
 //! The `*_with` functions take an explicit [`Backend`]. The [`Oracle`] wraps an objective with
 //! counters ([`EvalCounts`]) so that optimizers and certifiers can report their cost.
@@ -85,7 +85,9 @@
 //! with [`finite_sum_blocks!`]) is differentiated block by block by all of these: one block on
 //! the tape at a time, the block results added in block order, so full-batch gradients and
 //! HVPs of large finite sums need memory for one block, and [`parallel_gradient`] /
-//! [`parallel_gradient_hvp`] return the same bits on any number of threads.
+//! [`parallel_gradient_hvp`] return the same bits on any number of threads. Every such sum of
+//! terms goes through [`FiniteSum::sum_terms`], which a finite sum may override to compute its
+//! terms together (a network's layers over all the block's samples at once).
 
 mod blocks;
 mod derive;

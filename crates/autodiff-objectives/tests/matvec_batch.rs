@@ -1,8 +1,9 @@
 //! The batched dense layer `matvec_add_batch` against the per-sample `matvec_add` calls it
 //! stands for: the same values and the same recording, so f, ∇f and ∇²f·v agree **to the bit**
-//! on every number type and both tapes — for batches that fill the four-sample passes and
-//! batches that leave samples over, rows that fill groups of four and rows that do not, kept
-//! and unkept W, data and recorded inputs, the loop's fallbacks, the tape limit and bad shapes.
+//! on every number type and both tapes — for small layers (recorded sample by sample) with
+//! kept and unkept W, data and recorded inputs, the loop's fallbacks, the tape limit and bad
+//! shapes; and for wide layers (W's values ≥ 1 MiB, every sample's values computed first) with
+//! passes of four and two samples, samples left over and rows left over.
 
 // Exact comparisons are the point: the batch must reproduce the per-sample calls to the bit.
 #![allow(clippy::float_cmp)]
@@ -277,4 +278,95 @@ fn exceeding_the_limit_inside_a_batch_is_an_error_and_the_tape_stays_usable() {
     );
     let again = reverse::gradient(&f, &x).expect("fits");
     assert_eq!(bits(&again.1), bits(&full.1));
+}
+
+/// Two layers wide enough (W's values ≥ 1 MiB) for the batch to compute every sample's values
+/// first: 2 048 data inputs → 66 tanh units → 2 050 outputs, over `samples` samples.
+struct WideNet {
+    samples: usize,
+    batch: bool,
+}
+
+const WIDE: (usize, usize, usize) = (2_048, 66, 2_050);
+
+impl WideNet {
+    fn dim() -> usize {
+        let (p, h, o) = WIDE;
+        h * p + h + o * h
+    }
+}
+
+impl Objective for WideNet {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        let (p, h, o) = WIDE;
+        let n = self.samples;
+        let (w1, rest) = t.split_at(h * p);
+        let (b1, w2) = rest.split_at(h);
+        let data: Vec<f64> = (0..n * p).map(|k| (0.013 * k as f64).sin()).collect();
+        let mut z: Vec<D> = (0..n).flat_map(|_| b1.iter().copied()).collect();
+        layer(self.batch, w1, &data, &mut z, n);
+        let hidden: Vec<D> = z
+            .iter()
+            .enumerate()
+            .map(|(k, z)| if k % 13 == 4 { D::from(-0.5) } else { z.tanh() })
+            .collect();
+        let mut out = vec![D::from(0.1); n * o];
+        layer(self.batch, w2, &hidden, &mut out, n);
+        out.iter()
+            .enumerate()
+            .map(|(k, &y)| (y * (0.5 + 0.001 * (k % 97) as f64)).sin())
+            .sum()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(Self::dim())
+    }
+}
+
+/// With W's values computed for several samples per pass (passes of four and of two, samples
+/// left over, rows left over), the batch still records what the samples record: f, ∇f and
+/// ∇²f·v to the bit; and ∇f·v agrees with forward mode's directional derivative.
+#[test]
+fn wide_layers_computed_several_samples_per_pass_record_what_the_samples_record() {
+    let d = WideNet::dim();
+    let x: Vec<f64> = (0..d).map(|i| 0.02 * (0.37 * i as f64).sin()).collect();
+    let v: Vec<f64> = (0..d).map(|i| (0.11 * i as f64).cos()).collect();
+    for samples in [1, 5, 9] {
+        let (batch, plain) = (
+            WideNet {
+                samples,
+                batch: true,
+            },
+            WideNet {
+                samples,
+                batch: false,
+            },
+        );
+        assert_eq!(
+            batch.eval(&x).to_bits(),
+            plain.eval(&x).to_bits(),
+            "{samples}: f64"
+        );
+        let (fb, gb) = reverse::gradient(&batch, &x).expect("fits");
+        let (fp, gp) = reverse::gradient(&plain, &x).expect("fits");
+        assert_eq!(fb.to_bits(), fp.to_bits(), "{samples}: Var64 value");
+        assert_eq!(bits(&gb), bits(&gp), "{samples}: Var64 ∇f");
+        let (fb, _, hb) = reverse::gradient_hvp(&batch, &x, &v).expect("fits");
+        let (fp, _, hp) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
+        assert_eq!(fb.to_bits(), fp.to_bits(), "{samples}: VarDual64 value");
+        assert_eq!(bits(&hb), bits(&hp), "{samples}: VarDual64 ∇²f·v");
+        let (xd, vd) = (DVector::from_vec(x.clone()), DVector::from_vec(v.clone()));
+        let dir = autodiff_objectives::directional(&batch, &xd, &vd).expect("valid");
+        let gv: f64 = gb.iter().zip(&v).map(|(g, v)| g * v).sum();
+        assert!(
+            (gv - dir.slope).abs() <= 1e-11 * dir.slope.abs().max(1.0),
+            "{samples}: ∇f·v {gv:e} against forward mode's {:e}",
+            dir.slope
+        );
+        let vhv: f64 = hb.iter().zip(&v).map(|(h, v)| h * v).sum();
+        assert!(
+            (vhv - dir.curvature).abs() <= 1e-10 * dir.curvature.abs().max(1.0),
+            "{samples}: vᵀ∇²f·v {vhv:e} against forward mode's {:e}",
+            dir.curvature
+        );
+    }
 }
