@@ -122,6 +122,32 @@ fn point(n: usize, shift: f64) -> (Vec<f64>, Vec<f64>) {
     (x, v)
 }
 
+/// Two forms of one objective agree to the bit: f on `f64`, and f, ∇f and ∇²f·v on both tapes.
+/// Returns the first form's ∇f and ∇²f·v.
+fn assert_tapes_bitwise<O: Objective>(
+    batch: &O,
+    plain: &O,
+    x: &[f64],
+    v: &[f64],
+    what: &str,
+) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(
+        batch.eval(x).to_bits(),
+        plain.eval(x).to_bits(),
+        "{what}: f64"
+    );
+    let (fb, gb) = reverse::gradient(batch, x).expect("fits");
+    let (fp, gp) = reverse::gradient(plain, x).expect("fits");
+    assert_eq!(fb.to_bits(), fp.to_bits(), "{what}: Var64 value");
+    assert_eq!(bits(&gb), bits(&gp), "{what}: Var64 ∇f");
+    let (fb, gb2, hb) = reverse::gradient_hvp(batch, x, v).expect("fits");
+    let (fp, gp2, hp) = reverse::gradient_hvp(plain, x, v).expect("fits");
+    assert_eq!(fb.to_bits(), fp.to_bits(), "{what}: VarDual64 value");
+    assert_eq!(bits(&gb2), bits(&gp2), "{what}: VarDual64 ∇f");
+    assert_eq!(bits(&hb), bits(&hp), "{what}: VarDual64 ∇²f·v");
+    (gb, hb)
+}
+
 /// The batch and the per-sample form agree to the bit: f on `f64`, and f, ∇f and ∇²f·v on both
 /// tapes and in forward mode; the gradient also agrees with forward mode's to rounding.
 fn assert_bitwise(net: Net) {
@@ -132,20 +158,7 @@ fn assert_bitwise(net: Net) {
     };
     let what = format!("{net:?}");
     let (x, v) = point(net.dim(), 0.3 + net.samples as f64);
-    assert_eq!(
-        batch.eval(&x).to_bits(),
-        plain.eval(&x).to_bits(),
-        "{what}: f64"
-    );
-    let (fb, gb) = reverse::gradient(&batch, &x).expect("fits");
-    let (fp, gp) = reverse::gradient(&plain, &x).expect("fits");
-    assert_eq!(fb.to_bits(), fp.to_bits(), "{what}: Var64 value");
-    assert_eq!(bits(&gb), bits(&gp), "{what}: Var64 ∇f");
-    let (fb, gb2, hb) = reverse::gradient_hvp(&batch, &x, &v).expect("fits");
-    let (fp, gp2, hp) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
-    assert_eq!(fb.to_bits(), fp.to_bits(), "{what}: VarDual64 value");
-    assert_eq!(bits(&gb2), bits(&gp2), "{what}: VarDual64 ∇f");
-    assert_eq!(bits(&hb), bits(&hp), "{what}: VarDual64 ∇²f·v");
+    let (gb, _) = assert_tapes_bitwise(&batch, &plain, &x, &v, &what);
     let (xd, vd) = (DVector::from_vec(x), DVector::from_vec(v));
     let (_, gfb, hfb) = gradient_hvp_with(&batch, &xd, &vd, Backend::Forward).expect("valid");
     let (_, gfp, hfp) = gradient_hvp_with(&plain, &xd, &vd, Backend::Forward).expect("valid");
@@ -341,19 +354,7 @@ fn wide_layers_computed_several_samples_per_pass_record_what_the_samples_record(
                 batch: false,
             },
         );
-        assert_eq!(
-            batch.eval(&x).to_bits(),
-            plain.eval(&x).to_bits(),
-            "{samples}: f64"
-        );
-        let (fb, gb) = reverse::gradient(&batch, &x).expect("fits");
-        let (fp, gp) = reverse::gradient(&plain, &x).expect("fits");
-        assert_eq!(fb.to_bits(), fp.to_bits(), "{samples}: Var64 value");
-        assert_eq!(bits(&gb), bits(&gp), "{samples}: Var64 ∇f");
-        let (fb, _, hb) = reverse::gradient_hvp(&batch, &x, &v).expect("fits");
-        let (fp, _, hp) = reverse::gradient_hvp(&plain, &x, &v).expect("fits");
-        assert_eq!(fb.to_bits(), fp.to_bits(), "{samples}: VarDual64 value");
-        assert_eq!(bits(&hb), bits(&hp), "{samples}: VarDual64 ∇²f·v");
+        let (gb, hb) = assert_tapes_bitwise(&batch, &plain, &x, &v, &format!("{samples} samples"));
         let (xd, vd) = (DVector::from_vec(x.clone()), DVector::from_vec(v.clone()));
         let dir = autodiff_objectives::directional(&batch, &xd, &vd).expect("valid");
         let gv: f64 = gb.iter().zip(&v).map(|(g, v)| g * v).sum();

@@ -620,13 +620,28 @@ impl FiniteSum for ReviewMlp {
         let mut sum = D::from(0.0);
         for chunk in terms.chunks(SAMPLES_TOGETHER) {
             let k = chunk.len();
-            let images: Vec<f64> = chunk
-                .iter()
-                .flat_map(|&i| self.sample(i))
-                .copied()
-                .collect();
+            // The images where they are stored when the terms are consecutive (a block's),
+            // else gathered.
+            let p = s.inputs;
+            let consecutive = chunk.windows(2).all(|ij| ij[1] == ij[0] + 1);
+            let gathered: Vec<f64>;
+            let stored = chunk
+                .first()
+                .filter(|_| consecutive)
+                .and_then(|&first| self.inputs.get(first * p..(first + k) * p));
+            let images = match stored {
+                Some(images) => images,
+                None => {
+                    gathered = chunk
+                        .iter()
+                        .flat_map(|&i| self.sample(i))
+                        .copied()
+                        .collect();
+                    &gathered
+                }
+            };
             let mut z = repeat(&x[b1..w2], k);
-            matvec_add_batch(&x[w1..b1], &images, &mut z, k);
+            matvec_add_batch(&x[w1..b1], images, &mut z, k);
             let mut hidden = Vec::with_capacity(k * h);
             for (&i, z) in chunk.iter().zip(z.chunks_exact(h)) {
                 let keep = self.dropout_scales(i);

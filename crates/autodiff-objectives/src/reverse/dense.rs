@@ -655,6 +655,31 @@ where
     on_tape::<D, X, T>(w, x, y, None)
 }
 
+/// Whether a product y ← y + W·x with y of `D` and x of `X` (`rows` × `cols`) can be a block
+/// on the tape of `T`: `Some(data)` — x is `f64` data when `data`, else `Var<T>` — when `D` is
+/// `Var<T>`, `X` is `f64` or `Var<T>`, there are two columns or more (with one, the loop records
+/// at most an alias or a node per row) and a row, and rows·cols fits the `u32` node indices;
+/// `None` (the loop runs) otherwise.
+fn block_operands<D: 'static, X: 'static, T: TapeValue>(rows: usize, cols: usize) -> Option<bool> {
+    let data = TypeId::of::<X>() == TypeId::of::<f64>();
+    let usable = TypeId::of::<D>() == TypeId::of::<Var<T>>()
+        && (data || TypeId::of::<X>() == TypeId::of::<Var<T>>())
+        && cols >= 2
+        && rows > 0
+        && rows
+            .checked_mul(cols)
+            .is_some_and(|n| u32::try_from(n).is_ok());
+    usable.then_some(data)
+}
+
+/// An `f64` datum out of an `X` that is `f64` (checked by the caller with `TypeId`).
+#[inline(always)]
+fn datum<X: 'static>(v: &X) -> f64 {
+    (v as &dyn Any)
+        .downcast_ref::<f64>()
+        .map_or(f64::NAN, |&v| v)
+}
+
 /// [`matvec_add_on_tape`], with the rows' values given (`given`, as the loop computes them)
 /// or computed here (`None`).
 fn on_tape<D, X, T>(w: &[D], x: &[X], y: &mut [D], given: Option<&[T]>) -> bool
@@ -663,30 +688,16 @@ where
     X: Copy + 'static,
     T: TapeValue,
 {
-    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+    let Some(data) = block_operands::<D, X, T>(y.len(), x.len()) else {
         return false;
-    }
-    let (rows, cols) = (y.len(), x.len());
-    // One column: the loop records at most an alias or one node per row; rows·cols must fit
-    // the u32 node indices.
-    if cols < 2 || rows == 0 || u32::try_from(rows * cols).is_err() {
-        return false;
-    }
-    let data = TypeId::of::<X>() == TypeId::of::<f64>();
-    if !data && TypeId::of::<X>() != TypeId::of::<Var<T>>() {
-        return false;
-    }
+    };
     T::with_tape(|cell| {
         let tape = &mut *cell.borrow_mut();
         let mut values = std::mem::replace(&mut tape.blocks.weights, WeightValues::new());
         let mut ops = std::mem::replace(&mut tape.blocks.operands, Operands::new());
         let mut cols_of = if data {
             ops.data.clear();
-            ops.data.extend(x.iter().map(|v| {
-                (v as &dyn Any)
-                    .downcast_ref::<f64>()
-                    .map_or(f64::NAN, |&v| v)
-            }));
+            ops.data.extend(x.iter().map(datum));
             Cols::Data(&ops.data)
         } else {
             ops.vars.clear();
@@ -737,14 +748,10 @@ where
     X: Copy + 'static,
     T: TapeValue,
 {
-    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
+    let Some(data) = block_operands::<D, X, T>(rows, cols) else {
         return false;
-    }
-    let data = TypeId::of::<X>() == TypeId::of::<f64>();
-    if (!data && TypeId::of::<X>() != TypeId::of::<Var<T>>())
-        || cols < 2
-        || rows == 0
-        || rows.checked_mul(cols) != Some(w.len())
+    };
+    if rows.checked_mul(cols) != Some(w.len())
         || w.len().saturating_mul(size_of::<T>()) < BATCH_MIN_BYTES
     {
         return false;
@@ -761,11 +768,7 @@ where
             ops.bias.extend(y.iter().map(var::<D, T>));
             if data {
                 ops.data.clear();
-                ops.data.extend(x.iter().map(|v| {
-                    (v as &dyn Any)
-                        .downcast_ref::<f64>()
-                        .map_or(f64::NAN, |&v| v)
-                }));
+                ops.data.extend(x.iter().map(datum));
                 batch_values(
                     wv,
                     at.is_some(),
