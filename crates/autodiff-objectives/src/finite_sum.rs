@@ -73,6 +73,55 @@ pub trait FiniteSum: Objective {
     /// must return the loop's value to the bit (so that blocks, batches and thread counts keep
     /// their bits), and NaN for an index ≥ [`n_terms`](Self::n_terms); its derivatives may
     /// differ from the loop's by rounding only.
+    ///
+    /// ```
+    /// use autodiff_objectives::{gradient, matvec_add_batch, DualNum, FiniteSum, MiniBatch, Objective};
+    /// use nalgebra::dvector;
+    ///
+    /// /// (1/n) Σᵢ (aᵢ·x − bᵢ)²: least squares, term i one row of A.
+    /// struct LeastSquares { a: Vec<[f64; 2]>, b: Vec<f64> }
+    /// impl Objective for LeastSquares {
+    ///     fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+    ///         let all: Vec<usize> = (0..self.b.len()).collect();
+    ///         self.sum_terms(&all, x) / self.b.len() as f64
+    ///     }
+    ///     fn dim(&self) -> Option<usize> { Some(2) }
+    /// }
+    /// impl FiniteSum for LeastSquares {
+    ///     fn n_terms(&self) -> usize { self.b.len() }
+    ///     fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+    ///         let r = x[0] * self.a[i][0] + x[1] * self.a[i][1] - self.b[i];
+    ///         r * r
+    ///     }
+    ///     /// All the terms' aᵢ·x at once: x is a 1 × 2 "W", the rows aᵢ its samples.
+    ///     fn sum_terms<D: DualNum<Primitive = f64> + Copy>(&self, terms: &[usize], x: &[D]) -> D {
+    ///         if terms.iter().any(|&i| i >= self.b.len()) {
+    ///             return D::from(f64::NAN);
+    ///         }
+    ///         let rows: Vec<f64> = terms.iter().flat_map(|&i| self.a[i]).collect();
+    ///         let mut ax = vec![D::from(0.0); terms.len()];
+    ///         matvec_add_batch(x, &rows, &mut ax, terms.len());
+    ///         let mut sum = D::from(0.0);
+    ///         for (&i, &ax) in terms.iter().zip(&ax) {
+    ///             let r = ax - self.b[i];
+    ///             sum += r * r;
+    ///         }
+    ///         sum
+    ///     }
+    /// }
+    ///
+    /// let f = LeastSquares { a: vec![[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]], b: vec![1.0, 0.0, 2.0] };
+    /// let x = [0.3, -0.7];
+    /// let terms = [2, 0, 2];
+    /// let by_loop = terms.iter().fold(0.0, |s, &i| s + f.eval_term(i, &x));
+    /// assert_eq!(f.sum_terms(&terms, &x), by_loop);             // the loop's value, to the bit
+    /// let batch = MiniBatch::new(&f, terms.to_vec())?;          // batches go through sum_terms
+    /// let (_, g) = gradient(&batch, &dvector![0.3, -0.7])?;
+    /// let r = |i: usize| 0.3 * f.a[i][0] - 0.7 * f.a[i][1] - f.b[i];
+    /// let g0 = (2.0 * 2.0 * r(2) * 0.5 + 2.0 * r(0) * 1.0) / 3.0;  // ∂/∂x₀ of the batch's mean
+    /// assert!((g[0] - g0).abs() < 1e-14);
+    /// # Ok::<(), autodiff_objectives::EvalError>(())
+    /// ```
     fn sum_terms<D: DualNum<Primitive = f64> + Copy>(&self, terms: &[usize], x: &[D]) -> D {
         let mut sum = D::from(0.0);
         for &i in terms {
