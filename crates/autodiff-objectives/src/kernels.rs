@@ -139,7 +139,30 @@ where
     if cols == 0 {
         return;
     }
-    for (yi, row) in y.iter_mut().zip(w.chunks_exact(cols)) {
+    // Four rows at a time, each summed in the loop's order: the same values, with the
+    // additions of four rows overlapping instead of waiting one for another.
+    let mut y4 = y.chunks_exact_mut(4);
+    let mut w4 = w.chunks_exact(4 * cols);
+    for (ys, ws) in (&mut y4).zip(&mut w4) {
+        let (r0, rest) = ws.split_at(cols);
+        let (r1, rest) = rest.split_at(cols);
+        let (r2, r3) = rest.split_at(cols);
+        if let [y0, y1, y2, y3] = ys {
+            let (mut s0, mut s1, mut s2, mut s3) = (*y0, *y1, *y2, *y3);
+            for ((((&a, &b), &c), &d), &xj) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
+                s0 += a * xj;
+                s1 += b * xj;
+                s2 += c * xj;
+                s3 += d * xj;
+            }
+            (*y0, *y1, *y2, *y3) = (s0, s1, s2, s3);
+        }
+    }
+    for (yi, row) in y4
+        .into_remainder()
+        .iter_mut()
+        .zip(w4.remainder().chunks_exact(cols))
+    {
         let mut s = *yi;
         for (&wk, &xj) in row.iter().zip(x) {
             s += wk * xj;
@@ -233,7 +256,38 @@ where
     {
         return;
     }
-    for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
+    // Not on a tape: four samples per pass over W, each output summed in the loop's order
+    // (the same values as sample by sample, W read a quarter as often).
+    let mut x4 = x.chunks_exact(4 * cols);
+    let mut y4 = y.chunks_exact_mut(4 * rows);
+    for (xs, ys) in (&mut x4).zip(&mut y4) {
+        let (x0, rest) = xs.split_at(cols);
+        let (x1, rest) = rest.split_at(cols);
+        let (x2, x3) = rest.split_at(cols);
+        let (y0, rest) = ys.split_at_mut(rows);
+        let (y1, rest) = rest.split_at_mut(rows);
+        let (y2, y3) = rest.split_at_mut(rows);
+        let outputs = y0
+            .iter_mut()
+            .zip(y1.iter_mut())
+            .zip(y2.iter_mut())
+            .zip(y3.iter_mut());
+        for ((((o0, o1), o2), o3), row) in outputs.zip(w.chunks_exact(cols)) {
+            let (mut s0, mut s1, mut s2, mut s3) = (*o0, *o1, *o2, *o3);
+            for ((((&wk, &a), &b), &c), &d) in row.iter().zip(x0).zip(x1).zip(x2).zip(x3) {
+                s0 += wk * a;
+                s1 += wk * b;
+                s2 += wk * c;
+                s3 += wk * d;
+            }
+            (*o0, *o1, *o2, *o3) = (s0, s1, s2, s3);
+        }
+    }
+    for (xs, ys) in x4
+        .remainder()
+        .chunks_exact(cols)
+        .zip(y4.into_remainder().chunks_exact_mut(rows))
+    {
         matvec_add(w, xs, ys);
     }
 }

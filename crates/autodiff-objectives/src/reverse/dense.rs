@@ -733,9 +733,9 @@ where
 /// W·x_s for the `samples` rows x_s of `x` (`cols` each) and y_s of `y` (`rows` each), recorded
 /// exactly as [`matvec_add_on_tape`] sample after sample would record it — the same blocks, or
 /// `one(x_s, y_s)` for a sample the fast path does not take — but with every sample's values
-/// computed first, in one pass over W per four samples (see [`batch_values`]). `false`
-/// (nothing done) when `D` is not `Var<T>`, W is not one run of nodes or constants, or W's
-/// values take less than [`BATCH_MIN_BYTES`]: the caller then runs its per-sample loop.
+/// computed first, in one pass over W per four samples (see [`batch_values`]) — or with `one`
+/// for every sample when W is not one run of nodes or constants, or its values take less than
+/// [`BATCH_MIN_BYTES`]. `false` (nothing done) when `D` is not `Var<T>`.
 pub(crate) fn matvec_add_batch_on_tape<D, X, T>(
     w: &[D],
     x: &[X],
@@ -748,14 +748,21 @@ where
     X: Copy + 'static,
     T: TapeValue,
 {
-    let Some(data) = block_operands::<D, X, T>(rows, cols) else {
-        return false;
-    };
-    if rows.checked_mul(cols) != Some(w.len())
-        || w.len().saturating_mul(size_of::<T>()) < BATCH_MIN_BYTES
-    {
+    if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
         return false;
     }
+    let one_by_one = |one: &mut dyn FnMut(&[X], &mut [D]), y: &mut [D]| {
+        for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
+            one(xs, ys);
+        }
+    };
+    let Some(data) = block_operands::<D, X, T>(rows, cols).filter(|_| {
+        rows.checked_mul(cols) == Some(w.len())
+            && w.len().saturating_mul(size_of::<T>()) >= BATCH_MIN_BYTES
+    }) else {
+        one_by_one(one, y);
+        return true;
+    };
     let batch = T::with_tape(|cell| {
         let tape = &mut *cell.borrow_mut();
         let mut values = std::mem::replace(&mut tape.blocks.weights, WeightValues::new());
@@ -791,7 +798,8 @@ where
         done.map(|()| batch)
     });
     let Some(batch) = batch else {
-        return false;
+        one_by_one(one, y);
+        return true;
     };
     for (s, (xs, ys)) in x
         .chunks_exact(cols)
