@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ours against JAX and PyTorch, side by side in one run (docs/benchmarks.md, "Side by side with
 # JAX and PyTorch"): Rosenbrock d = 1e3, 1e4, 1e5 and the trigonometric function d = 1e3, 1e4
-# (gradient and HVP), and a softmax cross-entropy MLP (2 074 weights, 256 samples).
+# (gradient and HVP), a softmax cross-entropy MLP (2 074 weights, 256 samples) and the zoo's
+# review network at its CIFAR-10 shape (394 634 weights, 64 images).
 #
 #   bash bench/run.sh                 # everything, ≈ 3 min after the first install
 #   bash bench/run.sh --quick         # small sizes, short budgets (a smoke run)

@@ -3,7 +3,7 @@ from the files the Rust side wrote, so points, weights and data are identical), 
 the output format.
 
 Each workload W has, in the data folder, W.x.f64 (point or weights), W.v.f64 (direction) and,
-for the MLP, W.data.f64 (inputs row-major SAMPLES x INPUTS, then the labels as floats). A peer
+for the networks, W.data.f64 (inputs row-major samples x inputs, then the labels as floats). A peer
 writes W.<peer>.f64 = [f, grad..., hvp...] and <peer>.csv (workload,op,seconds).
 """
 
@@ -16,6 +16,11 @@ import numpy as np
 # The MLP's shape: the same constants as in crates/autodiff-objectives/benches/peers.rs.
 INPUTS, HIDDEN, CLASSES, SAMPLES = 32, 48, 10, 256
 WEIGHTS = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES
+
+
+# The zoo's review network at its CIFAR-10 shape (objective_zoo::MlpShape::review_cifar) on
+# CIFAR_SAMPLES synthetic images: the same constants as the `cifar_net` workload in peers.rs.
+CIFAR_INPUTS, CIFAR_HIDDEN, CIFAR_BOTTLENECK, CIFAR_CLASSES, CIFAR_SAMPLES = 3072, 128, 32, 10, 64
 
 
 def workloads(folder):
@@ -40,6 +45,27 @@ def mlp_data(folder):
     inputs = data[: SAMPLES * INPUTS].reshape(SAMPLES, INPUTS)
     labels = data[SAMPLES * INPUTS :].astype(np.int64)
     return inputs, labels
+
+
+def cifar_data(folder):
+    data = load(folder, "cifar_net", "data")
+    n, p = CIFAR_SAMPLES, CIFAR_INPUTS
+    assert data.size == n * p + n, "cifar_net.data.f64 has the wrong size"
+    return data[: n * p].reshape(n, p), data[n * p :].astype(np.int64)
+
+
+def split_cifar_weights(theta):
+    """theta = (W1 hidden x inputs, b1, W2 bottleneck x hidden, b2, W3 classes x bottleneck, b3),
+    each W row-major: objective_zoo::MlpShape's layout."""
+    p, h, b, c = CIFAR_INPUTS, CIFAR_HIDDEN, CIFAR_BOTTLENECK, CIFAR_CLASSES
+    shapes = [(h, p), (h,), (b, h), (b,), (c, b), (c,)]
+    out, at = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(theta[at : at + size].reshape(shape))
+        at += size
+    assert at == theta.shape[0], "the CIFAR network's weights have the wrong size"
+    return out
 
 
 def split_weights(theta):

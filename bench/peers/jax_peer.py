@@ -46,6 +46,22 @@ def mlp(inputs, labels):
     return loss
 
 
+def cifar_net(inputs, labels):
+    """The zoo's review network: sigmoid(W1 x + b1) -> W2 . + b2 -> W3 . + b3, softmax
+    cross-entropy, mean over the images."""
+    inputs = jnp.asarray(inputs)
+    labels = jnp.asarray(labels)
+
+    def loss(theta):
+        w1, b1, w2, b2, w3, b3 = common.split_cifar_weights(theta)
+        hidden = jax.nn.sigmoid(inputs @ w1.T + b1)
+        logits = (hidden @ w2.T + b2) @ w3.T + b3
+        lse = jax.nn.logsumexp(logits, axis=1)
+        return jnp.mean(lse - jnp.take_along_axis(logits, labels[:, None], axis=1)[:, 0])
+
+    return loss
+
+
 def main():
     folder = sys.argv[1]
     rows = []
@@ -54,6 +70,8 @@ def main():
             f = rosenbrock
         elif name.startswith("trigonometric"):
             f = trigonometric
+        elif name.startswith("cifar_net"):
+            f = cifar_net(*common.cifar_data(folder))
         else:
             f = mlp(*common.mlp_data(folder))
         x = jnp.asarray(common.load(folder, name, "x"))

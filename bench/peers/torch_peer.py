@@ -42,6 +42,21 @@ def mlp(inputs, labels):
     return loss
 
 
+def cifar_net(inputs, labels):
+    """The zoo's review network: sigmoid(W1 x + b1) -> W2 . + b2 -> W3 . + b3, softmax
+    cross-entropy, mean over the images."""
+    inputs = torch.from_numpy(inputs)
+    labels = torch.from_numpy(labels)
+
+    def loss(theta):
+        w1, b1, w2, b2, w3, b3 = common.split_cifar_weights(theta)
+        hidden = torch.sigmoid(inputs @ w1.T + b1)
+        logits = (hidden @ w2.T + b2) @ w3.T + b3
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    return loss
+
+
 def main():
     folder = sys.argv[1]
     rows = []
@@ -50,6 +65,8 @@ def main():
             f = rosenbrock
         elif name.startswith("trigonometric"):
             f = trigonometric
+        elif name.startswith("cifar_net"):
+            f = cifar_net(*common.cifar_data(folder))
         else:
             f = mlp(*common.mlp_data(folder))
         x0 = torch.from_numpy(common.load(folder, name, "x"))

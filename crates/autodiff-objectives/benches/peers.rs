@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Files per workload `W` (each a flat array of `f64`): `W.x.f64`, `W.v.f64`, `W.data.f64`
-//! (MLP only: inputs row-major, then labels), and our values `W.rust.f64` = [f, ∇f…, ∇²f·v…].
+//! (the networks only: inputs row-major, then labels), and our values `W.rust.f64` =
+//! [f, ∇f…, ∇²f·v…].
 //! Timings go to `rust.csv` (`workload,op,seconds`).
 
 use autodiff_objectives::{
@@ -106,6 +107,26 @@ impl Objective for Mlp {
     fn dim(&self) -> Option<usize> {
         Some(WEIGHTS)
     }
+}
+
+/// The zoo's review network (`ReviewMlp`, cross-entropy, no dropout) of `shape` on n synthetic
+/// images (pixels in [0, 0.95], some exactly 0; labels i mod 10), with its data as written for
+/// the peers (inputs row-major, then the labels), Glorot weights and a direction.
+fn review_net(
+    shape: objective_zoo::MlpShape,
+    n: usize,
+) -> (objective_zoo::ReviewMlp, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let inputs: Vec<f64> = (0..n * shape.inputs)
+        .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let mut data = inputs.clone();
+    data.extend(labels.iter().map(|&l| f64::from(l)));
+    let f = objective_zoo::ReviewMlp::new(shape, inputs, labels, Default::default())
+        .expect("valid network");
+    let x: Vec<f64> = shape.glorot_init(1).iter().copied().collect();
+    let v = (0..x.len()).map(|k| (1.3 * k as f64).cos()).collect();
+    (f, data, x, v)
 }
 
 /// Rosenbrock's and the trigonometric function's point and direction (as in the `backends`
@@ -214,15 +235,8 @@ fn main() {
             } else {
                 objective_zoo::MlpShape::review_digits()
             };
-            let n = dim.unwrap_or(4);
-            let inputs = (0..n * shape.inputs)
-                .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)
-                .collect();
-            let labels = (0..n).map(|i| (i % 10) as u8).collect();
-            let f = objective_zoo::ReviewMlp::new(shape, inputs, labels, Default::default())
-                .expect("valid network");
-            let x = shape.glorot_init(1);
-            let v = DVector::from_fn(x.len(), |k, _| (1.3 * k as f64).cos());
+            let (f, _, x, v) = review_net(shape, dim.unwrap_or(4));
+            let (x, v) = (DVector::from_vec(x), DVector::from_vec(v));
             for _ in 0..calls {
                 profile_op(&f, &x, &v, op);
             }
@@ -290,6 +304,13 @@ fn main() {
         write_f64(&out.join("mlp.data.f64"), &data);
         let (x, v) = Mlp::point();
         csv += &run("mlp", &mlp, &x, &v, &out, budget);
+    }
+    if wanted("cifar_net") {
+        // The zoo's network at its CIFAR-10 shape (394 634 weights) on 64 images: the same
+        // sizes in `bench/peers/common.py`.
+        let (f, data, x, v) = review_net(objective_zoo::MlpShape::review_cifar(), 64);
+        write_f64(&out.join("cifar_net.data.f64"), &data);
+        csv += &run("cifar_net", &f, &x, &v, &out, budget);
     }
     std::fs::write(out.join("rust.csv"), csv).expect("the output folder is writable");
     eprintln!("wrote {}", out.display());

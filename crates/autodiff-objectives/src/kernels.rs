@@ -55,7 +55,9 @@ pub fn dot<D: DualNum<Primitive = f64> + Copy>(a: &[D], b: &[D]) -> D {
 /// }
 /// ```
 ///
-/// for every number type `D` (that loop is what runs for `f64` and the forward-mode duals).
+/// for every number type `D` (for `f64` and the forward-mode duals that loop runs four rows
+/// at a time, each row's sum in the same order: the same values and derivatives, with the
+/// additions of four rows overlapping).
 /// `x` holds either numbers of the same type (`X = D`: a hidden layer's activations) or
 /// `f64` data (`X = f64`: a network's inputs, multiplied as `D * f64`). Put a layer's bias in
 /// `y` beforehand to get W·x + b accumulated from the bias, or use [`matvec`] for W·x alone.
