@@ -751,6 +751,10 @@ where
     if TypeId::of::<D>() != TypeId::of::<Var<T>>() {
         return false;
     }
+    if cols == 0 || rows == 0 {
+        // Nothing to add (the caller returns before this).
+        return true;
+    }
     let one_by_one = |one: &mut dyn FnMut(&[X], &mut [D]), y: &mut [D]| {
         for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
             one(xs, ys);
