@@ -258,23 +258,61 @@ where
     {
         return;
     }
-    // Not on a tape: four samples per pass over W, each output summed in the loop's order
-    // (the same values as sample by sample, W read a quarter as often).
+    // Not on a tape: four samples per pass over W, sixteen sums at a time (four rows of W for
+    // the four samples), each output summed in the loop's order (the same values as sample by
+    // sample; W read a quarter as often).
     let mut x4 = x.chunks_exact(4 * cols);
     let mut y4 = y.chunks_exact_mut(4 * rows);
+    // The group's inputs j-major: x₀ⱼ, x₁ⱼ, x₂ⱼ, x₃ⱼ for j = 0, 1, …
+    let mut xt: Vec<X> = Vec::with_capacity(4 * cols);
     for (xs, ys) in (&mut x4).zip(&mut y4) {
         let (x0, rest) = xs.split_at(cols);
         let (x1, rest) = rest.split_at(cols);
         let (x2, x3) = rest.split_at(cols);
+        xt.clear();
+        for (((&a, &b), &c), &d) in x0.iter().zip(x1).zip(x2).zip(x3) {
+            xt.extend_from_slice(&[a, b, c, d]);
+        }
         let (y0, rest) = ys.split_at_mut(rows);
         let (y1, rest) = rest.split_at_mut(rows);
         let (y2, y3) = rest.split_at_mut(rows);
-        let outputs = y0
+        let mut w4 = w.chunks_exact(4 * cols);
+        let quads = y0
+            .chunks_exact_mut(4)
+            .zip(y1.chunks_exact_mut(4))
+            .zip(y2.chunks_exact_mut(4))
+            .zip(y3.chunks_exact_mut(4));
+        for ((((o0, o1), o2), o3), ws) in quads.zip(&mut w4) {
+            let (r0, rest) = ws.split_at(cols);
+            let (r1, rest) = rest.split_at(cols);
+            let (r2, r3) = rest.split_at(cols);
+            let mut outs = [o0, o1, o2, o3];
+            let mut s = [[D::from(0.0); 4]; 4];
+            for (s, o) in s.iter_mut().zip(&outs) {
+                s.copy_from_slice(o);
+            }
+            for ((((&p, &q), &r), &t), xj) in
+                r0.iter().zip(r1).zip(r2).zip(r3).zip(xt.chunks_exact(4))
+            {
+                for (s, &xa) in s.iter_mut().zip(xj) {
+                    s[0] += p * xa;
+                    s[1] += q * xa;
+                    s[2] += r * xa;
+                    s[3] += t * xa;
+                }
+            }
+            for (o, s) in outs.iter_mut().zip(&s) {
+                o.copy_from_slice(s);
+            }
+        }
+        // The rows after the last group of four: one row for the four samples at a time.
+        let done = rows / 4 * 4;
+        let outputs = y0[done..]
             .iter_mut()
-            .zip(y1.iter_mut())
-            .zip(y2.iter_mut())
-            .zip(y3.iter_mut());
-        for ((((o0, o1), o2), o3), row) in outputs.zip(w.chunks_exact(cols)) {
+            .zip(y1[done..].iter_mut())
+            .zip(y2[done..].iter_mut())
+            .zip(y3[done..].iter_mut());
+        for ((((o0, o1), o2), o3), row) in outputs.zip(w4.remainder().chunks_exact(cols)) {
             let (mut s0, mut s1, mut s2, mut s3) = (*o0, *o1, *o2, *o3);
             for ((((&wk, &a), &b), &c), &d) in row.iter().zip(x0).zip(x1).zip(x2).zip(x3) {
                 s0 += wk * a;
