@@ -734,8 +734,8 @@ where
 /// exactly as [`matvec_add_on_tape`] sample after sample would record it — the same blocks, or
 /// `one(x_s, y_s)` for a sample the fast path does not take — but with every sample's values
 /// computed first, in one pass over W per four samples (see [`batch_values`]) — or with `one`
-/// for every sample when W is not one run of nodes or constants, or its values take less than
-/// [`BATCH_MIN_BYTES`]. `false` (nothing done) when `D` is not `Var<T>`.
+/// for every sample when W's values are not kept (W not a slice of the recording's inputs) or
+/// take less than [`BATCH_MIN_BYTES`]. `false` (nothing done) when `D` is not `Var<T>`.
 pub(crate) fn matvec_add_batch_on_tape<D, X, T>(
     w: &[D],
     x: &[X],
@@ -773,26 +773,22 @@ where
         let mut ops = std::mem::replace(&mut tape.blocks.operands, Operands::new());
         let mut batch = std::mem::take(&mut ops.batch);
         batch.clear();
+        // Only a kept W (a slice of the inputs, four rows interleaved) is computed for the
+        // batch: any other is gathered per block anyway.
         let done = weights_of(tape.inputs, w, cols, &mut values).and_then(|(_, at)| {
-            let wv = values.get(at, w.len())?;
+            let at = at?;
+            let wv = values.get(Some(at), w.len())?;
             ops.bias.clear();
             ops.bias.extend(y.iter().map(var::<D, T>));
             if data {
                 ops.data.clear();
                 ops.data.extend(x.iter().map(datum));
-                batch_values(
-                    wv,
-                    at.is_some(),
-                    &ops.data,
-                    &ops.bias,
-                    (rows, cols),
-                    &mut batch,
-                );
+                batch_values(wv, &ops.data, &ops.bias, (rows, cols), &mut batch);
             } else {
                 let mut xv = std::mem::take(&mut tape.blocks.scratch);
                 xv.clear();
                 xv.extend(x.iter().map(|v| var::<X, T>(v).val));
-                batch_values(wv, at.is_some(), &xv, &ops.bias, (rows, cols), &mut batch);
+                batch_values(wv, &xv, &ops.bias, (rows, cols), &mut batch);
                 tape.blocks.scratch = xv;
             }
             Some(())
@@ -842,12 +838,11 @@ const fn samples_per_pass<T>() -> usize {
 /// Every sample's rows' values, y_s,i + Σⱼ W[i,j]·x_s,j, each summed in the loop's order (so
 /// the values are the loop's, and [`interleaved_rows`]', to the bit), appended to `out`
 /// sample after sample: `x` holds the samples' `cols` columns one sample after the other,
-/// `bias` their `rows` rows'. With W's values kept four rows interleaved (`quads`), several
-/// samples share each pass over W ([`samples_per_pass`]): a wide layer's W is then read from
-/// memory once per four samples instead of once per sample.
+/// `bias` their `rows` rows', `w` W's kept values (four rows interleaved). Several samples
+/// share each pass over W ([`samples_per_pass`]): a wide layer's W is then read from memory
+/// once per four samples instead of once per sample.
 fn batch_values<T, C>(
     w: &[T],
-    quads: bool,
     x: &[C],
     bias: &[Var<T>],
     (rows, cols): (usize, usize),
@@ -859,36 +854,30 @@ fn batch_values<T, C>(
     if cols == 0 || rows == 0 {
         return;
     }
-    let together = if quads { samples_per_pass::<T>() } else { 1 };
-    let grouped = if together > 1 {
-        x.len() / cols / together * together
-    } else {
-        0
-    };
-    let (xg, x_rest) = x.split_at(grouped * cols);
-    let (bg, b_rest) = bias.split_at((grouped * rows).min(bias.len()));
-    if grouped > 0 {
-        // The group's columns j-major (x_0,j, x_1,j, …), so that one step of the pass over W
-        // reads one short run.
-        let mut xt = Vec::with_capacity(cols * together);
-        for (xg, bg) in xg
-            .chunks_exact(cols * together)
-            .zip(bg.chunks_exact(rows * together))
-        {
-            xt.clear();
-            xt.extend((0..cols).flat_map(|j| xg.iter().skip(j).step_by(cols).copied()));
-            let at = out.len();
-            out.resize(at + rows * together, T::zero());
-            let o = out.get_mut(at..).unwrap_or_default();
-            if together == 4 {
-                samples_at_once::<4, T, C>(w, &xt, bg, (rows, cols), o);
-            } else {
-                samples_at_once::<2, T, C>(w, &xt, bg, (rows, cols), o);
-            }
+    let together = samples_per_pass::<T>();
+    let mut xg = x.chunks_exact(cols * together);
+    let mut bg = bias.chunks_exact(rows * together);
+    // The group's columns j-major (x_0,j, x_1,j, …), so that one step of the pass over W reads
+    // one short run.
+    let mut xt = Vec::with_capacity(cols * together);
+    for (xs, bs) in (&mut xg).zip(&mut bg) {
+        xt.clear();
+        xt.extend((0..cols).flat_map(|j| xs.iter().skip(j).step_by(cols).copied()));
+        let at = out.len();
+        out.resize(at + rows * together, T::zero());
+        let o = out.get_mut(at..).unwrap_or_default();
+        if together == 4 {
+            samples_at_once::<4, T, C>(w, &xt, bs, (rows, cols), o);
+        } else {
+            samples_at_once::<2, T, C>(w, &xt, bs, (rows, cols), o);
         }
     }
-    for (xs, b) in x_rest.chunks_exact(cols).zip(b_rest.chunks_exact(rows)) {
-        interleaved_rows(w, quads, xs, b, out);
+    for (xs, b) in xg
+        .remainder()
+        .chunks_exact(cols)
+        .zip(bg.remainder().chunks_exact(rows))
+    {
+        interleaved_rows(w, true, xs, b, out);
     }
 }
 
