@@ -3,7 +3,7 @@
 
 use crate::ZooError;
 use crate::seeded::SplitMix64;
-use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec_add, matvec_add_batch};
+use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec_add_batch};
 use nalgebra::DVector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -145,7 +145,7 @@ fn sigmoid<D: DualNum<Primitive = f64> + Copy>(z: D) -> D {
 
 /// The network's logits for one input x (length p) at parameters θ:
 /// o = W₃(W₂(k ⊙ σ(W₁x + b₁)) + b₂) + b₃, with k the dropout scales of the hidden units
-/// (`None`: all 1, i.e. no dropout). Each dense layer is one [`matvec_add`] from its bias
+/// (`None`: all 1, i.e. no dropout). Each dense layer is one [`matvec_add`](autodiff_objectives::matvec_add) from its bias
 /// (`s = bᵢ; s += W[i,j]·x_j` for j = 0, 1, …: one block on the reverse tape). Returns NaNs if
 /// θ, x or k have the wrong length.
 ///
@@ -167,20 +167,37 @@ pub fn mlp_logits<D: DualNum<Primitive = f64> + Copy>(
     if theta.len() != shape.n_params() || x.len() != p || keep.is_some_and(|k| k.len() != h) {
         return vec![D::from(f64::NAN); c];
     }
+    batch_logits(shape, theta, x, &[keep])
+}
+
+/// The logits of k = `keeps.len()` images (`images` k × p, row-major) at θ, k × c: each layer
+/// one [`matvec_add_batch`] from its bias over the k images (for one image, exactly
+/// [`matvec_add`](autodiff_objectives::matvec_add)), image a's hidden units scaled by `keeps[a]`. The callers check the shapes.
+fn batch_logits<D, K>(shape: &MlpShape, theta: &[D], images: &[f64], keeps: &[Option<K>]) -> Vec<D>
+where
+    D: DualNum<Primitive = f64> + Copy,
+    K: AsRef<[f64]>,
+{
+    let (h, c, k) = (shape.hidden, shape.classes, keeps.len());
     let [w1, b1, w2, b2, w3, b3] = shape.offsets();
+    let repeat = |b: &[D]| -> Vec<D> { (0..k).flat_map(|_| b.iter().copied()).collect() };
     // A zero input pixel adds W[i,j]·0 = ±0: the same values and derivatives as skipping it.
     // A dropped unit's pre-activation is computed and not used (its derivatives are 0).
-    let mut z = theta[b1..w2].to_vec();
-    matvec_add(&theta[w1..b1], x, &mut z);
-    let hidden: Vec<D> = z
-        .into_iter()
-        .enumerate()
-        .map(|(j, z)| activation(z, keep.map(|k| k[j])))
-        .collect();
-    let mut mid = theta[b2..w3].to_vec();
-    matvec_add(&theta[w2..b2], &hidden, &mut mid);
-    let mut logits = theta[b3..b3 + c].to_vec();
-    matvec_add(&theta[w3..b3], &mid, &mut logits);
+    let mut z = repeat(&theta[b1..w2]);
+    matvec_add_batch(&theta[w1..b1], images, &mut z, k);
+    let mut hidden = Vec::with_capacity(k * h);
+    for (z, keep) in z.chunks_exact(h).zip(keeps) {
+        let keep = keep.as_ref().map(AsRef::as_ref);
+        hidden.extend(
+            z.iter()
+                .enumerate()
+                .map(|(j, &z)| activation(z, keep.map(|k| k[j]))),
+        );
+    }
+    let mut mid = repeat(&theta[b2..w3]);
+    matvec_add_batch(&theta[w2..b2], &hidden, &mut mid, k);
+    let mut logits = repeat(&theta[b3..b3 + c]);
+    matvec_add_batch(&theta[w3..b3], &mid, &mut logits, k);
     logits
 }
 
@@ -610,13 +627,10 @@ impl FiniteSum for ReviewMlp {
     /// image (the gradient of 64 images in 0.84× the time, the HVP in 0.81×).
     fn sum_terms<D: DualNum<Primitive = f64> + Copy>(&self, terms: &[usize], x: &[D]) -> D {
         let s = self.shape;
-        let (h, c) = (s.hidden, s.classes);
+        let c = s.classes;
         if x.len() != s.n_params() || terms.iter().any(|&i| i >= self.n_samples()) {
             return D::from(f64::NAN);
         }
-        let [w1, b1, w2, b2, w3, b3] = s.offsets();
-        let repeat =
-            |b: &[D], k: usize| -> Vec<D> { (0..k).flat_map(|_| b.iter().copied()).collect() };
         let mut sum = D::from(0.0);
         for chunk in terms.chunks(SAMPLES_TOGETHER) {
             let k = chunk.len();
@@ -640,21 +654,9 @@ impl FiniteSum for ReviewMlp {
                     &gathered
                 }
             };
-            let mut z = repeat(&x[b1..w2], k);
-            matvec_add_batch(&x[w1..b1], images, &mut z, k);
-            let mut hidden = Vec::with_capacity(k * h);
-            for (&i, z) in chunk.iter().zip(z.chunks_exact(h)) {
-                let keep = self.dropout_scales(i);
-                hidden.extend(
-                    z.iter()
-                        .enumerate()
-                        .map(|(j, &z)| activation(z, keep.as_ref().map(|k| k[j]))),
-                );
-            }
-            let mut mid = repeat(&x[b2..w3], k);
-            matvec_add_batch(&x[w2..b2], &hidden, &mut mid, k);
-            let mut logits = repeat(&x[b3..b3 + c], k);
-            matvec_add_batch(&x[w3..b3], &mid, &mut logits, k);
+            let keeps: Vec<Option<Vec<f64>>> =
+                chunk.iter().map(|&i| self.dropout_scales(i)).collect();
+            let logits = batch_logits(&s, x, images, &keeps);
             for (&i, o) in chunk.iter().zip(logits.chunks_exact(c)) {
                 sum += loss_of_logits(o, usize::from(self.labels[i]), self.loss);
             }
