@@ -18,6 +18,7 @@
 //! cargo bench -p autodiff-objectives --bench peers -- profile par 2 --dim 10000 --calls 20
 //! cargo bench -p autodiff-objectives --bench peers -- profile review grad --dim 4 --calls 1
 //! cargo bench -p autodiff-objectives --bench peers -- parallel  # finite-sum gradient, 1 vs 2 threads
+//! cargo bench -p autodiff-objectives --bench peers -- bandwidth # this core's memory bandwidth
 //! ```
 //!
 //! Files per workload `W` (each a flat array of `f64`): `W.x.f64`, `W.v.f64`, `W.data.f64`
@@ -258,6 +259,10 @@ fn main() {
         }
         return;
     }
+    if args.iter().any(|a| a == "bandwidth") {
+        bandwidth();
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick" || a == "quick");
     if args.iter().any(|a| a == "parallel") {
         parallel(quick);
@@ -364,4 +369,45 @@ fn parallel(quick: bool) {
             t1 / t2
         );
     }
+}
+
+/// One core's memory bandwidth, the bound on a recording that outgrows the caches (the
+/// Rosenbrock gradient and HVP at d = 10⁵ write and read their inputs' numbers and their sum
+/// terms through memory): the best of 10 passes each of a copy (bytes read + written), a read
+/// (a sum) and a write (a fill) of 64 MiB of `f64`, and of a copy of 3.2 MB (the size of the
+/// inputs' `Var`s at d = 10⁵, which fits the last-level cache but not the 2 MB L2).
+fn bandwidth() {
+    fn best(mut pass: impl FnMut()) -> f64 {
+        (0..10)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                pass();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+    let n = 8 << 20;
+    let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let mut b = vec![0.0; n];
+    let bytes = (n * size_of::<f64>()) as f64;
+    let copy = best(|| b.copy_from_slice(black_box(&a)));
+    let read = best(|| {
+        let s = a.chunks_exact(4).fold([0.0; 4], |s, c| {
+            [s[0] + c[0], s[1] + c[1], s[2] + c[2], s[3] + c[3]]
+        });
+        black_box(s);
+    });
+    let write = best(|| black_box(&mut b).fill(black_box(1.0)));
+    let m = 400_000;
+    let small = best(|| b[..m].copy_from_slice(black_box(&a[..m])));
+    println!(
+        "copy  64 MiB: {:.1} GB/s (read + written)",
+        2.0 * bytes / copy / 1e9
+    );
+    println!("read  64 MiB: {:.1} GB/s", bytes / read / 1e9);
+    println!("write 64 MiB: {:.1} GB/s", bytes / write / 1e9);
+    println!(
+        "copy 3.2 MB:  {:.1} GB/s (read + written)",
+        2.0 * (m * size_of::<f64>()) as f64 / small / 1e9
+    );
 }

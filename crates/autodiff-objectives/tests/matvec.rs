@@ -692,3 +692,66 @@ fn the_common_forms_take_the_block_and_the_others_the_loop() {
         }
     }
 }
+
+/// The inner objective of [`Straddling`]: y = W·c + (0, 0) with the data c = (3, −2) and
+/// W = [[a, b], [x₀, x₁]], where a and b are the enclosing recording's last two nodes (so W's
+/// four nodes are contiguous, across the inner recording's start), and f = y₀² + y₁. Its
+/// gradient is (c₀, c₁): the first row reaches only the enclosing recording's nodes.
+struct StraddlingInner {
+    outer: [reverse::Var64; 2],
+}
+
+impl Objective for StraddlingInner {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        // On the inner tape a and b are themselves; for any other number type, constants.
+        let [a, b] = self.outer.map(|v| {
+            let mut d = D::from(v.value());
+            if let Some(slot) = (&mut d as &mut dyn std::any::Any).downcast_mut::<reverse::Var64>()
+            {
+                *slot = v;
+            }
+            d
+        });
+        let w = [a, b, x[0], x[1]];
+        let mut y = [D::from(0.0); 2];
+        matvec_add(&w, &[3.0, -2.0], &mut y);
+        y[0] * y[0] + y[1]
+    }
+}
+
+/// An objective whose evaluation differentiates [`StraddlingInner`] with two of its own nodes
+/// in the inner W: the inner sweep must drop their contributions (their adjoints belong to the
+/// enclosing recording) and keep the inner inputs'.
+struct Straddling;
+
+impl Objective for Straddling {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        // Two sums of three dependencies: one node each, with partial 1, the last two recorded
+        // before the inner recording.
+        let a: D = [t[0], t[1], t[2]].into_iter().sum();
+        let b: D = [t[1], t[2], t[0] * t[0]].into_iter().sum();
+        let outer = [a, b].map(|v| {
+            let v: &dyn std::any::Any = &v;
+            v.downcast_ref::<reverse::Var64>().copied()
+        });
+        if let [Some(a), Some(b)] = outer {
+            let (_, g) = reverse::gradient(&StraddlingInner { outer: [a, b] }, &[0.5, 0.25])
+                .expect("inner gradient");
+            assert_eq!(g, vec![3.0, -2.0]);
+        }
+        a * b + t[2]
+    }
+}
+
+#[test]
+fn a_w_across_the_inner_recordings_start_adds_only_to_the_inner_inputs() {
+    let x = [0.3, -0.7, 1.1];
+    let (f, g) = reverse::gradient(&Straddling, &x).expect("valid");
+    let xd = DVector::from_vec(x.to_vec());
+    let (ff, gf) = gradient_with(&Straddling, &xd, Backend::Forward).expect("valid");
+    assert!((f - ff).abs() <= 1e-15);
+    for (p, q) in g.iter().zip(gf.iter()) {
+        assert!((p - q).abs() <= 1e-14, "{g:?} vs {gf:?}");
+    }
+    assert_eq!(reverse::tape_stats().gradient_len, 1);
+}
