@@ -3,7 +3,7 @@
 
 use crate::reverse;
 use num_dual::{Dual64, DualNum};
-use std::ops::Mul;
+use std::ops::{Add, AddAssign, Mul};
 
 /// Σᵢ aᵢ·bᵢ over the common length of `a` and `b`: exactly the value of
 ///
@@ -146,18 +146,8 @@ where
     let mut y4 = y.chunks_exact_mut(4);
     let mut w4 = w.chunks_exact(4 * cols);
     for (ys, ws) in (&mut y4).zip(&mut w4) {
-        let (r0, rest) = ws.split_at(cols);
-        let (r1, rest) = rest.split_at(cols);
-        let (r2, r3) = rest.split_at(cols);
         if let [y0, y1, y2, y3] = ys {
-            let (mut s0, mut s1, mut s2, mut s3) = (*y0, *y1, *y2, *y3);
-            for ((((&a, &b), &c), &d), &xj) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
-                s0 += a * xj;
-                s1 += b * xj;
-                s2 += c * xj;
-                s3 += d * xj;
-            }
-            (*y0, *y1, *y2, *y3) = (s0, s1, s2, s3);
+            [*y0, *y1, *y2, *y3] = four_rows_dot(ws, x, [*y0, *y1, *y2, *y3]);
         }
     }
     for (yi, row) in y4
@@ -165,12 +155,47 @@ where
         .iter_mut()
         .zip(w4.remainder().chunks_exact(cols))
     {
-        let mut s = *yi;
-        for (&wk, &xj) in row.iter().zip(x) {
-            s += wk * xj;
-        }
-        *yi = s;
+        *yi = row_dot(row, x, *yi);
     }
+}
+
+/// init[r] + Σⱼ W[r,j]·x_j for the four rows r of `w4` (row-major, `x.len()` columns), each
+/// summed in the loop's order — `s = init[r]; s += W[r,j]·x_j` for j = 0, 1, … — so the values
+/// are the loop's to the bit, with the four rows' additions overlapping instead of waiting one
+/// for another. Used by [`matvec_add`] off the tape and by the tape's dense blocks.
+#[inline(always)]
+pub(crate) fn four_rows_dot<S, X>(w4: &[S], x: &[X], init: [S; 4]) -> [S; 4]
+where
+    S: Copy + AddAssign + Mul<X, Output = S>,
+    X: Copy,
+{
+    let cols = x.len();
+    let (r0, rest) = w4.split_at(cols.min(w4.len()));
+    let (r1, rest) = rest.split_at(cols.min(rest.len()));
+    let (r2, r3) = rest.split_at(cols.min(rest.len()));
+    // Four locals, not an array: an array lives on the stack, and every addition would wait
+    // for a store and a load.
+    let [mut s0, mut s1, mut s2, mut s3] = init;
+    for ((((&a, &b), &c), &d), &xj) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
+        s0 += a * xj;
+        s1 += b * xj;
+        s2 += c * xj;
+        s3 += d * xj;
+    }
+    [s0, s1, s2, s3]
+}
+
+/// init + Σⱼ row_j·x_j, summed in the loop's order (the loop's value to the bit). A fold, not
+/// `s +=` on a local: the latter was kept on the stack (a store and a load in every
+/// addition's chain). Used by [`matvec_add`] off the tape and by the tape's dense blocks.
+/// `x` may be any run of references (a strided one, say).
+#[inline(always)]
+pub(crate) fn row_dot<'a, S, X>(row: &[S], x: impl IntoIterator<Item = &'a X>, init: S) -> S
+where
+    S: Copy + Add<Output = S> + Mul<X, Output = S>,
+    X: Copy + 'a,
+{
+    row.iter().zip(x).fold(init, |s, (&wk, &xj)| s + wk * xj)
 }
 
 /// One dense layer applied to a batch of samples: y_s ← y_s + W·x_s for every sample s, with

@@ -6,10 +6,12 @@
 // Exact comparisons are the point: the kernel must reproduce its loop's values to the bit.
 #![allow(clippy::float_cmp)]
 
+mod common;
 use autodiff_objectives::reverse;
 use autodiff_objectives::{
     Backend, DualNum, EvalError, Objective, gradient_hvp_with, gradient_with, matvec, matvec_add,
 };
+use common::{bits, point};
 use nalgebra::DVector;
 use proptest::prelude::*;
 
@@ -189,18 +191,6 @@ impl Objective for Case {
         }
         total
     }
-}
-
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
-
-fn point(n: usize, shift: f64) -> (Vec<f64>, Vec<f64>) {
-    let x = (0..n)
-        .map(|i| 0.6 * (0.9 * i as f64 + shift).sin())
-        .collect();
-    let v = (0..n).map(|i| (1.3 * i as f64 + shift).cos()).collect();
-    (x, v)
 }
 
 /// |a − b| ≤ 1e-14 · max(‖b‖∞, 1) entry by entry: the same derivatives up to the order in

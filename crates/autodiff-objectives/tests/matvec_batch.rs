@@ -8,11 +8,13 @@
 // Exact comparisons are the point: the batch must reproduce the per-sample calls to the bit.
 #![allow(clippy::float_cmp)]
 
+mod common;
 use autodiff_objectives::reverse;
 use autodiff_objectives::{
     Backend, DualNum, EvalError, Objective, gradient_hvp_with, gradient_with, matvec_add,
     matvec_add_batch,
 };
+use common::{bits, point};
 use nalgebra::DVector;
 use proptest::prelude::*;
 
@@ -108,18 +110,6 @@ impl Objective for Net {
         }
         total + t.iter().map(|&v| v * v).sum::<D>() * 0.01
     }
-}
-
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
-
-fn point(n: usize, shift: f64) -> (Vec<f64>, Vec<f64>) {
-    let x = (0..n)
-        .map(|i| 0.6 * (0.9 * i as f64 + shift).sin())
-        .collect();
-    let v = (0..n).map(|i| (1.3 * i as f64 + shift).cos()).collect();
-    (x, v)
 }
 
 /// Two forms of one objective agree to the bit: f on `f64`, and f, ∇f and ∇²f·v on both tapes.

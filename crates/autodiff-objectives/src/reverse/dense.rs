@@ -52,6 +52,7 @@
 //! many nodes does.
 
 use super::{Inputs, NO_PARENT, Node, Tape, TapeValue, Var};
+use crate::kernels::{four_rows_dot, row_dot};
 use std::any::{Any, TypeId};
 
 /// The marker in a node's second parent slot for the first row of a dense block: the block is
@@ -921,11 +922,7 @@ fn samples_at_once<const N: usize, T, C>(
     let tail = w.get(rows_done * cols..).unwrap_or_default();
     for n in 0..N {
         for (i, row) in (rows_done..).zip(tail.chunks_exact(cols)) {
-            let xs = xt.iter().skip(n).step_by(N);
-            let v = row
-                .iter()
-                .zip(xs)
-                .fold(bias_of(n, i), |s, (&wk, &xj)| s + wk * xj);
+            let v = row_dot(row, xt.iter().skip(n).step_by(N), bias_of(n, i));
             if let Some(o) = out.get_mut(n * rows + i) {
                 *o = v;
             }
@@ -1010,9 +1007,7 @@ where
         .chunks_exact(cols)
         .zip(&bias[rows_done..])
     {
-        // A fold, not `s +=` on a local: the latter was kept on the stack (a store and a
-        // load in every addition's chain).
-        out.push(row.iter().zip(x).fold(b.val, |s, (&wk, &xj)| s + wk * xj));
+        out.push(row_dot(row, x, b.val));
     }
 }
 
@@ -1025,19 +1020,8 @@ where
 {
     let cols = x.len();
     for (w4, b4) in w.chunks_exact(4 * cols).zip(bias.chunks_exact(4)) {
-        let (r0, rest) = w4.split_at(cols);
-        let (r1, rest) = rest.split_at(cols);
-        let (r2, r3) = rest.split_at(cols);
-        // Four locals, not an array: an array lives on the stack, and every addition would
-        // wait for a store and a load.
-        let (mut s0, mut s1, mut s2, mut s3) = (b4[0].val, b4[1].val, b4[2].val, b4[3].val);
-        for ((((&a, &b), &c), &d), &xj) in r0.iter().zip(r1).zip(r2).zip(r3).zip(x) {
-            s0 += a * xj;
-            s1 += b * xj;
-            s2 += c * xj;
-            s3 += d * xj;
-        }
-        out.extend_from_slice(&[s0, s1, s2, s3]);
+        let init = [b4[0].val, b4[1].val, b4[2].val, b4[3].val];
+        out.extend_from_slice(&four_rows_dot(w4, x, init));
     }
 }
 
