@@ -7,29 +7,18 @@
 //! cargo run --example matrix_factorization -- --quick          # n = 10, r = 3, κ = 4
 //! ```
 //!
-//! Full mode (or `--out DIR`) also writes f and ‖∇f‖ of the run's trace as SVG figures to
-//! `docs/figures` (or DIR).
-//!
 //! The program checks its claims (GD stays at 0; PGDli reaches f ≈ 0; the certificate says
 //! ε-SOSP) and exits with an error otherwise.
-
-mod support;
 
 use certify::Certifier;
 use nalgebra::DVector;
 use objective_zoo::MatrixFactorization;
 use pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
 use std::error::Error;
-use support::plot::trace_figures;
-use support::{Args, progress, ticker};
 
 fn run() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse()?;
-    let (n, r, kappa) = if args.quick {
-        (10, 3, 4.0)
-    } else {
-        (40, 5, 10.0)
-    };
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (n, r, kappa) = if quick { (10, 3, 4.0) } else { (40, 5, 10.0) };
     // r eigenvalues from κ down to 1 (geometric), the rest 0: M* has rank r, f* = 0.
     let spectrum: Vec<f64> = (0..n)
         .map(|i| {
@@ -73,12 +62,8 @@ fn run() -> Result<(), Box<dyn Error>> {
     let params = PgdParams::practical(eta, 1e-3, 1e-6, 1e-8, (60.0 * kappa) as usize + 100)?;
     let pgdli = PgdLi::new(params, 1.0 / eta, 1e-10)?
         .seed(1)
-        .max_iters(200_000)
-        .record_trace(args.figure_dir().is_some());
-    let bar = progress(1, args.quick);
-    let mut tick = ticker(&bar, "PGDli".into(), 1_000);
-    let out = pgdli.minimize_observed(&f, &x0, &mut tick)?;
-    bar.finish_and_clear();
+        .max_iters(200_000);
+    let out = pgdli.minimize(&f, &x0)?;
     println!(
         "PGDli: {} iterations, {} gradient evaluations, f = {:.3e}, ‖∇f‖ = {:.3e}, {} perturbations ({})",
         out.iterations,
@@ -94,18 +79,6 @@ fn run() -> Result<(), Box<dyn Error>> {
     if !(out.converged() && out.value < 1e-12) {
         return Err("PGDli was expected to reach the global minimum f = 0".into());
     }
-    if let Some(dir) = args.figure_dir() {
-        for path in trace_figures(
-            &dir,
-            &format!("matrix_factorization_n{n}_r{r}"),
-            &format!("Matrix factorization n = {n}, r = {r}, PGDli from U = 0"),
-            &[("PGDli (Algorithm 3)", &out)],
-            &[],
-        )? {
-            println!("wrote {}", path.display());
-        }
-    }
-
     // Certify: ε = 1e-6, ρ = 12·Γ^{1/2} with Γ^{1/2} = 6σ₁^{1/2} (the Hessian-Lipschitz constant
     // Jin et al. use on the region PGD visits from U = 0).
     let eps = 1e-6;

@@ -11,17 +11,14 @@
 //!
 //! The program checks its claims and exits with an error if one fails.
 
-mod support;
-
 use certify::Certifier;
 use objective_zoo::OrthogonalTensor;
 use pgd_core::{GradientDescent, Optimizer, Pgd, PgdParams};
 use std::error::Error;
-use support::{Args, progress};
 
 fn run() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse()?;
-    let (d, k, seeds) = if args.quick { (8, 4, 4) } else { (30, 10, 20) };
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (d, k, seeds) = if quick { (8, 4, 4) } else { (30, 10, 20) };
     let f = OrthogonalTensor::new(d, k, 3)?;
     let all: Vec<usize> = (0..k).collect();
     let saddle = f.critical_point(&all)?;
@@ -45,7 +42,6 @@ fn run() -> Result<(), Box<dyn Error>> {
     // (|S| = k, λ = −8/k) grows by 1 + 8η/k per step, so t_thres covers ~k·30 steps.
     let params = PgdParams::practical(0.02, 1e-2, 1e-6, 1e-6, 40 * k + 200)?;
     let components = f.components();
-    let bar = progress(seeds, args.quick);
     let mut found = vec![0usize; k];
     let mut iterations = Vec::new();
     for seed in 0..seeds {
@@ -70,31 +66,38 @@ fn run() -> Result<(), Box<dyn Error>> {
         }
         found[best] += 1;
         iterations.push(out.iterations as f64);
-        bar.inc(1);
         if seed == 0 {
-            bar.suspend(|| {
-                println!(
-                    "PGD (seed 0): f = {:.9} after {} iterations, {} perturbations; |a_{}ᵀu| = {:.12}",
-                    out.value,
-                    out.iterations,
-                    out.perturbations.len(),
-                    best + 1,
-                    overlap
-                );
-            });
+            println!(
+                "PGD (seed 0): f = {:.9} after {} iterations, {} perturbations; |a_{}ᵀu| = {:.12}",
+                out.value,
+                out.iterations,
+                out.perturbations.len(),
+                best + 1,
+                overlap
+            );
             let cert = Certifier::new(1e-6, 30.0).certify(&f, &out.x)?;
-            bar.suspend(|| println!("\n{cert}"));
+            println!("\n{cert}");
             if !cert.is_second_order_stationary() {
                 return Err("the PGD point was expected to be certified".into());
             }
         }
     }
-    bar.finish_and_clear();
     println!(
         "\nPGD over {seeds} seeds: every run found a component; median {:.0} iterations; components found (a₁…a_{k}): {found:?}",
-        support::median(&iterations)
+        median(&mut iterations)
     );
     Ok(())
+}
+
+/// The median of a non-empty sample (the mean of the middle two for an even count).
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
 }
 
 fn main() {

@@ -1,4 +1,4 @@
-"""scipy's trust-ncg and trust-krylov on the instances of `examples/second_order.rs`.
+"""scipy's trust-ncg and trust-krylov on the instances of `experiments/src/bin/second_order.rs`.
 
 Three families, exported by `second_order export DIR` (all numbers as 17-digit text):
 

@@ -1,11 +1,21 @@
-//! Shared by the examples of this directory (included with `mod support;`): command-line
+//! `saddle-experiments`: the studies of saddle-escape (binaries `review`, `compare`,
+//! `reproduce`, `second_order`, `octopus`, `large_scale`) and what they share — command-line
 //! flags, progress (a bar on a terminal, plain lines otherwise) driven by an optimizer's
-//! observer, small statistics, and SVG plots of traces.
-//! Not every example uses every item.
-#![allow(dead_code)]
+//! observer, small statistics, SVG plots of traces ([`plot`]), the low-rank factorization
+//! objective ([`low_rank`]) and the comparison at scale ([`scale`]).
+//!
+//! Each binary documents its command line; every one takes `--quick` (what CI runs):
+//!
+//! ```text
+//! cargo run --release -p saddle-experiments --bin review -- --quick
+//! ```
+//!
+//! The library crates never depend on this package: studies live here, teaching examples in
+//! the repository's `examples/`.
 
 pub mod low_rank;
 pub mod plot;
+pub mod scale;
 
 use autodiff_objectives::{DualNum, FiniteSum, Objective};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,7 +48,7 @@ impl<O: Objective> FiniteSum for Single<'_, O> {
     }
 }
 
-/// The flags every example understands.
+/// The flags every study understands.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// `--quick`: a few seconds in the dev profile, no files written (what CI runs).
@@ -72,7 +82,7 @@ impl Args {
                 "--max-d" => args.max_d = Some(number(&mut it, "--max-d")?),
                 other if other.starts_with("--") => {
                     return Err(format!(
-                        "unknown flag {other} (the examples take --quick, --out DIR, --seeds N, --max-d N)"
+                        "unknown flag {other} (the studies take --quick, --out DIR, --seeds N, --max-d N)"
                     )
                     .into());
                 }
@@ -88,7 +98,9 @@ impl Args {
         match (&self.out, self.quick) {
             (Some(p), _) => Some(p.clone()),
             (None, true) => None,
-            (None, false) => Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/figures")),
+            (None, false) => {
+                Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures"))
+            }
         }
     }
 }
@@ -110,7 +122,7 @@ fn number<T: std::str::FromStr<Err = std::num::ParseIntError>>(
 
 /// How long runs show progress: an indicatif bar when stdout is a terminal; plain lines on
 /// stderr (at most one every [`PLAIN_EVERY`], plus the last) when it is not — a log or a
-/// pipe; nothing in quick mode (CI). Stdout carries only the example's results either way.
+/// pipe; nothing in quick mode (CI). Stdout carries only the study's results either way.
 #[derive(Debug)]
 pub enum Progress {
     /// On a terminal.

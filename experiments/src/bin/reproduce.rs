@@ -2,18 +2,18 @@
 //! `octopus` example).
 //!
 //! ```text
-//! cargo run --release --example reproduce -- scaling   # table 2: PGD iterations vs dimension
-//! cargo run --release --example reproduce -- mf        # table 3: matrix factorization vs κ
-//! cargo run --release --example reproduce -- theory    # table 4: theory vs practical parameters
-//! cargo run --release --example reproduce -- nn        # table 5: PSGD vs SGD on a small network
-//! cargo run --release --example reproduce              # all four
-//! cargo run --example reproduce -- --quick             # CI: small sizes, a few seconds
+//! cargo run --release -p saddle-experiments --bin reproduce -- scaling   # table 2: PGD iterations vs dimension
+//! cargo run --release -p saddle-experiments --bin reproduce -- mf        # table 3: matrix factorization vs κ
+//! cargo run --release -p saddle-experiments --bin reproduce -- theory    # table 4: theory vs practical parameters
+//! cargo run --release -p saddle-experiments --bin reproduce -- nn        # table 5: PSGD vs SGD on a small network
+//! cargo run --release -p saddle-experiments --bin reproduce              # all four
+//! cargo run -p saddle-experiments --bin reproduce -- --quick             # CI: small sizes, a few seconds
 //! ```
 //!
 //! `--seeds N` and `--max-d N` override the number of seeds and the largest dimension of
 //! table 2. Every run is deterministic given its seed (wall times excepted).
 
-mod support;
+use saddle_experiments as support;
 
 use autodiff_objectives::{DualNum, objective};
 use certify::Certifier;

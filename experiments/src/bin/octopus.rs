@@ -11,15 +11,15 @@
 //! last of these times is "iterations to reach the global basin".
 //!
 //! ```text
-//! cargo run --release --example octopus                 # table for d = 2..=10, 10 seeds, figures
-//! cargo run --release --example octopus -- --max-d 12 --seeds 20 --out /tmp/figs
-//! cargo run --example octopus -- --quick                # CI: d = 2..=4, 3 seeds, no files
+//! cargo run --release -p saddle-experiments --bin octopus                 # table for d = 2..=10, 10 seeds, figures
+//! cargo run --release -p saddle-experiments --bin octopus -- --max-d 12 --seeds 20 --out /tmp/figs
+//! cargo run -p saddle-experiments --bin octopus -- --quick                # CI: d = 2..=4, 3 seeds, no files
 //! ```
 //!
 //! The program checks its own claims (PGD reaches the global basin on every run) and exits
 //! with an error otherwise.
 
-mod support;
+use saddle_experiments as support;
 
 use nalgebra::DVector;
 use objective_zoo::Octopus;

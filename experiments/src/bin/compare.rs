@@ -4,9 +4,9 @@
 //! and the wall time. The tables of `docs/comparison.md` are this program's output.
 //!
 //! ```text
-//! cargo run --release --example compare              # 10 seeds, all problems (a few minutes)
-//! cargo run --example compare -- --quick             # 2 seeds, small problems (CI)
-//! cargo run --release --example compare -- --seeds 20
+//! cargo run --release -p saddle-experiments --bin compare              # 10 seeds, all problems (a few minutes)
+//! cargo run -p saddle-experiments --bin compare -- --quick             # 2 seeds, small problems (CI)
+//! cargo run --release -p saddle-experiments --bin compare -- --seeds 20
 //! ```
 //!
 //! How the cost is measured:
@@ -24,7 +24,7 @@
 //! claims (PGD succeeds everywhere; GD never leaves the exact saddles) and exits with an error
 //! otherwise.
 
-mod support;
+use saddle_experiments as support;
 
 use autodiff_objectives::{DualNum, FiniteSum, Objective, hessian, objective};
 use certify::Certifier;

@@ -5,7 +5,7 @@
 //! iterations, gradients and Hessian-vector products of each second-order method.
 //!
 //! Part 2, the driver at scale: low-rank matrix factorization f(U) = ½‖UUᵀ − VVᵀ‖²_F (r = 4,
-//! n = d/4, the Gram-matrix form of `examples/large_scale.rs`, O(nr²) per evaluation) from the
+//! n = d/4, the Gram-matrix form of `experiments/src/bin/large_scale.rs`, O(nr²) per evaluation) from the
 //! strict saddle U = 0, at d = 10², 10³, 10⁴ with 10 random targets V each. Every method runs
 //! inside the certified driver, so each cost is "until a certificate says ε-SOSP" (ε = 10⁻⁶,
 //! ρ = 100, the certifier seeded per instance so that the table is reproducible): gradients
@@ -19,10 +19,10 @@
 //! seeds) as CSV and one SVG per family in `docs/figures/` (or `--out DIR`).
 //!
 //! ```text
-//! cargo run --release --example second_order             # all three parts, d up to 10⁴
-//! cargo run --release --example second_order -- scale    # part 3 only (or: scale octopus)
-//! cargo run --release --example second_order -- --max-d 1000 --seeds 3
-//! cargo run --example second_order -- --quick            # d = 100 with 2 seeds, no files (CI)
+//! cargo run --release -p saddle-experiments --bin second_order             # all three parts, d up to 10⁴
+//! cargo run --release -p saddle-experiments --bin second_order -- scale    # part 3 only (or: scale octopus)
+//! cargo run --release -p saddle-experiments --bin second_order -- --max-d 1000 --seeds 3
+//! cargo run -p saddle-experiments --bin second_order -- --quick            # d = 100 with 2 seeds, no files (CI)
 //! bash bench/scipy/run.sh                                 # scipy's trust-ncg / trust-krylov as a peer
 //! ```
 //!
@@ -30,9 +30,8 @@
 //! the three families as text, `certify DIR` reads scipy's returned points back, certifies
 //! each with a fresh certificate of the family and prints the table.
 
-#[path = "support/scale.rs"]
-mod scale;
-mod support;
+use saddle_experiments as support;
+use saddle_experiments::scale;
 
 use autodiff_objectives::{DualNum, objective};
 use nalgebra::{DVector, dvector};

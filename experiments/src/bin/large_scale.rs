@@ -15,12 +15,12 @@
 //! error if one fails; it prints the wall time of every stage.
 //!
 //! ```text
-//! cargo run --release --example large_scale                 # n = 25 000, r = 4: d = 10⁵
-//! cargo run --release --example large_scale -- forward      # also time one forward-mode gradient
-//! cargo run --example large_scale -- --quick                # n = 250: d = 10³ (CI)
+//! cargo run --release -p saddle-experiments --bin large_scale                 # n = 25 000, r = 4: d = 10⁵
+//! cargo run --release -p saddle-experiments --bin large_scale -- forward      # also time one forward-mode gradient
+//! cargo run -p saddle-experiments --bin large_scale -- --quick                # n = 250: d = 10³ (CI)
 //! ```
 
-mod support;
+use saddle_experiments as support;
 
 use autodiff_objectives::{Backend, gradient, gradient_hvp_with, gradient_with, value};
 use certify::{Certifier, Method};

@@ -17,6 +17,7 @@ const COLORS: [RGBColor; 4] = [
 /// One figure: lines against the iteration, optional point markers, optional dashed
 /// horizontal reference levels. With `log_y` the values are drawn as log₁₀ (non-positive
 /// values are clamped to 1e-300).
+#[derive(Debug)]
 pub struct Figure<'a> {
     /// Title above the plot.
     pub title: &'a str,
@@ -226,6 +227,7 @@ const BAND_COLORS: [RGBColor; 8] = [
 pub type Band<'a> = (&'a str, Vec<(f64, f64, f64)>);
 
 /// Mean curves with shaded ±1 standard-deviation bands (linear axes).
+#[derive(Debug)]
 pub struct BandFigure<'a> {
     /// Title above the plot.
     pub title: &'a str,
@@ -302,6 +304,7 @@ pub type Series<'a> = (&'a str, Vec<(f64, f64)>);
 
 /// Lines with circle markers on log₁₀–log₁₀ axes (e.g. a cost against the dimension), the
 /// series coloured in order from the band palette.
+#[derive(Debug)]
 pub struct ScalingFigure<'a> {
     /// Title above the plot.
     pub title: &'a str,

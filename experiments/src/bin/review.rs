@@ -7,13 +7,14 @@
 //! bound) and the bottom Ritz values of a separate Lanczos run.
 //!
 //! ```text
-//! cargo run --release --example review_mlp --features digits                 # UCI digits, the full run
-//! cargo run --example review_mlp --features digits -- --quick                 # seconds (CI)
-//! cargo run --release --example review_mlp --features digits -- --cifar DIR   # CIFAR-10 (or CIFAR10_DIR=DIR)
-//! cargo run --release --example review_mlp --features digits -- --synthetic-cifar 240 --seeds 1 --epochs 3
+//! cargo run --release -p saddle-experiments --bin review                 # UCI digits, the full run
+//! cargo run -p saddle-experiments --bin review -- --quick                 # seconds (CI)
+//! cargo run --release -p saddle-experiments --bin review -- --data cifar10 DIR  # CIFAR-10 (or CIFAR10_DIR=DIR)
+//! cargo run --release -p saddle-experiments --bin review -- --synthetic-cifar 240 --seeds 1 --epochs 3
 //! ```
 //!
-//! `--cifar DIR` (or the environment variable `CIFAR10_DIR=DIR`) reads the official binary
+//! `--data digits` (the default) trains on the UCI digits; `--data cifar10 DIR` (or `--cifar
+//! DIR`, or the environment variable `CIFAR10_DIR=DIR`) reads the official binary
 //! files `DIR/data_batch_1.bin` … `data_batch_5.bin` and `DIR/test_batch.bin` (50 000 + 10 000
 //! images) and trains the review's full network, 3 072 → 128 → 32 → 10. `--synthetic-cifar N`
 //! first writes a directory of that format holding **random noise** (N records per training
@@ -46,7 +47,7 @@
 //! SGD training losses lower at the end than at the start on average, every certificate
 //! consistent with its Ritz values) and exits with an error otherwise.
 
-mod support;
+use saddle_experiments as support;
 
 use autodiff_objectives::{FiniteSum, Objective, gradient, hvp};
 use certify::{Certificate, Certifier, Method, Verdict};
@@ -111,6 +112,8 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         out: None,
     };
     let (mut epochs, mut seeds, mut lanczos) = (None, None, None);
+    // `--data digits` also overrides CIFAR10_DIR.
+    let mut digits_asked = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -126,6 +129,16 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             "--train-limit" => c.train_limit = Some(val("--train-limit")?.parse()?),
             "--test-limit" => c.test_limit = Some(val("--test-limit")?.parse()?),
             "--cifar" => c.cifar = Some(PathBuf::from(val("--cifar")?)),
+            "--data" => match val("--data")?.as_str() {
+                "digits" => {
+                    c.cifar = None;
+                    digits_asked = true;
+                }
+                "cifar10" => c.cifar = Some(PathBuf::from(val("--data cifar10")?)),
+                other => {
+                    return Err(format!("--data takes digits or cifar10 DIR, got {other:?}").into());
+                }
+            },
             "--cert-budget" => c.cert_budget = Some(val("--cert-budget")?.parse()?),
             "--radii" => {
                 c.radii = val("--radii")?
@@ -156,7 +169,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         );
         c.cifar = Some(dir);
     }
-    if c.cifar.is_none() {
+    if c.cifar.is_none() && !digits_asked {
         c.cifar = cifar10::dir_from_env().ok();
     }
     c.epochs = epochs.unwrap_or(if c.quick { 2 } else { 150 });
@@ -174,7 +187,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             c.test_limit = Some(c.test_limit.unwrap_or(128));
         }
     } else if c.out.is_none() {
-        c.out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/figures"));
+        c.out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures"));
     }
     if c.cifar.is_some() && c.quick {
         c.train_limit = Some(c.train_limit.unwrap_or(32));

@@ -1,8 +1,5 @@
-//! The comparison at scale of `examples/second_order.rs` (issue 14): three problem families at
+//! The comparison at scale of `experiments/src/bin/second_order.rs` (issue 14): three problem families at
 //! d = 10², 10³, 10⁴, every method, every end point certified by an independent certificate.
-//!
-//! Included by `second_order.rs` alone (`#[path]`), not by `support/mod.rs`, so that the other
-//! examples do not compile it.
 //!
 //! - **Matrix factorization** ½‖UUᵀ − VVᵀ‖²_F (r = 4, n = d/4, V random with VᵀV ≈
 //!   diag(4, 3, 2, 1)) from the strict saddle U = 0 (λ_min ≈ −8). ε = 10⁻⁶, ρ = 100.
@@ -29,8 +26,8 @@
 //! is the success criterion for every method, the driver included (whose own certifications
 //! are seeded by the instance so that its trace is reproducible).
 
-use crate::support::low_rank::LowRankFactorization;
-use crate::support::{Single, median, min_max};
+use crate::low_rank::LowRankFactorization;
+use crate::{Single, median, min_max};
 use autodiff_objectives::FiniteSum;
 use certify::Certifier;
 use nalgebra::{DMatrix, DVector};
@@ -206,7 +203,7 @@ impl Setup {
                 family,
                 eta: 1.0 / (4.0 * e),
                 radius: e / 100.0,
-                // ⌈3·ln(1/r)/(η·2γ)⌉ + 50, as in examples/compare.rs.
+                // ⌈3·ln(1/r)/(η·2γ)⌉ + 50, as in experiments/src/bin/compare.rs.
                 t_thres: (3.0 * (100.0 / e).ln() / (2.0 / (4.0 * e))).ceil() as usize + 50,
                 f_thres: 1e-7,
                 psgd_eta: 1.0 / (4.0 * e),
@@ -317,7 +314,7 @@ fn run_method<F: FiniteSum>(
             // PSGD has no stopping test (a first-order one would stop it at the saddle, where
             // ‖∇f‖ = 0): budgets of 64, 128, … full-gradient equivalents (same seed, so each
             // run extends the previous one) until a certifier seeded by the instance accepts
-            // the last iterate — an oracle stopping rule, as in examples/compare.rs, whose
+            // the last iterate — an oracle stopping rule, as in experiments/src/bin/compare.rs, whose
             // certifications are not charged to PSGD.
             let oracle = Certifier::new(eps, rho).seed(seed);
             let mut b: u64 = 64;
@@ -617,7 +614,7 @@ pub fn figure(family: Family, recs: &[Record], path: &Path) -> Res<()> {
         "{}: gradients + HVPs to a certified ε-SOSP (median)",
         family.key()
     );
-    crate::support::plot::ScalingFigure {
+    crate::plot::ScalingFigure {
         title: &title,
         x_label: "dimension d",
         y_label: "gradients + HVPs",
