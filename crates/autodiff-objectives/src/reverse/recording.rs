@@ -1,0 +1,97 @@
+//! A recording: where it starts on the tape, its inputs, and the guard that truncates the
+//! tape back when it ends.
+
+use super::*;
+
+/// A recording in progress on this thread's tape of `T`: where it started, how many inputs
+/// it has, and the overflow state of the recording it is nested in. Dropping it (also during
+/// a panic) truncates the tape back to where the recording started.
+pub(super) struct Recording<T: TapeValue> {
+    /// The index of the first input.
+    pub(super) start: usize,
+    /// Where this recording's nodes start in [`Tape::nodes`].
+    pub(super) first_node: usize,
+    pub(super) terms_start: usize,
+    pub(super) blocks_start: dense::Mark,
+    pub(super) inputs: usize,
+    pub(super) outer_overflowed: bool,
+    pub(super) outer_inputs: Inputs,
+    pub(super) _marker: PhantomData<(T, *const ())>,
+}
+
+impl<T: TapeValue> Recording<T> {
+    /// Starts a recording with one input node per value; the numbers come in the tape's kept
+    /// buffer (give it back with [`Recording::sweep`]).
+    pub(super) fn begin(values: impl ExactSizeIterator<Item = T>) -> (Self, Vec<Var<T>>) {
+        T::with_tape(|cell| {
+            let mut tape = cell.borrow_mut();
+            if tape.len == 0 {
+                // The sink: index 0 stands for "a constant"; it is never swept.
+                tape.nodes.push(Node {
+                    parents: [0, 0],
+                    partials: [T::zero(); 2],
+                });
+                tape.len = 1;
+            }
+            let start = tape.len;
+            let first_node = tape.nodes.len();
+            let terms_start = tape.terms.len();
+            let blocks_start = tape.blocks.mark();
+            let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
+            // All inputs at once when they fit (what `push_input` would do one by one);
+            // otherwise one by one, so that the overflow is recorded exactly as it records it.
+            let n = values.len();
+            let fits = start + n <= tape.budget;
+            let mut vars = std::mem::take(&mut tape.input_buf);
+            vars.clear();
+            vars.reserve(n);
+            if fits {
+                tape.len = start + n;
+                // start + len ≤ budget ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
+                vars.extend(
+                    values
+                        .zip(start as u32..)
+                        .map(|(val, idx)| Var::new(val, idx)),
+                );
+            } else {
+                vars.extend(values.map(|val| Var::new(val, tape.push_input())));
+            }
+            // The buffer the objective will receive (a Vec's buffer does not move with it).
+            let inputs = Inputs {
+                addr: if fits { vars.as_ptr() as usize } else { 0 },
+                len: vars.len(),
+                first: start as u32,
+            };
+            let outer_inputs = std::mem::replace(&mut tape.inputs, inputs);
+            tape.blocks.begin_weights();
+            let recording = Recording {
+                start,
+                first_node,
+                terms_start,
+                blocks_start,
+                inputs: n,
+                outer_overflowed,
+                outer_inputs,
+                _marker: PhantomData,
+            };
+            (recording, vars)
+        })
+    }
+}
+
+impl<T: TapeValue> Drop for Recording<T> {
+    fn drop(&mut self) {
+        // `try_with`: during thread teardown the tape may already be gone; nothing to restore.
+        let _ = T::try_with_tape(|cell| {
+            if let Ok(mut tape) = cell.try_borrow_mut() {
+                tape.nodes.truncate(self.first_node);
+                tape.len = self.start;
+                tape.terms.truncate(self.terms_start);
+                tape.blocks.truncate(self.blocks_start);
+                tape.refresh_budget();
+                tape.overflowed = self.outer_overflowed;
+                tape.inputs = self.outer_inputs;
+            }
+        });
+    }
+}
