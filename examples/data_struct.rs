@@ -15,12 +15,11 @@
 //! cargo run --example data_struct -- --quick
 //! ```
 
-use autodiff_objectives::{DualNum, Objective};
-use certify::Certifier;
-use nalgebra::{DMatrix, DVector};
-use pgd_core::{GradientDescent, Optimizer, Pgd, PgdParams};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use saddle_escape::autodiff_objectives::seeded::SplitMix64;
+use saddle_escape::autodiff_objectives::{DualNum, Objective};
+use saddle_escape::certify::Certifier;
+use saddle_escape::nalgebra::{DMatrix, DVector};
+use saddle_escape::pgd_core::{GradientDescent, Optimizer, Pgd, PgdParams};
 use std::error::Error;
 
 /// The data: m samples in ℝᵖ, one per row.
@@ -58,7 +57,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let (p, m) = if quick { (5, 200) } else { (20, 2_000) };
     // Samples with independent coordinates of standard deviations 2, 1.5, 1, 1, …, rotated by
     // nothing: the components are the coordinate axes, λ ≈ 4, 2.25, 1, …
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut rng = SplitMix64::new(11);
     let scales: Vec<f64> = (0..p)
         .map(|j| match j {
             0 => 2.0,
@@ -66,11 +65,7 @@ fn run() -> Result<(), Box<dyn Error>> {
             _ => 1.0,
         })
         .collect();
-    let samples = DMatrix::from_fn(m, p, |_, j| {
-        // A sum of 12 uniforms minus 6 is close to N(0, 1) (Irwin–Hall), enough here.
-        let z: f64 = (0..12).map(|_| rng.random_range(0.0..1.0)).sum::<f64>() - 6.0;
-        scales[j] * z
-    });
+    let samples = DMatrix::from_fn(m, p, |_, j| scales[j] * rng.normal());
     let f = LeadingComponent { samples };
 
     // The reference answer from a dense eigendecomposition of Σ.

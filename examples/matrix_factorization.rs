@@ -10,10 +10,10 @@
 //! The program checks its claims (GD stays at 0; PGDli reaches f ≈ 0; the certificate says
 //! ε-SOSP) and exits with an error otherwise.
 
-use certify::Certifier;
-use nalgebra::DVector;
-use objective_zoo::MatrixFactorization;
-use pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
+use saddle_escape::certify::Certifier;
+use saddle_escape::nalgebra::DVector;
+use saddle_escape::objective_zoo::MatrixFactorization;
+use saddle_escape::pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
 use std::error::Error;
 
 fn run() -> Result<(), Box<dyn Error>> {

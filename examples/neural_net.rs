@@ -10,10 +10,10 @@
 //!
 //! The program checks its claims and exits with an error if one fails.
 
-use certify::Certifier;
-use nalgebra::DVector;
-use objective_zoo::{ClosedForm, TwoLayerNet};
-use pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
+use saddle_escape::certify::Certifier;
+use saddle_escape::nalgebra::DVector;
+use saddle_escape::objective_zoo::{ClosedForm, TwoLayerNet};
+use saddle_escape::pgd_core::{GradientDescent, Optimizer, PgdLi, PgdParams};
 use std::error::Error;
 
 fn run() -> Result<(), Box<dyn Error>> {

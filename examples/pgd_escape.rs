@@ -5,9 +5,12 @@
 //! `cargo run --release --example pgd_escape` (CI passes `--quick`: fewer seeds).
 //! The program checks its own claims and exits with an error if one fails.
 
-use autodiff_objectives::{DualNum, hessian, objective};
-use nalgebra::{DVector, dvector};
-use pgd_core::{GradientDescent, Optimizer, Outcome, Pgd, PgdLi, PgdParams, TheoryConstants};
+use saddle_escape::autodiff_objectives::{DualNum, Objective, hessian, objective};
+use saddle_escape::dvector;
+use saddle_escape::nalgebra::DVector;
+use saddle_escape::pgd_core::{
+    GradientDescent, Optimizer, Outcome, Pgd, PgdLi, PgdParams, TheoryConstants,
+};
 use std::error::Error;
 
 /// x₁⁴ − 2x₁² + x₂²: a strict saddle at 0 (∇f = 0, λ_min = −4), minima at (±1, 0), f = −1.
@@ -15,10 +18,7 @@ fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
 }
 
-fn lambda_min(
-    f: &impl autodiff_objectives::Objective,
-    x: &DVector<f64>,
-) -> Result<f64, Box<dyn Error>> {
+fn lambda_min(f: &impl Objective, x: &DVector<f64>) -> Result<f64, Box<dyn Error>> {
     Ok(hessian(f, x)?.symmetric_eigenvalues().min())
 }
 

@@ -11,9 +11,9 @@
 //!
 //! The program checks its claims and exits with an error if one fails.
 
-use certify::Certifier;
-use objective_zoo::OrthogonalTensor;
-use pgd_core::{GradientDescent, Optimizer, Pgd, PgdParams};
+use saddle_escape::certify::Certifier;
+use saddle_escape::objective_zoo::OrthogonalTensor;
+use saddle_escape::pgd_core::{GradientDescent, Optimizer, Pgd, PgdParams};
 use std::error::Error;
 
 fn run() -> Result<(), Box<dyn Error>> {

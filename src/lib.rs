@@ -36,19 +36,50 @@ mod driver;
 pub use autodiff_objectives;
 pub use certify;
 pub use driver::{CertifiedDriver, CertifiedRun, DriverError, DriverStop, Escape};
+/// The linear algebra of points and matrices ([`nalgebra::DVector`], [`nalgebra::DMatrix`]),
+/// re-exported so that a program whose only dependency is `saddle-escape` can name it.
+pub use nalgebra;
 pub use objective_zoo;
 pub use pgd_core;
 pub use saddle_datasets;
 
+/// A point, `DVector<f64>`, from its coordinates: `dvector![1.0, 2.0]`.
+///
+/// nalgebra's own `dvector!` expands to paths of the `nalgebra` crate, so it needs `nalgebra`
+/// among the caller's dependencies; this one goes through this crate's re-export and needs
+/// only `saddle-escape`.
+///
+/// ```
+/// use saddle_escape::prelude::*;
+/// let x: DVector<f64> = dvector![1.0, -2.0];
+/// assert_eq!(x.len(), 2);
+/// assert_eq!(dvector![0.5; 3], DVector::from_element(3, 0.5));
+/// assert!(saddle_escape::dvector![].is_empty());
+/// ```
+#[macro_export]
+macro_rules! dvector {
+    () => {
+        $crate::nalgebra::DVector::<f64>::zeros(0)
+    };
+    ($elem:expr; $n:expr) => {
+        $crate::nalgebra::DVector::<f64>::from_element($n, $elem)
+    };
+    ($($x:expr),+ $(,)?) => {
+        $crate::nalgebra::DVector::<f64>::from_vec(::std::vec![$($x),+])
+    };
+}
+
 /// What most programs need, in one import: `use saddle_escape::prelude::*;`.
 pub mod prelude {
     pub use crate::driver::{CertifiedDriver, CertifiedRun, DriverStop};
+    pub use crate::dvector;
+    pub use autodiff_objectives::Scalar;
     pub use autodiff_objectives::{
         Backend, DualNum, EvalError, FiniteSum, Objective, Oracle, directional, gradient, hessian,
         hvp, objective, value,
     };
     pub use certify::{Certificate, Certifier, Method, Verdict};
-    pub use nalgebra::{DMatrix, DVector, dvector};
+    pub use nalgebra::{DMatrix, DVector};
     pub use pgd_core::{
         AdaptiveCubic, ArcParams, GradientDescent, NoisyGd, Optimizer, Outcome, Pagd, PagdParams,
         Pgd, PgdLi, PgdParams, Psgd, SaddleNgd, Sgd, StochasticOptimizer, Subproblem, Termination,

@@ -98,6 +98,7 @@ mod kernels;
 mod objective;
 mod oracle;
 pub mod reverse;
+pub mod seeded;
 
 pub use derive::{
     Backend, Directional, directional, gradient, gradient_hvp_with, gradient_with, hessian,
@@ -111,5 +112,5 @@ pub use finite_sum::{
 pub use kernels::{dot, matvec, matvec_add, matvec_add_batch};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
-pub use objective::Objective;
+pub use objective::{Objective, Scalar};
 pub use oracle::{EvalCounts, Oracle};

@@ -113,13 +113,44 @@ impl<O: Objective> Objective for &O {
     }
 }
 
+/// The number types objectives are generic over: `D: Scalar` means
+/// `D: DualNum<Primitive = f64> + Copy`, and every such type is a `Scalar` (a blanket
+/// implementation), so the two bounds are interchangeable — in plain functions given to
+/// [`objective!`](crate::objective!) and in [`Objective::eval`] implementations alike.
+///
+/// ```
+/// use autodiff_objectives::{Objective, Scalar, gradient, objective};
+/// use nalgebra::dvector;
+///
+/// fn rosenbrock<D: Scalar>(x: &[D]) -> D {
+///     (x[1] - x[0] * x[0]).powi(2) * 100.0 + (-x[0] + 1.0).powi(2)
+/// }
+/// let (fx, g) = gradient(&objective!(rosenbrock, dim = 2), &dvector![1.0, 1.0])?;
+/// assert_eq!((fx, g), (0.0, dvector![0.0, 0.0]));
+///
+/// // A struct objective may state either bound.
+/// struct Norm2;
+/// impl Objective for Norm2 {
+///     fn eval<D: Scalar>(&self, x: &[D]) -> D {
+///         x.iter().fold(D::from(0.0), |acc, &v| acc + v * v)
+///     }
+/// }
+/// assert_eq!(gradient(&Norm2, &dvector![3.0])?.1, dvector![6.0]);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+pub trait Scalar: DualNum<Primitive = f64> + Copy {}
+
+impl<D: DualNum<Primitive = f64> + Copy> Scalar for D {}
+
 /// Turns a plain generic function into an [`Objective`].
 ///
 /// The function must have the shape
-/// `fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D`.
+/// `fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D` (or, the same,
+/// `fn f<D: Scalar>(x: &[D]) -> D`, see [`Scalar`](crate::Scalar)).
 ///
 /// - `objective!(f)` accepts points of any length;
-/// - `objective!(f, d)` fixes the dimension to `d`: points of another length are rejected with
+/// - `objective!(f, d)`, or `objective!(f, dim = d)`, fixes the dimension to `d`: points of
+///   another length are rejected with
 ///   [`EvalError::DimensionMismatch`](crate::EvalError::DimensionMismatch) before `f` runs, so
 ///   `f` may index `x[0..d]` freely.
 ///
@@ -133,6 +164,7 @@ impl<O: Objective> Objective for &O {
 ///
 /// let f = objective!(saddle, 2);
 /// assert_eq!(f.dim(), Some(2));
+/// assert_eq!(objective!(saddle, dim = 2).dim(), Some(2)); // the same, named
 /// let (_, g) = gradient(&f, &dvector![1.0, 2.0])?;
 /// assert_eq!(g, dvector![2.0, -4.0]);
 /// assert_eq!(hessian(&f, &dvector![1.0, 2.0])?[(1, 1)], -2.0);
@@ -165,6 +197,9 @@ macro_rules! objective {
         }
         GenericFnObjective
     }};
+    ($f:path, dim = $dim:expr) => {
+        $crate::objective!($f, $dim)
+    };
     ($f:path, $dim:expr) => {{
         #[derive(Clone, Copy)]
         struct GenericFnObjective(usize);

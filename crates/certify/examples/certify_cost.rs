@@ -1,7 +1,7 @@
 //! Measures what a certificate costs: Hessian-vector products of the Lanczos method against the
 //! dimension d and the confidence 1 − δ, and the time of the dense methods.
 //!
-//! `cargo run --release -p certify --example certify_cost`
+//! `cargo run --release -p saddle-certify --example certify_cost`
 //!
 //! Objectives: ½xᵀAx with A = QΛQᵀ (objective-zoo's `RotatedQuadratic`, O(d) evaluation),
 //! Λ = (λ₁, 0.5 … 1.5) with the smallest eigenvalue λ₁ placed relative to the threshold

@@ -1,7 +1,7 @@
 //! What reorthogonalization costs per Lanczos step: none, full (DGKS, the certifier's scheme)
 //! and partial (Simon 1984, the spectrum tools' default), at d = 10⁵.
 //!
-//! `cargo run --release -p certify --example spectrum_cost` (d = 100 000, 300 steps, median of
+//! `cargo run --release -p saddle-certify --example spectrum_cost` (d = 100 000, 300 steps, median of
 //! 5 interleaved runs); `-- --quick`: d = 10 000, 100 steps, 1 run (seconds, for CI).
 //!
 //! Each scheme runs the same number of Lanczos steps from the same seed on ½xᵀAx

@@ -2,7 +2,7 @@
 //! the trace with a confidence interval, and the spectral density by stochastic Lanczos
 //! quadrature, drawn as SVG.
 //!
-//! `cargo run --release -p certify --example spectrum_density -- --out docs/figures/hessian_density.svg`
+//! `cargo run --release -p saddle-certify --example spectrum_density -- --out docs/figures/hessian_density.svg`
 //! (`--quick`: a smaller network; without `--out` the SVG goes to the system's temp directory).
 //!
 //! The objective is objective-zoo's `TwoLayerNet` (a finite sum over samples) at a point

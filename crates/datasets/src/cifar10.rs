@@ -129,7 +129,7 @@ pub fn load(dir: &Path) -> Result<Split, DataError> {
 /// # Ok::<(), saddle_datasets::DataError>(())
 /// ```
 pub fn synthetic_batch(n: usize, seed: u64) -> Vec<u8> {
-    let mut rng = crate::rng::SplitMix64::new(seed);
+    let mut rng = autodiff_objectives::seeded::SplitMix64::new(seed);
     let mut out = Vec::with_capacity(n.saturating_mul(RECORD));
     for _ in 0..n {
         out.push(rng.below(CLASSES as u64) as u8);

@@ -1,7 +1,7 @@
 //! Labelled images stored as raw bytes, their scaling, subsets and seeded splits.
 
 use crate::DataError;
-use crate::rng::SplitMix64;
+use autodiff_objectives::seeded::SplitMix64;
 
 /// n labelled images of p pixels each, stored as the raw integer pixel values of the source
 /// format (row-major: sample i is `raw(i)`, p bytes) and integer labels in 0..classes.

@@ -23,7 +23,6 @@ mod error;
 mod files;
 mod images;
 pub mod mnist;
-mod rng;
 
 pub use error::DataError;
 pub use images::{LabeledImages, Split};

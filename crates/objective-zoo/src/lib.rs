@@ -42,7 +42,6 @@ mod neural_net;
 mod octopus;
 mod phase_retrieval;
 mod quadratic;
-mod seeded;
 mod tensor;
 mod trigonometric;
 

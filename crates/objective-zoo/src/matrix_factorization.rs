@@ -1,7 +1,7 @@
 //! Symmetric low-rank matrix factorization f(U) = ½‖UUᵀ − M*‖²_F.
 
-use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError};
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, Objective};
 use nalgebra::{DMatrix, DVector};
 

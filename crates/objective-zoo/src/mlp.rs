@@ -2,7 +2,7 @@
 //! plain generic function and as a [`FiniteSum`] over a labelled data set.
 
 use crate::ZooError;
-use crate::seeded::SplitMix64;
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec_add_batch};
 use nalgebra::DVector;
 use std::sync::Arc;

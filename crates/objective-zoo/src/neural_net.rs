@@ -1,7 +1,7 @@
 //! A small two-layer tanh network with squared loss, on a deterministically generated data set.
 
-use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError, min_eigenvalue};
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec, matvec_add};
 use nalgebra::{DMatrix, DVector};
 

@@ -1,7 +1,7 @@
 //! Real phase retrieval with Gaussian measurements: the least-squares fit of intensities.
 
-use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError, min_eigenvalue};
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, FiniteSum, Objective};
 use nalgebra::{DMatrix, DVector};
 

@@ -1,7 +1,7 @@
 //! ½xᵀAx with a chosen spectrum, rotated so that no eigenvector is axis-aligned, in O(d).
 
-use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError};
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, Objective};
 use nalgebra::{DMatrix, DVector};
 

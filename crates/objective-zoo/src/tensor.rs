@@ -1,7 +1,7 @@
 //! Orthogonal tensor decomposition (Ge, Huang, Jin, Yuan 2015), one component at a time.
 
-use crate::seeded::SplitMix64;
 use crate::{ClosedForm, CriticalPoint, PointKind, ZooError};
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{DualNum, Objective};
 use nalgebra::{DMatrix, DVector};
 

@@ -49,6 +49,7 @@
 
 use saddle_experiments as support;
 
+use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{FiniteSum, Objective, gradient, hvp};
 use certify::{Certificate, Certifier, Method, Verdict};
 use nalgebra::{DMatrix, DVector};
@@ -224,16 +225,17 @@ struct RunResult {
     metric_seconds: f64,
 }
 
-/// A seed for epoch e of run (method, seed): SplitMix64-style mixing, so that every epoch's
-/// batches and noise are fresh and reproducible.
+/// A seed for epoch e of run (method, seed): the SplitMix64 output for the state
+/// seed·γ + (method << 32) + e (γ the generator's increment), so that every epoch's batches and
+/// noise are fresh and reproducible.
 fn epoch_seed(method: usize, seed: u64, epoch: usize) -> u64 {
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    let state = seed
+        .wrapping_mul(GAMMA)
         .wrapping_add((method as u64) << 32)
         .wrapping_add(epoch as u64);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    // The generator adds γ before it mixes: start it γ earlier.
+    SplitMix64::new(state.wrapping_sub(GAMMA)).next_u64()
 }
 
 /// The epochs at which the metrics are taken: 0, then every `every`-th, and the last.
@@ -316,21 +318,8 @@ fn ritz_values(
     seed: u64,
 ) -> Result<Vec<f64>, Box<dyn Error>> {
     let d = x.len();
-    let mut state = seed;
-    let mut normal = || {
-        // Box–Muller on SplitMix64 draws.
-        let mut next = || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let u1 = 1.0 - next();
-        let u2 = next();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    };
-    let mut q = DVector::from_fn(d, |_, _| normal());
+    let mut rng = SplitMix64::new(seed);
+    let mut q = rng.normal_vector(d);
     q /= q.norm();
     let mut basis: Vec<DVector<f64>> = Vec::with_capacity(k);
     let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
