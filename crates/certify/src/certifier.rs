@@ -231,7 +231,7 @@ impl Certifier {
                 seed,
                 source: SeedSource::User,
             }),
-            None => crate::krylov::fresh_seed()
+            None => crate::random::fresh_seed()
                 .map_err(CertifyError::EntropyUnavailable)
                 .map(|seed| Randomness {
                     seed,

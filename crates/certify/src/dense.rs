@@ -226,15 +226,3 @@ pub(crate) fn factorization<O: Objective>(
         curvature_max: dmax,
     })
 }
-
-/// Used by tests of the crate: the dense Hessian's eigenvalues, sorted.
-#[cfg(test)]
-pub(crate) fn sorted_eigenvalues(h: &nalgebra::DMatrix<f64>) -> Vec<f64> {
-    let mut e: Vec<f64> = SymmetricEigen::new(h.clone())
-        .eigenvalues
-        .iter()
-        .copied()
-        .collect();
-    e.sort_by(f64::total_cmp);
-    e
-}

@@ -1,9 +1,10 @@
 //! The eigenvalue density of ∇²f(x) by stochastic Lanczos quadrature, and its SVG plot.
 
 use crate::fmt_sig;
-use crate::krylov::{self, Krylov, Reorthogonalization, rademacher};
+use crate::random::{self, rademacher};
 use crate::spectrum::{SpectrumError, check_point, resolve_seed};
 use autodiff_objectives::{Backend, Objective, Oracle};
+use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -122,19 +123,21 @@ impl Slq {
         let mut steps = Vec::with_capacity(self.probes);
         for _ in 0..self.probes {
             let v = rademacher(d, &mut rng) / (d as f64).sqrt();
-            let mut kr = Krylov::new(v, self.reorth);
-            while kr.steps() < m && !kr.exhausted && kr.restarts == 0 {
+            let mut kr = Lanczos::new(v, self.reorth);
+            while kr.steps() < m && !kr.is_exhausted() && kr.restarts() == 0 {
                 let hv = oracle.hvp(x, kr.current())?;
-                kr.step(hv, &mut rng);
+                kr.step(hv, &mut || random::random_unit(d, &mut rng));
             }
             // Only the block of the start vector: a restart began an unrelated block.
             let k = kr
-                .beta
+                .beta()
                 .iter()
                 .position(|&b| b == 0.0)
                 .map_or(kr.steps(), |j| j + 1);
-            kr.alpha.truncate(k);
-            let (theta, s) = krylov::sorted_eigen(&kr.tridiagonal());
+            let tridiagonal::Spectrum {
+                values: theta,
+                vectors: s,
+            } = tridiagonal::sorted_eigen(&kr.leading_tridiagonal(k));
             weights.push((0..k).map(|i| s[(0, i)] * s[(0, i)]).collect());
             nodes.push(theta);
             steps.push(k);

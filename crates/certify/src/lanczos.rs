@@ -35,9 +35,10 @@ use crate::certificate::{
 };
 use crate::cholesky::U;
 use crate::error::CertifyError;
-use crate::krylov;
 use crate::outcome::{Outcome, sign_fixed};
+use crate::random;
 use autodiff_objectives::{Objective, Oracle};
+use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -139,13 +140,6 @@ pub(crate) struct Params {
     pub residual_tol: f64,
 }
 
-/// Full reorthogonalization: Gram–Schmidt of w against the whole basis with the DGKS
-/// criterion ([`krylov::gram_schmidt`]). After the three-term recurrence w is already nearly
-/// orthogonal to the basis, so the second pass is usually skipped.
-fn orthogonalize(w: &mut DVector<f64>, q: &[DVector<f64>]) {
-    krylov::gram_schmidt(w, q, &mut (0..q.len()));
-}
-
 pub(crate) fn lanczos<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
@@ -156,10 +150,9 @@ pub(crate) fn lanczos<O: Objective>(
     let bound = Bound { ell: p.ell, d };
     let mut rng = StdRng::seed_from_u64(p.seed);
     let kmax = p.budget.min(d);
-    let mut q: Vec<DVector<f64>> = Vec::new();
-    let mut alpha: Vec<f64> = Vec::new();
-    let mut beta: Vec<f64> = Vec::new();
-    let mut v = krylov::random_unit(d, &mut rng);
+    // Full reorthogonalization (DGKS): the Kuczyński–Woźniakowski bound assumes an exact
+    // Krylov basis.
+    let mut lz = Lanczos::new(random::random_unit(d, &mut rng), Reorthogonalization::Full);
     let mut first: Option<(f64, DVector<f64>)> = None;
     let mut escape: Option<EscapeDirection> = None;
     let mut passed: Option<Assurance> = None;
@@ -172,24 +165,17 @@ pub(crate) fn lanczos<O: Objective>(
     let mut k = 0;
     while k < kmax {
         k += 1;
-        let (fx, g, hv) = oracle.gradient_hvp(x, &v)?;
+        let (fx, g, hv) = oracle.gradient_hvp(x, lz.current())?;
         if first.is_none() {
             first = Some((fx, g));
         }
-        let hv_norm = hv.norm();
-        let a = v.dot(&hv);
-        let mut w = hv;
-        w.axpy(-a, &v, 1.0);
-        if let (Some(&b), Some(prev)) = (beta.last(), q.last()) {
-            w.axpy(-b, prev, 1.0);
-        }
-        q.push(v.clone());
-        orthogonalize(&mut w, &q);
-        let b = w.norm();
-        alpha.push(a);
-        theta_min = krylov::tridiagonal_eigenvalue(&alpha, &beta, 0);
-        theta_max = krylov::tridiagonal_eigenvalue(&alpha, &beta, k - 1);
-        let s_min = tridiag_eigenvector(&alpha, &beta, theta_min);
+        let step = lz.extend(hv);
+        let (hv_norm, b) = (step.hv_norm, step.beta);
+        // T_k: k diagonal entries and the k − 1 couplings before this step's β.
+        let (alpha, beta) = (lz.alpha(), &lz.beta()[..k - 1]);
+        theta_min = tridiagonal::eigenvalue(alpha, beta, 0);
+        theta_max = tridiagonal::eigenvalue(alpha, beta, k - 1);
+        let s_min = tridiagonal::eigenvector(alpha, beta, theta_min);
         resid = b * s_min.last().map_or(0.0, |s| s.abs());
         exhausted = k == d;
         let scale = theta_min.abs().max(theta_max.abs());
@@ -199,7 +185,7 @@ pub(crate) fn lanczos<O: Objective>(
         if theta_min < -tau
             && (escape.is_none() || resid <= p.residual_tol * theta_min.abs().max(1.0) || exhausted)
         {
-            let y = sign_fixed(ritz_vector(&q, &s_min));
+            let y = sign_fixed(lz.combine(&s_min));
             let c = oracle.directional(x, &y)?.curvature;
             if c < -tau - margin && escape.as_ref().is_none_or(|e| c <= e.curvature + margin) {
                 escape = Some(EscapeDirection {
@@ -231,19 +217,13 @@ pub(crate) fn lanczos<O: Objective>(
         }
         if b <= 64.0 * U * (d as f64).sqrt() * hv_norm.max(scale) || b == 0.0 {
             // Invariant subspace: restart with a fresh random direction orthogonal to Q.
-            let mut r = krylov::random_unit(d, &mut rng);
-            orthogonalize(&mut r, &q);
-            let n = r.norm();
-            if n.is_nan() || n <= 0.0 {
+            if !lz.restart(random::random_unit(d, &mut rng)) {
                 break;
             }
-            v = r / n;
-            beta.push(0.0);
             dropped += b;
             restarts += 1;
         } else {
-            v = w / b;
-            beta.push(b);
+            lz.accept();
         }
     }
     let (value, grad) = first.unwrap_or((f64::NAN, DVector::zeros(d)));
@@ -320,146 +300,9 @@ pub(crate) fn lanczos<O: Objective>(
     })
 }
 
-fn ritz_vector(q: &[DVector<f64>], s: &[f64]) -> DVector<f64> {
-    let mut y = DVector::zeros(q[0].len());
-    for (qi, &si) in q.iter().zip(s) {
-        y.axpy(si, qi, 1.0);
-    }
-    y
-}
-
-/// A unit eigenvector of T for the eigenvalue θ, by inverse iteration with a tridiagonal LU
-/// with partial pivoting (LAPACK's dgttrf/dgttrs).
-fn tridiag_eigenvector(a: &[f64], b: &[f64], theta: f64) -> Vec<f64> {
-    let n = a.len();
-    if n == 1 {
-        return vec![1.0];
-    }
-    let scale = a
-        .iter()
-        .chain(b.iter())
-        .fold(0.0_f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
-    let tiny = U * scale;
-    // Deterministic start with components along every eigenvector (generically).
-    let mut z: Vec<f64> = (0..n)
-        .map(|i| 1.0 + 0.1 * ((i as f64) * 0.7).sin())
-        .collect();
-    for _ in 0..3 {
-        let mut d: Vec<f64> = a.iter().map(|&ai| ai - theta).collect();
-        let mut dl: Vec<f64> = b[..n - 1].to_vec();
-        let mut du: Vec<f64> = b[..n - 1].to_vec();
-        let mut du2 = vec![0.0; n.saturating_sub(2)];
-        let mut r = z.clone();
-        for i in 0..n - 1 {
-            if d[i].abs() >= dl[i].abs() {
-                if d[i] == 0.0 {
-                    d[i] = tiny;
-                }
-                let l = dl[i] / d[i];
-                d[i + 1] -= l * du[i];
-                r[i + 1] -= l * r[i];
-                dl[i] = 0.0;
-            } else {
-                let l = d[i] / dl[i];
-                d[i] = dl[i];
-                let tmp = d[i + 1];
-                d[i + 1] = du[i] - l * tmp;
-                if i + 2 < n {
-                    du2[i] = du[i + 1];
-                    du[i + 1] = -l * du2[i];
-                }
-                du[i] = tmp;
-                r.swap(i, i + 1);
-                r[i + 1] -= l * r[i];
-            }
-        }
-        if d[n - 1] == 0.0 {
-            d[n - 1] = tiny;
-        }
-        let mut xs = vec![0.0; n];
-        xs[n - 1] = r[n - 1] / d[n - 1];
-        xs[n - 2] = (r[n - 2] - du[n - 2] * xs[n - 1]) / d[n - 2];
-        for i in (0..n.saturating_sub(2)).rev() {
-            xs[i] = (r[i] - du[i] * xs[i + 1] - du2[i] * xs[i + 2]) / d[i];
-        }
-        let norm = xs.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if !(norm.is_finite() && norm > 0.0) {
-            break;
-        }
-        z = xs.iter().map(|v| v / norm).collect();
-    }
-    let norm = z.iter().map(|v| v * v).sum::<f64>().sqrt();
-    z.iter().map(|v| v / norm).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::DMatrix;
-
-    fn dense_of(a: &[f64], b: &[f64]) -> DMatrix<f64> {
-        let n = a.len();
-        DMatrix::from_fn(n, n, |i, j| {
-            if i == j {
-                a[i]
-            } else if i + 1 == j {
-                b[i]
-            } else if j + 1 == i {
-                b[j]
-            } else {
-                0.0
-            }
-        })
-    }
-
-    /// Plain Lanczos on a matrix with a wide spectrum loses orthogonality after a few dozen
-    /// steps (converged Ritz vectors reappear); with `orthogonalize` the basis must stay
-    /// orthonormal to a few units of roundoff for as many steps as the dimension allows.
-    #[test]
-    fn reorthogonalized_basis_stays_orthonormal() {
-        let d = 300;
-        // Eigenvalues 1e-3 … 1e3, geometric, in a dense rotated basis (Householder reflection).
-        let u = DVector::from_fn(d, |i, _| ((i * 7 + 3) % 11) as f64 - 5.0).normalize();
-        let lam = DVector::from_fn(d, |i, _| 10f64.powf(-3.0 + 6.0 * i as f64 / (d - 1) as f64));
-        let p = DMatrix::identity(d, d) - &u * u.transpose() * 2.0;
-        let h = &p * DMatrix::from_diagonal(&lam) * &p;
-        let mut q: Vec<DVector<f64>> = Vec::new();
-        let mut v = DVector::from_fn(d, |i, _| 1.0 + (i % 5) as f64).normalize();
-        let mut beta_prev = 0.0;
-        for _ in 0..150 {
-            let hv = &h * &v;
-            let a = v.dot(&hv);
-            let mut w = hv - &v * a;
-            if let Some(prev) = q.last() {
-                w.axpy(-beta_prev, prev, 1.0);
-            }
-            q.push(v.clone());
-            orthogonalize(&mut w, &q);
-            beta_prev = w.norm();
-            v = w / beta_prev;
-        }
-        let qm = DMatrix::from_columns(&q);
-        let err = (qm.transpose() * &qm - DMatrix::identity(q.len(), q.len())).amax();
-        assert!(err < 1e-13, "loss of orthogonality {err:e}");
-    }
-
-    #[test]
-    fn tridiagonal_eigenpairs_match_dense() {
-        let a = [2.0, -1.0, 0.5, 3.0, 0.0, 1.5];
-        let b = [1.0, 0.3, -0.7, 0.0, 2.0];
-        let t = dense_of(&a, &b);
-        let e = crate::dense::sorted_eigenvalues(&t);
-        for (j, ej) in e.iter().enumerate() {
-            let th = krylov::tridiagonal_eigenvalue(&a, &b, j);
-            assert!((th - ej).abs() < 1e-13, "{j}: {th} vs {ej}");
-        }
-        let th = krylov::tridiagonal_eigenvalue(&a, &b, 0);
-        let s = DVector::from_vec(tridiag_eigenvector(&a, &b, th));
-        let r = &t * &s - &s * th;
-        assert!(r.norm() < 1e-12, "residual {}", r.norm());
-        assert!((s.norm() - 1.0).abs() < 1e-14);
-    }
 
     #[test]
     fn kw_iterations_inverts_the_bound() {

@@ -106,7 +106,7 @@ struct CertifyGuide;
 
 // Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
 mod density;
-mod krylov;
+mod random;
 mod spectrum;
 mod trace;
 pub use density::{Slq, SpectralDensity};

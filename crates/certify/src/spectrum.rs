@@ -1,8 +1,9 @@
 //! Extreme eigenpairs of ∇²f(x) by Lanczos with partial reorthogonalization, matrix-free.
 
-use crate::krylov::{self, Krylov, Reorthogonalization, tridiagonal_eigenvalue};
 use crate::outcome::sign_fixed;
+use crate::random;
 use autodiff_objectives::{Backend, EvalError, Objective, Oracle};
+use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -102,7 +103,7 @@ pub(crate) fn check_point<O: Objective>(f: &O, x: &DVector<f64>) -> Result<(), S
 pub(crate) fn resolve_seed(seed: Option<u64>) -> Result<u64, SpectrumError> {
     match seed {
         Some(s) => Ok(s),
-        None => krylov::fresh_seed().map_err(SpectrumError::Entropy),
+        None => random::fresh_seed().map_err(SpectrumError::Entropy),
     }
 }
 
@@ -268,28 +269,31 @@ impl EigenSolver {
         let seed = resolve_seed(self.seed)?;
         let oracle = Oracle::new(f).with_backend(self.backend);
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut kr = Krylov::new(krylov::random_unit(d, &mut rng), self.reorth);
+        let mut kr = Lanczos::new(random::random_unit(d, &mut rng), self.reorth);
         let budget = self.budget.min(d);
         let k = self.k;
         let mut converged = false;
-        while kr.steps() < budget && !kr.exhausted {
+        while kr.steps() < budget && !kr.is_exhausted() {
             let hv = oracle.hvp(x, kr.current())?;
-            kr.step(hv, &mut rng);
+            kr.step(hv, &mut || random::random_unit(d, &mut rng));
             let m = kr.steps();
             // A step that ended in an invariant subspace (β = 0, restarted) has zero residual
             // estimates but may hide further eigenvalues (copies of repeated ones): go on.
-            let restarted = kr.beta.last().is_some_and(|&b| b == 0.0);
+            let restarted = kr.beta().last().is_some_and(|&b| b == 0.0);
             if m >= k && !restarted && self.wanted_converged(&kr) {
                 converged = true;
                 break;
             }
         }
         let m = kr.steps();
-        let (ritz, s) = krylov::sorted_eigen(&kr.tridiagonal());
-        let beta_m = if kr.exhausted {
+        let tridiagonal::Spectrum {
+            values: ritz,
+            vectors: s,
+        } = tridiagonal::sorted_eigen(&kr.tridiagonal());
+        let beta_m = if kr.is_exhausted() {
             0.0
         } else {
-            kr.beta.last().copied().unwrap_or(0.0)
+            kr.beta().last().copied().unwrap_or(0.0)
         };
         let chosen: Vec<usize> = match self.which {
             Which::Smallest => (0..k.min(m)).collect(),
@@ -313,7 +317,7 @@ impl EigenSolver {
                 converged: residual <= 2.0 * self.tol * scale.max(f64::MIN_POSITIVE),
             });
         }
-        let all_converged = converged || kr.exhausted;
+        let all_converged = converged || kr.is_exhausted();
         Ok(Eigenpairs {
             converged: all_converged && pairs.iter().all(|p| p.converged),
             pairs,
@@ -323,29 +327,29 @@ impl EigenSolver {
             seed,
             which: self.which,
             reorthogonalization: self.reorth,
-            reorth_steps: kr.reorth_steps,
-            reorth_inner_products: kr.inner_products,
-            restarts: kr.restarts,
-            exhausted: kr.exhausted,
-            orthogonality_estimate: kr.monitor.max_estimate(),
+            reorth_steps: kr.reorth_steps(),
+            reorth_inner_products: kr.inner_products(),
+            restarts: kr.restarts(),
+            exhausted: kr.is_exhausted(),
+            orthogonality_estimate: kr.monitor().max_estimate(),
         })
     }
 
     /// Whether the k wanted Ritz pairs of T_m have residual estimates below tol·‖T_m‖.
-    fn wanted_converged(&self, kr: &Krylov) -> bool {
+    fn wanted_converged(&self, kr: &Lanczos) -> bool {
         let m = kr.steps();
-        let (a, b) = (&kr.alpha[..], &kr.beta[..m]);
+        let (a, b) = (kr.alpha(), &kr.beta()[..m]);
         let beta_m = b[m - 1];
-        let lo = tridiagonal_eigenvalue(a, b, 0);
-        let hi = tridiagonal_eigenvalue(a, b, m - 1);
+        let lo = tridiagonal::eigenvalue(a, b, 0);
+        let hi = tridiagonal::eigenvalue(a, b, m - 1);
         let scale = lo.abs().max(hi.abs());
         (0..self.k).all(|i| {
             let j = match self.which {
                 Which::Smallest => i,
                 Which::Largest => m - 1 - i,
             };
-            let th = tridiagonal_eigenvalue(a, b, j);
-            beta_m * krylov::tridiagonal_last_component(a, b, th) <= self.tol * scale
+            let th = tridiagonal::eigenvalue(a, b, j);
+            beta_m * tridiagonal::last_component(a, b, th) <= self.tol * scale
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Stochastic trace estimation of ∇²f(x): Hutchinson and Hutch++, with confidence intervals.
 
-use crate::krylov::rademacher;
+use crate::random::rademacher;
 use crate::spectrum::{SpectrumError, check_point, resolve_seed};
 use autodiff_objectives::{Backend, Objective, Oracle};
 use nalgebra::DVector;

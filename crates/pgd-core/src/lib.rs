@@ -218,7 +218,6 @@
 mod ball;
 mod error;
 mod gd;
-mod krylov;
 mod noisy_gd;
 mod options;
 mod outcome;
@@ -231,6 +230,7 @@ mod second_order;
 #[cfg(feature = "serde")]
 mod serde_support;
 mod stochastic;
+mod subproblem;
 
 pub use ball::{sample_ball, sample_sphere};
 pub use error::{OptimError, ParamError};

@@ -4,11 +4,11 @@
 //! of the model parameter (the radius Δ or the weight σ).
 
 use crate::error::{OptimError, ParamError};
-use crate::krylov::{self, Model, Step};
 use crate::options::{Observer, Optimizer, Options, option_builders};
 use crate::outcome::{Event, Outcome, Termination};
 use crate::params::positive;
 use crate::run::{End, Point, Run};
+use crate::subproblem::{self, Model, Step};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 use rand_distr::{Distribution, StandardNormal};
@@ -478,9 +478,9 @@ impl Rule {
     ) -> Result<Step, E> {
         match *self {
             Rule::Trust { p, radius } if p.subproblem == Subproblem::SteihaugCg => {
-                krylov::steihaug_cg(g, radius, tol, max_k, hv)
+                subproblem::steihaug_cg(g, radius, tol, max_k, hv)
             }
-            _ => krylov::lanczos_subproblem(g, self.model(), tol, max_k, hv),
+            _ => subproblem::lanczos_subproblem(g, self.model(), tol, max_k, hv),
         }
     }
 
@@ -549,7 +549,7 @@ fn second_order_loop<O: Objective>(
         let step = if x.grad_norm <= tol.grad_tol {
             let u: DVector<f64> = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut run.rng));
             let (theta, mut v, hvps) =
-                krylov::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
+                subproblem::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
             if theta >= -tol.curvature_tol {
                 return Ok(End {
                     termination: Termination::SecondOrderTolerance {

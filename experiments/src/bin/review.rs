@@ -52,7 +52,8 @@ use saddle_experiments as support;
 use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{FiniteSum, Objective, gradient, hvp};
 use certify::{Certificate, Certifier, Method, Verdict};
-use nalgebra::{DMatrix, DVector};
+use krylov::{Lanczos, Reorthogonalization, tridiagonal};
+use nalgebra::DVector;
 use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp};
 use pgd_core::{Psgd, Sgd, StochasticOptimizer};
 use saddle_datasets::{LabeledImages, Split, cifar10};
@@ -319,45 +320,12 @@ fn ritz_values(
 ) -> Result<Vec<f64>, Box<dyn Error>> {
     let d = x.len();
     let mut rng = SplitMix64::new(seed);
-    let mut q = rng.normal_vector(d);
-    q /= q.norm();
-    let mut basis: Vec<DVector<f64>> = Vec::with_capacity(k);
-    let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
-    for _ in 0..k.min(d) {
-        let mut w = hvp(f, x, &q)?;
-        let a = q.dot(&w);
-        w.axpy(-a, &q, 1.0);
-        if let (Some(prev), Some(&b)) = (basis.last(), beta.last()) {
-            w.axpy(-b, prev, 1.0);
-        }
-        basis.push(q.clone());
-        for _ in 0..2 {
-            for v in &basis {
-                let c = v.dot(&w);
-                w.axpy(-c, v, 1.0);
-            }
-        }
-        alpha.push(a);
-        let b = w.norm();
-        if b < 1e-12 {
-            break;
-        }
-        beta.push(b);
-        q = w / b;
+    let mut lz = Lanczos::new(rng.normal_vector(d).normalize(), Reorthogonalization::Full);
+    while lz.steps() < k.min(d) && !lz.is_exhausted() {
+        let hv = hvp(f, x, lz.current())?;
+        lz.step(hv, &mut || rng.normal_vector(d).normalize());
     }
-    let m = alpha.len();
-    let t = DMatrix::from_fn(m, m, |i, j| {
-        if i == j {
-            alpha[i]
-        } else if i + 1 == j || j + 1 == i {
-            beta[i.min(j)]
-        } else {
-            0.0
-        }
-    });
-    let mut ev: Vec<f64> = t.symmetric_eigenvalues().iter().copied().collect();
-    ev.sort_by(f64::total_cmp);
-    Ok(ev)
+    Ok(tridiagonal::sorted_eigen(&lz.tridiagonal()).values)
 }
 
 fn mean_sd(xs: &[f64]) -> (f64, f64) {

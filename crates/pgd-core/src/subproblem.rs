@@ -1,133 +1,60 @@
-//! Matrix-free Krylov machinery of the second-order methods: the Lanczos process with full
-//! reorthogonalization, the trust-region and cubic subproblems on its tridiagonal (secular
-//! equations solved by a safeguarded Newton iteration, hard case included), the
-//! Steihaug–Toint truncated conjugate gradient method, and a smallest-Ritz-pair estimate.
+//! The second-order methods' subproblems on the Krylov engine (the `krylov` crate): the
+//! trust-region and cubic models on the Lanczos tridiagonal (secular equations solved by a
+//! safeguarded Newton iteration, hard case included), the Steihaug–Toint step, and a
+//! smallest-Ritz-pair estimate for negative-curvature exploitation.
 //!
 //! Every Hessian-vector product goes through the closure `hv`, so the caller counts them.
 
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use krylov::tridiagonal::{self, Spectrum};
+use krylov::{Lanczos, Reorthogonalization, SteihaugParams};
+use nalgebra::{DMatrix, DVector};
 
-/// The Lanczos process on H from a start vector u: orthonormal q₁ = u/‖u‖, q₂, … spanning
-/// the Krylov space K_k(H, u) and the tridiagonal T_k = Q_kᵀHQ_k (α on the diagonal, β off
-/// it). Full reorthogonalization against every stored q: k is small (≤ `max_krylov`).
-pub(crate) struct Lanczos {
-    q: Vec<DVector<f64>>,
-    alpha: Vec<f64>,
-    /// beta[j] couples q_j and q_{j+1} (0-based); after k steps beta has k entries, the last
-    /// being β_k = ‖w_k‖, the coupling to the next (not yet stored) vector.
-    beta: Vec<f64>,
-    next: Option<DVector<f64>>,
-    /// The largest |α|, β seen: the scale against which a breakdown is judged.
+/// The standard breakdown test of the subproblems' Lanczos: the space is invariant once
+/// β ≤ 10⁻¹²·(the largest |α|, β seen), β underflows, or the basis spans ℝᵈ. The subproblem
+/// then stops (a restart would leave the Krylov space of g, where the model lives).
+struct Breakdown {
     scale: f64,
 }
 
-impl Lanczos {
-    /// Starts from u ≠ 0 (the caller guarantees ‖u‖ > 0).
-    pub fn new(u: &DVector<f64>) -> Self {
-        Lanczos {
-            q: Vec::new(),
-            alpha: Vec::new(),
-            beta: Vec::new(),
-            next: Some(u / u.norm()),
-            scale: 0.0,
-        }
-    }
-
-    /// Number of basis vectors so far (k).
-    pub fn len(&self) -> usize {
-        self.q.len()
-    }
-
-    /// Whether the Krylov space is invariant (the last β vanished): no further step possible.
-    pub fn exhausted(&self) -> bool {
-        self.next.is_none()
-    }
-
-    /// The last off-diagonal β_k = ‖w_k‖ (0 after a breakdown).
-    pub fn last_beta(&self) -> f64 {
-        self.beta.last().copied().unwrap_or(0.0)
-    }
-
-    /// One Lanczos step: q_k, α_k, β_k, with one Hessian-vector product. Returns `Ok(false)`
-    /// when the space was already invariant (nothing done).
-    pub fn step<E>(
+impl Breakdown {
+    /// One Lanczos step (one product) with this test: accepted, or the process finished.
+    fn step<E>(
         &mut self,
-        mut hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
-    ) -> Result<bool, E> {
-        let Some(q) = self.next.take() else {
-            return Ok(false);
-        };
-        // w = Hq_k − β_{k−1}q_{k−1}
-        let mut w = hv(&q)?;
-        if let (Some(prev), Some(&b)) = (self.q.last(), self.beta.last()) {
-            w.axpy(-b, prev, 1.0);
-        }
-        // α_k = q_kᵀw, w ← w − α_k q_k
-        let a = q.dot(&w);
-        w.axpy(-a, &q, 1.0);
-        self.q.push(q);
-        // Full reorthogonalization (classical Gram–Schmidt, twice is enough).
-        for _ in 0..2 {
-            for qi in &self.q {
-                let c = qi.dot(&w);
-                w.axpy(-c, qi, 1.0);
-            }
-        }
-        let b = w.norm();
-        self.scale = self.scale.max(a.abs()).max(b);
-        self.alpha.push(a);
-        self.beta.push(b);
-        // Breakdown: K_k is (numerically) invariant under H.
-        if b > 1e-12 * self.scale && b > f64::MIN_POSITIVE && self.q.len() < w.len() {
-            self.next = Some(w / b);
+        lz: &mut Lanczos,
+        hv: &mut impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
+    ) -> Result<(), E> {
+        let e = lz.extend(hv(lz.current())?);
+        self.scale = self.scale.max(e.alpha.abs()).max(e.beta);
+        if e.beta > 1e-12 * self.scale && e.beta > f64::MIN_POSITIVE && lz.steps() < lz.dim() {
+            lz.accept();
         } else {
-            *self.beta.last_mut().expect("pushed above") = 0.0;
+            lz.finish();
         }
-        Ok(true)
+        Ok(())
     }
+}
 
-    /// T_k as a dense symmetric matrix.
-    pub fn tridiagonal(&self) -> DMatrix<f64> {
-        let k = self.alpha.len();
-        DMatrix::from_fn(k, k, |i, j| {
-            if i == j {
-                self.alpha[i]
-            } else if i + 1 == j {
-                self.beta[i]
-            } else if j + 1 == i {
-                self.beta[j]
-            } else {
-                0.0
-            }
-        })
-    }
+/// The Lanczos process from u ≠ 0 (the caller guarantees ‖u‖ > 0), fully reorthogonalized:
+/// k is small (≤ `max_krylov`).
+fn lanczos_from(u: &DVector<f64>) -> (Lanczos, Breakdown) {
+    (
+        Lanczos::new(u / u.norm(), Reorthogonalization::Full),
+        Breakdown { scale: 0.0 },
+    )
+}
 
-    /// Q_k h: a Krylov-coordinate vector back in ℝᵈ.
-    pub fn expand(&self, h: &DVector<f64>) -> DVector<f64> {
-        let mut s = DVector::zeros(self.q[0].len());
-        for (qi, &hi) in self.q.iter().zip(h.iter()) {
-            s.axpy(hi, qi, 1.0);
-        }
-        s
+/// The last β as the residual scale of the Ritz pairs: 0 once the space is invariant.
+fn residual_beta(lz: &Lanczos) -> f64 {
+    if lz.is_exhausted() {
+        0.0
+    } else {
+        lz.last_beta()
     }
 }
 
 /// The eigendecomposition of a small symmetric T, sorted ascending.
-pub(crate) struct Spectrum {
-    pub values: Vec<f64>,
-    /// Column i is the unit eigenvector of values[i].
-    pub vectors: DMatrix<f64>,
-}
-
-pub(crate) fn spectrum(t: DMatrix<f64>) -> Spectrum {
-    let k = t.nrows();
-    let eig = SymmetricEigen::new(t);
-    // SymmetricEigen returns the eigenvalues unsorted: sort them explicitly.
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&i, &j| eig.eigenvalues[i].total_cmp(&eig.eigenvalues[j]));
-    let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
-    let vectors = DMatrix::from_fn(k, k, |r, c| eig.eigenvectors[(r, order[c])]);
-    Spectrum { values, vectors }
+fn spectrum(t: DMatrix<f64>) -> Spectrum {
+    tridiagonal::sorted_eigen(&t)
 }
 
 /// Which regularized subproblem: min bᵀh + ½hᵀTh subject to ‖h‖ ≤ Δ, or
@@ -322,25 +249,25 @@ pub(crate) fn lanczos_subproblem<E>(
     mut hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
 ) -> Result<Step, E> {
     let g_norm = g.norm();
-    let mut lz = Lanczos::new(g);
+    let (mut lz, mut breakdown) = lanczos_from(g);
     let mut hvps = 0;
     let mut sol;
     loop {
-        lz.step(&mut hv)?;
+        breakdown.step(&mut lz, &mut hv)?;
         hvps += 1;
-        let k = lz.len();
+        let k = lz.steps();
         let mut b = DVector::zeros(k);
         b[0] = g_norm;
         sol = solve_model(lz.tridiagonal(), &b, model);
-        let residual = lz.last_beta() * sol.h[k - 1].abs();
-        if residual <= tol || lz.exhausted() || k >= max_k {
+        let residual = residual_beta(&lz) * sol.h[k - 1].abs();
+        if residual <= tol || lz.is_exhausted() || k >= max_k {
             let t = lz.tridiagonal();
             let hn = sol.h.norm();
             // m(0) − m(h) = −(bᵀh + ½hᵀTh) − penalty(‖h‖)
             let quad = b.dot(&sol.h) + 0.5 * sol.h.dot(&(&t * &sol.h));
             let predicted = -quad - model.penalty(hn);
             return Ok(Step {
-                s: lz.expand(&sol.h),
+                s: lz.combine(sol.h.as_slice()),
                 predicted,
                 negative_curvature: sol.indefinite,
                 hvps,
@@ -349,75 +276,26 @@ pub(crate) fn lanczos_subproblem<E>(
     }
 }
 
-/// τ ≥ 0 with ‖z + τd‖ = Δ (z inside the ball, d ≠ 0): the positive root.
-fn to_boundary(z: &DVector<f64>, d: &DVector<f64>, radius: f64) -> f64 {
-    let (a, b, c) = (d.dot(d), 2.0 * z.dot(d), z.dot(z) - radius * radius);
-    let disc = (b * b - 4.0 * a * c).max(0.0).sqrt();
-    // Numerically stable form of (−b + √disc)/(2a), c ≤ 0.
-    if b >= 0.0 {
-        (-2.0 * c) / (b + disc).max(f64::MIN_POSITIVE)
-    } else {
-        (-b + disc) / (2.0 * a)
-    }
-}
-
-/// The Steihaug–Toint truncated conjugate gradient method for min gᵀs + ½sᵀHs, ‖s‖ ≤ Δ
-/// (Steihaug 1983; Toint 1981; Nocedal & Wright, *Numerical Optimization*, 2nd ed.,
-/// Algorithm 7.2): CG from s = 0 until the residual is ≤ `tol`, a direction of non-positive
-/// curvature appears (then the step goes to the boundary along it: the negative-curvature
-/// exit), an iterate leaves the region (to the boundary along the current direction), or
-/// `max_k` iterations. The boundary root is the one with τ ≥ 0, which on a direction of
-/// negative curvature with gᵀd ≤ 0 (as CG's are) has the lower model value.
+/// The Steihaug–Toint step of the trust region ([`krylov::steihaug_cg`]).
 pub(crate) fn steihaug_cg<E>(
     g: &DVector<f64>,
     radius: f64,
     tol: f64,
     max_k: usize,
-    mut hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
+    hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
 ) -> Result<Step, E> {
-    let n = g.len();
-    let mut z = DVector::zeros(n);
-    let mut hz = DVector::zeros(n); // H z, kept to evaluate the model without extra products
-    let mut r = g.clone();
-    let mut d = -g;
-    let mut rr = r.dot(&r);
-    let mut hvps = 0;
-    let finish = |s: DVector<f64>, hs: DVector<f64>, nc: bool, hvps: usize| {
-        let predicted = -(g.dot(&s) + 0.5 * s.dot(&hs));
-        Step {
-            s,
-            predicted,
-            negative_curvature: nc,
-            hvps,
-        }
+    let params = SteihaugParams {
+        radius,
+        tol,
+        max_iters: max_k,
     };
-    for _ in 0..max_k {
-        let hd = hv(&d)?;
-        hvps += 1;
-        let dhd = d.dot(&hd);
-        if dhd <= 0.0 {
-            // Negative-curvature exit: to the boundary along d.
-            let tau = to_boundary(&z, &d, radius);
-            return Ok(finish(&z + &d * tau, &hz + &hd * tau, true, hvps));
-        }
-        let alpha = rr / dhd;
-        let z_next = &z + &d * alpha;
-        if z_next.norm() >= radius {
-            let tau = to_boundary(&z, &d, radius);
-            return Ok(finish(&z + &d * tau, &hz + &hd * tau, false, hvps));
-        }
-        z = z_next;
-        hz.axpy(alpha, &hd, 1.0);
-        r.axpy(alpha, &hd, 1.0);
-        let rr_next = r.dot(&r);
-        if rr_next.sqrt() <= tol {
-            break;
-        }
-        let beta = rr_next / rr;
-        rr = rr_next;
-        d = &d * beta - &r;
-    }
-    Ok(finish(z, hz, false, hvps))
+    let step = krylov::steihaug_cg(g, &params, hv)?;
+    Ok(Step {
+        s: step.s,
+        predicted: step.predicted,
+        negative_curvature: step.negative_curvature,
+        hvps: step.hvps,
+    })
 }
 
 /// The smallest Ritz pair of H from the Lanczos process started at u: (θ, unit v with
@@ -433,17 +311,17 @@ pub(crate) fn smallest_ritz<E>(
     max_k: usize,
     mut hv: impl FnMut(&DVector<f64>) -> Result<DVector<f64>, E>,
 ) -> Result<(f64, DVector<f64>, usize), E> {
-    let mut lz = Lanczos::new(u);
+    let (mut lz, mut breakdown) = lanczos_from(u);
     loop {
-        lz.step(&mut hv)?;
-        let k = lz.len();
+        breakdown.step(&mut lz, &mut hv)?;
+        let k = lz.steps();
         let sp = spectrum(lz.tridiagonal());
         let theta = sp.values[0];
-        let residual = lz.last_beta() * sp.vectors[(k - 1, 0)].abs();
+        let residual = residual_beta(&lz) * sp.vectors[(k - 1, 0)].abs();
         let found = theta < -neg_tol && residual <= 0.1 * theta.abs();
-        if found || lz.exhausted() || k >= max_k {
+        if found || lz.is_exhausted() || k >= max_k {
             let z = sp.vectors.column(0).into_owned();
-            let mut v = lz.expand(&z);
+            let mut v = lz.combine(z.as_slice());
             let norm = v.norm();
             v /= norm;
             let imax = v.iamax();
