@@ -1,15 +1,16 @@
 //! Plain gradient descent: the baseline, and the local-improvement phase of PGDli.
 
 use crate::error::{OptimError, ParamError};
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, Termination};
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::{Event, Termination};
 use crate::params::positive;
-use crate::run::{End, Point, Run};
+use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 
 /// Gradient descent x_{t+1} = x_t − η∇f(x_t) until ‖∇f(x_t)‖ ≤ tolerance: the baseline PGD
-/// is compared with, with the same [`Outcome`] and budgets.
+/// is compared with, with the same [`Outcome`](crate::Outcome) and budgets.
 ///
 /// Started exactly at a saddle (∇f = 0) it stops at once and reports the saddle — the failure
 /// PGD's perturbation fixes:
@@ -73,61 +74,111 @@ impl GradientDescent {
 
 option_builders!(GradientDescent);
 
-impl Optimizer for GradientDescent {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let start = run.evaluate(x0.clone(), 0)?;
-        let end = gradient_descent(&mut run, self.eta, self.tolerance, start, 0, None)?;
-        Ok(run.finish(end))
+/// Gradient descent's state: the iterate, and (after PGDli's switch) the event that goes with
+/// the next record.
+#[derive(Debug)]
+pub(crate) struct Descent {
+    pub x: Point,
+    /// Reported with the next record.
+    pub event: Option<Event>,
+    /// x_t was recorded already (PGDli's x̃): the loop does not record it again.
+    pub skip_record: bool,
+}
+
+impl Descent {
+    /// From the evaluated point x, recorded as usual.
+    pub fn new(x: Point) -> Self {
+        Descent {
+            x,
+            event: None,
+            skip_record: false,
+        }
+    }
+
+    /// The record of x_t (none if it was recorded already; its event then waits for the next).
+    pub fn decision(&mut self) -> Decision {
+        if std::mem::take(&mut self.skip_record) {
+            Decision {
+                skip_record: true,
+                ..Decision::default()
+            }
+        } else {
+            Decision::record(self.event.take())
+        }
+    }
+
+    /// Stop when ‖∇f(x_t)‖ ≤ tolerance.
+    pub fn tolerance_stop(&self, tolerance: f64) -> Option<Stop> {
+        (self.x.grad_norm <= tolerance).then(|| {
+            Stop::here(Termination::GradientTolerance {
+                grad_norm: self.x.grad_norm,
+                tolerance,
+            })
+        })
+    }
+
+    /// x_{t+1} ← x_t − η∇f(x_t).
+    pub fn step<O: Objective>(
+        &mut self,
+        run: &mut Run<'_, O>,
+        eta: f64,
+        t: usize,
+    ) -> Result<(), OptimError> {
+        self.x = run.evaluate(&self.x.x - &self.x.grad * eta, t + 1)?;
+        Ok(())
     }
 }
 
-/// Gradient descent from the evaluated point `x` at iteration `t`.
-///
-/// `first_event`: `None` records x_t as usual; `Some(event)` means x_t was already recorded
-/// (PGDli's x̃) and `event` goes with the next record instead.
-pub(crate) fn gradient_descent<O: Objective>(
-    run: &mut Run<'_, O>,
-    eta: f64,
-    tolerance: f64,
-    mut x: Point,
-    mut t: usize,
-    first_event: Option<Event>,
-) -> Result<End, OptimError> {
-    let mut skip_record = first_event.is_some();
-    let mut event = first_event;
-    loop {
-        let flow = if skip_record {
-            skip_record = false;
-            std::ops::ControlFlow::Continue(())
-        } else {
-            run.observe(t, &x, event.take())
-        };
-        // stop when ‖∇f(x_t)‖ ≤ tolerance
-        if x.grad_norm <= tolerance {
-            return Ok(End {
-                termination: Termination::GradientTolerance {
-                    grad_norm: x.grad_norm,
-                    tolerance,
-                },
-                point: x,
-                iterations: t,
-            });
-        }
-        if let Some(termination) = run.stop(t, flow) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination,
-            });
-        }
-        // x_{t+1} ← x_t − η∇f(x_t)
-        x = run.evaluate(&x.x - &x.grad * eta, t + 1)?;
-        t += 1;
+impl Method for GradientDescent {
+    type State = Descent;
+
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn init<O: Objective>(
+        &self,
+        run: &mut Run<'_, O>,
+        x0: &DVector<f64>,
+    ) -> Result<Descent, OptimError> {
+        Ok(Descent::new(run.evaluate(x0.clone(), 0)?))
+    }
+
+    fn current(state: &Descent) -> &Point {
+        &state.x
+    }
+
+    fn before_record<O: Objective>(
+        &self,
+        state: &mut Descent,
+        _: &mut Run<'_, O>,
+        _: usize,
+    ) -> Result<Decision, OptimError> {
+        Ok(state.decision())
+    }
+
+    fn after_record<O: Objective>(
+        &self,
+        state: &mut Descent,
+        _: &mut Run<'_, O>,
+        _: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        Ok(state.tolerance_stop(self.tolerance))
+    }
+
+    fn advance<O: Objective>(
+        &self,
+        state: &mut Descent,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        state.step(run, self.eta, t)?;
+        Ok(None)
+    }
+}
+
+impl Deterministic for GradientDescent {
+    fn into_current(state: Descent) -> Point {
+        state.x
     }
 }

@@ -218,6 +218,7 @@
 mod ball;
 mod error;
 mod gd;
+mod method;
 mod noisy_gd;
 mod options;
 mod outcome;

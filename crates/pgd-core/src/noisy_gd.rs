@@ -3,10 +3,11 @@
 
 use crate::ball::sample_sphere;
 use crate::error::{OptimError, ParamError};
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Outcome, Termination};
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::Termination;
 use crate::params::positive;
-use crate::run::{End, Point, Run};
+use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -113,21 +114,19 @@ impl NoisyGd {
 
 option_builders!(NoisyGd);
 
-impl Optimizer for NoisyGd {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let (eta, sigma) = (self.eta, self.noise_radius);
-        let end = noisy_loop(&mut run, x0.clone(), self.tolerance, |rng, _, p| {
-            // n uniform on the sphere of radius σ; x_{t+1} = x_t − η(∇f(x_t) + n)
-            let n = sample_sphere(rng, p.x.len(), sigma).expect("d ≥ 1: x₀ was checked");
-            &p.x - (&p.grad + n) * eta
-        })?;
-        Ok(run.finish(end))
+impl NoisyStep for NoisyGd {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn tolerance(&self) -> Option<f64> {
+        self.tolerance
+    }
+
+    fn next(&self, rng: &mut Xoshiro256PlusPlus, _: usize, x: &Point) -> DVector<f64> {
+        // n uniform on the sphere of radius σ; x_{t+1} = x_t − η(∇f(x_t) + n)
+        let n = sample_sphere(rng, x.x.len(), self.noise_radius).expect("d ≥ 1: x₀ was checked");
+        &x.x - (&x.grad + n) * self.eta
     }
 }
 
@@ -246,66 +245,106 @@ impl SaddleNgd {
 
 option_builders!(SaddleNgd);
 
-impl Optimizer for SaddleNgd {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let (eta, n0, sigma) = (self.eta, self.noise_period, self.noise_radius);
-        let end = noisy_loop(&mut run, x0.clone(), self.tolerance, |rng, t, p| {
-            // g_t = ∇f(x_t)/‖∇f(x_t)‖ (0 where ∇f = 0)
-            let mut g = if p.grad_norm > 0.0 {
-                &p.grad / p.grad_norm
-            } else {
-                DVector::zeros(p.x.len())
-            };
-            // if t mod N₀ = 0: g_t ← g_t + n_t, n_t uniform on the sphere of radius σ
-            if t % n0 == 0 {
-                g += sample_sphere(rng, p.x.len(), sigma).expect("d ≥ 1: x₀ was checked");
-            }
-            // x_{t+1} = x_t − η g_t
-            &p.x - g * eta
-        })?;
-        Ok(run.finish(end))
+impl NoisyStep for SaddleNgd {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn tolerance(&self) -> Option<f64> {
+        self.tolerance
+    }
+
+    fn next(&self, rng: &mut Xoshiro256PlusPlus, t: usize, x: &Point) -> DVector<f64> {
+        // g_t = ∇f(x_t)/‖∇f(x_t)‖ (0 where ∇f = 0)
+        let mut g = if x.grad_norm > 0.0 {
+            &x.grad / x.grad_norm
+        } else {
+            DVector::zeros(x.x.len())
+        };
+        // if t mod N₀ = 0: g_t ← g_t + n_t, n_t uniform on the sphere of radius σ
+        if t.is_multiple_of(self.noise_period) {
+            g += sample_sphere(rng, x.x.len(), self.noise_radius).expect("d ≥ 1: x₀ was checked");
+        }
+        // x_{t+1} = x_t − η g_t
+        &x.x - g * self.eta
     }
 }
 
-/// The loop shared by the noisy methods: record x_t, stop on the optional gradient tolerance,
-/// an observer or a budget, else x_{t+1} = step(rng, t, x_t) and evaluate it.
-fn noisy_loop<O: Objective>(
-    run: &mut Run<'_, O>,
-    x0: DVector<f64>,
-    tolerance: Option<f64>,
-    mut step: impl FnMut(&mut Xoshiro256PlusPlus, usize, &Point) -> DVector<f64>,
-) -> Result<End, OptimError> {
-    let mut x = run.evaluate(x0, 0)?;
-    let mut t = 0;
-    loop {
-        let flow = run.observe(t, &x, None);
-        if let Some(tolerance) = tolerance
-            && x.grad_norm <= tolerance
-        {
-            return Ok(End {
-                termination: Termination::GradientTolerance {
-                    grad_norm: x.grad_norm,
-                    tolerance,
-                },
-                point: x,
-                iterations: t,
-            });
-        }
-        if let Some(termination) = run.stop(t, flow) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination,
-            });
-        }
-        let next = step(&mut run.rng, t, &x);
-        x = run.evaluate(next, t + 1)?;
-        t += 1;
-    }
+/// The noisy methods as steps: record x_t, stop on the optional gradient tolerance, else
+/// x_{t+1} = `next(rng, t, x_t)`, evaluated.
+trait NoisyStep {
+    fn options(&self) -> &Options;
+    fn tolerance(&self) -> Option<f64>;
+    fn next(&self, rng: &mut Xoshiro256PlusPlus, t: usize, x: &Point) -> DVector<f64>;
 }
+
+/// [`Method`] for each type with a [`NoisyStep`] (one implementation, instantiated per type:
+/// a blanket implementation per helper trait would overlap with the others).
+macro_rules! noisy_method {
+    ($($t:ty),*) => { $(
+        impl Method for $t {
+            type State = Point;
+
+            fn options(&self) -> &Options {
+                NoisyStep::options(self)
+            }
+
+            fn init<O: Objective>(
+                &self,
+                run: &mut Run<'_, O>,
+                x0: &DVector<f64>,
+            ) -> Result<Point, OptimError> {
+                run.evaluate(x0.clone(), 0)
+            }
+
+            fn current(x: &Point) -> &Point {
+                x
+            }
+
+            fn before_record<O: Objective>(
+                &self,
+                _: &mut Point,
+                _: &mut Run<'_, O>,
+                _: usize,
+            ) -> Result<Decision, OptimError> {
+                Ok(Decision::record(None))
+            }
+
+            fn after_record<O: Objective>(
+                &self,
+                x: &mut Point,
+                _: &mut Run<'_, O>,
+                _: usize,
+            ) -> Result<Option<Stop>, OptimError> {
+                let Some(tolerance) = self.tolerance() else {
+                    return Ok(None);
+                };
+                Ok((x.grad_norm <= tolerance).then(|| {
+                    Stop::here(Termination::GradientTolerance {
+                        grad_norm: x.grad_norm,
+                        tolerance,
+                    })
+                }))
+            }
+
+            fn advance<O: Objective>(
+                &self,
+                x: &mut Point,
+                run: &mut Run<'_, O>,
+                t: usize,
+            ) -> Result<Option<Stop>, OptimError> {
+                let next = self.next(&mut run.rng, t, x);
+                *x = run.evaluate(next, t + 1)?;
+                Ok(None)
+            }
+        }
+
+        impl Deterministic for $t {
+            fn into_current(x: Point) -> Point {
+                x
+            }
+        }
+    )* };
+}
+
+noisy_method!(NoisyGd, SaddleNgd);

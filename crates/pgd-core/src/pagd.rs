@@ -2,10 +2,11 @@
 //! and 3 of Jin, Netrapalli, Jordan (2018).
 
 use crate::error::{OptimError, ParamError};
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, Termination};
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::{Event, Termination};
 use crate::params::{TheoryConstants, positive};
-use crate::run::{End, Point, Run};
+use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 
@@ -352,102 +353,122 @@ pub(crate) fn negative_curvature_exploitation<E>(
     })
 }
 
-impl Optimizer for Pagd {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let param_dim = self.params.derivation().map(|d| d.dim);
-        let mut run = Run::start(f, x0, &self.options, observer, param_dim)?;
-        let end = perturbed_agd(&mut run, &self.params, x0.clone())?;
-        Ok(run.finish(end))
-    }
+/// PAGD's state: the iterate x_t, the momentum v_t, the perturbation bookkeeping of
+/// Algorithm 2 (t_noise, x̃), and whether NCE replaced the step t−1 → t.
+#[derive(Debug)]
+pub(crate) struct PagdState {
+    x: Point,
+    v: DVector<f64>,
+    t_noise: i64,
+    x_tilde: Option<Point>,
+    /// Whether NCE replaced the step t−1 → t (and moved): reported with the record of t.
+    pending_nce: Option<bool>,
 }
 
 /// Algorithm 2 of Jin, Netrapalli, Jordan (2018), line by line, with the escape check as exit.
-fn perturbed_agd<O: Objective>(
-    run: &mut Run<'_, O>,
-    p: &PagdParams,
-    x0: DVector<f64>,
-) -> Result<End, OptimError> {
-    let (eta, theta, gamma, s, r) = (p.eta, p.theta, p.gamma, p.s, p.radius);
-    // 𝒯 ≤ 2⁵³ (checked on construction), so it is exact as an i64.
-    let t_interval = p.t_interval as i64;
-    let d = x0.len();
+impl Method for Pagd {
+    type State = PagdState;
 
-    // v₀ ← 0
-    let mut v = DVector::zeros(d);
-    let mut t_noise: i64 = -t_interval - 1;
-    let mut x_tilde: Option<Point> = None;
-    let mut x = run.evaluate(x0, 0)?;
-    // Whether NCE replaced the step t−1 → t (and moved): reported with the record of t.
-    let mut pending_nce: Option<bool> = None;
+    fn options(&self) -> &Options {
+        &self.options
+    }
 
-    let mut t: usize = 0;
-    loop {
-        let since_noise = t as i64 - t_noise;
+    fn param_dim(&self) -> Option<usize> {
+        self.params.derivation().map(|d| d.dim)
+    }
+
+    fn init<O: Objective>(
+        &self,
+        run: &mut Run<'_, O>,
+        x0: &DVector<f64>,
+    ) -> Result<PagdState, OptimError> {
+        // 𝒯 ≤ 2⁵³ (checked on construction), so it is exact as an i64.
+        Ok(PagdState {
+            // v₀ ← 0
+            v: DVector::zeros(x0.len()),
+            t_noise: -(self.params.t_interval as i64) - 1,
+            x_tilde: None,
+            x: run.evaluate(x0.clone(), 0)?,
+            pending_nce: None,
+        })
+    }
+
+    fn current(state: &PagdState) -> &Point {
+        &state.x
+    }
+
+    fn before_record<O: Objective>(
+        &self,
+        s: &mut PagdState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Decision, OptimError> {
+        let p = &self.params;
+        let t_interval = p.t_interval as i64;
+        let since_noise = t as i64 - s.t_noise;
         // A perturbation or escape check at t is reported instead of an NCE at t − 1.
-        let mut event = pending_nce
+        let mut event = s
+            .pending_nce
             .take()
             .map(|moved| Event::NegativeCurvatureExploited { moved });
 
         // if ‖∇f(x_t)‖ ≤ ε and no perturbation in the last 𝒯 steps then
-        if x.grad_norm <= p.g_thres && since_noise > t_interval {
+        if s.x.grad_norm <= p.g_thres && since_noise > t_interval {
             if let Some(stop) = run.evals_exhausted() {
-                let _ = run.observe(t, &x, None);
-                return Ok(End {
-                    point: x,
-                    iterations: t,
-                    termination: stop,
+                return Ok(Decision {
+                    stop: Some(Stop::here(stop)),
+                    ..Decision::default()
                 });
             }
-            t_noise = t as i64;
+            s.t_noise = t as i64;
             //     x_t ← x_t + ξ_t, ξ_t ~ Uniform(B₀(r))
-            let (perturbed, perturbed_event) = run.perturb(&x, r, t)?;
+            let (perturbed, perturbed_event) = run.perturb(&s.x, p.radius, t)?;
             event = Some(perturbed_event);
-            x_tilde = Some(std::mem::replace(&mut x, perturbed));
+            s.x_tilde = Some(std::mem::replace(&mut s.x, perturbed));
         } else if since_noise == t_interval
-            && let Some(tilde) = &x_tilde
+            && let Some(tilde) = &s.x_tilde
         {
             // The escape check (Jin et al. 2017, Algorithm 2's exit) 𝒯 steps later.
-            let decrease = x.value - tilde.value;
+            let decrease = s.x.value - tilde.value;
             let escaped = decrease <= -p.f_thres;
             if let Some(last) = run.perturbations.last_mut() {
-                last.value_after = Some(x.value);
+                last.value_after = Some(s.x.value);
                 last.escaped = Some(escaped);
             }
+            let checked = Some(Event::EscapeChecked { decrease, escaped });
             if !escaped {
-                let _ = run.observe(t, &x, Some(Event::EscapeChecked { decrease, escaped }));
-                let tilde = x_tilde.take().expect("matched Some above");
-                return Ok(End {
-                    termination: Termination::EscapeFailed {
-                        perturbed_at: t_noise as usize,
-                        value_tilde: tilde.value,
-                        value_after: x.value,
-                        f_thres: p.f_thres,
-                    },
-                    point: tilde,
-                    iterations: t,
+                let tilde = s.x_tilde.take().expect("matched Some above");
+                return Ok(Decision {
+                    event: checked,
+                    skip_record: false,
+                    stop: Some(Stop {
+                        termination: Termination::EscapeFailed {
+                            perturbed_at: s.t_noise as usize,
+                            value_tilde: tilde.value,
+                            value_after: s.x.value,
+                            f_thres: p.f_thres,
+                        },
+                        point: Some(tilde),
+                    }),
                 });
             }
-            event = Some(Event::EscapeChecked { decrease, escaped });
+            event = checked;
         }
+        Ok(Decision::record(event))
+    }
 
-        let flow = run.observe(t, &x, event);
-        if let Some(termination) = run.stop(t, flow) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination,
-            });
-        }
-
-        let has_momentum = v.iter().any(|&vi| vi != 0.0);
+    fn advance<O: Objective>(
+        &self,
+        s: &mut PagdState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        let (eta, theta, gamma) = (self.params.eta, self.params.theta, self.params.gamma);
+        let x = &s.x;
+        let has_momentum = s.v.iter().any(|&vi| vi != 0.0);
         // y_t ← x_t + (1 − θ)v_t
         let y = if has_momentum {
-            run.evaluate(&x.x + &v * (1.0 - theta), t)?
+            run.evaluate(&x.x + &s.v * (1.0 - theta), t)?
         } else {
             x.clone()
         };
@@ -460,20 +481,26 @@ fn perturbed_agd<O: Objective>(
         if has_momentum {
             let diff = &x.x - &y.x;
             if x.value <= y.value + y.grad.dot(&diff) - 0.5 * gamma * diff.norm_squared() {
-                let step = negative_curvature_exploitation(&x.x, &v, s, |z| run.value(z, t))?;
+                let step = negative_curvature_exploitation(&x.x, &s.v, self.params.s, |z| {
+                    run.value(z, t)
+                })?;
                 stay = !step.moved;
                 x_next = step.x;
-                v_next = DVector::zeros(d);
-                pending_nce = Some(step.moved);
+                v_next = DVector::zeros(x.x.len());
+                s.pending_nce = Some(step.moved);
             }
         }
-        v = v_next;
-        x = if stay {
-            x
-        } else {
-            run.evaluate(x_next, t + 1)?
-        };
-        t += 1;
+        s.v = v_next;
+        if !stay {
+            s.x = run.evaluate(x_next, t + 1)?;
+        }
+        Ok(None)
+    }
+}
+
+impl Deterministic for Pagd {
+    fn into_current(state: PagdState) -> Point {
+        state.x
     }
 }
 
@@ -481,6 +508,7 @@ fn perturbed_agd<O: Objective>(
 #[allow(clippy::unwrap_used, clippy::float_cmp)] // tests: a panic is the failure report
 mod tests {
     use super::*;
+    use crate::options::Optimizer;
     use nalgebra::dvector;
 
     /// f(x) = x₁ − x₁³ (decreasing to the right of 0 for small x₁, so x_t + δ wins when

@@ -1,10 +1,11 @@
 //! Perturbed gradient descent, Algorithm 2 of Jin et al. (2017).
 
 use crate::error::OptimError;
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, Termination};
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::{Event, Termination};
 use crate::params::PgdParams;
-use crate::run::{End, Point, Run};
+use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 
@@ -69,100 +70,159 @@ impl Pgd {
 
 option_builders!(Pgd);
 
-impl Optimizer for Pgd {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let param_dim = self.params.derivation().map(|d| d.dim);
-        let mut run = Run::start(f, x0, &self.options, observer, param_dim)?;
-        let end = perturbed_gradient_descent(&mut run, &self.params, x0.clone())?;
-        Ok(run.finish(end))
-    }
+/// PGD's state: the iterate x_t, x̃_{t_noise} (from the first perturbation on) and t_noise.
+#[derive(Debug)]
+pub(crate) struct PgdState {
+    x: Point,
+    x_tilde: Option<Point>,
+    t_noise: i64,
 }
 
-/// Algorithm 2, line by line. The iterate is x_t; `x_tilde` is x̃_{t_noise}.
-pub(crate) fn perturbed_gradient_descent<O: Objective>(
-    run: &mut Run<'_, O>,
-    p: &PgdParams,
-    x0: DVector<f64>,
-) -> Result<End, OptimError> {
-    let (eta, r, g_thres, f_thres) = (p.eta(), p.radius(), p.g_thres(), p.f_thres());
-    // t_thres ≤ 2⁵³ (checked by PgdParams), so it is exact as an i64.
-    let t_thres = p.t_thres() as i64;
+impl PgdState {
+    /// At x₀ (evaluated): t_noise ← −t_thres − 1.
+    pub fn start<O: Objective>(
+        run: &mut Run<'_, O>,
+        p: &PgdParams,
+        x0: &DVector<f64>,
+    ) -> Result<Self, OptimError> {
+        // t_thres ≤ 2⁵³ (checked by PgdParams), so it is exact as an i64.
+        Ok(PgdState {
+            x: run.evaluate(x0.clone(), 0)?,
+            x_tilde: None,
+            t_noise: -(p.t_thres() as i64) - 1,
+        })
+    }
 
-    // t_noise ← −t_thres − 1
-    let mut t_noise: i64 = -t_thres - 1;
-    // x̃_{t_noise}, evaluated (set at the first perturbation).
-    let mut x_tilde: Option<Point> = None;
-    let mut x = run.evaluate(x0, 0)?;
+    /// The iterate x_t.
+    pub fn current(&self) -> &Point {
+        &self.x
+    }
 
-    // for t = 0, 1, … do
-    let mut t: usize = 0;
-    loop {
-        let since_noise = t as i64 - t_noise; // t − t_noise
+    /// The iterate x_t, by value.
+    pub fn into_current(self) -> Point {
+        self.x
+    }
+
+    /// Algorithm 2's lines before the gradient step, at iteration t: the perturbation, then the
+    /// escape check.
+    pub fn decide<O: Objective>(
+        &mut self,
+        run: &mut Run<'_, O>,
+        p: &PgdParams,
+        t: usize,
+    ) -> Result<Decision, OptimError> {
+        let (r, g_thres, f_thres) = (p.radius(), p.g_thres(), p.f_thres());
+        let t_thres = p.t_thres() as i64;
+        let since_noise = t as i64 - self.t_noise; // t − t_noise
         let mut event = None;
 
         // if ‖∇f(x_t)‖ ≤ g_thres and t − t_noise > t_thres then
-        if x.grad_norm <= g_thres && since_noise > t_thres {
+        if self.x.grad_norm <= g_thres && since_noise > t_thres {
             if let Some(stop) = run.evals_exhausted() {
-                let _ = run.observe(t, &x, None);
-                return Ok(End {
-                    point: x,
-                    iterations: t,
-                    termination: stop,
+                return Ok(Decision {
+                    stop: Some(Stop::here(stop)),
+                    ..Decision::default()
                 });
             }
             //     x̃_t ← x_t, t_noise ← t
-            t_noise = t as i64;
+            self.t_noise = t as i64;
             //     x_t ← x̃_t + ξ_t, ξ_t uniform in B₀(r)
-            let (perturbed, perturbed_event) = run.perturb(&x, r, t)?;
+            let (perturbed, perturbed_event) = run.perturb(&self.x, r, t)?;
             event = Some(perturbed_event);
-            x_tilde = Some(std::mem::replace(&mut x, perturbed));
+            self.x_tilde = Some(std::mem::replace(&mut self.x, perturbed));
         }
 
         // if t − t_noise = t_thres and f(x_t) − f(x̃_{t_noise}) > −f_thres then return x̃
         // (t − t_noise recomputed: line 4 may just have set t_noise = t, making it 0 here)
-        if t as i64 - t_noise == t_thres
-            && let Some(tilde) = x_tilde.take()
+        if t as i64 - self.t_noise == t_thres
+            && let Some(tilde) = self.x_tilde.take()
         {
-            let decrease = x.value - tilde.value;
+            let decrease = self.x.value - tilde.value;
             let escaped = decrease <= -f_thres;
             if let Some(last) = run.perturbations.last_mut() {
-                last.value_after = Some(x.value);
+                last.value_after = Some(self.x.value);
                 last.escaped = Some(escaped);
             }
             let checked = Some(Event::EscapeChecked { decrease, escaped });
             if !escaped {
                 // The run ends here whatever the observer answers.
-                let _ = run.observe(t, &x, checked);
-                return Ok(End {
-                    termination: Termination::EscapeFailed {
-                        perturbed_at: t_noise as usize,
-                        value_tilde: tilde.value,
-                        value_after: x.value,
-                        f_thres,
-                    },
-                    point: tilde,
-                    iterations: t,
+                return Ok(Decision {
+                    event: checked,
+                    skip_record: false,
+                    stop: Some(Stop {
+                        termination: Termination::EscapeFailed {
+                            perturbed_at: self.t_noise as usize,
+                            value_tilde: tilde.value,
+                            value_after: self.x.value,
+                            f_thres,
+                        },
+                        point: Some(tilde),
+                    }),
                 });
             }
             event = checked;
         }
+        Ok(Decision::record(event))
+    }
 
-        let flow = run.observe(t, &x, event);
-        if let Some(termination) = run.stop(t, flow) {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination,
-            });
-        }
+    /// x_{t+1} ← x_t − η∇f(x_t).
+    pub fn step<O: Objective>(
+        &mut self,
+        run: &mut Run<'_, O>,
+        p: &PgdParams,
+        t: usize,
+    ) -> Result<(), OptimError> {
+        self.x = run.evaluate(&self.x.x - &self.x.grad * p.eta(), t + 1)?;
+        Ok(())
+    }
+}
 
-        // x_{t+1} ← x_t − η∇f(x_t)
-        x = run.evaluate(&x.x - &x.grad * eta, t + 1)?;
-        t += 1;
+/// Algorithm 2, line by line: the iterate is x_t, `x_tilde` is x̃_{t_noise}.
+impl Method for Pgd {
+    type State = PgdState;
+
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn param_dim(&self) -> Option<usize> {
+        self.params.derivation().map(|d| d.dim)
+    }
+
+    fn init<O: Objective>(
+        &self,
+        run: &mut Run<'_, O>,
+        x0: &DVector<f64>,
+    ) -> Result<PgdState, OptimError> {
+        PgdState::start(run, &self.params, x0)
+    }
+
+    fn current(state: &PgdState) -> &Point {
+        state.current()
+    }
+
+    fn before_record<O: Objective>(
+        &self,
+        state: &mut PgdState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Decision, OptimError> {
+        state.decide(run, &self.params, t)
+    }
+
+    fn advance<O: Objective>(
+        &self,
+        state: &mut PgdState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        state.step(run, &self.params, t)?;
+        Ok(None)
+    }
+}
+
+impl Deterministic for Pgd {
+    fn into_current(state: PgdState) -> Point {
+        state.into_current()
     }
 }

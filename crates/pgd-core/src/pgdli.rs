@@ -1,12 +1,13 @@
 //! Perturbed gradient descent with local improvement, Algorithm 3 of Jin et al. (2017).
 
 use crate::error::{OptimError, ParamError};
-use crate::gd::gradient_descent;
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, Termination};
+use crate::gd::Descent;
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::{Event, Termination};
 use crate::params::{PgdParams, positive};
-use crate::pgd::perturbed_gradient_descent;
-use crate::run::Run;
+use crate::pgd::PgdState;
+use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
 
@@ -86,29 +87,101 @@ impl PgdLi {
 
 option_builders!(PgdLi);
 
-impl Optimizer for PgdLi {
-    fn minimize_observed<O: Objective>(
+/// PGDli's phases: Algorithm 2, then gradient descent from its x̃.
+#[derive(Debug)]
+pub(crate) enum PgdLiState {
+    Pgd(PgdState),
+    Local(Descent),
+}
+
+impl Method for PgdLi {
+    type State = PgdLiState;
+
+    fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn param_dim(&self) -> Option<usize> {
+        self.params.derivation().map(|d| d.dim)
+    }
+
+    // x₀ ← PGD(x₀, ℓ, ρ, ε, c, δ, Δf)
+    fn init<O: Objective>(
         &self,
-        f: &O,
+        run: &mut Run<'_, O>,
         x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let param_dim = self.params.derivation().map(|d| d.dim);
-        let mut run = Run::start(f, x0, &self.options, observer, param_dim)?;
-        // x₀ ← PGD(x₀, ℓ, ρ, ε, c, δ, Δf)
-        let pgd = perturbed_gradient_descent(&mut run, &self.params, x0.clone())?;
-        let end = match pgd.termination {
-            // for t = 0, 1, … do x_{t+1} ← x_t − (1/β)∇f(x_t)
-            Termination::EscapeFailed { .. } => gradient_descent(
-                &mut run,
-                1.0 / self.beta,
-                self.tolerance,
-                pgd.point,
-                pgd.iterations,
-                Some(Event::LocalImprovement),
-            )?,
-            _ => pgd,
+    ) -> Result<PgdLiState, OptimError> {
+        Ok(PgdLiState::Pgd(PgdState::start(run, &self.params, x0)?))
+    }
+
+    fn current(state: &PgdLiState) -> &Point {
+        match state {
+            PgdLiState::Pgd(s) => s.current(),
+            PgdLiState::Local(s) => &s.x,
+        }
+    }
+
+    fn before_record<O: Objective>(
+        &self,
+        state: &mut PgdLiState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Decision, OptimError> {
+        let pgd = match state {
+            PgdLiState::Pgd(s) => s,
+            PgdLiState::Local(s) => return Ok(s.decision()),
         };
-        Ok(run.finish(end))
+        let decision = pgd.decide(run, &self.params, t)?;
+        match decision.stop {
+            Some(Stop {
+                termination: Termination::EscapeFailed { .. },
+                point: Some(tilde),
+            }) => {
+                // PGD's last record (whatever the observer answers), then
+                // for t = 0, 1, … do x_{t+1} ← x_t − (1/β)∇f(x_t) from x̃.
+                let _ = run.observe(t, pgd.current(), decision.event);
+                let mut local = Descent::new(tilde);
+                local.event = Some(Event::LocalImprovement);
+                local.skip_record = true;
+                let decision = local.decision();
+                *state = PgdLiState::Local(local);
+                Ok(decision)
+            }
+            _ => Ok(decision),
+        }
+    }
+
+    fn after_record<O: Objective>(
+        &self,
+        state: &mut PgdLiState,
+        _: &mut Run<'_, O>,
+        _: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        Ok(match state {
+            PgdLiState::Pgd(_) => None,
+            PgdLiState::Local(s) => s.tolerance_stop(self.tolerance),
+        })
+    }
+
+    fn advance<O: Objective>(
+        &self,
+        state: &mut PgdLiState,
+        run: &mut Run<'_, O>,
+        t: usize,
+    ) -> Result<Option<Stop>, OptimError> {
+        match state {
+            PgdLiState::Pgd(s) => s.step(run, &self.params, t)?,
+            PgdLiState::Local(s) => s.step(run, 1.0 / self.beta, t)?,
+        }
+        Ok(None)
+    }
+}
+
+impl Deterministic for PgdLi {
+    fn into_current(state: PgdLiState) -> Point {
+        match state {
+            PgdLiState::Pgd(s) => s.into_current(),
+            PgdLiState::Local(s) => s.x,
+        }
     }
 }

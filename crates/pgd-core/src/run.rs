@@ -1,11 +1,14 @@
-//! The machinery around every optimizer's loop: input validation, the counting oracle, the
-//! seeded RNG, budgets, the trace and the observer. The loops themselves (in `pgd.rs`, `gd.rs`)
-//! only decide and step.
+//! The machinery around the one loop ([`crate::method::drive`]): input validation, the counting
+//! oracle, the terms of a finite sum, the seeded RNG, budgets, the trace and the observer. The
+//! methods themselves only decide and step.
 
 use crate::error::{OptimError, ParamError};
 use crate::options::{Observer, Options};
 use crate::outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
-use autodiff_objectives::{EvalCounts, Objective, Oracle};
+use crate::stochastic::StochasticRun;
+use autodiff_objectives::{
+    Backend, EvalCounts, EvalError, FiniteSum, Objective, Oracle, batch_gradient,
+};
 use nalgebra::DVector;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -21,11 +24,28 @@ pub(crate) struct Point {
     pub grad_norm: f64,
 }
 
-/// How a loop ended: the point to return, the iterations taken, and why.
-pub(crate) struct End {
-    pub point: Point,
-    pub iterations: usize,
-    pub termination: Termination,
+/// The terms of a finite sum, for the stochastic methods: how many, and the mini-batch value
+/// and gradient (1/|B|) Σ_{i∈B} (fᵢ, ∇fᵢ) at x.
+pub(crate) trait Terms {
+    fn n_terms(&self) -> usize;
+    fn batch_gradient(
+        &self,
+        x: &DVector<f64>,
+        batch: Vec<usize>,
+    ) -> Result<(f64, DVector<f64>), EvalError>;
+}
+
+impl<F: FiniteSum> Terms for F {
+    fn n_terms(&self) -> usize {
+        FiniteSum::n_terms(self)
+    }
+    fn batch_gradient(
+        &self,
+        x: &DVector<f64>,
+        batch: Vec<usize>,
+    ) -> Result<(f64, DVector<f64>), EvalError> {
+        batch_gradient(self, x, batch, Backend::Auto)
+    }
 }
 
 /// One run's state apart from the iterate.
@@ -40,6 +60,8 @@ pub(crate) struct Run<'a, O: Objective> {
     /// Gradient evaluations made outside the oracle (the stochastic optimizers' term
     /// gradients), added to the oracle's count everywhere a count is reported or checked.
     extra_gradient_evals: u64,
+    /// The objective's terms, in a stochastic run.
+    terms: Option<&'a dyn Terms>,
 }
 
 impl<'a, O: Objective> Run<'a, O> {
@@ -88,7 +110,27 @@ impl<'a, O: Objective> Run<'a, O> {
             rng: Xoshiro256PlusPlus::seed_from_u64(options.seed),
             start: Instant::now(),
             extra_gradient_evals: 0,
+            terms: None,
         })
+    }
+
+    /// Makes the terms of `f` (the run's objective) available to a stochastic method.
+    ///
+    /// # Errors
+    /// [`ParamError::Zero`] naming `n_terms` for a sum of no terms.
+    pub fn sample_terms_of<F: FiniteSum>(&mut self, f: &'a F) -> Result<(), OptimError> {
+        if FiniteSum::n_terms(f) == 0 {
+            return Err(OptimError::InvalidOption(ParamError::Zero {
+                name: "n_terms",
+            }));
+        }
+        self.terms = Some(f);
+        Ok(())
+    }
+
+    /// The objective's terms, in a stochastic run (see [`Run::sample_terms_of`]).
+    pub fn terms(&self) -> Option<&'a dyn Terms> {
+        self.terms
     }
 
     /// f(x) and ∇f(x) through the counting oracle; a failure is reported at `iteration`.
@@ -228,26 +270,42 @@ impl<'a, O: Objective> Run<'a, O> {
         self.observer.observe(&record)
     }
 
-    /// What a loop that returns no evaluated point reports: the counts, the trace and the
-    /// elapsed time.
-    pub fn into_parts(self) -> (EvalCounts, Vec<IterRecord>, std::time::Duration) {
-        let evals = self.counts();
-        (evals, self.trace, self.start.elapsed())
-    }
-
-    /// The outcome of a finished loop.
-    pub fn finish(self, end: End) -> Outcome {
+    /// The outcome of a finished run that returns `point`.
+    pub fn finish(self, point: Point, iterations: usize, termination: Termination) -> Outcome {
         let evals = self.counts();
         Outcome {
-            x: end.point.x,
-            value: end.point.value,
-            grad_norm: end.point.grad_norm,
-            iterations: end.iterations,
+            x: point.x,
+            value: point.value,
+            grad_norm: point.grad_norm,
+            iterations,
             gradient_evals: evals.gradient,
             value_evals: evals.value,
             evals,
             perturbations: self.perturbations,
-            termination: end.termination,
+            termination,
+            trace: self.trace,
+            elapsed: self.start.elapsed(),
+        }
+    }
+
+    /// The [`StochasticRun`] of a finished stochastic run that returns x (with the full f and
+    /// ‖∇f‖ there, if the run computed them).
+    pub fn finish_stochastic(
+        self,
+        x: DVector<f64>,
+        full: Option<(f64, f64)>,
+        iterations: usize,
+        termination: Termination,
+    ) -> StochasticRun {
+        let evals = self.counts();
+        StochasticRun {
+            x,
+            value: full.map(|(v, _)| v),
+            grad_norm: full.map(|(_, g)| g),
+            iterations,
+            gradient_evals: evals.gradient,
+            evals,
+            termination,
             trace: self.trace,
             elapsed: self.start.elapsed(),
         }

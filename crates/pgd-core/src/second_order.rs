@@ -4,10 +4,11 @@
 //! of the model parameter (the radius Δ or the weight σ).
 
 use crate::error::{OptimError, ParamError};
-use crate::options::{Observer, Optimizer, Options, option_builders};
-use crate::outcome::{Event, Outcome, Termination};
+use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::options::{Options, option_builders};
+use crate::outcome::{Event, Termination};
 use crate::params::positive;
-use crate::run::{End, Point, Run};
+use crate::run::{Point, Run};
 use crate::subproblem::{self, Model, Step};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
@@ -413,41 +414,188 @@ impl AdaptiveCubic {
 
 option_builders!(AdaptiveCubic);
 
-impl Optimizer for TrustRegion {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let mut rule = Rule::Trust {
+/// The second-order methods' state: the iterate, the model's parameter (Δ or σ), the verdict
+/// on the step that led to x_t (reported with its record), and the negative-curvature step
+/// found by the curvature check at a small gradient.
+#[derive(Debug)]
+pub(crate) struct SecondOrderState {
+    x: Point,
+    rule: Rule,
+    event: Option<Event>,
+    curvature_step: Option<Step>,
+}
+
+/// Trust region and ARC as steps: iteration t is the t-th trial step; the record of t carries
+/// the verdict on the step that led to it.
+trait SecondOrder {
+    fn options(&self) -> &Options;
+    fn tolerances(&self) -> &Tolerances;
+    fn rule(&self) -> Rule;
+}
+
+impl SecondOrder for TrustRegion {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+    fn tolerances(&self) -> &Tolerances {
+        &self.params.tolerances
+    }
+    fn rule(&self) -> Rule {
+        Rule::Trust {
             p: self.params,
             radius: self.params.initial_radius,
-        };
-        let end = second_order_loop(&mut run, &mut rule, &self.params.tolerances, x0.clone())?;
-        Ok(run.finish(end))
+        }
     }
 }
 
-impl Optimizer for AdaptiveCubic {
-    fn minimize_observed<O: Objective>(
-        &self,
-        f: &O,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<Outcome, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let mut rule = Rule::Cubic {
+impl SecondOrder for AdaptiveCubic {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+    fn tolerances(&self) -> &Tolerances {
+        &self.params.tolerances
+    }
+    fn rule(&self) -> Rule {
+        Rule::Cubic {
             p: self.params,
             sigma: self.params.initial_sigma,
-        };
-        let end = second_order_loop(&mut run, &mut rule, &self.params.tolerances, x0.clone())?;
-        Ok(run.finish(end))
+        }
     }
+}
+
+/// [`Method`] for each type with a [`SecondOrder`] (one implementation, instantiated per type:
+/// a blanket implementation per helper trait would overlap with the others).
+macro_rules! second_order_method {
+    ($($t:ty),*) => { $(
+        impl Method for $t {
+            type State = SecondOrderState;
+
+            fn options(&self) -> &Options {
+                SecondOrder::options(self)
+            }
+
+            fn init<O: Objective>(
+                &self,
+                run: &mut Run<'_, O>,
+                x0: &DVector<f64>,
+            ) -> Result<SecondOrderState, OptimError> {
+                Ok(SecondOrderState {
+                    x: run.evaluate(x0.clone(), 0)?,
+                    rule: self.rule(),
+                    event: None,
+                    curvature_step: None,
+                })
+            }
+
+            fn current(state: &SecondOrderState) -> &Point {
+                &state.x
+            }
+
+            fn before_record<O: Objective>(
+                &self,
+                state: &mut SecondOrderState,
+                _: &mut Run<'_, O>,
+                _: usize,
+            ) -> Result<Decision, OptimError> {
+                Ok(Decision::record(state.event.take()))
+            }
+
+            /// At a small gradient, the curvature check: stop at a second-order point, or keep the step
+            /// along the direction of negative curvature it found.
+            fn after_record<O: Objective>(
+                &self,
+                state: &mut SecondOrderState,
+                run: &mut Run<'_, O>,
+                t: usize,
+            ) -> Result<Option<Stop>, OptimError> {
+                let tol = self.tolerances();
+                let x = &state.x;
+                if x.grad_norm > tol.grad_tol {
+                    return Ok(None);
+                }
+                let d = x.x.len();
+                let max_k = tol.max_krylov.min(d);
+                let u: DVector<f64> = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut run.rng));
+                let (theta, mut v, hvps) =
+                    subproblem::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
+                if theta >= -tol.curvature_tol {
+                    return Ok(Some(Stop::here(Termination::SecondOrderTolerance {
+                        grad_norm: x.grad_norm,
+                        tolerance: tol.grad_tol,
+                        curvature: theta,
+                        curvature_tolerance: tol.curvature_tol,
+                    })));
+                }
+                if x.grad.dot(&v) > 0.0 {
+                    v = -v;
+                }
+                let mut step = state.rule.curvature_step(&x.grad, &v, theta);
+                step.hvps = hvps;
+                state.curvature_step = Some(step);
+                Ok(None)
+            }
+
+            fn advance<O: Objective>(
+                &self,
+                state: &mut SecondOrderState,
+                run: &mut Run<'_, O>,
+                t: usize,
+            ) -> Result<Option<Stop>, OptimError> {
+                let tol = self.tolerances();
+                let max_k = tol.max_krylov.min(state.x.x.len());
+                // The step: from the curvature check, or from the Krylov subproblem.
+                let step = match state.curvature_step.take() {
+                    Some(step) => step,
+                    None => {
+                        let x = &state.x;
+                        let forcing = tol.forcing.min(x.grad_norm.powf(tol.forcing_exponent));
+                        state
+                            .rule
+                            .solve(&x.grad, forcing * x.grad_norm, max_k, |w| run.hvp(&x.x, w, t))?
+                    }
+                };
+                // ρ = (f(x) − f(x + s)) / (m(0) − m(s)), both regularized by a few ulps of |f| so
+                // that steps whose decrease is below the rounding level of f are judged by the model
+                // (ρ ≈ 1) rather than by rounding noise (Conn, Gould, Toint 2000, Chapter 17).
+                let trial = run.evaluate(&state.x.x + &step.s, t + 1)?;
+                let reg = 16.0 * f64::EPSILON * state.x.value.abs().max(1.0);
+                let ratio = (state.x.value - trial.value + reg) / (step.predicted + reg);
+                let step_norm = step.s.norm();
+                let accepted = state.rule.update(ratio, step_norm);
+                state.event = Some(Event::TrialStep {
+                    ratio,
+                    accepted,
+                    step_norm,
+                    parameter: state.rule.parameter(),
+                    negative_curvature: step.negative_curvature,
+                    hvps: step.hvps,
+                });
+                if accepted {
+                    state.x = trial;
+                }
+                // A step below the rounding level of x cannot make progress.
+                let x = &state.x;
+                if step_norm <= 4.0 * f64::EPSILON * x.x.norm().max(1.0) && x.grad_norm > tol.grad_tol {
+                    let _ = run.observe(t + 1, x, state.event.take());
+                    return Ok(Some(Stop::here(Termination::Stalled {
+                        iteration: t,
+                        step_norm,
+                    })));
+                }
+                Ok(None)
+            }
+        }
+
+        impl Deterministic for $t {
+            fn into_current(state: SecondOrderState) -> Point {
+                state.x
+            }
+        }
+    )* };
 }
 
 /// The model and its parameter update.
+#[derive(Debug)]
 enum Rule {
     Trust { p: TrustRegionParams, radius: f64 },
     Cubic { p: ArcParams, sigma: f64 },
@@ -529,100 +677,4 @@ impl Rule {
     }
 }
 
-/// The loop shared by both methods. Iteration t is the t-th trial step; the record of t
-/// carries the verdict on the step that led to it.
-fn second_order_loop<O: Objective>(
-    run: &mut Run<'_, O>,
-    rule: &mut Rule,
-    tol: &Tolerances,
-    x0: DVector<f64>,
-) -> Result<End, OptimError> {
-    let d = x0.len();
-    let max_k = tol.max_krylov.min(d);
-    let mut x: Point = run.evaluate(x0, 0)?;
-    let mut event = None;
-    let mut t: usize = 0;
-    loop {
-        let flow = run.observe(t, &x, event.take());
-
-        // The step: from the Krylov subproblem, or — at a small gradient — the curvature check.
-        let step = if x.grad_norm <= tol.grad_tol {
-            let u: DVector<f64> = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut run.rng));
-            let (theta, mut v, hvps) =
-                subproblem::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
-            if theta >= -tol.curvature_tol {
-                return Ok(End {
-                    termination: Termination::SecondOrderTolerance {
-                        grad_norm: x.grad_norm,
-                        tolerance: tol.grad_tol,
-                        curvature: theta,
-                        curvature_tolerance: tol.curvature_tol,
-                    },
-                    point: x,
-                    iterations: t,
-                });
-            }
-            if x.grad.dot(&v) > 0.0 {
-                v = -v;
-            }
-            let mut step = rule.curvature_step(&x.grad, &v, theta);
-            step.hvps = hvps;
-            step
-        } else {
-            if let Some(termination) = run.stop(t, flow) {
-                return Ok(End {
-                    point: x,
-                    iterations: t,
-                    termination,
-                });
-            }
-            let forcing = tol.forcing.min(x.grad_norm.powf(tol.forcing_exponent));
-            rule.solve(&x.grad, forcing * x.grad_norm, max_k, |w| {
-                run.hvp(&x.x, w, t)
-            })?
-        };
-        // The budget and observer stop also apply after a curvature check that found a way down.
-        if x.grad_norm <= tol.grad_tol
-            && let Some(termination) = run.stop(t, flow)
-        {
-            return Ok(End {
-                point: x,
-                iterations: t,
-                termination,
-            });
-        }
-
-        // ρ = (f(x) − f(x + s)) / (m(0) − m(s)), both regularized by a few ulps of |f| so
-        // that steps whose decrease is below the rounding level of f are judged by the model
-        // (ρ ≈ 1) rather than by rounding noise (Conn, Gould, Toint 2000, Chapter 17).
-        let trial = run.evaluate(&x.x + &step.s, t + 1)?;
-        let reg = 16.0 * f64::EPSILON * x.value.abs().max(1.0);
-        let ratio = (x.value - trial.value + reg) / (step.predicted + reg);
-        let step_norm = step.s.norm();
-        let accepted = rule.update(ratio, step_norm);
-        event = Some(Event::TrialStep {
-            ratio,
-            accepted,
-            step_norm,
-            parameter: rule.parameter(),
-            negative_curvature: step.negative_curvature,
-            hvps: step.hvps,
-        });
-        if accepted {
-            x = trial;
-        }
-        // A step below the rounding level of x cannot make progress.
-        if step_norm <= 4.0 * f64::EPSILON * x.x.norm().max(1.0) && x.grad_norm > tol.grad_tol {
-            let _ = run.observe(t + 1, &x, event.take());
-            return Ok(End {
-                termination: Termination::Stalled {
-                    iteration: t,
-                    step_norm,
-                },
-                point: x,
-                iterations: t + 1,
-            });
-        }
-        t += 1;
-    }
-}
+second_order_method!(TrustRegion, AdaptiveCubic);

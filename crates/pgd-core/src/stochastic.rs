@@ -2,13 +2,15 @@
 //! perturbed SGD (Jin, Netrapalli, Ge, Kakade, Jordan 2019).
 
 use crate::error::{OptimError, ParamError};
+use crate::method::{Decision, Method, Stochastic, Stop};
 use crate::options::{Observer, Options, Silent, option_builders};
 use crate::outcome::{IterRecord, Outcome, Termination};
 use crate::params::positive;
 use crate::run::{Point, Run};
-use autodiff_objectives::{Backend, EvalCounts, FiniteSum, batch_gradient, gradient};
+use autodiff_objectives::{EvalCounts, FiniteSum, Objective, gradient};
 use nalgebra::DVector;
 use rand::RngExt;
+use rand::rngs::Xoshiro256PlusPlus;
 use rand_distr::{Distribution, StandardNormal};
 use std::time::{Duration, Instant};
 
@@ -174,31 +176,6 @@ impl StochasticRun {
     }
 }
 
-/// The [`StochasticRun`] of a finished [`stochastic_loop`].
-fn finish_run<F: FiniteSum>(run: Run<'_, F>, end: LoopEnd) -> StochasticRun {
-    let (evals, trace, elapsed) = run.into_parts();
-    StochasticRun {
-        x: end.x,
-        value: end.full.map(|(v, _)| v),
-        grad_norm: end.full.map(|(_, g)| g),
-        iterations: end.iterations,
-        gradient_evals: evals.gradient,
-        evals,
-        termination: end.termination,
-        trace,
-        elapsed,
-    }
-}
-
-/// How [`stochastic_loop`] ended: the last iterate, with the full (f, ‖∇f‖) there if a
-/// tolerance check computed them.
-struct LoopEnd {
-    x: DVector<f64>,
-    full: Option<(f64, f64)>,
-    iterations: usize,
-    termination: Termination,
-}
-
 /// How a stochastic run may stop on its own: a full-gradient tolerance checked every
 /// `check_every` steps (each check costs n term gradients).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -313,24 +290,18 @@ impl Sgd {
 
 option_builders!(Sgd);
 
-impl StochasticOptimizer for Sgd {
-    fn run_stochastic_observed<F: FiniteSum>(
-        &self,
-        f: &F,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<StochasticRun, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let eta = self.eta;
-        let end = stochastic_loop(
-            &mut run,
-            f,
-            x0.clone(),
-            self.batch_size,
-            self.tolerance,
-            |_, x, g| x - g * eta,
-        )?;
-        Ok(finish_run(run, end))
+impl SamplingStep for Sgd {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+    fn batch(&self) -> usize {
+        self.batch_size
+    }
+    fn tolerance(&self) -> Option<Tolerance> {
+        self.tolerance
+    }
+    fn next(&self, _: &mut Xoshiro256PlusPlus, x: &DVector<f64>, g: &DVector<f64>) -> DVector<f64> {
+        x - g * self.eta
     }
 }
 
@@ -483,38 +454,35 @@ impl Psgd {
 
 option_builders!(Psgd);
 
-impl StochasticOptimizer for Psgd {
-    fn run_stochastic_observed<F: FiniteSum>(
+impl SamplingStep for Psgd {
+    fn options(&self) -> &Options {
+        &self.options
+    }
+    fn batch(&self) -> usize {
+        self.batch_size
+    }
+    fn tolerance(&self) -> Option<Tolerance> {
+        self.tolerance
+    }
+    fn next(
         &self,
-        f: &F,
-        x0: &DVector<f64>,
-        observer: &mut dyn Observer,
-    ) -> Result<StochasticRun, OptimError> {
-        let mut run = Run::start(f, x0, &self.options, observer, None)?;
-        let (eta, r) = (self.eta, self.radius);
-        let sd = r / (x0.len() as f64).sqrt();
-        let end = stochastic_loop(
-            &mut run,
-            f,
-            x0.clone(),
-            self.batch_size,
-            self.tolerance,
-            |rng, x, g| {
-                // ξ ~ N(0, (r²/d)·I); x_{t+1} = x_t − η(g_t + ξ)
-                let xi: DVector<f64> = DVector::from_fn(x.len(), |_, _| {
-                    let z: f64 = StandardNormal.sample(rng);
-                    sd * z
-                });
-                x - (g + xi) * eta
-            },
-        )?;
-        Ok(finish_run(run, end))
+        rng: &mut Xoshiro256PlusPlus,
+        x: &DVector<f64>,
+        g: &DVector<f64>,
+    ) -> DVector<f64> {
+        // ξ ~ N(0, (r²/d)·I); x_{t+1} = x_t − η(g_t + ξ)
+        let sd = self.radius / (x.len() as f64).sqrt();
+        let xi: DVector<f64> = DVector::from_fn(x.len(), |_, _| {
+            let z: f64 = StandardNormal.sample(rng);
+            sd * z
+        });
+        x - (g + xi) * self.eta
     }
 }
 
 /// Full (f, ∇f) at x through the run's oracle, counted as n term gradients.
-fn full_evaluate<F: FiniteSum>(
-    run: &mut Run<'_, F>,
+fn full_evaluate<O: Objective>(
+    run: &mut Run<'_, O>,
     n: u64,
     x: DVector<f64>,
     t: usize,
@@ -524,79 +492,151 @@ fn full_evaluate<F: FiniteSum>(
     Ok(p)
 }
 
-/// The loop shared by the stochastic methods.
-fn stochastic_loop<F: FiniteSum>(
-    run: &mut Run<'_, F>,
-    f: &F,
-    x0: DVector<f64>,
-    m: usize,
-    tol: Option<Tolerance>,
-    mut step: impl FnMut(
-        &mut rand::rngs::Xoshiro256PlusPlus,
-        &DVector<f64>,
-        &DVector<f64>,
-    ) -> DVector<f64>,
-) -> Result<LoopEnd, OptimError> {
-    let n = f.n_terms();
-    if n == 0 {
-        return Err(OptimError::InvalidOption(ParamError::Zero {
-            name: "n_terms",
-        }));
-    }
-    let n64 = n as u64;
-    let mut x = x0;
-    let mut t = 0;
-    let stop = loop {
-        if let Some(Tolerance {
-            tolerance,
-            check_every,
-        }) = tol
-            && t % check_every == 0
-        {
-            let p = full_evaluate(run, n64, x.clone(), t)?;
-            if p.grad_norm <= tolerance {
-                return Ok(LoopEnd {
-                    termination: Termination::GradientTolerance {
-                        grad_norm: p.grad_norm,
-                        tolerance,
-                    },
-                    full: Some((p.value, p.grad_norm)),
-                    x: p.x,
-                    iterations: t,
-                });
-            }
-        }
-        if let Some(stop) = run.budget_stop(t) {
-            break stop;
-        }
-        // B_t: m indices uniform in {0, …, n−1}, with replacement
-        let batch: Vec<usize> = (0..m).map(|_| run.rng.random_range(0..n)).collect();
-        let (value, grad) = batch_gradient(f, &x, batch, Backend::Auto).map_err(|source| {
-            OptimError::Evaluation {
-                iteration: t,
-                source,
-            }
-        })?;
-        run.add_gradient_evals(m as u64);
-        let grad_norm = grad.norm();
-        let record = Point {
-            x,
-            value,
-            grad,
-            grad_norm,
-        };
-        if run.observe(t, &record, None).is_break() {
-            x = record.x;
-            break Termination::ObserverStopped { iteration: t };
-        }
-        // A non-finite x_{t+1} is reported by the next evaluation, at iteration t + 1.
-        x = step(&mut run.rng, &record.x, &record.grad);
-        t += 1;
-    };
-    Ok(LoopEnd {
-        x,
-        full: None,
-        iterations: t,
-        termination: stop,
-    })
+/// The stochastic methods as steps: x_{t+1} = `next(rng, x_t, g_t)` with g_t the mini-batch
+/// gradient of `batch()` terms drawn uniformly with replacement.
+trait SamplingStep {
+    fn options(&self) -> &Options;
+    fn batch(&self) -> usize;
+    fn tolerance(&self) -> Option<Tolerance>;
+    fn next(
+        &self,
+        rng: &mut Xoshiro256PlusPlus,
+        x: &DVector<f64>,
+        g: &DVector<f64>,
+    ) -> DVector<f64>;
 }
+
+/// A stochastic run's state: x_t until its mini-batch record is taken, the record (x_t with
+/// the mini-batch f and ∇f), and the full (f, ‖∇f‖) where a tolerance check stopped the run.
+#[derive(Debug)]
+pub(crate) struct Sampling {
+    x: Option<DVector<f64>>,
+    record: Point,
+    full: Option<(f64, f64)>,
+}
+
+/// [`Method`] for each type with a [`SamplingStep`] (one implementation, instantiated per type:
+/// a blanket implementation per helper trait would overlap with the others).
+macro_rules! sampling_method {
+    ($($t:ty),*) => { $(
+        impl Method for $t {
+            type State = Sampling;
+
+            fn options(&self) -> &Options {
+                SamplingStep::options(self)
+            }
+
+            fn init<O: Objective>(
+                &self,
+                _: &mut Run<'_, O>,
+                x0: &DVector<f64>,
+            ) -> Result<Sampling, OptimError> {
+                Ok(Sampling {
+                    x: Some(x0.clone()),
+                    record: Point {
+                        x: DVector::zeros(0),
+                        value: f64::NAN,
+                        grad: DVector::zeros(0),
+                        grad_norm: f64::NAN,
+                    },
+                    full: None,
+                })
+            }
+
+            fn current(state: &Sampling) -> &Point {
+                &state.record
+            }
+
+            /// The periodic full-gradient check, the budget (before the batch is paid for), then the
+            /// mini-batch gradient at x_t, which is what the record of t reports.
+            fn before_record<O: Objective>(
+                &self,
+                s: &mut Sampling,
+                run: &mut Run<'_, O>,
+                t: usize,
+            ) -> Result<Decision, OptimError> {
+                let terms = run.terms().ok_or(OptimError::InvalidOption(ParamError::Zero {
+                    name: "n_terms",
+                }))?;
+                let n = terms.n_terms();
+                let x = s.x.take().unwrap_or_else(|| s.record.x.clone());
+                if let Some(Tolerance {
+                    tolerance,
+                    check_every,
+                }) = self.tolerance()
+                    && t % check_every == 0
+                {
+                    let p = full_evaluate(run, n as u64, x.clone(), t)?;
+                    if p.grad_norm <= tolerance {
+                        s.full = Some((p.value, p.grad_norm));
+                        return Ok(Decision {
+                            skip_record: true,
+                            stop: Some(Stop {
+                                termination: Termination::GradientTolerance {
+                                    grad_norm: p.grad_norm,
+                                    tolerance,
+                                },
+                                point: Some(p),
+                            }),
+                            ..Decision::default()
+                        });
+                    }
+                }
+                if let Some(stop) = run.budget_stop(t) {
+                    s.x = Some(x);
+                    return Ok(Decision {
+                        skip_record: true,
+                        stop: Some(Stop::here(stop)),
+                        ..Decision::default()
+                    });
+                }
+                // B_t: m indices uniform in {0, …, n−1}, with replacement
+                let m = self.batch();
+                let batch: Vec<usize> = (0..m).map(|_| run.rng.random_range(0..n)).collect();
+                let (value, grad) =
+                    terms
+                        .batch_gradient(&x, batch)
+                        .map_err(|source| OptimError::Evaluation {
+                            iteration: t,
+                            source,
+                        })?;
+                run.add_gradient_evals(m as u64);
+                let grad_norm = grad.norm();
+                s.record = Point {
+                    x,
+                    value,
+                    grad,
+                    grad_norm,
+                };
+                Ok(Decision::record(None))
+            }
+
+            fn budget_before_record(&self) -> bool {
+                true
+            }
+
+            fn advance<O: Objective>(
+                &self,
+                s: &mut Sampling,
+                run: &mut Run<'_, O>,
+                _: usize,
+            ) -> Result<Option<Stop>, OptimError> {
+                // A non-finite x_{t+1} is reported by the next evaluation, at iteration t + 1.
+                s.x = Some(self.next(&mut run.rng, &s.record.x, &s.record.grad));
+                Ok(None)
+            }
+        }
+
+        impl Stochastic for $t {
+            fn into_result(s: Sampling, point: Option<Point>) -> (DVector<f64>, Option<(f64, f64)>) {
+                let x = match point {
+                    Some(p) => p.x,
+                    None => s.x.unwrap_or(s.record.x),
+                };
+                (x, s.full)
+            }
+        }
+    )* };
+}
+
+sampling_method!(Sgd, Psgd);

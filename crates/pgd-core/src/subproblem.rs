@@ -228,6 +228,7 @@ pub(crate) fn solve_model(t: DMatrix<f64>, b: &DVector<f64>, model: Model) -> So
 }
 
 /// The outcome of a Krylov subproblem solve in ℝᵈ.
+#[derive(Debug)]
 pub(crate) struct Step {
     pub s: DVector<f64>,
     /// m(0) − m(s): the decrease the model predicts (regularization term included).

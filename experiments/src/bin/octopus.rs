@@ -55,7 +55,7 @@ fn pgd_params() -> Result<PgdParams, Box<dyn Error>> {
 /// (unless `run_to_end`), ticking a progress bar now and then.
 struct SaddleClock<'a> {
     nu: f64,
-    /// passed[i] = first iteration with f < −(i + ½)ν (saddle i + 1 passed).
+    /// passed\[i\] = first iteration with f < −(i + ½)ν (saddle i + 1 passed).
     passed: Vec<Option<usize>>,
     run_to_end: bool,
     bar: &'a Progress,
