@@ -7,12 +7,8 @@ use super::*;
 /// it has, and the overflow state of the recording it is nested in. Dropping it (also during
 /// a panic) truncates the tape back to where the recording started.
 pub(super) struct Recording<T: TapeValue> {
-    /// The index of the first input.
-    pub(super) start: usize,
-    /// Where this recording's nodes start in [`Tape::nodes`].
-    pub(super) first_node: usize,
-    pub(super) terms_start: usize,
-    pub(super) blocks_start: dense::Mark,
+    /// Where the recording starts: `mark.len` is the index of its first input.
+    pub(super) mark: Mark,
     pub(super) inputs: usize,
     pub(super) outer_overflowed: bool,
     pub(super) outer_inputs: Inputs,
@@ -33,10 +29,8 @@ impl<T: TapeValue> Recording<T> {
                 });
                 tape.len = 1;
             }
-            let start = tape.len;
-            let first_node = tape.nodes.len();
-            let terms_start = tape.terms.len();
-            let blocks_start = tape.blocks.mark();
+            let mark = tape.mark();
+            let start = mark.len;
             let outer_overflowed = std::mem::replace(&mut tape.overflowed, false);
             // All inputs at once when they fit (what `push_input` would do one by one);
             // otherwise one by one, so that the overflow is recorded exactly as it records it.
@@ -65,10 +59,7 @@ impl<T: TapeValue> Recording<T> {
             let outer_inputs = std::mem::replace(&mut tape.inputs, inputs);
             tape.blocks.begin_weights();
             let recording = Recording {
-                start,
-                first_node,
-                terms_start,
-                blocks_start,
+                mark,
                 inputs: n,
                 outer_overflowed,
                 outer_inputs,
@@ -84,11 +75,7 @@ impl<T: TapeValue> Drop for Recording<T> {
         // `try_with`: during thread teardown the tape may already be gone; nothing to restore.
         let _ = T::try_with_tape(|cell| {
             if let Ok(mut tape) = cell.try_borrow_mut() {
-                tape.nodes.truncate(self.first_node);
-                tape.len = self.start;
-                tape.terms.truncate(self.terms_start);
-                tape.blocks.truncate(self.blocks_start);
-                tape.refresh_budget();
+                tape.truncate(self.mark);
                 tape.overflowed = self.outer_overflowed;
                 tape.inputs = self.outer_inputs;
             }

@@ -27,11 +27,11 @@ impl<T: TapeValue> Recording<T> {
                 adjoints,
                 ..
             } = &mut *tape;
-            let start = self.start;
+            let start = self.mark.len;
             // This recording's nodes; the first has the index `first` (after the inputs).
-            let nodes = &nodes[self.first_node..];
+            let nodes = &nodes[self.mark.nodes..];
             let first = start + self.inputs;
-            let from = self.terms_start.min(terms.len());
+            let from = self.mark.terms.min(terms.len());
             let (mut term_parents, mut term_partials) =
                 (&terms.parents[from..], &terms.partials[from..]);
             // Adjoints are indexed by node: slots below `start` (the sink, 0, and an enclosing
@@ -59,13 +59,15 @@ impl<T: TapeValue> Recording<T> {
                 // Terms of sum nodes recorded after y cannot reach it.
                 let above: usize = nodes[output + 1..]
                     .iter()
-                    .filter(|node| node.parents[1] == SUM)
-                    .map(sum_terms)
+                    .map(|node| match node.kind() {
+                        NodeKind::Sum { terms } => terms,
+                        NodeKind::Binary | NodeKind::BlockRow => 0,
+                    })
                     .sum();
                 let keep = term_parents.len().saturating_sub(above);
                 (term_parents, term_partials) = (&term_parents[..keep], &term_partials[..keep]);
                 // Likewise blocks (see `dense`).
-                let mut blocks = blocks.sweep(self.blocks_start, top);
+                let mut blocks = blocks.sweep(self.mark.blocks, top);
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
                     let a = adj[first + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
@@ -73,17 +75,22 @@ impl<T: TapeValue> Recording<T> {
                     let q1 = (node.parents[1] as usize).min(trash);
                     adj[q0] += a * node.partials[0];
                     adj[q1] += a * node.partials[1];
-                    if node.parents[1] == SUM {
-                        // This node's terms: the last ones not yet taken, from the end.
-                        let at = term_parents.len().saturating_sub(sum_terms(node));
-                        let (parents, partials) = (&term_parents[at..], &term_partials[at..]);
-                        for (&q, &p) in parents.iter().zip(partials).rev() {
-                            adj[(q as usize).min(trash)] += a * p;
+                    match node.kind() {
+                        NodeKind::Binary => {}
+                        NodeKind::Sum { terms } => {
+                            // This node's terms: the last ones not yet taken, from the end.
+                            let at = term_parents.len().saturating_sub(terms);
+                            let (parents, partials) = (&term_parents[at..], &term_partials[at..]);
+                            for (&q, &p) in parents.iter().zip(partials).rev() {
+                                adj[(q as usize).min(trash)] += a * p;
+                            }
+                            (term_parents, term_partials) =
+                                (&term_parents[..at], &term_partials[..at]);
                         }
-                        (term_parents, term_partials) = (&term_parents[..at], &term_partials[..at]);
-                    } else if node.parents[1] == dense::BLOCK {
-                        // The first row of a dense block: every row's adjoint is final.
-                        blocks.visit((first + k) as u32, adj);
+                        NodeKind::BlockRow => {
+                            // The first row of a dense block: every row's adjoint is final.
+                            blocks.visit((first + k) as u32, adj);
+                        }
                     }
                 }
                 blocks.finish(adj);

@@ -19,6 +19,53 @@ pub(super) struct Node<T> {
     pub(super) partials: [T; 2],
 }
 
+impl<T: TapeValue> Node<T> {
+    /// What this node is: the one place where the markers in the second parent slot are read.
+    #[inline(always)]
+    pub(super) fn kind(&self) -> NodeKind {
+        match self.parents[1] {
+            SUM => NodeKind::Sum {
+                terms: sum_terms(self),
+            },
+            dense::BLOCK => NodeKind::BlockRow,
+            _ => NodeKind::Binary,
+        }
+    }
+}
+
+/// The kinds of tape node. Every kind propagates its adjoint to its two parent slots with
+/// their partials (a marker slot maps to the trash slot with a partial that is never read);
+/// the sweep then does what the kind adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NodeKind {
+    /// Up to two parents and their partials: nothing more.
+    Binary,
+    /// A sum node ([`SUM`]): its first term in the node, `terms` more at the end of the side
+    /// terms not yet taken.
+    Sum {
+        /// How many side terms.
+        terms: usize,
+    },
+    /// The first row of a dense block ([`dense::BLOCK`]): every row's adjoint is final here,
+    /// so the block's products run.
+    BlockRow,
+}
+
+/// Where a recording starts on the tape — the index space, the stored nodes, the sum nodes'
+/// side terms and the dense blocks — taken and restored as one ([`Tape::mark`],
+/// [`Tape::truncate`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mark {
+    /// The index of the first node after the mark (an input's or a stored node's).
+    pub(super) len: usize,
+    /// Where the stored nodes after the mark start in [`Tape::nodes`].
+    pub(super) nodes: usize,
+    /// Where the side terms after the mark start.
+    pub(super) terms: usize,
+    /// Where the dense blocks after the mark start.
+    pub(super) blocks: dense::Mark,
+}
+
 /// The marker in a node's second parent slot for a sum node: its first term is in the first
 /// slot, the others in [`Tape::terms`], and its second partial slot holds their count (the
 /// sweep adds that slot's product to the trash slot, which is never read). Never a node index:
@@ -132,6 +179,25 @@ impl<T: TapeValue> Tape<T> {
             },
             input_buf: Vec::new(),
         }
+    }
+
+    /// The tape's end, as a [`Mark`] to truncate back to.
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            len: self.len,
+            nodes: self.nodes.len(),
+            terms: self.terms.len(),
+            blocks: self.blocks.mark(),
+        }
+    }
+
+    /// Removes everything recorded after `mark` (capacity is kept).
+    pub(super) fn truncate(&mut self, mark: Mark) {
+        self.nodes.truncate(mark.nodes);
+        self.len = mark.len;
+        self.terms.truncate(mark.terms);
+        self.blocks.truncate(mark.blocks);
+        self.refresh_budget();
     }
 
     /// Recomputes [`Tape::budget`] after a change of the limit or of the blocks' charge.
