@@ -8,6 +8,8 @@
 
 use pgd_core::{ParamError, PgdParams, TheoryConstants};
 
+mod common;
+
 /// Algorithm 2's formulas, written out again from the paper (natural log).
 fn paper(k: &TheoryConstants, d: usize) -> (f64, f64, f64, f64, f64, f64, f64) {
     let TheoryConstants {
@@ -38,17 +40,7 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn from_theory_matches_the_papers_formulas() {
     let sets = [
-        (
-            TheoryConstants {
-                l: 1.0,
-                rho: 1.0,
-                eps: 1e-2,
-                c: 1.0,
-                delta: 1e-2,
-                delta_f: 1.0,
-            },
-            10,
-        ),
+        (common::design_example(), 10),
         (
             TheoryConstants {
                 l: 10.0,
@@ -115,14 +107,7 @@ fn from_theory_matches_the_papers_formulas() {
 fn the_design_example_reproduces_r_and_t_thres() {
     // DESIGN.md: ℓ = ρ = 1, ε = 1e-2, d = 10 gives r ≈ 4e-6 and t_thres ≈ 484
     // (with c = 1, δ = 1e-2, Δf = 1: ln(10⁷) = 16.118, χ = 48.354).
-    let k = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 1e-2,
-        delta_f: 1.0,
-    };
+    let k = common::design_example();
     let p = PgdParams::from_theory(&k, 10).expect("valid");
     assert_eq!(p.t_thres(), 484);
     assert!((p.radius() - 4.2770e-6).abs() < 1e-9, "r = {}", p.radius());
@@ -160,14 +145,7 @@ fn the_theorem_regime_is_reported_not_rejected() {
 
 #[test]
 fn every_invalid_theory_constant_is_named() {
-    let ok = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 1e-2,
-        delta_f: 1.0,
-    };
+    let ok = common::design_example();
     type Set = fn(&mut TheoryConstants, f64);
     let fields: [(&str, Set); 5] = [
         ("l", |k, v| k.l = v),

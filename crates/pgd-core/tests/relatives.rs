@@ -11,6 +11,8 @@ use pgd_core::{
     Sgd, StochasticOptimizer, Termination, TheoryConstants,
 };
 
+mod common;
+
 fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
 }
@@ -470,12 +472,8 @@ fn invalid_parameters_are_errors_naming_the_parameter() {
         Err(ParamError::Zero { name: "t_interval" })
     );
     let k = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
         delta: 0.1,
-        delta_f: 1.0,
+        ..common::design_example()
     };
     assert_eq!(
         PagdParams::from_theory(&TheoryConstants { delta: 1.0, ..k }, 2),

@@ -10,10 +10,12 @@ use autodiff_objectives::{DualNum, EvalError, objective};
 use nalgebra::{DVector, dvector};
 use pgd_core::{
     Event, GradientDescent, IterRecord, OptimError, Optimizer, Options, ParamError, Pgd, PgdLi,
-    PgdParams, Termination, TheoryConstants,
+    PgdParams, Termination,
 };
 use std::ops::ControlFlow;
 use std::time::Duration;
+
+mod common;
 
 fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
@@ -282,14 +284,7 @@ fn bad_starting_points_are_errors_before_any_work() {
         }
     }
     // Parameters derived for d = 10 do not fit a 2-dimensional point.
-    let k = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 1e-2,
-        delta_f: 1.0,
-    };
+    let k = common::design_example();
     let theory = Pgd::new(PgdParams::from_theory(&k, 10).expect("valid"));
     assert_eq!(
         theory

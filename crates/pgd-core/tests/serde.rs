@@ -10,6 +10,8 @@ use pgd_core::{
 };
 use std::time::Duration;
 
+mod common;
+
 fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1]
 }
@@ -126,14 +128,7 @@ fn practical_params_round_trip_and_are_validated() {
 
 #[test]
 fn theory_params_round_trip_and_reject_tampering() {
-    let k = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 1e-2,
-        delta_f: 1.0,
-    };
+    let k = common::design_example();
     let p = PgdParams::from_theory(&k, 10).expect("valid");
     let json = serde_json::to_string(&p).expect("serializes");
     let back: PgdParams = serde_json::from_str(&json).expect("parses");
@@ -165,12 +160,8 @@ fn options_round_trip() {
 #[test]
 fn pagd_params_round_trip() {
     let k = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
         delta: 0.1,
-        delta_f: 1.0,
+        ..common::design_example()
     };
     for p in [
         PagdParams::from_theory(&k, 2).expect("valid"),

@@ -3,15 +3,10 @@
 
 use pgd_core::{PgdParams, TheoryConstants};
 
+mod common;
+
 fn table() -> String {
-    let base = TheoryConstants {
-        l: 1.0,
-        rho: 1.0,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 1e-2,
-        delta_f: 1.0,
-    };
+    let base = common::design_example();
     let settings = [
         (base, 10),
         (base, 1_000),
