@@ -1,7 +1,5 @@
-//! The elementary functions of [`DualNum`] on [`Var`]: closed-form local partials (see
-//! `local`).
-
-use super::*;
+// The elementary functions of [`DualNum`] on [`Var`]: closed-form local partials (see
+// `local`).
 
 // ---- the elementary functions: closed-form local partials (see `local`) ----
 
@@ -11,7 +9,7 @@ impl<T: TapeValue> Var<T> {
     /// tape their derivative parts are φ'·ȧ and φ''·ȧ exactly (φ'' is never computed for the
     /// gradient tape).
     #[inline(always)]
-    pub(super) fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+    fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
         let val = T::lift(self.val, f0, || f1);
         let partial = T::lift(self.val, f1, f2);
         self.unary(val, partial)
@@ -20,7 +18,7 @@ impl<T: TapeValue> Var<T> {
     /// φ(self, other) from φ = `f0`, its partials `f1 = (φ_a, φ_b)` and its second derivatives
     /// `f2() = (φ_aa, φ_ab, φ_bb)`, like [`Var::apply`].
     #[inline(always)]
-    pub(super) fn apply2(
+    fn apply2(
         self,
         other: Self,
         f0: f64,

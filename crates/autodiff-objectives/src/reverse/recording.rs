@@ -1,24 +1,22 @@
-//! A recording: where it starts on the tape, its inputs, and the guard that truncates the
-//! tape back when it ends.
-
-use super::*;
+// A recording: where it starts on the tape, its inputs, and the guard that truncates the
+// tape back when it ends.
 
 /// A recording in progress on this thread's tape of `T`: where it started, how many inputs
 /// it has, and the overflow state of the recording it is nested in. Dropping it (also during
 /// a panic) truncates the tape back to where the recording started.
-pub(super) struct Recording<T: TapeValue> {
+struct Recording<T: TapeValue> {
     /// Where the recording starts: `mark.len` is the index of its first input.
-    pub(super) mark: Mark,
-    pub(super) inputs: usize,
-    pub(super) outer_overflowed: bool,
-    pub(super) outer_inputs: Inputs,
-    pub(super) _marker: PhantomData<(T, *const ())>,
+    mark: Mark,
+    inputs: usize,
+    outer_overflowed: bool,
+    outer_inputs: Inputs,
+    _marker: PhantomData<(T, *const ())>,
 }
 
 impl<T: TapeValue> Recording<T> {
     /// Starts a recording with one input node per value; the numbers come in the tape's kept
     /// buffer (give it back with [`Recording::sweep`]).
-    pub(super) fn begin(values: impl ExactSizeIterator<Item = T>) -> (Self, Vec<Var<T>>) {
+    fn begin(values: impl ExactSizeIterator<Item = T>) -> (Self, Vec<Var<T>>) {
         T::with_tape(|cell| {
             let mut tape = cell.borrow_mut();
             if tape.len == 0 {

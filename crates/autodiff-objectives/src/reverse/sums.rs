@@ -1,13 +1,11 @@
-//! Sums and dot products over iterators: one sum node per chunk of terms.
-
-use super::*;
+// Sums and dot products over iterators: one sum node per chunk of terms.
 
 /// Σ over an iterator as one sum node per [`SUM_CHUNK`] dependencies of its terms (a term
 /// depends on up to two nodes; constants record nothing), instead of one binary node per term;
 /// a sum that depends on at most two nodes records no node. The value is accumulated in the
 /// same order as `fold(zero, +)`, so it is bit-identical to a loop of `+=`.
 #[inline]
-pub(super) fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
+fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<T> {
     let mut val = T::zero();
     let mut terms = Terms::new();
     for x in iter {
@@ -18,15 +16,15 @@ pub(super) fn sum_vars<T: TapeValue>(iter: impl Iterator<Item = Var<T>>) -> Var<
 }
 
 /// The dependencies of a sum being collected, [`SUM_CHUNK`] at a time on the stack.
-pub(super) struct Terms<T: TapeValue> {
-    pub(super) parents: [u32; SUM_CHUNK],
-    pub(super) partials: [T; SUM_CHUNK],
-    pub(super) n: usize,
+struct Terms<T: TapeValue> {
+    parents: [u32; SUM_CHUNK],
+    partials: [T; SUM_CHUNK],
+    n: usize,
 }
 
 impl<T: TapeValue> Terms<T> {
     #[inline]
-    pub(super) fn new() -> Self {
+    fn new() -> Self {
         Terms {
             parents: [0; SUM_CHUNK],
             partials: [T::zero(); SUM_CHUNK],
@@ -36,7 +34,7 @@ impl<T: TapeValue> Terms<T> {
 
     /// Adds the term `partial · (node parent)`.
     #[inline]
-    pub(super) fn push(&mut self, parent: u32, partial: T) {
+    fn push(&mut self, parent: u32, partial: T) {
         if self.n == SUM_CHUNK {
             // The chunk so far becomes one node, the first term of the next chunk.
             self.parents[0] = record_sum::<T>(&self.parents, &self.partials);
@@ -50,7 +48,7 @@ impl<T: TapeValue> Terms<T> {
 
     /// Adds the dependencies of `x`.
     #[inline]
-    pub(super) fn push_var(&mut self, x: Var<T>) {
+    fn push_var(&mut self, x: Var<T>) {
         if x.idx()[0] != 0 {
             self.push(x.idx()[0], x.partial[0]);
             if x.idx()[1] != 0 {
@@ -62,7 +60,7 @@ impl<T: TapeValue> Terms<T> {
     /// The sum with value `val`: a constant, a number depending on its one or two terms'
     /// nodes, or one node.
     #[inline]
-    pub(super) fn finish(self, val: T) -> Var<T> {
+    fn finish(self, val: T) -> Var<T> {
         let (p, q) = (self.parents, self.partials);
         match self.n {
             0 => Var::constant(val),
@@ -80,7 +78,7 @@ impl<T: TapeValue> Terms<T> {
 /// them): the value is the loop's to the bit, the derivatives to rounding (the loop may
 /// multiply the last products' partials forward into its consumers' first).
 #[inline]
-pub(super) fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<T> {
+fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<T> {
     let mut val = T::zero();
     let mut terms = Terms::new();
     for (x, y) in pairs {

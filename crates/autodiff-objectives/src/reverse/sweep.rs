@@ -1,12 +1,10 @@
-//! The backward sweep over a recording's nodes.
-
-use super::*;
+// The backward sweep over a recording's nodes.
 
 impl<T: TapeValue> Recording<T> {
     /// The backward sweep from the output `y`: `out` of the adjoints ∂y/∂input, or the
     /// tape-limit error if the recording overflowed. `inputs` (the numbers from
     /// [`Recording::begin`]) goes back to the tape for the next recording.
-    pub(super) fn sweep<R>(
+    fn sweep<R>(
         self,
         y: Var<T>,
         inputs: Vec<Var<T>>,

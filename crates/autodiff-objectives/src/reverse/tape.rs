@@ -1,7 +1,5 @@
-//! The tape's storage: nodes, sum nodes' side terms, the thread-local tapes of `f64` and
-//! [`Dual64`], the node limit and the tape's statistics.
-
-use super::*;
+// The tape's storage: nodes, sum nodes' side terms, the thread-local tapes of `f64` and
+// [`Dual64`], the node limit and the tape's statistics.
 
 /// The number of nodes a thread's tape may hold unless [`set_tape_limit`] says otherwise:
 /// 2²⁷ ≈ 1.3·10⁸ elementary operations (3 GiB of gradient tape, 5 GiB of HVP tape).
@@ -14,15 +12,15 @@ pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize - 1;
 /// One recorded operation: the indices of its (at most two) parents and the partial derivatives
 /// of its value with respect to them. Index 0 is the sink: a parent that is a constant.
 #[derive(Clone, Copy)]
-pub(super) struct Node<T> {
-    pub(super) parents: [u32; 2],
-    pub(super) partials: [T; 2],
+struct Node<T> {
+    parents: [u32; 2],
+    partials: [T; 2],
 }
 
 impl<T: TapeValue> Node<T> {
     /// What this node is: the one place where the markers in the second parent slot are read.
     #[inline(always)]
-    pub(super) fn kind(&self) -> NodeKind {
+    fn kind(&self) -> NodeKind {
         match self.parents[1] {
             SUM => NodeKind::Sum {
                 terms: sum_terms(self),
@@ -37,7 +35,7 @@ impl<T: TapeValue> Node<T> {
 /// their partials (a marker slot maps to the trash slot with a partial that is never read);
 /// the sweep then does what the kind adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum NodeKind {
+enum NodeKind {
     /// Up to two parents and their partials: nothing more.
     Binary,
     /// A sum node ([`SUM`]): its first term in the node, `terms` more at the end of the side
@@ -55,50 +53,50 @@ pub(super) enum NodeKind {
 /// side terms and the dense blocks — taken and restored as one ([`Tape::mark`],
 /// [`Tape::truncate`]).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Mark {
+struct Mark {
     /// The index of the first node after the mark (an input's or a stored node's).
-    pub(super) len: usize,
+    len: usize,
     /// Where the stored nodes after the mark start in [`Tape::nodes`].
-    pub(super) nodes: usize,
+    nodes: usize,
     /// Where the side terms after the mark start.
-    pub(super) terms: usize,
+    terms: usize,
     /// Where the dense blocks after the mark start.
-    pub(super) blocks: dense::Mark,
+    blocks: dense::Mark,
 }
 
 /// The marker in a node's second parent slot for a sum node: its first term is in the first
 /// slot, the others in [`Tape::terms`], and its second partial slot holds their count (the
 /// sweep adds that slot's product to the trash slot, which is never read). Never a node index:
 /// indices are below the limit, which is at most `u32::MAX`.
-pub(super) const SUM: u32 = u32::MAX;
+const SUM: u32 = u32::MAX;
 
 /// The most terms one sum node takes; a longer sum over an iterator becomes a chain of such
 /// nodes. It bounds the stack buffer a sum collects its terms in (no allocation per sum).
-pub(super) const SUM_CHUNK: usize = 64;
+const SUM_CHUNK: usize = 64;
 
 /// The further terms of sum nodes: a sum node depends on `parents[k]` with the partial
 /// `partials[k]` (the partial a term of [`Sum`] carries, or a product's partial for [`dot`]),
 /// as two arrays (12 bytes a term on the gradient tape, not 16). Terms are appended in the
 /// order of their nodes, so the backward sweep meets them from the end, node by node, each
 /// sum node taking as many as its count says.
-pub(super) struct SideTerms<T> {
-    pub(super) parents: Vec<u32>,
-    pub(super) partials: Vec<T>,
+struct SideTerms<T> {
+    parents: Vec<u32>,
+    partials: Vec<T>,
 }
 
 impl<T> SideTerms<T> {
-    pub(super) const fn new() -> Self {
+    const fn new() -> Self {
         SideTerms {
             parents: Vec::new(),
             partials: Vec::new(),
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.parents.len()
     }
 
-    pub(super) fn truncate(&mut self, len: usize) {
+    fn truncate(&mut self, len: usize) {
         self.parents.truncate(len);
         self.partials.truncate(len);
     }
@@ -112,24 +110,24 @@ pub struct Tape<T: TapeValue> {
     /// The recorded nodes, the input nodes excepted: a recording's inputs are the indices
     /// `start .. start + n` of the index space, which stores nothing for them (nothing is
     /// propagated from an input), and its other nodes follow them in `nodes`.
-    pub(super) nodes: Vec<Node<T>>,
+    nodes: Vec<Node<T>>,
     /// The length of the index space: the next node's index.
-    pub(super) len: usize,
+    len: usize,
     /// The terms of sum nodes beyond their first (one node for an n-ary sum instead of n − 1
     /// binary ones).
-    pub(super) terms: SideTerms<T>,
+    terms: SideTerms<T>,
     /// Dense-layer blocks ([`crate::matvec_add`]): one header and a compact payload per product.
-    pub(super) blocks: dense::Blocks<T>,
-    pub(super) adjoints: Vec<T>,
-    pub(super) limit: usize,
+    blocks: dense::Blocks<T>,
+    adjoints: Vec<T>,
+    limit: usize,
     /// The nodes [`Tape::push`] may still fill: `limit` minus the blocks' charged payload.
-    pub(super) budget: usize,
-    pub(super) overflowed: bool,
+    budget: usize,
+    overflowed: bool,
     /// Where the running recording's input numbers are (see [`Inputs`]).
-    pub(super) inputs: Inputs,
+    inputs: Inputs,
     /// The buffer of input numbers, kept between recordings (a fresh one per call of a large
     /// objective cost page faults: the allocator returns big blocks to the system).
-    pub(super) input_buf: Vec<Var<T>>,
+    input_buf: Vec<Var<T>>,
 }
 
 /// The input numbers of the running recording: the buffer its objective receives, which
@@ -139,10 +137,10 @@ pub struct Tape<T: TapeValue> {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Inputs {
     /// The buffer's address (0: no recording, or one whose inputs overflowed the tape).
-    pub(super) addr: usize,
-    pub(super) len: usize,
+    addr: usize,
+    len: usize,
     /// The node of the first input.
-    pub(super) first: u32,
+    first: u32,
 }
 
 impl Inputs {
@@ -162,7 +160,7 @@ impl Inputs {
 }
 
 impl<T: TapeValue> Tape<T> {
-    pub(super) const fn new() -> Self {
+    const fn new() -> Self {
         Tape {
             nodes: Vec::new(),
             len: 0,
@@ -182,7 +180,7 @@ impl<T: TapeValue> Tape<T> {
     }
 
     /// The tape's end, as a [`Mark`] to truncate back to.
-    pub(super) fn mark(&self) -> Mark {
+    fn mark(&self) -> Mark {
         Mark {
             len: self.len,
             nodes: self.nodes.len(),
@@ -192,7 +190,7 @@ impl<T: TapeValue> Tape<T> {
     }
 
     /// Removes everything recorded after `mark` (capacity is kept).
-    pub(super) fn truncate(&mut self, mark: Mark) {
+    fn truncate(&mut self, mark: Mark) {
         self.nodes.truncate(mark.nodes);
         self.len = mark.len;
         self.terms.truncate(mark.terms);
@@ -201,14 +199,14 @@ impl<T: TapeValue> Tape<T> {
     }
 
     /// Recomputes [`Tape::budget`] after a change of the limit or of the blocks' charge.
-    pub(super) fn refresh_budget(&mut self) {
+    fn refresh_budget(&mut self) {
         self.budget = self.limit.saturating_sub(self.blocks.charged);
     }
 
     /// Appends a node and returns its index, or 0 (the sink: "a constant") and remembers the
     /// overflow if the tape is full.
     #[inline(always)]
-    pub(super) fn push(&mut self, node: Node<T>) -> u32 {
+    fn push(&mut self, node: Node<T>) -> u32 {
         let index = self.len;
         if index >= self.budget {
             self.overflowed = true;
@@ -223,7 +221,7 @@ impl<T: TapeValue> Tape<T> {
     /// Takes the next index for an input (nothing is stored), or 0 and remembers the overflow
     /// if the tape is full.
     #[inline]
-    pub(super) fn push_input(&mut self) -> u32 {
+    fn push_input(&mut self) -> u32 {
         let index = self.len;
         if index >= self.budget {
             self.overflowed = true;
@@ -237,7 +235,7 @@ impl<T: TapeValue> Tape<T> {
     /// Appends a sum node Σₖ partialsₖ · (node parentsₖ) with at least two terms: the first in
     /// the node, the others in `terms`.
     #[inline]
-    pub(super) fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32 {
+    fn push_sum(&mut self, parents: &[u32], partials: &[T]) -> u32 {
         // At most SUM_CHUNK terms: the count is exact as a float.
         let count = T::from((parents.len() - 1) as f64);
         let node = self.push(Node {
@@ -308,31 +306,31 @@ impl TapeValue for Dual64 {
 }
 
 /// An unused parent slot: the sink (slot 0 of every sweep, ignored).
-pub(super) const NO_PARENT: u32 = 0;
+const NO_PARENT: u32 = 0;
 
 /// [`record`], out of line: for the rare paths of the operations.
 #[cold]
 #[inline(never)]
-pub(super) fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
+fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     record(parents, partials)
 }
 
 /// Appends a node to this thread's tape of `T`.
 #[inline(always)]
-pub(super) fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
+fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
 }
 
 /// The number of side terms of a sum node (see [`SUM`]).
 #[inline]
-pub(super) fn sum_terms<T: TapeValue>(node: &Node<T>) -> usize {
+fn sum_terms<T: TapeValue>(node: &Node<T>) -> usize {
     // A count of at most SUM_CHUNK − 1, stored exactly.
     node.partials[1].re() as usize
 }
 
 /// Appends a sum node (at least two terms) to this thread's tape of `T`.
 #[inline]
-pub(super) fn record_sum<T: TapeValue>(parents: &[u32], partials: &[T]) -> u32 {
+fn record_sum<T: TapeValue>(parents: &[u32], partials: &[T]) -> u32 {
     T::with_tape(|tape| tape.borrow_mut().push_sum(parents, partials))
 }
 

@@ -1,7 +1,5 @@
-//! [`Var`], the reverse-mode number: its value and local linearization, arithmetic,
-//! comparisons and num-traits' traits.
-
-use super::*;
+// [`Var`], the reverse-mode number: its value and local linearization, arithmetic,
+// comparisons and num-traits' traits.
 
 /// A reverse-mode number: a value and its local linearization — up to two tape nodes it
 /// depends on, with the partial derivatives of the value with respect to them.
@@ -25,18 +23,18 @@ use super::*;
 /// ```
 #[derive(Clone, Copy)]
 pub struct Var<T: TapeValue = f64> {
-    pub(super) val: T,
+    val: T,
     /// The nodes `val` depends on, two `u32` in one word (see [`Var::idx`]); 0 marks an
     /// unused slot, and slot 1 is used only when slot 0 is. A constant has none. One word,
     /// not `[u32; 2]`: where the paths of an operation meet, the compiler assembled the array
     /// from two 4-byte stores and read it back as one 8-byte load, a store-forwarding stall
     /// that cost a third of Rosenbrock's gradient.
-    pub(super) deps: u64,
+    deps: u64,
     /// ∂val/∂(value of node `idx[k]`): local derivatives multiplied out as the operations
     /// run (forward preaccumulation of the local Jacobian). The partial of an unused slot is
     /// never read.
-    pub(super) partial: [T; 2],
-    pub(super) _thread_bound: PhantomData<*const ()>,
+    partial: [T; 2],
+    _thread_bound: PhantomData<*const ()>,
 }
 
 /// The gradient tape's number type.
@@ -48,12 +46,12 @@ pub type VarDual64 = Var<Dual64>;
 impl<T: TapeValue> Var<T> {
     /// The value of node `idx` itself (partial 1); a constant if `idx` is 0.
     #[inline(always)]
-    pub(super) fn new(val: T, idx: u32) -> Self {
+    fn new(val: T, idx: u32) -> Self {
         Self::with(val, [idx, 0], [T::one(), T::zero()])
     }
 
     #[inline(always)]
-    pub(super) fn with(val: T, idx: [u32; 2], partial: [T; 2]) -> Self {
+    fn with(val: T, idx: [u32; 2], partial: [T; 2]) -> Self {
         Var {
             val,
             deps: u64::from(idx[0]) | (u64::from(idx[1]) << 32),
@@ -64,13 +62,13 @@ impl<T: TapeValue> Var<T> {
 
     /// The nodes this number depends on (0: an unused slot).
     #[inline(always)]
-    pub(super) fn idx(&self) -> [u32; 2] {
+    fn idx(&self) -> [u32; 2] {
         // Truncations intended: the low and the high half.
         [self.deps as u32, (self.deps >> 32) as u32]
     }
 
     #[inline(always)]
-    pub(super) fn constant(val: T) -> Self {
+    fn constant(val: T) -> Self {
         Self::with(val, [0, 0], [T::zero(); 2])
     }
 
@@ -96,21 +94,21 @@ impl<T: TapeValue> Var<T> {
 
     /// The highest node this number depends on (0 for a constant).
     #[inline(always)]
-    pub(super) fn top(&self) -> u32 {
+    fn top(&self) -> u32 {
         self.idx()[0].max(self.idx()[1])
     }
 
     /// A result with the same dependence as `self`: valid when the local partial is exactly 1
     /// (adding a constant).
     #[inline(always)]
-    pub(super) fn alias(self, val: T) -> Self {
+    fn alias(self, val: T) -> Self {
         Self { val, ..self }
     }
 
     /// A result depending on `self` alone through `g`, applied to each partial (the chain
     /// rule with the local derivative inside `g`).
     #[inline(always)]
-    pub(super) fn map(self, val: T, g: impl Fn(T) -> T) -> Self {
+    fn map(self, val: T, g: impl Fn(T) -> T) -> Self {
         // The second slot only when it is used: besides the work, this keeps the pair from
         // being computed as one vector, whose 16-byte load stalls when the number was
         // copied 8 bytes at a time just before.
@@ -129,13 +127,13 @@ impl<T: TapeValue> Var<T> {
 
     /// A result with the local partial `factor` (a constant factor).
     #[inline(always)]
-    pub(super) fn rescale(self, val: T, factor: f64) -> Self {
+    fn rescale(self, val: T, factor: f64) -> Self {
         self.map(val, |p| p * factor)
     }
 
     /// A result depending on `self` alone, with local partial `partial`.
     #[inline(always)]
-    pub(super) fn unary(self, val: T, partial: T) -> Self {
+    fn unary(self, val: T, partial: T) -> Self {
         if self.idx()[0] == 0 {
             return Self::constant(val);
         }
@@ -147,7 +145,7 @@ impl<T: TapeValue> Var<T> {
     /// dependencies are merged in the order of [`entries`], the partials of a node both
     /// depend on added as `self`'s + `other`'s.
     #[inline(always)]
-    pub(super) fn combine(
+    fn combine(
         self,
         other: Self,
         val: T,
@@ -205,7 +203,7 @@ impl<T: TapeValue> Var<T> {
     /// so that the common cases keep their numbers in registers.
     #[cold]
     #[inline(never)]
-    pub(super) fn combine_general(
+    fn combine_general(
         self,
         other: Self,
         val: T,
@@ -230,30 +228,30 @@ impl<T: TapeValue> Var<T> {
 
     /// A result depending on `self` and `other` with local partials `pa` and `pb`.
     #[inline(always)]
-    pub(super) fn binary(self, other: Self, val: T, pa: T, pb: T) -> Self {
+    fn binary(self, other: Self, val: T, pa: T, pb: T) -> Self {
         self.combine(other, val, |p| p * pa, |p| p * pb)
     }
 
     #[inline(always)]
-    pub(super) fn add_var(self, other: Self) -> Self {
+    fn add_var(self, other: Self) -> Self {
         let val = self.val + other.val;
         self.combine(other, val, |p| p, |p| p)
     }
 
     #[inline(always)]
-    pub(super) fn sub_var(self, other: Self) -> Self {
+    fn sub_var(self, other: Self) -> Self {
         let val = self.val - other.val;
         self.combine(other, val, |p| p, |p| -p)
     }
 
     #[inline(always)]
-    pub(super) fn mul_var(self, other: Self) -> Self {
+    fn mul_var(self, other: Self) -> Self {
         let val = self.val * other.val;
         self.binary(other, val, other.val, self.val)
     }
 
     #[inline(always)]
-    pub(super) fn div_var(self, other: Self) -> Self {
+    fn div_var(self, other: Self) -> Self {
         let r = other.val.recip();
         let val = self.val / other.val;
         self.binary(other, val, r, -(val * r))
@@ -262,7 +260,7 @@ impl<T: TapeValue> Var<T> {
     /// a % b = a − b·trunc(a/b): partials 1 and −trunc(a/b) (piecewise; the real part is the
     /// exact remainder).
     #[inline]
-    pub(super) fn rem_var(self, other: Self) -> Self {
+    fn rem_var(self, other: Self) -> Self {
         let (a, b) = (self.val.re(), other.val.re());
         let q = (a / b).trunc();
         let val = self.val - other.val * q;
@@ -274,7 +272,7 @@ impl<T: TapeValue> Var<T> {
 /// The dependencies of a result on `a` through `ga` and on `b` through `gb`, merged: the
 /// distinct nodes (in `a`'s order, then `b`'s new ones), their partials and their count.
 #[inline]
-pub(super) fn entries<T: TapeValue>(
+fn entries<T: TapeValue>(
     a: Var<T>,
     b: Var<T>,
     ga: impl Fn(T) -> T,
@@ -389,23 +387,23 @@ impl_binary_op!(Rem, rem, rem_var, RemAssign, rem_assign);
 
 impl<T: TapeValue> Var<T> {
     #[inline(always)]
-    pub(super) fn add_f64(self, c: f64) -> Self {
+    fn add_f64(self, c: f64) -> Self {
         self.alias(self.val + c)
     }
     #[inline(always)]
-    pub(super) fn sub_f64(self, c: f64) -> Self {
+    fn sub_f64(self, c: f64) -> Self {
         self.alias(self.val - c)
     }
     #[inline(always)]
-    pub(super) fn mul_f64(self, c: f64) -> Self {
+    fn mul_f64(self, c: f64) -> Self {
         self.rescale(self.val * c, c)
     }
     #[inline(always)]
-    pub(super) fn div_f64(self, c: f64) -> Self {
+    fn div_f64(self, c: f64) -> Self {
         self.rescale(self.val / c, c.recip())
     }
     #[inline]
-    pub(super) fn rem_f64(self, c: f64) -> Self {
+    fn rem_f64(self, c: f64) -> Self {
         let a = self.val.re();
         let q = (a / c).trunc();
         let val = self.val - q * c;
