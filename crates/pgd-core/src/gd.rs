@@ -132,10 +132,6 @@ impl Descent {
 impl Method for GradientDescent {
     type State = Descent;
 
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn init<O: Objective>(
         &self,
         run: &mut Run<'_, O>,

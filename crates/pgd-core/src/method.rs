@@ -80,14 +80,18 @@ pub(crate) struct Finish {
     pub point: Option<Point>,
 }
 
+/// What every optimizer carries apart from its method: the run options (seed, budgets,
+/// trace). Implemented by `option_builders!` with the builder methods.
+pub(crate) trait Configured {
+    /// The run options.
+    fn options(&self) -> &Options;
+}
+
 /// An optimizer as an initial state plus a step. See the module documentation for the order
 /// in which [`drive`] calls the hooks.
-pub(crate) trait Method {
+pub(crate) trait Method: Configured {
     /// Everything the method carries from one iteration to the next.
     type State;
-
-    /// The run options (seed, budgets, trace).
-    fn options(&self) -> &Options;
 
     /// The dimension the method's parameters were derived for, if any (checked against x₀).
     fn param_dim(&self) -> Option<usize> {

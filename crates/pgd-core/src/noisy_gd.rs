@@ -115,10 +115,6 @@ impl NoisyGd {
 option_builders!(NoisyGd);
 
 impl NoisyStep for NoisyGd {
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn tolerance(&self) -> Option<f64> {
         self.tolerance
     }
@@ -246,10 +242,6 @@ impl SaddleNgd {
 option_builders!(SaddleNgd);
 
 impl NoisyStep for SaddleNgd {
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn tolerance(&self) -> Option<f64> {
         self.tolerance
     }
@@ -273,7 +265,6 @@ impl NoisyStep for SaddleNgd {
 /// The noisy methods as steps: record x_t, stop on the optional gradient tolerance, else
 /// x_{t+1} = `next(rng, t, x_t)`, evaluated.
 trait NoisyStep {
-    fn options(&self) -> &Options;
     fn tolerance(&self) -> Option<f64>;
     fn next(&self, rng: &mut Xoshiro256PlusPlus, t: usize, x: &Point) -> DVector<f64>;
 }
@@ -284,10 +275,6 @@ macro_rules! noisy_method {
     ($($t:ty),*) => { $(
         impl Method for $t {
             type State = Point;
-
-            fn options(&self) -> &Options {
-                NoisyStep::options(self)
-            }
 
             fn init<O: Objective>(
                 &self,

@@ -207,6 +207,12 @@ macro_rules! option_builders {
                 &self.options
             }
         }
+
+        impl $crate::method::Configured for $t {
+            fn options(&self) -> &$crate::Options {
+                &self.options
+            }
+        }
     };
 }
 pub(crate) use option_builders;

@@ -369,10 +369,6 @@ pub(crate) struct PagdState {
 impl Method for Pagd {
     type State = PagdState;
 
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn param_dim(&self) -> Option<usize> {
         self.params.derivation().map(|d| d.dim)
     }

@@ -181,10 +181,6 @@ impl PgdState {
 impl Method for Pgd {
     type State = PgdState;
 
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn param_dim(&self) -> Option<usize> {
         self.params.derivation().map(|d| d.dim)
     }

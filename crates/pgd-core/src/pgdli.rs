@@ -97,10 +97,6 @@ pub(crate) enum PgdLiState {
 impl Method for PgdLi {
     type State = PgdLiState;
 
-    fn options(&self) -> &Options {
-        &self.options
-    }
-
     fn param_dim(&self) -> Option<usize> {
         self.params.derivation().map(|d| d.dim)
     }

@@ -428,15 +428,11 @@ pub(crate) struct SecondOrderState {
 /// Trust region and ARC as steps: iteration t is the t-th trial step; the record of t carries
 /// the verdict on the step that led to it.
 trait SecondOrder {
-    fn options(&self) -> &Options;
     fn tolerances(&self) -> &Tolerances;
     fn rule(&self) -> Rule;
 }
 
 impl SecondOrder for TrustRegion {
-    fn options(&self) -> &Options {
-        &self.options
-    }
     fn tolerances(&self) -> &Tolerances {
         &self.params.tolerances
     }
@@ -449,9 +445,6 @@ impl SecondOrder for TrustRegion {
 }
 
 impl SecondOrder for AdaptiveCubic {
-    fn options(&self) -> &Options {
-        &self.options
-    }
     fn tolerances(&self) -> &Tolerances {
         &self.params.tolerances
     }
@@ -469,10 +462,6 @@ macro_rules! second_order_method {
     ($($t:ty),*) => { $(
         impl Method for $t {
             type State = SecondOrderState;
-
-            fn options(&self) -> &Options {
-                SecondOrder::options(self)
-            }
 
             fn init<O: Objective>(
                 &self,

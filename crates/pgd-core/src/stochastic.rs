@@ -291,9 +291,6 @@ impl Sgd {
 option_builders!(Sgd);
 
 impl SamplingStep for Sgd {
-    fn options(&self) -> &Options {
-        &self.options
-    }
     fn batch(&self) -> usize {
         self.batch_size
     }
@@ -455,9 +452,6 @@ impl Psgd {
 option_builders!(Psgd);
 
 impl SamplingStep for Psgd {
-    fn options(&self) -> &Options {
-        &self.options
-    }
     fn batch(&self) -> usize {
         self.batch_size
     }
@@ -495,7 +489,6 @@ fn full_evaluate<O: Objective>(
 /// The stochastic methods as steps: x_{t+1} = `next(rng, x_t, g_t)` with g_t the mini-batch
 /// gradient of `batch()` terms drawn uniformly with replacement.
 trait SamplingStep {
-    fn options(&self) -> &Options;
     fn batch(&self) -> usize;
     fn tolerance(&self) -> Option<Tolerance>;
     fn next(
@@ -521,10 +514,6 @@ macro_rules! sampling_method {
     ($($t:ty),*) => { $(
         impl Method for $t {
             type State = Sampling;
-
-            fn options(&self) -> &Options {
-                SamplingStep::options(self)
-            }
 
             fn init<O: Objective>(
                 &self,
