@@ -6,39 +6,12 @@ use argmin::core::{Error, IterState, KV, Problem, Solver, State, TerminationReas
 use argmin::kv;
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
-use pgd_core::{OptimError, PerturbationEvent, PgdParams, Termination};
+use pgd_core::{OptimError, PerturbationEvent, PgdDriver, PgdParams, PgdStep, Point, Termination};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
 /// The argmin state PGD runs on: parameter and gradient `Vec<f64>`, cost `f64`.
 pub type PgdState = IterState<Vec<f64>, Vec<f64>, (), (), (), f64>;
-
-/// An evaluated point: x, f(x), ∇f(x), ‖∇f(x)‖.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-struct Point {
-    #[cfg_attr(feature = "serde", serde(with = "dvector"))]
-    x: DVector<f64>,
-    value: f64,
-    #[cfg_attr(feature = "serde", serde(with = "dvector"))]
-    grad: DVector<f64>,
-    grad_norm: f64,
-}
-
-/// `DVector<f64>` as a plain sequence of numbers.
-#[cfg(feature = "serde")]
-mod dvector {
-    use nalgebra::DVector;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &DVector<f64>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {
-        Vec::<f64>::deserialize(d).map(DVector::from_vec)
-    }
-}
 
 /// Perturbed gradient descent — Algorithm 2 of Jin, Ge, Netrapalli, Kakade, Jordan, *How to
 /// Escape Saddle Points Efficiently* (ICML 2017, arXiv:1703.00887) — as an argmin [`Solver`],
@@ -47,8 +20,9 @@ mod dvector {
 /// One argmin iteration is one iteration t of Algorithm 2: perturb x_t by ξ uniform in B₀(r)
 /// if ‖∇f(x_t)‖ ≤ g_thres and t − t_noise > t_thres; return x̃ if t_thres steps after the
 /// perturbation f has not dropped by f_thres; else step x_{t+1} = x_t − η∇f(x_t). The
-/// parameters are pgd-core's [`PgdParams`], the RNG is pgd-core's (Xoshiro256++ seeded with
-/// [`seed`](Self::seed), perturbations by [`pgd_core::sample_ball`]), so the iterates and
+/// perturbation and the escape check are pgd-core's own [`PgdStep`], advanced by this solver
+/// with argmin's problem as its [`PgdDriver`]; the parameters are pgd-core's [`PgdParams`] and
+/// the RNG is pgd-core's (Xoshiro256++ seeded with [`seed`](Self::seed)), so the iterates and
 /// the returned x̃ are bit for bit those of `pgd_core::Pgd` with the same parameters and seed.
 ///
 /// On Algorithm 2's exit the state's `param` is x̃ and the run ends with
@@ -98,12 +72,10 @@ pub struct PgdSolver {
     params: PgdParams,
     seed: u64,
     rng: Xoshiro256PlusPlus,
-    /// t_noise: the iteration of the last perturbation (−t_thres − 1 before the first).
-    t_noise: i64,
+    /// Algorithm 2's t_noise and x̃: pgd-core's own step.
+    step: PgdStep,
     /// x_t, evaluated.
     current: Option<Point>,
-    /// x̃_{t_noise}, evaluated, until its escape check.
-    tilde: Option<Point>,
     perturbations: Vec<PerturbationEvent>,
     termination: Option<Termination>,
 }
@@ -115,9 +87,8 @@ impl PgdSolver {
             params,
             seed: 0,
             rng: Xoshiro256PlusPlus::seed_from_u64(0),
-            t_noise: 0,
+            step: PgdStep::new(&params),
             current: None,
-            tilde: None,
             perturbations: Vec::new(),
             termination: None,
         }
@@ -222,10 +193,8 @@ impl<O: Objective> Solver<ArgminObjective<O>, PgdState> for PgdSolver {
                 },
             )));
         }
-        // t_thres ≤ 2⁵³ (checked by PgdParams), exact as i64.
-        self.t_noise = -(self.params.t_thres() as i64) - 1;
+        self.step = PgdStep::new(&self.params);
         self.rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
-        self.tilde = None;
         self.perturbations.clear();
         self.termination = None;
         let p = Self::evaluate(problem, DVector::from_vec(x0), 0)?;
@@ -247,9 +216,6 @@ impl<O: Objective> Solver<ArgminObjective<O>, PgdState> for PgdSolver {
         problem: &mut Problem<ArgminObjective<O>>,
         state: PgdState,
     ) -> Result<(PgdState, Option<KV>), Error> {
-        let p = &self.params;
-        let (eta, r, g_thres, f_thres) = (p.eta(), p.radius(), p.g_thres(), p.f_thres());
-        let t_thres = p.t_thres() as i64;
         // argmin's iteration counter is Algorithm 2's t (both start at 0).
         let t = usize::try_from(state.get_iter())
             .map_err(|_| Error::new(AdapterError::NotInitialized))?;
@@ -257,74 +223,65 @@ impl<O: Objective> Solver<ArgminObjective<O>, PgdState> for PgdSolver {
             .current
             .take()
             .ok_or_else(|| Error::new(AdapterError::NotInitialized))?;
-        let mut perturbed = false;
-        let mut escape_check = None;
-
-        // if ‖∇f(x_t)‖ ≤ g_thres and t − t_noise > t_thres: x̃ ← x_t, t_noise ← t,
-        // x_t ← x̃ + ξ with ξ uniform in B₀(r)
-        if x.grad_norm <= g_thres && t as i64 - self.t_noise > t_thres {
-            self.t_noise = t as i64;
-            // `None` only for d = 0, which `init` rejected.
-            let xi = pgd_core::sample_ball(&mut self.rng, x.x.len(), r)
-                .ok_or_else(|| Error::new(AdapterError::from(OptimError::EmptyStart)))?;
-            let moved = Self::evaluate(problem, &x.x + &xi, t)?;
-            self.perturbations.push(PerturbationEvent {
-                iteration: t,
-                value_tilde: x.value,
-                grad_norm_tilde: x.grad_norm,
-                xi_norm: xi.norm(),
-                value_after: None,
-                escaped: None,
-            });
-            self.tilde = Some(std::mem::replace(&mut x, moved));
-            perturbed = true;
-        }
-
-        // if t − t_noise = t_thres and f(x_t) − f(x̃) > −f_thres: return x̃
-        if t as i64 - self.t_noise == t_thres
-            && let Some(tilde) = self.tilde.take()
-        {
-            let decrease = x.value - tilde.value;
-            let escaped = decrease <= -f_thres;
-            if let Some(last) = self.perturbations.last_mut() {
-                last.value_after = Some(x.value);
-                last.escaped = Some(escaped);
-            }
-            escape_check = Some(escaped);
-            if !escaped {
-                self.termination = Some(Termination::EscapeFailed {
-                    perturbed_at: self.t_noise as usize,
-                    value_tilde: tilde.value,
-                    value_after: x.value,
-                    f_thres,
-                });
-                let state = with_point(state, &tilde);
-                let kv = kv!(
-                    "grad_norm" => tilde.grad_norm;
-                    "perturbed" => perturbed;
-                    "escape_check" => "failed: x̃ returned".to_string();
-                );
-                self.current = Some(tilde);
-                return Ok((
-                    state.terminate_with(TerminationReason::SolverConverged),
-                    Some(kv),
-                ));
-            }
+        // The perturbation and the escape check: pgd-core's Algorithm 2, on argmin's problem.
+        let mut driver = ProblemDriver {
+            problem,
+            rng: &mut self.rng,
+            log: &mut self.perturbations,
+        };
+        let decision = self.step.decide(&self.params, &mut x, t, &mut driver)?;
+        if let Some((termination, tilde)) = decision.exit {
+            self.termination = Some(termination);
+            let state = with_point(state, &tilde);
+            let kv = kv!(
+                "grad_norm" => tilde.grad_norm;
+                "perturbed" => decision.perturbed;
+                "escape_check" => "failed: x̃ returned".to_string();
+            );
+            self.current = Some(tilde);
+            return Ok((
+                state.terminate_with(TerminationReason::SolverConverged),
+                Some(kv),
+            ));
         }
 
         // x_{t+1} ← x_t − η∇f(x_t)
-        let next = Self::evaluate(problem, &x.x - &x.grad * eta, t + 1)?;
+        let next = Self::evaluate(problem, &x.x - &x.grad * self.params.eta(), t + 1)?;
         let state = with_point(state, &next);
         let kv = kv!(
             "grad_norm" => next.grad_norm;
-            "perturbed" => perturbed;
-            "escape_check" => match escape_check {
-                Some(true) => "escaped",
-                Some(false) => "failed",
+            "perturbed" => decision.perturbed;
+            "escape_check" => match decision.escape_check {
+                Some((_, true)) => "escaped",
+                Some((_, false)) => "failed",
                 None => "none",
             }.to_string();
         );
         self.current = Some(next);
         Ok((state, Some(kv)))
+    }
+}
+
+/// Algorithm 2's driver on an argmin problem: evaluations through it (counted as
+/// `"gradient_count"`), the solver's RNG and perturbation log.
+struct ProblemDriver<'a, O> {
+    problem: &'a mut Problem<ArgminObjective<O>>,
+    rng: &'a mut Xoshiro256PlusPlus,
+    log: &'a mut Vec<PerturbationEvent>,
+}
+
+impl<O: Objective> PgdDriver for ProblemDriver<'_, O> {
+    type Error = Error;
+
+    fn evaluate(&mut self, x: DVector<f64>, iteration: usize) -> Result<Point, Error> {
+        PgdSolver::evaluate(self.problem, x, iteration)
+    }
+
+    fn rng(&mut self) -> &mut Xoshiro256PlusPlus {
+        self.rng
+    }
+
+    fn perturbations(&mut self) -> &mut Vec<PerturbationEvent> {
+        self.log
     }
 }

@@ -241,8 +241,9 @@ pub use options::{Observer, Optimizer, Options, Silent};
 pub use outcome::{Event, IterRecord, Outcome, PerturbationEvent, Termination};
 pub use pagd::{Pagd, PagdDerivation, PagdParams};
 pub use params::{Derivation, PgdParams, TheoryConstants};
-pub use pgd::Pgd;
+pub use pgd::{Pgd, PgdDecision, PgdDriver, PgdStep, perturb};
 pub use pgdli::PgdLi;
+pub use run::Point;
 pub use second_order::{
     AdaptiveCubic, ArcParams, Subproblem, Tolerances, TrustRegion, TrustRegionParams,
 };

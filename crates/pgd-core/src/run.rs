@@ -16,11 +16,18 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 /// An evaluated point: x, f(x), ∇f(x), ‖∇f(x)‖.
-#[derive(Debug, Clone)]
-pub(crate) struct Point {
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Point {
+    /// x.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::dvector"))]
     pub x: DVector<f64>,
+    /// f(x).
     pub value: f64,
+    /// ∇f(x).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::dvector"))]
     pub grad: DVector<f64>,
+    /// ‖∇f(x)‖.
     pub grad_norm: f64,
 }
 
@@ -45,6 +52,22 @@ impl<F: FiniteSum> Terms for F {
         batch: Vec<usize>,
     ) -> Result<(f64, DVector<f64>), EvalError> {
         batch_gradient(self, x, batch, Backend::Auto)
+    }
+}
+
+impl<O: Objective> crate::pgd::PgdDriver for Run<'_, O> {
+    type Error = OptimError;
+
+    fn evaluate(&mut self, x: DVector<f64>, iteration: usize) -> Result<Point, OptimError> {
+        Run::evaluate(self, x, iteration)
+    }
+
+    fn rng(&mut self) -> &mut Xoshiro256PlusPlus {
+        &mut self.rng
+    }
+
+    fn perturbations(&mut self) -> &mut Vec<PerturbationEvent> {
+        &mut self.perturbations
     }
 }
 
@@ -221,28 +244,9 @@ impl<'a, O: Objective> Run<'a, O> {
         None
     }
 
-    /// The perturbation of Algorithm 2 at iteration t: ξ uniform in the ball B₀(r) drawn from
-    /// the run's RNG, x + ξ evaluated, and a [`PerturbationEvent`] recorded (its outcome is
-    /// filled in by the escape check). Returns the perturbed point and the trace's event.
+    /// The perturbation of Algorithm 2 at iteration t (see [`crate::pgd::perturb`]).
     pub fn perturb(&mut self, x: &Point, r: f64, t: usize) -> Result<(Point, Event), OptimError> {
-        let d = x.x.len();
-        let xi = crate::ball::sample_ball(&mut self.rng, d, r)
-            .expect("d ≥ 1 and r > 0: x₀ and the parameters were validated");
-        let perturbed = self.evaluate(&x.x + &xi, t)?;
-        let xi_norm = xi.norm();
-        self.perturbations.push(PerturbationEvent {
-            iteration: t,
-            value_tilde: x.value,
-            grad_norm_tilde: x.grad_norm,
-            xi_norm,
-            value_after: None,
-            escaped: None,
-        });
-        let event = Event::Perturbed {
-            value_tilde: x.value,
-            xi_norm,
-        };
-        Ok((perturbed, event))
+        crate::pgd::perturb(self, x, r, t)
     }
 
     /// Why the run stops at iteration t, if it does: the observer's answer `flow` first, then
