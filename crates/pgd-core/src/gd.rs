@@ -1,9 +1,9 @@
 //! Plain gradient descent: the baseline, and the local-improvement phase of PGDli.
 
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Method, Stop, gradient_tolerance};
 use crate::options::{Options, option_builders};
-use crate::outcome::{Event, Termination};
+use crate::outcome::Event;
 use crate::params::positive;
 use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
@@ -109,12 +109,7 @@ impl Descent {
 
     /// Stop when ‖∇f(x_t)‖ ≤ tolerance.
     pub fn tolerance_stop(&self, tolerance: f64) -> Option<Stop> {
-        (self.x.grad_norm <= tolerance).then(|| {
-            Stop::here(Termination::GradientTolerance {
-                grad_norm: self.x.grad_norm,
-                tolerance,
-            })
-        })
+        gradient_tolerance(&self.x, tolerance)
     }
 
     /// x_{t+1} ← x_t − η∇f(x_t).

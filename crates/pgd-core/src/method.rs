@@ -71,6 +71,17 @@ impl Stop {
     }
 }
 
+/// The first-order stop shared by the methods with a gradient tolerance: ‖∇f(x_t)‖ ≤
+/// tolerance ends the run at x_t.
+pub(crate) fn gradient_tolerance(x: &Point, tolerance: f64) -> Option<Stop> {
+    (x.grad_norm <= tolerance).then(|| {
+        Stop::here(Termination::GradientTolerance {
+            grad_norm: x.grad_norm,
+            tolerance,
+        })
+    })
+}
+
 /// How [`drive`] ended: why, after how many iterations, and the point to return (`None`: the
 /// method's current iterate).
 #[derive(Debug)]

@@ -3,9 +3,8 @@
 
 use crate::ball::sample_sphere;
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Method, Stop, gradient_tolerance};
 use crate::options::{Options, option_builders};
-use crate::outcome::Termination;
 use crate::params::positive;
 use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
@@ -35,10 +34,10 @@ use rand::rngs::Xoshiro256PlusPlus;
 /// # Termination
 /// The paper has no stopping test: Theorem 6 runs a fixed number of iterations
 /// T = Õ(η⁻²·log(1/ζ)) and guarantees the last iterate is Õ(√η)-close to a local minimum.
-/// So by default the run ends on a budget ([`Termination::MaxIterations`] and the others,
+/// So by default the run ends on a budget ([`Termination::MaxIterations`](crate::Termination::MaxIterations) and the others,
 /// never "converged"), returning the last iterate. With
 /// [`with_tolerance`](Self::with_tolerance) it also stops with
-/// [`Termination::GradientTolerance`] as soon as ‖∇f(x_t)‖ ≤ tolerance (tested before the
+/// [`Termination::GradientTolerance`](crate::Termination::GradientTolerance) as soon as ‖∇f(x_t)‖ ≤ tolerance (tested before the
 /// noisy step) — a *first-order* test: started exactly at a saddle it stops there at once.
 /// The noise never switches off, so iterates jitter at distance ~ησ around a minimum and
 /// ‖∇f‖ stays ~ℓησ: choose σ (or η) small enough for the accuracy you want.
@@ -306,12 +305,7 @@ macro_rules! noisy_method {
                 let Some(tolerance) = self.tolerance() else {
                     return Ok(None);
                 };
-                Ok((x.grad_norm <= tolerance).then(|| {
-                    Stop::here(Termination::GradientTolerance {
-                        grad_norm: x.grad_norm,
-                        tolerance,
-                    })
-                }))
+                Ok(gradient_tolerance(x, tolerance))
             }
 
             fn advance<O: Objective>(

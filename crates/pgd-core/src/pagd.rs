@@ -418,7 +418,7 @@ impl Method for Pagd {
             }
             s.t_noise = t as i64;
             //     x_t ← x_t + ξ_t, ξ_t ~ Uniform(B₀(r))
-            let (perturbed, perturbed_event) = run.perturb(&s.x, p.radius, t)?;
+            let (perturbed, perturbed_event) = crate::pgd::perturb(run, &s.x, p.radius, t)?;
             event = Some(perturbed_event);
             s.x_tilde = Some(std::mem::replace(&mut s.x, perturbed));
         } else if since_noise == t_interval

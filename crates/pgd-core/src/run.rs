@@ -244,11 +244,6 @@ impl<'a, O: Objective> Run<'a, O> {
         None
     }
 
-    /// The perturbation of Algorithm 2 at iteration t (see [`crate::pgd::perturb`]).
-    pub fn perturb(&mut self, x: &Point, r: f64, t: usize) -> Result<(Point, Event), OptimError> {
-        crate::pgd::perturb(self, x, r, t)
-    }
-
     /// Why the run stops at iteration t, if it does: the observer's answer `flow` first, then
     /// the budget ([`Run::budget_stop`]).
     pub fn stop(&self, t: usize, flow: ControlFlow<()>) -> Option<Termination> {
