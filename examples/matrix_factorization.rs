@@ -67,7 +67,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     println!(
         "PGDli: {} iterations, {} gradient evaluations, f = {:.3e}, ‖∇f‖ = {:.3e}, {} perturbations ({})",
         out.iterations,
-        out.gradient_evals,
+        out.evals.gradient,
         out.value,
         out.grad_norm,
         out.perturbations.len(),

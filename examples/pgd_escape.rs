@@ -30,7 +30,7 @@ fn report(name: &str, out: &Outcome) {
         out.value,
         out.grad_norm,
         out.iterations,
-        out.gradient_evals,
+        out.evals.gradient,
         out.perturbations.len()
     );
     println!("{:<26} stopped: {}", "", out.termination);

@@ -47,7 +47,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         pgd.x[1],
         pgd.value,
         pgd.iterations,
-        pgd.gradient_evals,
+        pgd.evals.gradient,
         pgd.perturbations.len()
     );
     println!("  stopped: {}", pgd.termination);

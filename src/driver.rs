@@ -121,8 +121,8 @@ pub struct CertifiedRun {
     pub rounds: usize,
     /// Why the driver stopped.
     pub stop: DriverStop,
-    /// All evaluations: every optimizer round, every certification (its third-order
-    /// directions excluded) and the line searches' values.
+    /// All evaluations: every optimizer round, every certification (the third-order
+    /// directions of its local estimates in `third_order`) and the line searches' values.
     pub evaluations: EvalCounts,
 }
 
@@ -259,15 +259,7 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 .certifier
                 .certify(f, &outcome.x)
                 .map_err(|source| DriverError::Certifier { round, source })?;
-            let e = &certificate.evaluations;
-            totals = totals
-                + EvalCounts {
-                    value: e.value,
-                    gradient: e.gradient,
-                    hvp: e.hvp,
-                    hessian: e.hessian,
-                    directional: e.directional,
-                };
+            totals = totals + certificate.evaluations;
             let finish = |stop, escapes, totals| CertifiedRun {
                 outcome: outcome.clone(),
                 certificate: certificate.clone(),
@@ -388,11 +380,15 @@ impl fmt::Display for CertifiedRun {
             )?;
         }
         let c = &self.evaluations;
-        writeln!(
+        write!(
             f,
             "  evaluations: {} gradients, {} Hessian-vector products, {} values, {} Hessians, {} directional",
             c.gradient, c.hvp, c.value, c.hessian, c.directional
         )?;
+        if c.third_order > 0 {
+            write!(f, ", {} third-order", c.third_order)?;
+        }
+        writeln!(f)?;
         writeln!(f, "  last optimizer round: {}", self.outcome.termination)?;
         write!(f, "{}", self.certificate)
     }

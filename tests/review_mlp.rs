@@ -201,7 +201,7 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
         .run_stochastic(&net, &x)
         .expect("finite steps");
     assert_eq!(
-        (run.iterations, run.gradient_evals, run.value),
+        (run.iterations, run.evals.gradient, run.value),
         (2, 8, None)
     );
     assert!(run.x.iter().all(|w| w.is_finite()) && run.x != x);

@@ -146,26 +146,6 @@ fn with_point(state: PgdState, p: &Point) -> PgdState {
         .gradient(p.grad.as_slice().to_vec())
 }
 
-/// Validates x₀ like pgd-core does, before any evaluation.
-fn check_start(x0: &[f64], dim: Option<usize>) -> Result<(), OptimError> {
-    if x0.is_empty() {
-        return Err(OptimError::EmptyStart);
-    }
-    if let Some(expected) = dim
-        && expected != x0.len()
-    {
-        return Err(OptimError::DimensionMismatch {
-            what: "objective",
-            expected,
-            got: x0.len(),
-        });
-    }
-    if let Some((index, &value)) = x0.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(OptimError::NonFiniteStart { index, value });
-    }
-    Ok(())
-}
-
 impl<O: Objective> Solver<ArgminObjective<O>, PgdState> for PgdSolver {
     fn name(&self) -> &str {
         "PGD (Jin et al. 2017, Algorithm 2)"
@@ -181,7 +161,8 @@ impl<O: Objective> Solver<ArgminObjective<O>, PgdState> for PgdSolver {
             .ok_or_else(|| Error::new(AdapterError::MissingStart))?;
         let dim = problem.problem.as_ref().and_then(|p| p.objective().dim());
         let param_dim = self.params.derivation().map(|d| d.dim);
-        check_start(&x0, dim).map_err(|e| Error::new(AdapterError::from(e)))?;
+        OptimError::check_start(&x0, &[("objective", dim)])
+            .map_err(|e| Error::new(AdapterError::from(e)))?;
         if let Some(expected) = param_dim
             && expected != x0.len()
         {

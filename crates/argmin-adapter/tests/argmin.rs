@@ -157,7 +157,7 @@ fn compare_with_pgd_core<O: Objective + Clone>(f: O, x0: Vec<f64>, params: PgdPa
     assert_eq!(state.get_iter(), out.iterations as u64 + 1);
     assert_eq!(
         state.get_func_counts()["gradient_count"],
-        out.gradient_evals
+        out.evals.gradient
     );
     assert_eq!(res.solver.perturbations(), out.perturbations.as_slice());
     assert_eq!(res.solver.termination(), Some(&out.termination));

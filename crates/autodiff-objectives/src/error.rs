@@ -1,5 +1,6 @@
 //! The error type of every derivative function in this crate.
 
+use crate::validate::PointIssue;
 use thiserror::Error;
 
 /// What went wrong when evaluating an objective or one of its derivatives.
@@ -113,22 +114,15 @@ pub(crate) fn check_input(
     x: &[f64],
     expected: Option<usize>,
 ) -> Result<(), EvalError> {
-    if x.is_empty() {
-        return Err(EvalError::Empty);
-    }
-    if let Some(expected) = expected
-        && expected != x.len()
-    {
-        return Err(EvalError::DimensionMismatch {
+    crate::validate::check_point(x, expected).map_err(|issue| match issue {
+        PointIssue::Empty => EvalError::Empty,
+        PointIssue::DimensionMismatch { expected, got } => EvalError::DimensionMismatch {
             what,
             expected,
-            got: x.len(),
-        });
-    }
-    if let Some((index, value)) = first_non_finite(x) {
-        return Err(EvalError::NonFiniteInput { what, index, value });
-    }
-    Ok(())
+            got,
+        },
+        PointIssue::NonFinite { index, value } => EvalError::NonFiniteInput { what, index, value },
+    })
 }
 
 /// Checks a scalar result.
@@ -140,15 +134,4 @@ pub(crate) fn check_value(value: f64) -> Result<f64, EvalError> {
     }
 }
 
-/// Index and value of the first non-finite entry, if any.
-pub(crate) fn first_non_finite(v: &[f64]) -> Option<(usize, f64)> {
-    // All finite, checked without an early exit (a loop the compiler vectorizes), is the
-    // common case; the search for the first offender runs only when there is one.
-    if v.iter().fold(true, |ok, x| ok & x.is_finite()) {
-        return None;
-    }
-    v.iter()
-        .enumerate()
-        .find(|(_, x)| !x.is_finite())
-        .map(|(i, &x)| (i, x))
-}
+pub(crate) use crate::validate::first_non_finite;

@@ -99,6 +99,7 @@ mod objective;
 mod oracle;
 pub mod reverse;
 pub mod seeded;
+pub mod validate;
 
 pub use derive::{
     Backend, Directional, directional, gradient, gradient_hvp_with, gradient_with, hessian,

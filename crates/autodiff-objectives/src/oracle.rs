@@ -7,7 +7,9 @@ use crate::{EvalError, Objective};
 use nalgebra::{DMatrix, DVector};
 use std::cell::Cell;
 
-/// How many evaluations of each kind an [`Oracle`] has served (failed ones included).
+/// How many evaluations of each kind were made (failed ones included): what an [`Oracle`] has
+/// served, what an optimizer's outcome and a certificate report, and the certified driver's
+/// totals. One type, so that counts from different stages add up with `+`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EvalCounts {
@@ -21,6 +23,10 @@ pub struct EvalCounts {
     pub hessian: u64,
     /// One-pass directional derivatives (f, ∇f·v, vᵀ∇²f v).
     pub directional: u64,
+    /// Third-order directional derivatives D³f(x)[v, v, v] (certify's local ρ estimate).
+    /// Absent from reports written before it was counted, and then read as 0.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub third_order: u64,
 }
 
 impl std::ops::Add for EvalCounts {
@@ -32,6 +38,7 @@ impl std::ops::Add for EvalCounts {
             hvp: self.hvp + o.hvp,
             hessian: self.hessian + o.hessian,
             directional: self.directional + o.directional,
+            third_order: self.third_order + o.third_order,
         }
     }
 }

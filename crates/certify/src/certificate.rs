@@ -280,23 +280,10 @@ pub struct LocalEstimates {
     pub directions: usize,
 }
 
-/// Evaluations spent on the certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-pub struct Evaluations {
-    /// Values of f alone.
-    pub value: u64,
-    /// Gradients.
-    pub gradient: u64,
-    /// Hessian-vector products.
-    pub hvp: u64,
-    /// Dense Hessians.
-    pub hessian: u64,
-    /// One-pass directional derivatives (f, ∇f·v, vᵀ∇²f v).
-    pub directional: u64,
-    /// Third-order directional derivatives (local ρ estimate).
-    pub third_order: u64,
-}
+/// Evaluations spent on the certificate: the toolkit's one count type,
+/// [`EvalCounts`](autodiff_objectives::EvalCounts), under the name certificates have always
+/// used. Its JSON fields are unchanged.
+pub type Evaluations = autodiff_objectives::EvalCounts;
 
 /// Who chose the seed of a certification's random numbers.
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]

@@ -7,6 +7,7 @@ use crate::certificate::{
 use crate::error::CertifyError;
 use crate::lanczos::{self, Params};
 use crate::{dense, estimate};
+use autodiff_objectives::validate::{check_point, open_unit, positive_finite};
 use autodiff_objectives::{Backend, Objective, Oracle};
 use nalgebra::DVector;
 use std::time::Instant;
@@ -188,24 +189,24 @@ impl Certifier {
     }
 
     fn validate(&self) -> Result<f64, CertifyError> {
-        if !(self.eps.is_finite() && self.eps > 0.0) {
+        if !positive_finite(self.eps) {
             return Err(CertifyError::InvalidEps(self.eps));
         }
-        if !(self.rho.is_finite() && self.rho > 0.0) {
+        if !positive_finite(self.rho) {
             return Err(CertifyError::InvalidRho(self.rho));
         }
-        if !(self.delta > 0.0 && self.delta < 1.0) {
+        if !open_unit(self.delta) {
             return Err(CertifyError::InvalidDelta(self.delta));
         }
         if self.budget == 0 {
             return Err(CertifyError::InvalidBudget(self.budget));
         }
         if let Some(l) = self.ell
-            && !(l.is_finite() && l > 0.0)
+            && !positive_finite(l)
         {
             return Err(CertifyError::InvalidLipschitz(l));
         }
-        if !(self.residual_tol.is_finite() && self.residual_tol > 0.0) {
+        if !positive_finite(self.residual_tol) {
             return Err(CertifyError::InvalidResidualTolerance(self.residual_tol));
         }
         if self.estimate_directions == Some(0) {
@@ -214,7 +215,7 @@ impl Certifier {
         // The threshold √(ρε) is derived: ε and ρ can each be valid while ρε over- or
         // underflows (ε = ρ = 1e300 gives ρε = ∞), which would make every comparison meaningless.
         let tau = (self.rho * self.eps).sqrt();
-        if !(tau.is_finite() && tau > 0.0) {
+        if !positive_finite(tau) {
             return Err(CertifyError::InvalidThreshold {
                 eps: self.eps,
                 rho: self.rho,
@@ -276,20 +277,7 @@ impl Certifier {
     ) -> Result<Certificate, CertifyError> {
         let start = Instant::now();
         let tau = self.validate()?;
-        if x.is_empty() {
-            return Err(CertifyError::EmptyPoint);
-        }
-        if let Some(expected) = f.dim()
-            && expected != x.len()
-        {
-            return Err(CertifyError::DimensionMismatch {
-                expected,
-                got: x.len(),
-            });
-        }
-        if let Some((index, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(CertifyError::NonFinitePoint { index, value });
-        }
+        check_point(x.as_slice(), f.dim())?;
         let d = x.len();
         let oracle = Oracle::new(f).with_backend(self.backend);
         let (method, method_reason) = self.choose(d);
@@ -374,14 +362,7 @@ impl Certifier {
             details: out.details,
             estimates,
             randomness,
-            evaluations: Evaluations {
-                value: c.value,
-                gradient: c.gradient,
-                hvp: c.hvp,
-                hessian: c.hessian,
-                directional: c.directional,
-                third_order,
-            },
+            evaluations: Evaluations { third_order, ..c },
             elapsed: start.elapsed(),
         })
     }

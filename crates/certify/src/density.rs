@@ -210,7 +210,7 @@ impl SpectralDensity {
     /// moment `moment(2) + σ²`.
     pub fn density(&self, grid: &[f64], sigma: f64) -> Result<Vec<f64>, SpectrumError> {
         check_grid(grid)?;
-        if !(sigma.is_finite() && sigma > 0.0) {
+        if !autodiff_objectives::validate::positive_finite(sigma) {
             return Err(SpectrumError::InvalidBroadening(sigma));
         }
         let c = 1.0 / (sigma * (2.0 * std::f64::consts::PI).sqrt());

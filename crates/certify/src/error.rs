@@ -1,6 +1,7 @@
 //! The error type of [`Certifier::certify`](crate::Certifier::certify).
 
 use autodiff_objectives::EvalError;
+use autodiff_objectives::validate::PointIssue;
 use thiserror::Error;
 
 /// Why a certificate could not be produced. Every variant carries the offending value.
@@ -81,6 +82,18 @@ pub enum CertifyError {
     /// Evaluating the objective or a derivative failed.
     #[error("evaluation failed: {0}")]
     Eval(#[from] EvalError),
+}
+
+impl From<PointIssue> for CertifyError {
+    fn from(issue: PointIssue) -> Self {
+        match issue {
+            PointIssue::Empty => CertifyError::EmptyPoint,
+            PointIssue::DimensionMismatch { expected, got } => {
+                CertifyError::DimensionMismatch { expected, got }
+            }
+            PointIssue::NonFinite { index, value } => CertifyError::NonFinitePoint { index, value },
+        }
+    }
 }
 
 /// A given ℓ must bound λ_max(∇²f(x)) from above: `observed` is a lower bound on λ_max seen by

@@ -2,6 +2,7 @@
 
 use crate::outcome::sign_fixed;
 use crate::random;
+use autodiff_objectives::validate::{self, PointIssue};
 use autodiff_objectives::{Backend, EvalError, Objective, Oracle};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
@@ -82,21 +83,21 @@ pub enum SpectrumError {
 
 /// Validates the point against the objective.
 pub(crate) fn check_point<O: Objective>(f: &O, x: &DVector<f64>) -> Result<(), SpectrumError> {
-    if x.is_empty() {
-        return Err(SpectrumError::EmptyPoint);
+    Ok(validate::check_point(x.as_slice(), f.dim())?)
+}
+
+impl From<PointIssue> for SpectrumError {
+    fn from(issue: PointIssue) -> Self {
+        match issue {
+            PointIssue::Empty => SpectrumError::EmptyPoint,
+            PointIssue::DimensionMismatch { expected, got } => {
+                SpectrumError::DimensionMismatch { expected, got }
+            }
+            PointIssue::NonFinite { index, value } => {
+                SpectrumError::NonFinitePoint { index, value }
+            }
+        }
     }
-    if let Some(d) = f.dim()
-        && d != x.len()
-    {
-        return Err(SpectrumError::DimensionMismatch {
-            expected: d,
-            got: x.len(),
-        });
-    }
-    if let Some((index, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(SpectrumError::NonFinitePoint { index, value });
-    }
-    Ok(())
 }
 
 /// The given seed, or a fresh one from the operating system.
@@ -251,7 +252,7 @@ impl EigenSolver {
                 k: self.k,
             });
         }
-        if !(self.tol.is_finite() && self.tol > 0.0 && self.tol < 1.0) {
+        if !validate::open_unit(self.tol) {
             return Err(SpectrumError::InvalidTolerance(self.tol));
         }
         Ok(())

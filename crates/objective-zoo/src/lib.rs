@@ -195,6 +195,16 @@ pub enum ZooError {
     },
 }
 
+impl ZooError {
+    /// [`ZooError::NonFinite`] naming `what` and its first non-finite entry, if it has one.
+    pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<(), ZooError> {
+        match autodiff_objectives::validate::first_non_finite(values) {
+            Some((index, value)) => Err(ZooError::NonFinite { what, index, value }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// λ_min of a symmetric matrix (helper for critical points whose λ_min has no neater form).
 pub(crate) fn min_eigenvalue(h: &DMatrix<f64>) -> f64 {
     h.clone().symmetric_eigenvalues().min()

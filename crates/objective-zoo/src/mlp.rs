@@ -377,13 +377,7 @@ impl ReviewMlp {
                 got: inputs.len(),
             });
         }
-        if let Some((index, &value)) = inputs.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ZooError::NonFinite {
-                what: "ReviewMlp inputs",
-                index,
-                value,
-            });
-        }
+        ZooError::check_finite("ReviewMlp inputs", inputs.as_slice())?;
         if let Some((index, _)) = labels
             .iter()
             .enumerate()
@@ -528,13 +522,7 @@ impl ReviewMlp {
                 got: theta.len(),
             });
         }
-        if let Some((index, &value)) = theta.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ZooError::NonFinite {
-                what: "ReviewMlp parameters",
-                index,
-                value,
-            });
-        }
+        ZooError::check_finite("ReviewMlp parameters", theta.as_slice())?;
         let (mut loss, mut correct) = (0.0, 0usize);
         for i in 0..self.n_samples() {
             let label = usize::from(self.labels[i]);

@@ -123,20 +123,8 @@ impl TwoLayerNet {
                 got: targets.len(),
             });
         }
-        if let Some((index, &value)) = inputs.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ZooError::NonFinite {
-                what: "inputs (column-major)",
-                index,
-                value,
-            });
-        }
-        if let Some((index, &value)) = targets.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ZooError::NonFinite {
-                what: "targets",
-                index,
-                value,
-            });
-        }
+        ZooError::check_finite("inputs (column-major)", inputs.as_slice())?;
+        ZooError::check_finite("targets", targets.as_slice())?;
         Ok(TwoLayerNet {
             hidden,
             inputs,

@@ -108,15 +108,11 @@ struct Level {
 }
 
 fn positive(what: &'static str, value: f64) -> Result<f64, ZooError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(ZooError::InvalidParameter {
-            what,
-            requirement: "positive and finite",
-            value,
-        })
-    }
+    autodiff_objectives::validate::require_positive(value, |value| ZooError::InvalidParameter {
+        what,
+        requirement: "positive and finite",
+        value,
+    })
 }
 
 impl Octopus {

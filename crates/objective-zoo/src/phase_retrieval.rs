@@ -107,13 +107,7 @@ impl PhaseRetrieval {
                 got: 0,
             });
         }
-        if let Some((index, &value)) = x_star.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ZooError::NonFinite {
-                what: "signal",
-                index,
-                value,
-            });
-        }
+        ZooError::check_finite("signal", x_star.as_slice())?;
         let norm = x_star.norm();
         if norm <= 0.0 || !norm.is_finite() {
             return Err(ZooError::InvalidParameter {

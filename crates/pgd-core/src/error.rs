@@ -1,6 +1,7 @@
 //! The error types: invalid parameters ([`ParamError`]) and failed runs ([`OptimError`]).
 
 use autodiff_objectives::EvalError;
+use autodiff_objectives::validate::{PointIssue, check_point};
 use thiserror::Error;
 
 /// An invalid algorithm parameter or run option, named, with the value that was given.
@@ -135,4 +136,29 @@ pub enum OptimError {
         /// What the evaluation reported.
         source: EvalError,
     },
+}
+
+impl OptimError {
+    /// Checks a starting point before any evaluation: not empty, of every required dimension
+    /// (`("objective", f.dim())`, `("parameters", …)`, in that order), every entry finite.
+    pub fn check_start(
+        x0: &[f64],
+        dims: &[(&'static str, Option<usize>)],
+    ) -> Result<(), OptimError> {
+        let mut dims = dims.iter().filter_map(|&(what, dim)| Some((what, dim?)));
+        if let Some((what, expected)) = dims
+            .find(|&(_, d)| d != x0.len())
+            .filter(|_| !x0.is_empty())
+        {
+            return Err(OptimError::DimensionMismatch {
+                what,
+                expected,
+                got: x0.len(),
+            });
+        }
+        check_point(x0, None).map_err(|issue| match issue {
+            PointIssue::NonFinite { index, value } => OptimError::NonFiniteStart { index, value },
+            _ => OptimError::EmptyStart,
+        })
+    }
 }

@@ -62,7 +62,7 @@
 //! assert_eq!(out.perturbations.first().and_then(|p| p.escaped), Some(true));
 //! assert_eq!(out.perturbations.last().and_then(|p| p.escaped), Some(false));
 //! // Exact cost accounting: one gradient per step plus one per perturbation.
-//! assert_eq!(out.gradient_evals, out.iterations as u64 + 1 + out.perturbations.len() as u64);
+//! assert_eq!(out.evals.gradient, out.iterations as u64 + 1 + out.perturbations.len() as u64);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -136,7 +136,7 @@
 //! | [`Psgd`] | (mini-batch) perturbed SGD, ξ ~ N(0, (r²/d)I) every step | Jin, Netrapalli, Ge, Kakade, Jordan, arXiv:1902.04811 |
 //!
 //! The stochastic ones implement [`StochasticOptimizer`] (`minimize_stochastic(&f, &x0)`)
-//! and count term gradients ("samples") in [`Outcome::gradient_evals`]. Methods without a
+//! and count term gradients ("samples") in `Outcome::evals.gradient`. Methods without a
 //! stopping test of their own (noisy GD, Saddle-NGD, SGD, PSGD) end on a budget — never
 //! reported as converged — or on an optional first-order gradient tolerance.
 //!

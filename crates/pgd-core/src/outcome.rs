@@ -292,11 +292,8 @@ pub struct Outcome {
     pub grad_norm: f64,
     /// Gradient steps taken.
     pub iterations: usize,
-    /// Gradient evaluations (each also yields f), from the oracle's counters.
-    pub gradient_evals: u64,
-    /// Evaluations of f alone, from the oracle's counters.
-    pub value_evals: u64,
-    /// All of the oracle's counters.
+    /// The oracle's counters: `evals.gradient` gradient evaluations (each also yields f),
+    /// `evals.value` evaluations of f alone, `evals.hvp` Hessian-vector products.
     pub evals: EvalCounts,
     /// Every perturbation, in order.
     pub perturbations: Vec<PerturbationEvent>,

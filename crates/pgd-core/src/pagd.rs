@@ -5,7 +5,7 @@ use crate::error::{OptimError, ParamError};
 use crate::method::{Decision, Deterministic, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, Termination};
-use crate::params::{TheoryConstants, positive};
+use crate::params::{TheoryConstants, derived, positive, unit_open};
 use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
 use nalgebra::DVector;
@@ -64,22 +64,6 @@ pub struct PagdParams {
     t_interval: usize,
     f_thres: f64,
     derivation: Option<PagdDerivation>,
-}
-
-fn derived(name: &'static str, value: f64) -> Result<f64, ParamError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(ParamError::DerivedOutOfRange { name, value })
-    }
-}
-
-fn unit_open(name: &'static str, value: f64) -> Result<f64, ParamError> {
-    if value > 0.0 && value < 1.0 {
-        Ok(value)
-    } else {
-        Err(ParamError::NotInUnitInterval { name, value })
-    }
 }
 
 impl PagdParams {

@@ -2,6 +2,7 @@
 //! ([`PgdParams::practical`]).
 
 use crate::error::ParamError;
+use autodiff_objectives::validate::{open_unit, require_positive};
 
 /// The constants Algorithm 2 of Jin et al. (2017) takes: PGD(x₀, ℓ, ρ, ε, c, δ, Δf).
 ///
@@ -87,19 +88,22 @@ pub struct PgdParams {
 /// t_thres must fit in an f64 mantissa so that the iteration arithmetic is exact.
 const MAX_T_THRES: f64 = 9_007_199_254_740_992.0; // 2^53
 
+/// A user-given parameter: finite and > 0.
 pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64, ParamError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(ParamError::NotPositiveFinite { name, value })
-    }
+    require_positive(value, |value| ParamError::NotPositiveFinite { name, value })
 }
 
-fn derived(name: &'static str, value: f64) -> Result<f64, ParamError> {
-    if value.is_finite() && value > 0.0 {
+/// A parameter derived from others: finite and > 0 (it over- or underflowed otherwise).
+pub(crate) fn derived(name: &'static str, value: f64) -> Result<f64, ParamError> {
+    require_positive(value, |value| ParamError::DerivedOutOfRange { name, value })
+}
+
+/// A probability-like parameter: 0 < value < 1.
+pub(crate) fn unit_open(name: &'static str, value: f64) -> Result<f64, ParamError> {
+    if open_unit(value) {
         Ok(value)
     } else {
-        Err(ParamError::DerivedOutOfRange { name, value })
+        Err(ParamError::NotInUnitInterval { name, value })
     }
 }
 
@@ -133,13 +137,7 @@ impl PgdParams {
         let rho = positive("rho", k.rho)?;
         let eps = positive("eps", k.eps)?;
         let c = positive("c", k.c)?;
-        if !(k.delta > 0.0 && k.delta < 1.0) {
-            return Err(ParamError::NotInUnitInterval {
-                name: "delta",
-                value: k.delta,
-            });
-        }
-        let delta = k.delta;
+        let delta = unit_open("delta", k.delta)?;
         let delta_f = positive("delta_f", k.delta_f)?;
         if dim == 0 {
             return Err(ParamError::Zero { name: "dim" });

@@ -107,23 +107,10 @@ impl<'a, O: Objective> Run<'a, O> {
                 name: "max_hvp_evals",
             }));
         }
-        if x0.is_empty() {
-            return Err(OptimError::EmptyStart);
-        }
-        for (what, dim) in [("objective", f.dim()), ("parameters", param_dim)] {
-            if let Some(expected) = dim
-                && expected != x0.len()
-            {
-                return Err(OptimError::DimensionMismatch {
-                    what,
-                    expected,
-                    got: x0.len(),
-                });
-            }
-        }
-        if let Some((index, &value)) = x0.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(OptimError::NonFiniteStart { index, value });
-        }
+        OptimError::check_start(
+            x0.as_slice(),
+            &[("objective", f.dim()), ("parameters", param_dim)],
+        )?;
         Ok(Run {
             oracle: Oracle::new(f),
             options,
@@ -277,8 +264,6 @@ impl<'a, O: Objective> Run<'a, O> {
             value: point.value,
             grad_norm: point.grad_norm,
             iterations,
-            gradient_evals: evals.gradient,
-            value_evals: evals.value,
             evals,
             perturbations: self.perturbations,
             termination,
@@ -302,7 +287,6 @@ impl<'a, O: Objective> Run<'a, O> {
             value: full.map(|(v, _)| v),
             grad_norm: full.map(|(_, g)| g),
             iterations,
-            gradient_evals: evals.gradient,
             evals,
             termination,
             trace: self.trace,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// A minimizer of a finite sum f = (1/n) Σᵢ fᵢ ([`FiniteSum`]) that samples terms with its
 /// seeded RNG, returning the same [`Outcome`] as [`Optimizer`](crate::Optimizer).
 ///
-/// In the outcome of a stochastic run, `gradient_evals` (and `evals.gradient`) count **term
+/// In the outcome of a stochastic run, `evals.gradient` counts **term
 /// gradients** ∇fᵢ ("samples"): m per step of batch size m, n for every full gradient (the
 /// tolerance checks, and the final evaluation of the returned point that fills `value` and
 /// `grad_norm` — those two are the full f and ‖∇f‖). A gradient budget is compared with this
@@ -108,7 +108,7 @@ pub trait StochasticOptimizer {
 /// let f = Centers(vec![1.0, 2.0, 3.0]);
 /// let sgd = Sgd::new(0.1, 3)?.seed(4).max_iters(300);
 /// let run = sgd.run_stochastic(&f, &dvector![10.0])?;
-/// assert_eq!(run.gradient_evals, 300 * 3);        // the batches only
+/// assert_eq!(run.evals.gradient, 300 * 3);        // the batches only
 /// assert_eq!((run.value, run.grad_norm), (None, None));
 /// let out = sgd.minimize_stochastic(&f, &dvector![10.0])?;
 /// assert_eq!(out.x, run.x);                        // the same steps
@@ -126,9 +126,8 @@ pub struct StochasticRun {
     pub grad_norm: Option<f64>,
     /// Steps taken.
     pub iterations: usize,
-    /// Term gradients (each also yields its term's value), as in [`Outcome`].
-    pub gradient_evals: u64,
-    /// All counters (`gradient` as `gradient_evals`).
+    /// All counters; `evals.gradient` counts term gradients (each also yields its term's
+    /// value), as in [`Outcome`].
     pub evals: EvalCounts,
     /// Why the run stopped.
     pub termination: Termination,
@@ -165,8 +164,6 @@ impl StochasticRun {
             value,
             grad_norm,
             iterations: self.iterations,
-            gradient_evals: evals.gradient,
-            value_evals: evals.value,
             evals,
             perturbations: Vec::new(),
             termination: self.termination,
@@ -222,7 +219,7 @@ fn tolerance(tol: f64, check_every: usize) -> Result<Tolerance, ParamError> {
 /// let sgd = Sgd::new(0.1, 3)?.seed(4).max_iters(300);
 /// let out = sgd.minimize_stochastic(&f, &dvector![10.0])?;
 /// assert_eq!(out.termination, Termination::MaxIterations { limit: 300 });
-/// assert_eq!(out.gradient_evals, 300 * 3 + 3);   // 300 batches of 3, one full evaluation
+/// assert_eq!(out.evals.gradient, 300 * 3 + 3);   // 300 batches of 3, one full evaluation
 /// assert!((out.x[0] - 2.0).abs() < 0.5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

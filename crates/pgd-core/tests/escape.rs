@@ -136,9 +136,9 @@ fn pgd_escapes_the_quartic_saddle_for_every_seed() {
             out.perturbations.last().and_then(|p| p.escaped),
             Some(false)
         );
-        assert_eq!(out.value_evals, 0);
+        assert_eq!(out.evals.value, 0);
         assert_eq!(
-            out.gradient_evals,
+            out.evals.gradient,
             out.iterations as u64 + 1 + out.perturbations.len() as u64
         );
     }
@@ -291,6 +291,6 @@ fn gradient_descent_converges_on_a_bowl() {
     assert!(out.converged() && out.grad_norm <= 1e-9);
     let (_, g) = gradient(&objective!(bowl, 2), &out.x).expect("finite");
     assert_eq!(g.norm(), out.grad_norm);
-    assert_eq!(out.gradient_evals, out.iterations as u64 + 1);
+    assert_eq!(out.evals.gradient, out.iterations as u64 + 1);
     assert!(out.perturbations.is_empty());
 }

@@ -231,7 +231,7 @@ fn psgd_and_minibatch_psgd_escape_for_16_seeds() {
                 .minimize_stochastic(&NoisyQuartic, &dvector![0.0, 0.0])
                 .unwrap();
             assert!(in_quartic_basin(&out), "m {m} seed {seed}: x = {}", out.x);
-            assert_eq!(out.gradient_evals, 3000 * m as u64 + 4, "m {m}");
+            assert_eq!(out.evals.gradient, 3000 * m as u64 + 4, "m {m}");
         }
     }
 }
@@ -432,7 +432,7 @@ fn same_seed_same_bits_different_seed_different_path() {
     for (i, run) in runs.iter().enumerate() {
         let (a, b, c) = (run(11), run(11), run(12));
         assert_eq!(bits(&a), bits(&b), "method {i}");
-        assert_eq!(a.gradient_evals, b.gradient_evals, "method {i}");
+        assert_eq!(a.evals.gradient, b.evals.gradient, "method {i}");
         assert_ne!(bits(&a), bits(&c), "method {i}: the seed must matter");
     }
 }
@@ -601,7 +601,7 @@ fn budget_stops_are_never_converged_and_budgets_count_samples() {
     ));
     assert!(!out.converged());
     assert_eq!(out.iterations, 10);
-    assert_eq!(out.gradient_evals, 30 + 4); // and the full evaluation of the returned point
+    assert_eq!(out.evals.gradient, 30 + 4); // and the full evaluation of the returned point
     let f = objective!(quartic, 2);
     let out = Pagd::new(pagd_practical())
         .max_iters(5)
@@ -651,15 +651,15 @@ fn a_stochastic_run_without_the_final_evaluation_takes_the_same_steps() {
         assert_eq!(run.x, out.x, "seed {seed}");
         assert_eq!(run.trace, out.trace);
         assert_eq!((run.value, run.grad_norm), (None, None));
-        assert_eq!(run.gradient_evals, 200 * 3);
-        assert_eq!(out.gradient_evals, 200 * 3 + 4);
+        assert_eq!(run.evals.gradient, 200 * 3);
+        assert_eq!(out.evals.gradient, 200 * 3 + 4);
         assert_eq!(run.termination, out.termination);
         let again = run.evaluated(&NoisyQuartic).unwrap();
         assert_eq!(
             (again.value.to_bits(), again.grad_norm.to_bits()),
             (out.value.to_bits(), out.grad_norm.to_bits())
         );
-        assert_eq!(again.gradient_evals, out.gradient_evals);
+        assert_eq!(again.evals.gradient, out.evals.gradient);
     }
     // A tolerance stop computed the full gradient at x: the run reports it.
     let sgd = Sgd::new(0.05, 2)
@@ -675,5 +675,5 @@ fn a_stochastic_run_without_the_final_evaluation_takes_the_same_steps() {
     let out = sgd.minimize_stochastic(&NoisyQuartic, &x0).unwrap();
     assert_eq!(run.value, Some(out.value));
     assert_eq!(run.grad_norm, Some(out.grad_norm));
-    assert_eq!(run.gradient_evals, out.gradient_evals);
+    assert_eq!(run.evals.gradient, out.evals.gradient);
 }

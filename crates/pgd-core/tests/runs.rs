@@ -67,8 +67,8 @@ fn one_seed_gives_identical_bits() {
         assert_eq!(a.perturbations, b.perturbations);
         assert_eq!(a.termination, b.termination);
         assert_eq!(
-            (a.iterations, a.gradient_evals),
-            (b.iterations, b.gradient_evals)
+            (a.iterations, a.evals.gradient),
+            (b.iterations, b.evals.gradient)
         );
         assert!(a.trace.len() > 100);
     }
@@ -148,7 +148,7 @@ fn the_trace_is_opt_in_and_matches_the_outcome() {
     }
     assert_eq!(
         out.trace.last().map(|r| r.gradient_evals),
-        Some(out.gradient_evals)
+        Some(out.evals.gradient)
     );
 }
 
@@ -169,7 +169,7 @@ fn budget_stops_are_never_convergence() {
             .max_gradient_evals(limit)
             .minimize(&f, &x0)
             .expect("runs");
-        assert_eq!(out.gradient_evals, limit, "limit {limit}");
+        assert_eq!(out.evals.gradient, limit, "limit {limit}");
         assert!(
             matches!(out.termination, Termination::MaxEvaluations { gradient_evals, limit: l } if gradient_evals == limit && l == limit)
         );
@@ -179,7 +179,7 @@ fn budget_stops_are_never_convergence() {
         .expect("valid")
         .max_gradient_evals(5);
     let out = gd.minimize(&f, &dvector![0.5, 0.5]).expect("runs");
-    assert_eq!((out.gradient_evals, out.iterations), (5, 4));
+    assert_eq!((out.evals.gradient, out.iterations), (5, 4));
 
     let out = Pgd::new(params())
         .max_time(Duration::ZERO)
@@ -194,7 +194,7 @@ fn budget_stops_are_never_convergence() {
         .max_iters(0)
         .minimize(&f, &x0)
         .expect("runs");
-    assert_eq!((out.iterations, out.gradient_evals), (0, 2)); // x₀ and its perturbation
+    assert_eq!((out.iterations, out.evals.gradient), (0, 2)); // x₀ and its perturbation
 }
 
 #[test]

@@ -244,7 +244,7 @@ fn one_newton_step_on_a_quadratic_when_the_radius_allows() {
         assert!(
             matches!(out.termination, Termination::SecondOrderTolerance { curvature, .. } if curvature > 1.0)
         );
-        assert_eq!(out.gradient_evals, 2);
+        assert_eq!(out.evals.gradient, 2);
     }
     // ARC's step is the Newton step regularized by λ = σ‖s‖: with σ₀ tiny it is one step too.
     let arc = AdaptiveCubic::new(ArcParams {
@@ -290,8 +290,8 @@ fn same_seed_same_bits_and_exact_counters() {
     for out in [&a, &c] {
         // One gradient at x₀ and one per trial step; no value-only evaluations; the records'
         // counters grow, and every HVP of a trial step is accounted for in its event.
-        assert_eq!(out.gradient_evals, out.iterations as u64 + 1);
-        assert_eq!(out.value_evals, 0);
+        assert_eq!(out.evals.gradient, out.iterations as u64 + 1);
+        assert_eq!(out.evals.value, 0);
         assert_eq!(out.trace.len(), out.iterations + 1);
         let mut step_hvps = 0;
         for w in out.trace.windows(2) {

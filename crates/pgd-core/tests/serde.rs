@@ -39,8 +39,8 @@ fn outcome_round_trips_bit_for_bit() {
     assert_eq!(back.value.to_bits(), out.value.to_bits());
     assert_eq!(back.grad_norm.to_bits(), out.grad_norm.to_bits());
     assert_eq!(back.iterations, out.iterations);
-    assert_eq!(back.gradient_evals, out.gradient_evals);
-    assert_eq!(back.value_evals, out.value_evals);
+    assert_eq!(back.evals.gradient, out.evals.gradient);
+    assert_eq!(back.evals.value, out.evals.value);
     assert_eq!(back.evals, out.evals);
     assert_eq!(back.perturbations, out.perturbations);
     assert_eq!(back.termination, out.termination);

@@ -87,7 +87,7 @@ fn certified<O: Objective>(f: &O, x: &DVector<f64>) -> Res<bool> {
 fn exit_trial<O: Objective>(f: &O, out: Res<Outcome>) -> Res<Option<(f64, f64)>> {
     let out = out?;
     let ok = certified(f, &out.x)?;
-    Ok(ok.then_some((out.gradient_evals as f64, out.elapsed.as_secs_f64() * 1e3)))
+    Ok(ok.then_some((out.evals.gradient as f64, out.elapsed.as_secs_f64() * 1e3)))
 }
 
 /// Cost of one seed of a budget-only method: the smallest budget (grid ×2, then three
@@ -201,7 +201,7 @@ fn compare<F: FiniteSum>(s: &Setup, f: &F, x0: &DVector<f64>, seeds: u64) -> Res
             f,
             budget,
             |b| Ok(o.clone().max_gradient_evals(b).minimize(f, x0)?),
-            |out| out.gradient_evals as f64,
+            |out| out.evals.gradient as f64,
         )
     })?;
     row("Saddle-NGD", &mut |seed| {
@@ -212,10 +212,10 @@ fn compare<F: FiniteSum>(s: &Setup, f: &F, x0: &DVector<f64>, seeds: u64) -> Res
             f,
             budget,
             |b| Ok(o.clone().max_gradient_evals(b).minimize(f, x0)?),
-            |out| out.gradient_evals as f64,
+            |out| out.evals.gradient as f64,
         )
     })?;
-    let stochastic_cost = |out: &Outcome| (out.gradient_evals - n) as f64 / n as f64;
+    let stochastic_cost = |out: &Outcome| (out.evals.gradient - n) as f64 / n as f64;
     if n > 1 {
         row("SGD (m = 1)", &mut |seed| {
             let o = Sgd::new(s.eta / 2.0, 1)?.seed(seed).max_iters(usize::MAX);

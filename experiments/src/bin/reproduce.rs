@@ -137,7 +137,7 @@ fn table_scaling(args: &Args) -> Result<(), Box<dyn Error>> {
             let r = run_scaling(params, d, seed)?;
             sosp.push(r.sosp_at as f64);
             exit.push(r.out.iterations as f64);
-            evals.push(r.out.gradient_evals as f64);
+            evals.push(r.out.evals.gradient as f64);
             ms.push(r.out.elapsed.as_secs_f64() * 1e3);
             if seed == 0 {
                 let c = Certifier::new(EPS, RHO).certify(&f, &r.out.x)?;
