@@ -37,7 +37,7 @@ fn net(loss: Loss) -> ReviewMlp {
     let (x, y) = clusters();
     ReviewMlp::new(SHAPE, x, y, loss)
         .expect("valid data")
-        .with_dropout(0.25, 3)
+        .dropout(0.25, 3)
         .expect("valid rate")
 }
 
@@ -152,13 +152,13 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
         (40, cifar10::PIXELS)
     );
     let f = ReviewMlp::new(shape, rows.clone(), labels.clone(), Loss::CrossEntropy)
-        .and_then(|f| f.with_terms_per_block(8))
+        .and_then(|f| f.block_terms(8))
         .expect("valid data");
     assert_eq!((f.terms_per_block(), f.blocks()), (8, 5));
     assert!(
         ReviewMlp::new(shape, rows.clone(), labels.clone(), Loss::CrossEntropy)
             .expect("valid data")
-            .with_terms_per_block(0)
+            .block_terms(0)
             .is_err()
     );
     let x = shape.glorot_init(1);
@@ -193,7 +193,7 @@ fn the_cifar_network_runs_block_by_block_on_files_in_the_official_format() {
     assert!((&g - &gh).amax() <= 1e-12 * (1.0 + g.amax()));
     assert!(hv.iter().all(|h| h.is_finite()) && hv.amax() > 0.0);
     // A few seeded SGD steps of batch 4 on the dropout network, without the final evaluation.
-    let net = f.with_dropout(0.25, 3).expect("valid rate");
+    let net = f.dropout(0.25, 3).expect("valid rate");
     let run = Sgd::new(0.01, 4)
         .expect("valid")
         .seed(7)

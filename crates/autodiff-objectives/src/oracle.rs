@@ -76,14 +76,20 @@ impl<'a, O: Objective> Oracle<'a, O> {
         }
     }
 
-    /// The same oracle with another backend.
-    pub fn with_backend(mut self, backend: Backend) -> Self {
+    /// Sets the backend (the same oracle with another backend).
+    pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
         self
     }
 
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
+    #[deprecated(since = "0.1.1", note = "renamed `backend`")]
+    #[doc(hidden)]
+    pub fn with_backend(self, backend: Backend) -> Self {
+        self.backend(backend)
+    }
+
+    /// The backend in use (its setter is [`backend`](Self::backend)).
+    pub fn current_backend(&self) -> Backend {
         self.backend
     }
 

@@ -165,7 +165,7 @@ fn a_sum_too_big_for_one_tape_is_differentiated_block_by_block() {
     let (x, v) = (point(), direction());
     let (one, blocked) = (OneTape(2_000), Blocked(2_000, 50));
     let previous = reverse::set_tape_limit(2_000);
-    let oracle_one = Oracle::new(&one).with_backend(Backend::Reverse);
+    let oracle_one = Oracle::new(&one).backend(Backend::Reverse);
     assert_eq!(
         oracle_one.gradient(&x),
         Err(EvalError::TapeLimitExceeded { limit: 2_000 })
@@ -175,7 +175,7 @@ fn a_sum_too_big_for_one_tape_is_differentiated_block_by_block() {
         Err(EvalError::TapeLimitExceeded { limit: 2_000 })
     );
     // The Oracle (what optimizers and certifiers call) goes block by block by itself.
-    let oracle = Oracle::new(&blocked).with_backend(Backend::Reverse);
+    let oracle = Oracle::new(&blocked).backend(Backend::Reverse);
     let (_, g) = oracle.gradient(&x).expect("one block fits");
     let hv = oracle.hvp(&x, &v).expect("one block fits");
     // Worker threads get the caller's limit, and one block fits in it too.

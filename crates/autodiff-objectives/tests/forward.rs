@@ -172,7 +172,7 @@ fn directional_matches_gradient_and_hessian() {
 #[test]
 fn oracle_counts_every_kind_of_evaluation() {
     let f = RotatedQuadratic::new(vec![1.0, -2.0, 3.0], 1).expect("spectrum");
-    let oracle = Oracle::new(&f).with_backend(Backend::Forward);
+    let oracle = Oracle::new(&f).backend(Backend::Forward);
     let x = dvector![0.1, 0.2, 0.3];
     oracle.value(&x).expect("ok");
     oracle.gradient(&x).expect("ok");
@@ -188,7 +188,7 @@ fn oracle_counts_every_kind_of_evaluation() {
         (c.value, c.gradient, c.hvp, c.hessian, c.directional),
         (1, 3, 2, 1, 1)
     );
-    assert_eq!(oracle.backend(), Backend::Forward);
+    assert_eq!(oracle.current_backend(), Backend::Forward);
     assert_eq!(oracle.objective().dim(), Some(3));
 }
 

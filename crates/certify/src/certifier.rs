@@ -279,7 +279,7 @@ impl Certifier {
         let tau = self.validate()?;
         check_point(x.as_slice(), f.dim())?;
         let d = x.len();
-        let oracle = Oracle::new(f).with_backend(self.backend);
+        let oracle = Oracle::new(f).backend(self.backend);
         let (method, method_reason) = self.choose(d);
         // Random numbers are drawn only by Lanczos and the local estimates; the dense methods
         // are deterministic and record no seed.

@@ -116,7 +116,7 @@ impl Slq {
         let seed = resolve_seed(self.seed)?;
         let d = x.len();
         let m = self.steps.min(d);
-        let oracle = Oracle::new(f).with_backend(self.backend);
+        let oracle = Oracle::new(f).backend(self.backend);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut nodes = Vec::with_capacity(self.probes);
         let mut weights = Vec::with_capacity(self.probes);

@@ -268,7 +268,7 @@ impl EigenSolver {
         let d = x.len();
         self.validate(d)?;
         let seed = resolve_seed(self.seed)?;
-        let oracle = Oracle::new(f).with_backend(self.backend);
+        let oracle = Oracle::new(f).backend(self.backend);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut kr = Lanczos::new(random::random_unit(d, &mut rng), self.reorth);
         let budget = self.budget.min(d);

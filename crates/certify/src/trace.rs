@@ -135,7 +135,7 @@ impl TraceEstimator {
         }
         let seed = resolve_seed(self.seed)?;
         let d = x.len();
-        let oracle = Oracle::new(f).with_backend(self.backend);
+        let oracle = Oracle::new(f).backend(self.backend);
         let mut rng = StdRng::seed_from_u64(seed);
         let n = self.probes;
         // Hutch++: the sketch Q and the exact part tr(QᵀHQ).

@@ -311,7 +311,7 @@ pub struct Metrics {
 /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
 /// let shape = MlpShape { inputs: 3, hidden: 4, bottleneck: 2, classes: 3 };
 /// let inputs = vec![0.1, 0.9, 0.0, 0.5, 0.5, 0.5];
-/// let net = ReviewMlp::new(shape, inputs, vec![2, 0], Loss::CrossEntropy)?.with_dropout(0.25, 7)?;
+/// let net = ReviewMlp::new(shape, inputs, vec![2, 0], Loss::CrossEntropy)?.dropout(0.25, 7)?;
 /// let theta = shape.glorot_init(3);
 /// let (f0, _) = gradient(&net, &theta)?;
 /// assert_eq!(gradient(&net, &theta)?.0, f0);            // same step, same masks
@@ -409,13 +409,13 @@ impl ReviewMlp {
     /// use autodiff_objectives::FiniteSum;
     /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
     /// let net = ReviewMlp::new(MlpShape::review_digits(), vec![0.5; 64], vec![1], Loss::CrossEntropy)?;
-    /// assert_eq!(net.with_terms_per_block(8)?.terms_per_block(), 8);
+    /// assert_eq!(net.block_terms(8)?.terms_per_block(), 8);
     /// # Ok::<(), objective_zoo::ZooError>(())
     /// ```
     ///
     /// # Errors
     /// [`ZooError::InvalidParameter`] if `k` is 0.
-    pub fn with_terms_per_block(mut self, k: usize) -> Result<Self, ZooError> {
+    pub fn block_terms(mut self, k: usize) -> Result<Self, ZooError> {
         if k == 0 {
             return Err(ZooError::InvalidParameter {
                 what: "ReviewMlp images per block",
@@ -432,7 +432,7 @@ impl ReviewMlp {
     ///
     /// # Errors
     /// [`ZooError::InvalidParameter`] unless 0 ≤ q < 1.
-    pub fn with_dropout(mut self, rate: f64, seed: u64) -> Result<Self, ZooError> {
+    pub fn dropout(mut self, rate: f64, seed: u64) -> Result<Self, ZooError> {
         if !(0.0..1.0).contains(&rate) {
             return Err(ZooError::InvalidParameter {
                 what: "dropout rate",
@@ -442,6 +442,21 @@ impl ReviewMlp {
         }
         self.dropout = (rate > 0.0).then_some(Dropout { rate, seed });
         Ok(self)
+    }
+
+    #[deprecated(
+        since = "0.1.1",
+        note = "renamed `block_terms` (`terms_per_block` is the getter)"
+    )]
+    #[doc(hidden)]
+    pub fn with_terms_per_block(self, k: usize) -> Result<Self, ZooError> {
+        self.block_terms(k)
+    }
+
+    #[deprecated(since = "0.1.1", note = "renamed `dropout`")]
+    #[doc(hidden)]
+    pub fn with_dropout(self, rate: f64, seed: u64) -> Result<Self, ZooError> {
+        self.dropout(rate, seed)
     }
 
     /// The same network and data without dropout (sharing the data).
@@ -488,7 +503,7 @@ impl ReviewMlp {
     /// ```
     /// use objective_zoo::{Loss, MlpShape, ReviewMlp};
     /// let shape = MlpShape { inputs: 1, hidden: 1000, bottleneck: 1, classes: 2 };
-    /// let net = ReviewMlp::new(shape, vec![1.0], vec![0], Loss::CrossEntropy)?.with_dropout(0.25, 1)?;
+    /// let net = ReviewMlp::new(shape, vec![1.0], vec![0], Loss::CrossEntropy)?.dropout(0.25, 1)?;
     /// let k = net.dropout_scales(0).expect("dropout is on");
     /// assert!(k.iter().all(|&s| s == 0.0 || s == 1.0 / 0.75));
     /// let dropped = k.iter().filter(|&&s| s == 0.0).count();

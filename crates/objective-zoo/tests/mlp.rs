@@ -141,7 +141,7 @@ fn gradient_matches_backpropagation_and_finite_differences() {
         for dropout in [false, true] {
             let mut net = tiny(loss);
             if dropout {
-                net = net.with_dropout(0.25, 5).expect("valid rate");
+                net = net.dropout(0.25, 5).expect("valid rate");
                 net.set_step(3);
                 // the test is only meaningful if some unit is dropped in some term
                 let dropped = (0..5)
@@ -185,7 +185,7 @@ fn gradient_matches_backpropagation_and_finite_differences() {
 #[test]
 fn hessian_matches_finite_differences_of_the_closed_gradient() {
     for loss in [Loss::CrossEntropy, Loss::SquaredError] {
-        let net = tiny(loss).with_dropout(0.5, 2).expect("valid rate");
+        let net = tiny(loss).dropout(0.5, 2).expect("valid rate");
         let theta = point(4);
         let d = theta.len();
         let mut fd = DMatrix::zeros(d, d);
@@ -244,13 +244,13 @@ fn loss_is_stable_for_huge_logits_and_matches_the_formulas() {
 #[test]
 fn dropout_masks_are_deterministic_per_step_and_absent_in_evaluation() {
     let net = tiny(Loss::CrossEntropy)
-        .with_dropout(0.25, 9)
+        .dropout(0.25, 9)
         .expect("valid rate");
     let twin = tiny(Loss::CrossEntropy)
-        .with_dropout(0.25, 9)
+        .dropout(0.25, 9)
         .expect("valid rate");
     let other_seed = tiny(Loss::CrossEntropy)
-        .with_dropout(0.25, 10)
+        .dropout(0.25, 10)
         .expect("valid rate");
     let theta = point(2);
     let masks = |n: &ReviewMlp| (0..5).map(|i| n.dropout_scales(i)).collect::<Vec<_>>();
@@ -276,7 +276,7 @@ fn dropout_masks_are_deterministic_per_step_and_absent_in_evaluation() {
     // rate 0 is no dropout
     assert_eq!(
         tiny(Loss::CrossEntropy)
-            .with_dropout(0.0, 1)
+            .dropout(0.0, 1)
             .expect("valid")
             .dropout_rate(),
         0.0
@@ -338,7 +338,7 @@ fn invalid_networks_and_points_are_errors() {
     ));
     for rate in [-0.1, 1.0, f64::NAN] {
         assert!(matches!(
-            tiny(Loss::CrossEntropy).with_dropout(rate, 0),
+            tiny(Loss::CrossEntropy).dropout(rate, 0),
             Err(ZooError::InvalidParameter { .. })
         ));
     }
@@ -508,7 +508,7 @@ fn the_batched_sum_of_terms_equals_the_loop_over_the_terms() {
         .collect();
     let labels = (0..n).map(|i| (i % 3) as u8).collect();
     let plain = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
-    let dropped = plain.clone().with_dropout(0.3, 17).expect("valid rate");
+    let dropped = plain.clone().dropout(0.3, 17).expect("valid rate");
     let theta = shape.glorot_init(4);
     let t = theta.as_slice();
     let v: Vec<f64> = (0..theta.len()).map(|k| (0.7 * k as f64).cos()).collect();
@@ -565,7 +565,7 @@ fn the_batched_blocks_give_the_same_bits_on_any_number_of_threads() {
         .collect();
     let labels = (0..n).map(|i| (i % 3) as u8).collect();
     let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy)
-        .and_then(|net| net.with_terms_per_block(4))
+        .and_then(|net| net.block_terms(4))
         .expect("valid network");
     let theta = shape.glorot_init(9);
     let v = DVector::from_fn(theta.len(), |k, _| (0.3 * k as f64).sin());

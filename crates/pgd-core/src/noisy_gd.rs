@@ -4,7 +4,7 @@
 use crate::ball::sample_sphere;
 use crate::error::{OptimError, ParamError};
 use crate::method::{Decision, Deterministic, Method, Stop, gradient_tolerance};
-use crate::options::{Options, option_builders};
+use crate::options::{Options, option_builders, renamed_setters};
 use crate::params::positive;
 use crate::run::{Point, Run};
 use autodiff_objectives::Objective;
@@ -92,7 +92,7 @@ impl NoisyGd {
     ///
     /// # Errors
     /// [`ParamError::NotPositiveFinite`] naming `tolerance`.
-    pub fn with_tolerance(mut self, tolerance: f64) -> Result<Self, ParamError> {
+    pub fn tolerance(mut self, tolerance: f64) -> Result<Self, ParamError> {
         self.tolerance = Some(positive("tolerance", tolerance)?);
         Ok(self)
     }
@@ -105,16 +105,17 @@ impl NoisyGd {
     pub fn noise_radius(&self) -> f64 {
         self.noise_radius
     }
-    /// The gradient tolerance, if set.
-    pub fn tolerance(&self) -> Option<f64> {
+    /// The gradient tolerance, if set (its setter is [`tolerance`](Self::tolerance)).
+    pub fn gradient_tolerance(&self) -> Option<f64> {
         self.tolerance
     }
+    renamed_setters! { with_tolerance => tolerance(tol: f64) -> Result<Self, ParamError>; }
 }
 
 option_builders!(NoisyGd);
 
 impl NoisyStep for NoisyGd {
-    fn tolerance(&self) -> Option<f64> {
+    fn stop_tolerance(&self) -> Option<f64> {
         self.tolerance
     }
 
@@ -219,7 +220,7 @@ impl SaddleNgd {
     ///
     /// # Errors
     /// [`ParamError::NotPositiveFinite`] naming `tolerance`.
-    pub fn with_tolerance(mut self, tolerance: f64) -> Result<Self, ParamError> {
+    pub fn tolerance(mut self, tolerance: f64) -> Result<Self, ParamError> {
         self.tolerance = Some(positive("tolerance", tolerance)?);
         Ok(self)
     }
@@ -236,12 +237,17 @@ impl SaddleNgd {
     pub fn noise_radius(&self) -> f64 {
         self.noise_radius
     }
+    /// The gradient tolerance, if set (its setter is [`tolerance`](Self::tolerance)).
+    pub fn gradient_tolerance(&self) -> Option<f64> {
+        self.tolerance
+    }
+    renamed_setters! { with_tolerance => tolerance(tol: f64) -> Result<Self, ParamError>; }
 }
 
 option_builders!(SaddleNgd);
 
 impl NoisyStep for SaddleNgd {
-    fn tolerance(&self) -> Option<f64> {
+    fn stop_tolerance(&self) -> Option<f64> {
         self.tolerance
     }
 
@@ -264,7 +270,7 @@ impl NoisyStep for SaddleNgd {
 /// The noisy methods as steps: record x_t, stop on the optional gradient tolerance, else
 /// x_{t+1} = `next(rng, t, x_t)`, evaluated.
 trait NoisyStep {
-    fn tolerance(&self) -> Option<f64>;
+    fn stop_tolerance(&self) -> Option<f64>;
     fn next(&self, rng: &mut Xoshiro256PlusPlus, t: usize, x: &Point) -> DVector<f64>;
 }
 
@@ -302,7 +308,7 @@ macro_rules! noisy_method {
                 _: &mut Run<'_, O>,
                 _: usize,
             ) -> Result<Option<Stop>, OptimError> {
-                let Some(tolerance) = self.tolerance() else {
+                let Some(tolerance) = self.stop_tolerance() else {
                     return Ok(None);
                 };
                 Ok(gradient_tolerance(x, tolerance))

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// ```
 /// use pgd_core::Options;
 /// use std::time::Duration;
-/// let o = Options::default().with_seed(7).with_max_iters(500).with_max_time(Duration::from_secs(2));
+/// let o = Options::default().seed(7).max_iters(500).max_time(Duration::from_secs(2));
 /// assert_eq!((o.seed, o.max_iters, o.max_gradient_evals), (7, 500, None));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -55,35 +55,31 @@ impl Default for Options {
 }
 
 impl Options {
-    /// With another seed.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// With another iteration budget.
-    pub fn with_max_iters(mut self, max_iters: usize) -> Self {
-        self.max_iters = max_iters;
-        self
-    }
-    /// With a gradient-evaluation budget.
-    pub fn with_max_gradient_evals(mut self, limit: u64) -> Self {
-        self.max_gradient_evals = Some(limit);
-        self
-    }
-    /// With a Hessian-vector-product budget.
-    pub fn with_max_hvp_evals(mut self, limit: u64) -> Self {
-        self.max_hvp_evals = Some(limit);
-        self
-    }
-    /// With a wall-time limit.
-    pub fn with_max_time(mut self, limit: Duration) -> Self {
-        self.max_time = Some(limit);
-        self
-    }
-    /// With or without a trace.
-    pub fn with_record_trace(mut self, record: bool) -> Self {
-        self.record_trace = record;
-        self
+    run_option_setters!();
+}
+
+/// Deprecated aliases of setters renamed to the builder convention (no `with_` prefix).
+macro_rules! renamed_setters {
+    ($($old:ident => $new:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {$(
+        #[deprecated(since = "0.1.1", note = "renamed without the `with_` prefix")]
+        #[doc(hidden)]
+        pub fn $old(self, $($arg: $ty),*) -> renamed_setters!(@ret $($ret)?) {
+            self.$new($($arg),*)
+        }
+    )*};
+    (@ret) => { Self };
+    (@ret $ret:ty) => { $ret };
+}
+pub(crate) use renamed_setters;
+
+impl Options {
+    renamed_setters! {
+        with_seed => seed(seed: u64);
+        with_max_iters => max_iters(n: usize);
+        with_max_gradient_evals => max_gradient_evals(n: u64);
+        with_max_hvp_evals => max_hvp_evals(n: u64);
+        with_max_time => max_time(limit: Duration);
+        with_record_trace => record_trace(record: bool);
     }
 }
 
@@ -160,43 +156,53 @@ pub trait Optimizer {
     ) -> Result<Outcome, OptimError>;
 }
 
+/// The run-option setters (seed, budgets, trace), written once: on [`Options`] itself
+/// (`run_option_setters!()`) and on every optimizer through its `options` field
+/// (`run_option_setters!(options)`).
+macro_rules! run_option_setters {
+    ($($field:ident)?) => {
+        /// Sets the seed of the run's random number generator.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self$(.$field)?.seed = seed;
+            self
+        }
+        /// Sets the iteration budget.
+        pub fn max_iters(mut self, max_iters: usize) -> Self {
+            self$(.$field)?.max_iters = max_iters;
+            self
+        }
+        /// Sets the gradient-evaluation budget (≥ 1; 0 is reported as an error by
+        /// `minimize`).
+        pub fn max_gradient_evals(mut self, limit: u64) -> Self {
+            self$(.$field)?.max_gradient_evals = Some(limit);
+            self
+        }
+        /// Sets the Hessian-vector-product budget (≥ 1; 0 is reported as an error by
+        /// `minimize`). Only the second-order methods make such products.
+        pub fn max_hvp_evals(mut self, limit: u64) -> Self {
+            self$(.$field)?.max_hvp_evals = Some(limit);
+            self
+        }
+        /// Sets a wall-time limit (a run stopped by it is not reproducible).
+        pub fn max_time(mut self, limit: ::std::time::Duration) -> Self {
+            self$(.$field)?.max_time = Some(limit);
+            self
+        }
+        /// Records the per-iteration trace in `Outcome::trace`.
+        pub fn record_trace(mut self, record: bool) -> Self {
+            self$(.$field)?.record_trace = record;
+            self
+        }
+    };
+}
+pub(crate) use run_option_setters;
+
 /// Generates the shared builder methods (seed, budgets, trace) for an optimizer struct with an
-/// `options: Options` field.
+/// `options: Options` field, and its [`Configured`](crate::method::Configured) impl.
 macro_rules! option_builders {
     ($t:ty) => {
         impl $t {
-            /// Sets the seed of the run's random number generator.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.options.seed = seed;
-                self
-            }
-            /// Sets the iteration budget.
-            pub fn max_iters(mut self, max_iters: usize) -> Self {
-                self.options.max_iters = max_iters;
-                self
-            }
-            /// Sets the gradient-evaluation budget (≥ 1; 0 is reported as an error by
-            /// `minimize`).
-            pub fn max_gradient_evals(mut self, limit: u64) -> Self {
-                self.options.max_gradient_evals = Some(limit);
-                self
-            }
-            /// Sets the Hessian-vector-product budget (≥ 1; 0 is reported as an error by
-            /// `minimize`). Only the second-order methods make such products.
-            pub fn max_hvp_evals(mut self, limit: u64) -> Self {
-                self.options.max_hvp_evals = Some(limit);
-                self
-            }
-            /// Sets a wall-time limit (a run stopped by it is not reproducible).
-            pub fn max_time(mut self, limit: ::std::time::Duration) -> Self {
-                self.options.max_time = Some(limit);
-                self
-            }
-            /// Records the per-iteration trace in `Outcome::trace`.
-            pub fn record_trace(mut self, record: bool) -> Self {
-                self.options.record_trace = record;
-                self
-            }
+            $crate::options::run_option_setters!(options);
             /// Replaces all run options at once.
             pub fn options(mut self, options: $crate::Options) -> Self {
                 self.options = options;

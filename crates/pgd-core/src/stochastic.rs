@@ -3,7 +3,7 @@
 
 use crate::error::{OptimError, ParamError};
 use crate::method::{Decision, Method, Stochastic, Stop};
-use crate::options::{Observer, Options, Silent, option_builders};
+use crate::options::{Observer, Options, Silent, option_builders, renamed_setters};
 use crate::outcome::{IterRecord, Outcome, Termination};
 use crate::params::positive;
 use crate::run::{Point, Run};
@@ -181,7 +181,7 @@ struct Tolerance {
     check_every: usize,
 }
 
-fn tolerance(tol: f64, check_every: usize) -> Result<Tolerance, ParamError> {
+fn checked_tolerance(tol: f64, check_every: usize) -> Result<Tolerance, ParamError> {
     let tolerance = positive("tolerance", tol)?;
     if check_every == 0 {
         return Err(ParamError::Zero {
@@ -270,8 +270,8 @@ impl Sgd {
     /// # Errors
     /// [`ParamError::NotPositiveFinite`] naming `tolerance`; [`ParamError::Zero`] for
     /// `check_every`.
-    pub fn with_tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
-        self.tolerance = Some(tolerance(tol, check_every)?);
+    pub fn tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
+        self.tolerance = Some(checked_tolerance(tol, check_every)?);
         Ok(self)
     }
 
@@ -283,6 +283,7 @@ impl Sgd {
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
+    renamed_setters! { with_tolerance => tolerance(tol: f64, every: usize) -> Result<Self, ParamError>; }
 }
 
 option_builders!(Sgd);
@@ -291,7 +292,7 @@ impl SamplingStep for Sgd {
     fn batch(&self) -> usize {
         self.batch_size
     }
-    fn tolerance(&self) -> Option<Tolerance> {
+    fn stop_tolerance(&self) -> Option<Tolerance> {
         self.tolerance
     }
     fn next(&self, _: &mut Xoshiro256PlusPlus, x: &DVector<f64>, g: &DVector<f64>) -> DVector<f64> {
@@ -427,8 +428,8 @@ impl Psgd {
     /// # Errors
     /// [`ParamError::NotPositiveFinite`] naming `tolerance`; [`ParamError::Zero`] for
     /// `check_every`.
-    pub fn with_tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
-        self.tolerance = Some(tolerance(tol, check_every)?);
+    pub fn tolerance(mut self, tol: f64, check_every: usize) -> Result<Self, ParamError> {
+        self.tolerance = Some(checked_tolerance(tol, check_every)?);
         Ok(self)
     }
 
@@ -440,10 +441,16 @@ impl Psgd {
     pub fn radius(&self) -> f64 {
         self.radius
     }
-    /// m.
+    /// m, the mini-batch size (its setter is [`batch_size`](Self::batch_size)).
+    pub fn minibatch_size(&self) -> usize {
+        self.batch_size
+    }
+    #[deprecated(since = "0.1.1", note = "renamed `minibatch_size`")]
+    #[doc(hidden)]
     pub fn get_batch_size(&self) -> usize {
         self.batch_size
     }
+    renamed_setters! { with_tolerance => tolerance(tol: f64, every: usize) -> Result<Self, ParamError>; }
 }
 
 option_builders!(Psgd);
@@ -452,7 +459,7 @@ impl SamplingStep for Psgd {
     fn batch(&self) -> usize {
         self.batch_size
     }
-    fn tolerance(&self) -> Option<Tolerance> {
+    fn stop_tolerance(&self) -> Option<Tolerance> {
         self.tolerance
     }
     fn next(
@@ -487,7 +494,7 @@ fn full_evaluate<O: Objective>(
 /// gradient of `batch()` terms drawn uniformly with replacement.
 trait SamplingStep {
     fn batch(&self) -> usize;
-    fn tolerance(&self) -> Option<Tolerance>;
+    fn stop_tolerance(&self) -> Option<Tolerance>;
     fn next(
         &self,
         rng: &mut Xoshiro256PlusPlus,
@@ -549,7 +556,7 @@ macro_rules! sampling_method {
                 if let Some(Tolerance {
                     tolerance,
                     check_every,
-                }) = self.tolerance()
+                }) = self.stop_tolerance()
                     && t % check_every == 0
                 {
                     let p = full_evaluate(run, n as u64, x.clone(), t)?;

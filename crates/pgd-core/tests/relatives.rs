@@ -255,7 +255,7 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
             "noisy gd",
             NoisyGd::new(0.1, 1e-5)
                 .unwrap()
-                .with_tolerance(eps)
+                .tolerance(eps)
                 .unwrap()
                 .seed(1)
                 .minimize(&f, &x0)
@@ -265,7 +265,7 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
             "saddle-ngd",
             SaddleNgd::new(5e-5, 50, 1e-3)
                 .unwrap()
-                .with_tolerance(eps)
+                .tolerance(eps)
                 .unwrap()
                 .seed(1)
                 .minimize(&f, &x0)
@@ -275,7 +275,7 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
             "sgd",
             Sgd::new(0.1, 1)
                 .unwrap()
-                .with_tolerance(eps, 10)
+                .tolerance(eps, 10)
                 .unwrap()
                 .seed(1)
                 .minimize_stochastic(&ScaledBowl, &x0)
@@ -285,7 +285,7 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
             "psgd",
             Psgd::new(0.1, 1e-4)
                 .unwrap()
-                .with_tolerance(eps, 10)
+                .tolerance(eps, 10)
                 .unwrap()
                 .seed(1)
                 .minimize_stochastic(&ScaledBowl, &x0)
@@ -297,7 +297,7 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
                 .unwrap()
                 .batch_size(2)
                 .unwrap()
-                .with_tolerance(eps, 10)
+                .tolerance(eps, 10)
                 .unwrap()
                 .seed(1)
                 .minimize_stochastic(&ScaledBowl, &x0)
@@ -358,20 +358,20 @@ fn pagd_theory_parameters_follow_equation_3() {
 #[test]
 fn paper_forms_of_psgd_noisy_gd_and_saddle_ngd() {
     let p = Psgd::from_theory(4.0, 1e-2).unwrap();
-    assert_eq!((p.eta(), p.radius(), p.get_batch_size()), (0.25, 1e-2, 1));
+    assert_eq!((p.eta(), p.radius(), p.minibatch_size()), (0.25, 1e-2, 1));
     let mb = Psgd::minibatch_from_theory(4.0, 0.5, 2.5).unwrap();
-    assert_eq!(mb.get_batch_size(), 25); // ⌈σ²/ε²⌉ = ⌈6.25/0.25⌉
+    assert_eq!(mb.minibatch_size(), 25); // ⌈σ²/ε²⌉ = ⌈6.25/0.25⌉
     assert_eq!(mb.radius(), 0.5);
     assert_eq!(
         Psgd::minibatch_from_theory(4.0, 0.5, 2.6)
             .unwrap()
-            .get_batch_size(),
+            .minibatch_size(),
         28
     ); // ⌈27.04⌉
     assert_eq!(
         Psgd::minibatch_from_theory(4.0, 1e-2, 0.0)
             .unwrap()
-            .get_batch_size(),
+            .minibatch_size(),
         1
     );
     assert_eq!(NoisyGd::paper(0.01).unwrap().noise_radius(), 1.0);
@@ -499,7 +499,7 @@ fn invalid_parameters_are_errors_naming_the_parameter() {
         })
     );
     assert!(matches!(
-        NoisyGd::new(0.1, 1.0).unwrap().with_tolerance(nan),
+        NoisyGd::new(0.1, 1.0).unwrap().tolerance(nan),
         Err(ParamError::NotPositiveFinite {
             name: "tolerance",
             ..
@@ -523,7 +523,7 @@ fn invalid_parameters_are_errors_naming_the_parameter() {
         Err(ParamError::Zero { name: "batch_size" })
     );
     assert_eq!(
-        Sgd::new(0.1, 1).unwrap().with_tolerance(1e-3, 0),
+        Sgd::new(0.1, 1).unwrap().tolerance(1e-3, 0),
         Err(ParamError::Zero {
             name: "check_every"
         })
@@ -664,7 +664,7 @@ fn a_stochastic_run_without_the_final_evaluation_takes_the_same_steps() {
     // A tolerance stop computed the full gradient at x: the run reports it.
     let sgd = Sgd::new(0.05, 2)
         .unwrap()
-        .with_tolerance(1e30, 1)
+        .tolerance(1e30, 1)
         .unwrap()
         .max_iters(10);
     let run = sgd.run_stochastic(&NoisyQuartic, &x0).unwrap();

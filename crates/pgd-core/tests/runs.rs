@@ -223,10 +223,7 @@ fn the_observer_sees_every_iteration_and_can_stop() {
 
 #[test]
 fn options_apart_from_the_method() {
-    let o = Options::default()
-        .with_seed(9)
-        .with_max_iters(77)
-        .with_record_trace(true);
+    let o = Options::default().seed(9).max_iters(77).record_trace(true);
     let a = Pgd::new(params()).options(o.clone());
     assert_eq!(a.run_options(), &o);
     let b = Pgd::new(params()).seed(9).max_iters(77).record_trace(true);

@@ -147,9 +147,9 @@ fn theory_params_round_trip_and_reject_tampering() {
 #[test]
 fn options_round_trip() {
     let o = Options::default()
-        .with_seed(7)
-        .with_max_iters(500)
-        .with_max_time(Duration::from_millis(2500));
+        .seed(7)
+        .max_iters(500)
+        .max_time(Duration::from_millis(2500));
     let json = serde_json::to_string(&o).expect("serializes");
     assert_eq!(serde_json::from_str::<Options>(&json).expect("parses"), o);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");

@@ -258,7 +258,7 @@ fn train_one(
     steps_per_epoch: usize,
 ) -> Result<RunResult, Box<dyn Error>> {
     // The same initialization and dropout masks for every method at a given seed.
-    let net = net.clone().with_dropout(DROPOUT, seed)?;
+    let net = net.clone().dropout(DROPOUT, seed)?;
     let mut x = net.shape().glorot_init(seed);
     let (mut train_seconds, mut metric_seconds) = (0.0, 0.0);
     let clock = Instant::now();
