@@ -213,16 +213,11 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
         self
     }
 
-    /// At most this many optimize-and-certify rounds (≥ 1; default 20).
-    pub fn max_rounds(mut self, rounds: usize) -> Self {
-        self.max_rounds = rounds;
-        self
-    }
-
-    /// At most this many halvings of the escape step (default 60).
-    pub fn max_halvings(mut self, halvings: usize) -> Self {
-        self.max_halvings = halvings;
-        self
+    autodiff_objectives::builder_setters! {
+        /// At most this many optimize-and-certify rounds (≥ 1; default 20).
+        max_rounds(rounds: usize) => max_rounds;
+        /// At most this many halvings of the escape step (default 60).
+        max_halvings(halvings: usize) => max_halvings;
     }
 
     /// Runs the rounds from x₀.

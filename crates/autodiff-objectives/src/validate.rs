@@ -92,6 +92,22 @@ pub fn require_positive<E>(value: f64, err: impl FnOnce(f64) -> E) -> Result<f64
     }
 }
 
+/// Builder setters, written once: each line `name(arg: Type) => field;` (or
+/// `=> field: Some;` for an optional setting) becomes a documented `pub fn name(mut self, arg: Type) -> Self`
+/// that stores the argument and returns the builder. Used by the toolkit's builders
+/// (`Certifier`, `EigenSolver`, `TraceEstimator`, `Slq`, …); not part of the public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! builder_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident $(: $wrap:ident)?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$field = $($wrap)?($arg);
+            self
+        }
+    )*};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,110 +82,77 @@ impl Certifier {
         }
     }
 
-    /// The method (default [`Method::Auto`]).
-    pub fn method(mut self, method: Method) -> Self {
-        self.method = method;
-        self
-    }
-
     /// The confidence 1 − δ required of probabilistic verdicts (sets δ = 1 − `confidence`).
     pub fn confidence(mut self, confidence: f64) -> Self {
         self.delta = 1.0 - confidence;
         self
     }
 
-    /// The failure probability δ allowed to probabilistic verdicts (same setting as
-    /// [`confidence`](Self::confidence)).
-    pub fn delta(mut self, delta: f64) -> Self {
-        self.delta = delta;
-        self
-    }
-
-    /// The maximum number of Hessian-vector products the Lanczos method may spend. When it runs
-    /// out before a decision the verdict is inconclusive.
-    pub fn budget(mut self, hvps: usize) -> Self {
-        self.budget = hvps;
-        self
-    }
-
-    /// Fixes the seed of the random numbers a certification draws: the Lanczos start vector
-    /// (and restart vectors) and the directions of the local estimates.
-    ///
-    /// **By default there is no fixed seed**: every certification that needs random numbers
-    /// draws a fresh 64-bit seed from the operating system's entropy source, so the start
-    /// vector cannot be predicted by whoever wrote the objective, and records it in
-    /// [`Certificate::randomness`]. Passing that recorded seed here reproduces the certificate
-    /// bit for bit.
-    ///
-    /// **An explicit seed voids the guarantee against adversarial objectives.** The
-    /// Kuczyński–Woźniakowski bound behind a probabilistic "ε-SOSP" verdict holds for a start
-    /// vector drawn independently of the objective. With a fixed seed the start vector is a
-    /// known function of the seed and the dimension, and an objective built with knowledge of
-    /// it (a negative-curvature eigenvector orthogonal to its Krylov space) is certified
-    /// "ε-SOSP" with any confidence. Use a fixed seed for reproducible tests and reports, on
-    /// objectives chosen without knowledge of it; the certificate records the seed as
-    /// [`SeedSource::User`] and the reports say so.
-    ///
-    /// ```
-    /// use autodiff_objectives::{objective, DualNum};
-    /// use certify::{Certifier, Method, SeedSource};
-    /// use nalgebra::DVector;
-    /// fn bowl<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
-    ///     x.iter().map(|&xi| xi * xi).sum()
-    /// }
-    /// let (f, x) = (objective!(bowl), DVector::from_element(300, 0.1));
-    /// let fresh = Certifier::new(1e-3, 1.0).method(Method::Lanczos).certify(&f, &x)?;
-    /// let used = fresh.randomness.expect("Lanczos draws a start vector");
-    /// assert_eq!(used.source, SeedSource::Fresh);
-    /// // The recorded seed reproduces the certificate exactly.
-    /// let again = Certifier::new(1e-3, 1.0).method(Method::Lanczos).seed(used.seed).certify(&f, &x)?;
-    /// assert_eq!(again.lambda_min.to_bits(), fresh.lambda_min.to_bits());
-    /// assert_eq!(again.randomness.expect("seeded").source, SeedSource::User);
-    /// # Ok::<(), certify::CertifyError>(())
-    /// ```
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// An upper bound ℓ ≥ λ_max(∇²f(x)) (e.g. the gradient-Lipschitz constant), finite and
-    /// positive. Optional: the Lanczos bound works without it, at twice the failure
-    /// probability per step. With it, the Lanczos bound is applied to ℓI − ∇²f(x), which is
-    /// valid only if ℓ really bounds λ_max: every method checks ℓ against the curvature it sees
-    /// (the largest eigenvalue, Ritz value or Hessian diagonal entry) and returns
-    /// [`CertifyError::LipschitzTooSmall`] when ℓ is contradicted.
-    pub fn lipschitz(mut self, ell: f64) -> Self {
-        self.ell = Some(ell);
-        self
-    }
-
-    /// [`Method::Auto`] uses the dense method up to this dimension, Lanczos above.
-    pub fn dense_up_to(mut self, dim: usize) -> Self {
-        self.dense_up_to = dim;
-        self
-    }
-
-    /// After negative curvature is proved, Lanczos keeps refining the smallest Ritz pair until
-    /// its residual is ≤ `tol`·max(1, |θ_min|) (or the budget runs out).
-    pub fn residual_tolerance(mut self, tol: f64) -> Self {
-        self.residual_tol = tol;
-        self
-    }
-
-    /// Also estimate ℓ and ρ locally at x, ρ from `directions` random third directional
-    /// derivatives. Reported as estimates (lower bounds at x).
-    pub fn estimate_constants(mut self, directions: usize) -> Self {
-        self.estimate_directions = Some(directions);
-        self
-    }
-
-    /// The differentiation backend for gradients, Hessian-vector products and Hessians
-    /// (default [`Backend::Auto`]: reverse mode from the dimensions measured in
-    /// `docs/benchmarks.md`, forward mode below). The certificate's `method_reason` says which
-    /// engine computed the curvature.
-    pub fn backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
+    autodiff_objectives::builder_setters! {
+        /// The method (default [`Method::Auto`]).
+        method(method: Method) => method;
+        /// The failure probability δ allowed to probabilistic verdicts (same setting as
+        /// [`confidence`](Self::confidence)).
+        delta(delta: f64) => delta;
+        /// The maximum number of Hessian-vector products the Lanczos method may spend. When it runs
+        /// out before a decision the verdict is inconclusive.
+        budget(hvps: usize) => budget;
+        /// Fixes the seed of the random numbers a certification draws: the Lanczos start vector
+        /// (and restart vectors) and the directions of the local estimates.
+        ///
+        /// **By default there is no fixed seed**: every certification that needs random numbers
+        /// draws a fresh 64-bit seed from the operating system's entropy source, so the start
+        /// vector cannot be predicted by whoever wrote the objective, and records it in
+        /// [`Certificate::randomness`]. Passing that recorded seed here reproduces the certificate
+        /// bit for bit.
+        ///
+        /// **An explicit seed voids the guarantee against adversarial objectives.** The
+        /// Kuczyński–Woźniakowski bound behind a probabilistic "ε-SOSP" verdict holds for a start
+        /// vector drawn independently of the objective. With a fixed seed the start vector is a
+        /// known function of the seed and the dimension, and an objective built with knowledge of
+        /// it (a negative-curvature eigenvector orthogonal to its Krylov space) is certified
+        /// "ε-SOSP" with any confidence. Use a fixed seed for reproducible tests and reports, on
+        /// objectives chosen without knowledge of it; the certificate records the seed as
+        /// [`SeedSource::User`] and the reports say so.
+        ///
+        /// ```
+        /// use autodiff_objectives::{objective, DualNum};
+        /// use certify::{Certifier, Method, SeedSource};
+        /// use nalgebra::DVector;
+        /// fn bowl<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        ///     x.iter().map(|&xi| xi * xi).sum()
+        /// }
+        /// let (f, x) = (objective!(bowl), DVector::from_element(300, 0.1));
+        /// let fresh = Certifier::new(1e-3, 1.0).method(Method::Lanczos).certify(&f, &x)?;
+        /// let used = fresh.randomness.expect("Lanczos draws a start vector");
+        /// assert_eq!(used.source, SeedSource::Fresh);
+        /// // The recorded seed reproduces the certificate exactly.
+        /// let again = Certifier::new(1e-3, 1.0).method(Method::Lanczos).seed(used.seed).certify(&f, &x)?;
+        /// assert_eq!(again.lambda_min.to_bits(), fresh.lambda_min.to_bits());
+        /// assert_eq!(again.randomness.expect("seeded").source, SeedSource::User);
+        /// # Ok::<(), certify::CertifyError>(())
+        /// ```
+        seed(seed: u64) => seed: Some;
+        /// An upper bound ℓ ≥ λ_max(∇²f(x)) (e.g. the gradient-Lipschitz constant), finite and
+        /// positive. Optional: the Lanczos bound works without it, at twice the failure
+        /// probability per step. With it, the Lanczos bound is applied to ℓI − ∇²f(x), which is
+        /// valid only if ℓ really bounds λ_max: every method checks ℓ against the curvature it sees
+        /// (the largest eigenvalue, Ritz value or Hessian diagonal entry) and returns
+        /// [`CertifyError::LipschitzTooSmall`] when ℓ is contradicted.
+        lipschitz(ell: f64) => ell: Some;
+        /// [`Method::Auto`] uses the dense method up to this dimension, Lanczos above.
+        dense_up_to(dim: usize) => dense_up_to;
+        /// After negative curvature is proved, Lanczos keeps refining the smallest Ritz pair until
+        /// its residual is ≤ `tol`·max(1, |θ_min|) (or the budget runs out).
+        residual_tolerance(tol: f64) => residual_tol;
+        /// Also estimate ℓ and ρ locally at x, ρ from `directions` random third directional
+        /// derivatives. Reported as estimates (lower bounds at x).
+        estimate_constants(directions: usize) => estimate_directions: Some;
+        /// The differentiation backend for gradients, Hessian-vector products and Hessians
+        /// (default [`Backend::Auto`]: reverse mode from the dimensions measured in
+        /// `docs/benchmarks.md`, forward mode below). The certificate's `method_reason` says which
+        /// engine computed the curvature.
+        backend(backend: Backend) => backend;
     }
 
     fn validate(&self) -> Result<f64, CertifyError> {

@@ -79,22 +79,13 @@ impl Slq {
         }
     }
 
-    /// The seed of the probes (default: fresh from the operating system).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// The reorthogonalization scheme (default [`Reorthogonalization::Partial`]).
-    pub fn reorthogonalization(mut self, r: Reorthogonalization) -> Self {
-        self.reorth = r;
-        self
-    }
-
-    /// The differentiation backend of the oracle (default [`Backend::Auto`]).
-    pub fn backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
+    autodiff_objectives::builder_setters! {
+        /// The seed of the probes (default: fresh from the operating system).
+        seed(seed: u64) => seed: Some;
+        /// The reorthogonalization scheme (default [`Reorthogonalization::Partial`]).
+        reorthogonalization(r: Reorthogonalization) => reorth;
+        /// The differentiation backend of the oracle (default [`Backend::Auto`]).
+        backend(backend: Backend) => backend;
     }
 
     /// Runs the quadratures.

@@ -212,34 +212,17 @@ impl EigenSolver {
         }
     }
 
-    /// The maximum number of Lanczos steps (one HVP each; capped at d). Must be ≥ k.
-    pub fn budget(mut self, steps: usize) -> Self {
-        self.budget = steps;
-        self
-    }
-
-    /// The relative residual tolerance of the stopping test, in (0, 1).
-    pub fn tolerance(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
-    }
-
-    /// The seed of the random start vector (default: fresh from the operating system).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// The reorthogonalization scheme (default [`Reorthogonalization::Partial`]).
-    pub fn reorthogonalization(mut self, r: Reorthogonalization) -> Self {
-        self.reorth = r;
-        self
-    }
-
-    /// The differentiation backend of the oracle (default [`Backend::Auto`]).
-    pub fn backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
+    autodiff_objectives::builder_setters! {
+        /// The maximum number of Lanczos steps (one HVP each; capped at d). Must be ≥ k.
+        budget(steps: usize) => budget;
+        /// The relative residual tolerance of the stopping test, in (0, 1).
+        tolerance(tol: f64) => tol;
+        /// The seed of the random start vector (default: fresh from the operating system).
+        seed(seed: u64) => seed: Some;
+        /// The reorthogonalization scheme (default [`Reorthogonalization::Partial`]).
+        reorthogonalization(r: Reorthogonalization) => reorth;
+        /// The differentiation backend of the oracle (default [`Backend::Auto`]).
+        backend(backend: Backend) => backend;
     }
 
     fn validate(&self, d: usize) -> Result<(), SpectrumError> {

@@ -86,28 +86,15 @@ impl TraceEstimator {
         }
     }
 
-    /// The estimator (default [`TraceMethod::Hutchinson`]).
-    pub fn method(mut self, method: TraceMethod) -> Self {
-        self.method = method;
-        self
-    }
-
-    /// The confidence level c ∈ (0, 1) of the interval (default 0.95).
-    pub fn confidence(mut self, c: f64) -> Self {
-        self.confidence = c;
-        self
-    }
-
-    /// The seed of the probes (default: fresh from the operating system).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// The differentiation backend of the oracle (default [`Backend::Auto`]).
-    pub fn backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
+    autodiff_objectives::builder_setters! {
+        /// The estimator (default [`TraceMethod::Hutchinson`]).
+        method(method: TraceMethod) => method;
+        /// The confidence level c ∈ (0, 1) of the interval (default 0.95).
+        confidence(c: f64) => confidence;
+        /// The seed of the probes (default: fresh from the operating system).
+        seed(seed: u64) => seed: Some;
+        /// The differentiation backend of the oracle (default [`Backend::Auto`]).
+        backend(backend: Backend) => backend;
     }
 
     fn min_hvps(&self) -> usize {

@@ -107,6 +107,24 @@ pub(crate) fn unit_open(name: &'static str, value: f64) -> Result<f64, ParamErro
     }
 }
 
+/// A condition between parameters: `ok`, or [`ParamError::OutOfRange`] naming `name`.
+pub(crate) fn require(
+    ok: bool,
+    name: &'static str,
+    value: f64,
+    requirement: &'static str,
+) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError::OutOfRange {
+            name,
+            value,
+            requirement,
+        })
+    }
+}
+
 impl PgdParams {
     /// Algorithm 2's parameters, exactly as the paper derives them:
     ///

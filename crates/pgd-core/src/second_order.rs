@@ -7,7 +7,7 @@ use crate::error::{OptimError, ParamError};
 use crate::method::{Decision, Deterministic, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, Termination};
-use crate::params::positive;
+use crate::params::{positive, require, unit_open as open_unit};
 use crate::run::{Point, Run};
 use crate::subproblem::{self, Model, Step};
 use autodiff_objectives::Objective;
@@ -69,31 +69,6 @@ impl Default for Tolerances {
             forcing_exponent: 0.5,
             max_krylov: 100,
         }
-    }
-}
-
-fn open_unit(name: &'static str, value: f64) -> Result<f64, ParamError> {
-    if value > 0.0 && value < 1.0 {
-        Ok(value)
-    } else {
-        Err(ParamError::NotInUnitInterval { name, value })
-    }
-}
-
-fn require(
-    ok: bool,
-    name: &'static str,
-    value: f64,
-    requirement: &'static str,
-) -> Result<(), ParamError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ParamError::OutOfRange {
-            name,
-            value,
-            requirement,
-        })
     }
 }
 
