@@ -1,7 +1,7 @@
 //! Plain gradient descent: the baseline, and the local-improvement phase of PGDli.
 
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop, gradient_tolerance};
+use crate::method::{Decision, Deterministic, Iterate, Method, Stop, gradient_tolerance};
 use crate::options::{Options, option_builders};
 use crate::outcome::Event;
 use crate::params::positive;
@@ -95,18 +95,6 @@ impl Descent {
         }
     }
 
-    /// The record of x_t (none if it was recorded already; its event then waits for the next).
-    pub fn decision(&mut self) -> Decision {
-        if std::mem::take(&mut self.skip_record) {
-            Decision {
-                skip_record: true,
-                ..Decision::default()
-            }
-        } else {
-            Decision::record(self.event.take())
-        }
-    }
-
     /// Stop when ‖∇f(x_t)‖ ≤ tolerance.
     pub fn tolerance_stop(&self, tolerance: f64) -> Option<Stop> {
         gradient_tolerance(&self.x, tolerance)
@@ -135,19 +123,6 @@ impl Method for GradientDescent {
         Ok(Descent::new(run.evaluate(x0.clone(), 0)?))
     }
 
-    fn current(state: &Descent) -> &Point {
-        &state.x
-    }
-
-    fn before_record<O: Objective>(
-        &self,
-        state: &mut Descent,
-        _: &mut Run<'_, O>,
-        _: usize,
-    ) -> Result<Decision, OptimError> {
-        Ok(state.decision())
-    }
-
     fn after_record<O: Objective>(
         &self,
         state: &mut Descent,
@@ -168,8 +143,28 @@ impl Method for GradientDescent {
     }
 }
 
-impl Deterministic for GradientDescent {
-    fn into_current(state: Descent) -> Point {
+impl Deterministic for GradientDescent {}
+
+impl Iterate for Descent {
+    fn current(&self) -> &Point {
+        &self.x
+    }
+
+    /// The record of x_t (none if it was recorded already; its event then waits for the next).
+    fn decision(&mut self) -> Decision {
+        if std::mem::take(&mut self.skip_record) {
+            Decision {
+                skip_record: true,
+                ..Decision::default()
+            }
+        } else {
+            Decision::record(self.event.take())
+        }
+    }
+}
+
+impl From<Descent> for Point {
+    fn from(state: Descent) -> Point {
         state.x
     }
 }

@@ -98,11 +98,24 @@ pub(crate) trait Configured {
     fn options(&self) -> &Options;
 }
 
+/// What a method carries from one iteration to the next: the iterate x_t the loop records,
+/// and (by default none) what the record of t reports before the method's own step 1.
+pub(crate) trait Iterate {
+    /// The point the loop records at t.
+    fn current(&self) -> &Point;
+
+    /// Step 1 of a method that does nothing to x_t before it is recorded: record x_t, with
+    /// whatever event the state holds (none by default).
+    fn decision(&mut self) -> Decision {
+        Decision::record(None)
+    }
+}
+
 /// An optimizer as an initial state plus a step. See the module documentation for the order
 /// in which [`drive`] calls the hooks.
 pub(crate) trait Method: Configured {
     /// Everything the method carries from one iteration to the next.
-    type State;
+    type State: Iterate;
 
     /// The dimension the method's parameters were derived for, if any (checked against x₀).
     fn param_dim(&self) -> Option<usize> {
@@ -116,16 +129,15 @@ pub(crate) trait Method: Configured {
         x0: &DVector<f64>,
     ) -> Result<Self::State, OptimError>;
 
-    /// The point the loop records at t.
-    fn current(state: &Self::State) -> &Point;
-
-    /// Step 1 of an iteration.
+    /// Step 1 of an iteration (by default, the state's [`Iterate::decision`]).
     fn before_record<O: Objective>(
         &self,
         state: &mut Self::State,
-        run: &mut Run<'_, O>,
-        t: usize,
-    ) -> Result<Decision, OptimError>;
+        _run: &mut Run<'_, O>,
+        _t: usize,
+    ) -> Result<Decision, OptimError> {
+        Ok(state.decision())
+    }
 
     /// Step 4 of an iteration: the method's own stopping test.
     fn after_record<O: Objective>(
@@ -170,7 +182,7 @@ pub(crate) fn drive<O: Objective, M: Method>(
         let flow = if decision.skip_record {
             ControlFlow::Continue(())
         } else {
-            run.observe(t, M::current(&state), decision.event)
+            run.observe(t, state.current(), decision.event)
         };
         if let Some(stop) = decision.stop {
             return Ok((finish(stop, t), state));
@@ -194,11 +206,9 @@ pub(crate) fn drive<O: Objective, M: Method>(
     }
 }
 
-/// A method with a deterministic objective: an [`Optimizer`].
-pub(crate) trait Deterministic: Method {
-    /// The iterate to return when the run ends on it.
-    fn into_current(state: Self::State) -> Point;
-}
+/// A method with a deterministic objective: an [`Optimizer`]. Its state turns into the
+/// iterate to return when the run ends on it.
+pub(crate) trait Deterministic: Method<State: Into<Point>> {}
 
 #[allow(private_bounds)] // the bound is the crate's own: users see and call `Optimizer`
 impl<M: Deterministic> Optimizer for M {
@@ -212,7 +222,7 @@ impl<M: Deterministic> Optimizer for M {
         let (finish, state) = drive(self, &mut run, x0)?;
         let point = match finish.point {
             Some(p) => p,
-            None => M::into_current(state),
+            None => state.into(),
         };
         Ok(run.finish(point, finish.iterations, finish.termination))
     }

@@ -3,7 +3,7 @@
 
 use crate::ball::sample_sphere;
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop, gradient_tolerance};
+use crate::method::{Deterministic, Method, Stop, gradient_tolerance};
 use crate::options::{Options, option_builders, renamed_setters};
 use crate::params::positive;
 use crate::run::{Point, Run};
@@ -289,19 +289,6 @@ macro_rules! noisy_method {
                 run.evaluate(x0.clone(), 0)
             }
 
-            fn current(x: &Point) -> &Point {
-                x
-            }
-
-            fn before_record<O: Objective>(
-                &self,
-                _: &mut Point,
-                _: &mut Run<'_, O>,
-                _: usize,
-            ) -> Result<Decision, OptimError> {
-                Ok(Decision::record(None))
-            }
-
             fn after_record<O: Objective>(
                 &self,
                 x: &mut Point,
@@ -326,11 +313,7 @@ macro_rules! noisy_method {
             }
         }
 
-        impl Deterministic for $t {
-            fn into_current(x: Point) -> Point {
-                x
-            }
-        }
+        impl Deterministic for $t {}
     )* };
 }
 

@@ -2,7 +2,7 @@
 //! and 3 of Jin, Netrapalli, Jordan (2018).
 
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Iterate, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, Termination};
 use crate::params::{TheoryConstants, derived, positive, unit_open};
@@ -373,10 +373,6 @@ impl Method for Pagd {
         })
     }
 
-    fn current(state: &PagdState) -> &Point {
-        &state.x
-    }
-
     fn before_record<O: Objective>(
         &self,
         s: &mut PagdState,
@@ -478,8 +474,16 @@ impl Method for Pagd {
     }
 }
 
-impl Deterministic for Pagd {
-    fn into_current(state: PagdState) -> Point {
+impl Deterministic for Pagd {}
+
+impl Iterate for PagdState {
+    fn current(&self) -> &Point {
+        &self.x
+    }
+}
+
+impl From<PagdState> for Point {
+    fn from(state: PagdState) -> Point {
         state.x
     }
 }

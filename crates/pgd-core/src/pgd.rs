@@ -1,7 +1,7 @@
 //! Perturbed gradient descent, Algorithm 2 of Jin et al. (2017).
 
 use crate::error::OptimError;
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Iterate, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, PerturbationEvent, Termination};
 use crate::params::PgdParams;
@@ -272,16 +272,6 @@ impl PgdState {
         })
     }
 
-    /// The iterate x_t.
-    pub fn current(&self) -> &Point {
-        &self.x
-    }
-
-    /// The iterate x_t, by value.
-    pub fn into_current(self) -> Point {
-        self.x
-    }
-
     /// Algorithm 2 at iteration t, after the gradient-evaluation budget's check before a
     /// perturbation.
     pub fn decide<O: Objective>(
@@ -322,6 +312,18 @@ impl PgdState {
     }
 }
 
+impl Iterate for PgdState {
+    fn current(&self) -> &Point {
+        &self.x
+    }
+}
+
+impl From<PgdState> for Point {
+    fn from(state: PgdState) -> Point {
+        state.x
+    }
+}
+
 /// Algorithm 2, line by line: the iterate is x_t, `x_tilde` is x̃_{t_noise}.
 impl Method for Pgd {
     type State = PgdState;
@@ -336,10 +338,6 @@ impl Method for Pgd {
         x0: &DVector<f64>,
     ) -> Result<PgdState, OptimError> {
         PgdState::start(run, &self.params, x0)
-    }
-
-    fn current(state: &PgdState) -> &Point {
-        state.current()
     }
 
     fn before_record<O: Objective>(
@@ -362,8 +360,4 @@ impl Method for Pgd {
     }
 }
 
-impl Deterministic for Pgd {
-    fn into_current(state: PgdState) -> Point {
-        state.into_current()
-    }
-}
+impl Deterministic for Pgd {}

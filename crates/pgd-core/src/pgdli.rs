@@ -2,7 +2,7 @@
 
 use crate::error::{OptimError, ParamError};
 use crate::gd::Descent;
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Iterate, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, Termination};
 use crate::params::{PgdParams, positive};
@@ -110,13 +110,6 @@ impl Method for PgdLi {
         Ok(PgdLiState::Pgd(PgdState::start(run, &self.params, x0)?))
     }
 
-    fn current(state: &PgdLiState) -> &Point {
-        match state {
-            PgdLiState::Pgd(s) => s.current(),
-            PgdLiState::Local(s) => &s.x,
-        }
-    }
-
     fn before_record<O: Objective>(
         &self,
         state: &mut PgdLiState,
@@ -173,10 +166,21 @@ impl Method for PgdLi {
     }
 }
 
-impl Deterministic for PgdLi {
-    fn into_current(state: PgdLiState) -> Point {
+impl Deterministic for PgdLi {}
+
+impl Iterate for PgdLiState {
+    fn current(&self) -> &Point {
+        match self {
+            PgdLiState::Pgd(s) => s.current(),
+            PgdLiState::Local(s) => &s.x,
+        }
+    }
+}
+
+impl From<PgdLiState> for Point {
+    fn from(state: PgdLiState) -> Point {
         match state {
-            PgdLiState::Pgd(s) => s.into_current(),
+            PgdLiState::Pgd(s) => s.into(),
             PgdLiState::Local(s) => s.x,
         }
     }

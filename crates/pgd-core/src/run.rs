@@ -294,3 +294,10 @@ impl<'a, O: Objective> Run<'a, O> {
         }
     }
 }
+
+/// The noisy methods carry the bare iterate.
+impl crate::method::Iterate for Point {
+    fn current(&self) -> &Point {
+        self
+    }
+}

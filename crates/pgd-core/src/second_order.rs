@@ -4,7 +4,7 @@
 //! of the model parameter (the radius Δ or the weight σ).
 
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Deterministic, Method, Stop};
+use crate::method::{Decision, Deterministic, Iterate, Method, Stop};
 use crate::options::{Options, option_builders};
 use crate::outcome::{Event, Termination};
 use crate::params::{positive, require, unit_open as open_unit};
@@ -451,19 +451,6 @@ macro_rules! second_order_method {
                 })
             }
 
-            fn current(state: &SecondOrderState) -> &Point {
-                &state.x
-            }
-
-            fn before_record<O: Objective>(
-                &self,
-                state: &mut SecondOrderState,
-                _: &mut Run<'_, O>,
-                _: usize,
-            ) -> Result<Decision, OptimError> {
-                Ok(Decision::record(state.event.take()))
-            }
-
             /// At a small gradient, the curvature check: stop at a second-order point, or keep the step
             /// along the direction of negative curvature it found.
             fn after_record<O: Objective>(
@@ -550,12 +537,25 @@ macro_rules! second_order_method {
             }
         }
 
-        impl Deterministic for $t {
-            fn into_current(state: SecondOrderState) -> Point {
-                state.x
-            }
-        }
+        impl Deterministic for $t {}
     )* };
+}
+
+impl Iterate for SecondOrderState {
+    fn current(&self) -> &Point {
+        &self.x
+    }
+
+    /// The record of t carries the verdict on the step that led to it.
+    fn decision(&mut self) -> Decision {
+        Decision::record(self.event.take())
+    }
+}
+
+impl From<SecondOrderState> for Point {
+    fn from(state: SecondOrderState) -> Point {
+        state.x
+    }
 }
 
 /// The model and its parameter update.

@@ -2,7 +2,7 @@
 //! perturbed SGD (Jin, Netrapalli, Ge, Kakade, Jordan 2019).
 
 use crate::error::{OptimError, ParamError};
-use crate::method::{Decision, Method, Stochastic, Stop};
+use crate::method::{Decision, Iterate, Method, Stochastic, Stop};
 use crate::options::{Observer, Options, Silent, option_builders, renamed_setters};
 use crate::outcome::{IterRecord, Outcome, Termination};
 use crate::params::positive;
@@ -512,6 +512,13 @@ pub(crate) struct Sampling {
     full: Option<(f64, f64)>,
 }
 
+impl Iterate for Sampling {
+    /// The record of t: the mini-batch value and gradient at x_t.
+    fn current(&self) -> &Point {
+        &self.record
+    }
+}
+
 /// [`Method`] for each type with a [`SamplingStep`] (one implementation, instantiated per type:
 /// a blanket implementation per helper trait would overlap with the others).
 macro_rules! sampling_method {
@@ -534,10 +541,6 @@ macro_rules! sampling_method {
                     },
                     full: None,
                 })
-            }
-
-            fn current(state: &Sampling) -> &Point {
-                &state.record
             }
 
             /// The periodic full-gradient check, the budget (before the batch is paid for), then the
