@@ -113,6 +113,21 @@ pub fn gradient_hvp<O: Objective, const N: usize>(
     (fx, g, hv)
 }
 
+/// x + v·ε₁, leaving ε₁ empty where vᵢ = 0 so that an infinite local derivative there
+/// contributes nothing instead of 0·∞ = NaN.
+fn seeded<const N: usize>(x: &[f64], v: &[f64]) -> Vec<HyperDualSVec64<1, N>> {
+    x.iter()
+        .zip(v)
+        .map(|(&xi, &vi)| {
+            let mut y = HyperDualSVec64::from_re(xi);
+            if vi != 0.0 {
+                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
+            }
+            y
+        })
+        .collect()
+}
+
 /// Writes ∂f/∂x_k and (∇²f·v)_k for k in `range`; returns f(x). Chunks with a non-finite
 /// entry are recomputed one direction at a time, as in [`gradient`].
 fn gradient_hvp_into<O: Objective, const N: usize>(
@@ -123,17 +138,7 @@ fn gradient_hvp_into<O: Objective, const N: usize>(
     g: &mut [f64],
     hv: &mut [f64],
 ) -> f64 {
-    let mut xs: Vec<HyperDualSVec64<1, N>> = x
-        .iter()
-        .zip(v)
-        .map(|(&xi, &vi)| {
-            let mut y = HyperDualSVec64::from_re(xi);
-            if vi != 0.0 {
-                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
-            }
-            y
-        })
-        .collect();
+    let mut xs = seeded::<N>(x, v);
     let mut fx = f64::NAN;
     let stop = range.end;
     for start in range.step_by(N) {
@@ -273,18 +278,10 @@ pub fn directional<O: Objective>(f: &O, x: &[f64], v: &[f64]) -> (f64, f64, f64)
     if (y.eps1.is_finite() && y.eps1eps2.is_finite()) || v.iter().all(|&vi| vi != 0.0) {
         return (y.re, y.eps1, y.eps1eps2);
     }
-    let xs: Vec<HyperDualSVec64<1, 1>> = x
-        .iter()
-        .zip(v)
-        .map(|(&xi, &vi)| {
-            let mut y = HyperDualSVec64::from_re(xi);
-            if vi != 0.0 {
-                y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
-                y.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
-            }
-            y
-        })
-        .collect();
+    let mut xs = seeded::<1>(x, v);
+    for (y, &vi) in xs.iter_mut().zip(v).filter(|&(_, &vi)| vi != 0.0) {
+        y.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
+    }
     let y = f.eval(&xs);
     let slope = y.eps1.0.map_or(0.0, |e| e[0]);
     let curvature = y.eps1eps2.0.map_or(0.0, |e| e[(0, 0)]);

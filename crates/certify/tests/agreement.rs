@@ -98,20 +98,12 @@ fn rotated_quadratics_mixed_spectra() {
             .map(|i| -0.8 + 2.0 * ((i * 17 + seed) % d) as f64 / d as f64)
             .collect();
         let f = RotatedQuadratic::new(spectrum, seed as u64).expect("finite");
-        check_agreement(
-            &f,
-            &DVector::zeros(d),
-            f.lambda_min(),
-            &format!("mixed {seed}"),
-        );
         let shifted: Vec<f64> = f.eigenvalues().iter().map(|l| l + 0.85).collect();
         let g = RotatedQuadratic::new(shifted, seed as u64).expect("finite");
-        check_agreement(
-            &g,
-            &DVector::zeros(d),
-            g.lambda_min(),
-            &format!("positive {seed}"),
-        );
+        for (q, kind) in [(&f, "mixed"), (&g, "positive")] {
+            let label = format!("{kind} {seed}");
+            check_agreement(q, &DVector::zeros(d), q.lambda_min(), &label);
+        }
     }
 }
 

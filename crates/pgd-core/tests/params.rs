@@ -181,27 +181,25 @@ fn every_invalid_theory_constant_is_named() {
         PgdParams::from_theory(&ok, 0),
         Err(ParamError::Zero { name: "dim" })
     );
-    // Valid constants whose derived values underflow: r = √c/χ²·ε/ℓ = 0 in f64.
-    let k = TheoryConstants {
+    // Valid constants whose derived values underflow (r = √c/χ²·ε/ℓ = 0 in f64), and
+    // constants whose t_thres is beyond 2^53.
+    let underflow = TheoryConstants {
         eps: 1e-300,
         l: 1e10,
         ..ok
     };
-    assert!(matches!(
-        PgdParams::from_theory(&k, 10),
-        Err(ParamError::DerivedOutOfRange { .. })
-    ));
-    // t_thres beyond 2^53.
-    let k = TheoryConstants {
+    let beyond = TheoryConstants {
         eps: 1e-40,
         rho: 1e-40,
         l: 1.0,
         ..ok
     };
-    assert!(matches!(
-        PgdParams::from_theory(&k, 10),
-        Err(ParamError::DerivedOutOfRange { .. })
-    ));
+    for k in [underflow, beyond] {
+        assert!(matches!(
+            PgdParams::from_theory(&k, 10),
+            Err(ParamError::DerivedOutOfRange { .. })
+        ));
+    }
 }
 
 #[test]

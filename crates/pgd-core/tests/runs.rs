@@ -311,10 +311,12 @@ fn a_non_finite_value_mid_run_is_an_error_with_its_iteration() {
     fn root<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         x[0].sqrt()
     }
-    let gd = GradientDescent::new(10.0, 1e-9).expect("valid");
-    let err = gd
-        .minimize(&objective!(root, 1), &dvector![1.0])
-        .expect_err("NaN");
+    let descend = |eta: f64| {
+        let gd = GradientDescent::new(eta, 1e-9).expect("valid");
+        gd.minimize(&objective!(root, 1), &dvector![1.0])
+            .expect_err("a non-finite evaluation")
+    };
+    let err = descend(10.0);
     assert!(
         matches!(
             err,
@@ -328,10 +330,7 @@ fn a_non_finite_value_mid_run_is_an_error_with_its_iteration() {
     assert!(err.to_string().contains("iteration 1"));
 
     // A non-finite gradient at a finite value: √x₁ at x₁ = 1 − 2·0.5 = 0.
-    let gd = GradientDescent::new(2.0, 1e-9).expect("valid");
-    let err = gd
-        .minimize(&objective!(root, 1), &dvector![1.0])
-        .expect_err("∞ gradient");
+    let err = descend(2.0);
     assert!(
         matches!(
             err,
