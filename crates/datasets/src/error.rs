@@ -124,4 +124,27 @@ pub enum DataError {
         /// The variable.
         var: &'static str,
     },
+    /// A gzip stream that cannot be decompressed (corrupt or cut short).
+    #[error("cannot decompress {}: {source}", path.display())]
+    Decompress {
+        /// The file.
+        path: PathBuf,
+        /// What the decompressor reported.
+        source: std::io::Error,
+    },
+    /// A data set that is not installed: none of its files were found.
+    #[error(
+        "{dataset} is not installed: no data files in {} (set {env_var} to their directory, or install the Debian package: apt-get install {package})",
+        dir.display()
+    )]
+    NotInstalled {
+        /// The data set.
+        dataset: &'static str,
+        /// The directory looked in.
+        dir: PathBuf,
+        /// The environment variable that names another directory.
+        env_var: &'static str,
+        /// The Debian package that installs it.
+        package: &'static str,
+    },
 }
