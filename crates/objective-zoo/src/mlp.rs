@@ -44,6 +44,18 @@ impl MlpShape {
             classes: 10,
         }
     }
+    /// The review's network on the 28×28 grey images of Fashion-MNIST: 784 → 128 → 32 → 10
+    /// (104 938 weights).
+    ///
+    /// ```
+    /// assert_eq!(objective_zoo::MlpShape::review_fashion().n_params(), 104_938);
+    /// ```
+    pub fn review_fashion() -> Self {
+        MlpShape {
+            inputs: 784,
+            ..Self::review_cifar()
+        }
+    }
     /// The same architecture scaled to the 64-pixel UCI digits: 64 → 32 → 32 → 10 (3 466
     /// weights).
     pub fn review_digits() -> Self {

@@ -10,6 +10,7 @@
 //! cargo run --release -p saddle-experiments --bin review                 # UCI digits, the full run
 //! cargo run -p saddle-experiments --bin review -- --quick                 # seconds (CI)
 //! cargo run --release -p saddle-experiments --bin review -- --data cifar10 DIR  # CIFAR-10 (or CIFAR10_DIR=DIR)
+//! cargo run --release -p saddle-experiments --bin review -- --data fashion-mnist # apt-get install dataset-fashion-mnist
 //! cargo run --release -p saddle-experiments --bin review -- --synthetic-cifar 240 --seeds 1 --epochs 3
 //! ```
 //!
@@ -20,7 +21,10 @@
 //! first writes a directory of that format holding **random noise** (N records per training
 //! file, N test records, seeded; into `--cifar DIR` if given, else the temporary directory) and
 //! then runs exactly the same path on it: it shows that the CIFAR-10 pipeline runs end to end
-//! and what it costs, not what the network learns.
+//! and what it costs, not what the network learns. `--data fashion-mnist` reads Fashion-MNIST
+//! (60 000 + 10 000 images of 28×28; `$FASHION_MNIST_DIR`, else where Debian's package
+//! `dataset-fashion-mnist` installs it) and trains the review's network at 784 → 128 → 32 →
+//! 10; quick mode uses its first 256 training and 128 test images.
 //!
 //! Flags: `--epochs N`, `--seeds N`, `--threads N` (default 2; results do not depend on it),
 //! `--loss l2` (the softmax squared error instead of cross-entropy), `--train-limit N` and
@@ -56,7 +60,7 @@ use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
 use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp};
 use pgd_core::{Psgd, Sgd, StochasticOptimizer};
-use saddle_datasets::{LabeledImages, Split, cifar10};
+use saddle_datasets::{LabeledImages, Split, cifar10, fashion_mnist};
 use std::error::Error;
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
@@ -82,6 +86,8 @@ struct Config {
     threads: usize,
     loss: Loss,
     cifar: Option<PathBuf>,
+    /// `--data fashion-mnist`.
+    fashion: bool,
     train_limit: Option<usize>,
     test_limit: Option<usize>,
     lanczos: usize,
@@ -102,6 +108,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         threads: 2,
         loss: Loss::CrossEntropy,
         cifar: None,
+        fashion: false,
         train_limit: None,
         test_limit: None,
         lanczos: 60,
@@ -133,12 +140,19 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             "--cifar" => c.cifar = Some(PathBuf::from(val("--cifar")?)),
             "--data" => match val("--data")?.as_str() {
                 "digits" => {
-                    c.cifar = None;
+                    (c.cifar, c.fashion) = (None, false);
                     digits_asked = true;
                 }
-                "cifar10" => c.cifar = Some(PathBuf::from(val("--data cifar10")?)),
+                "cifar10" => {
+                    c.cifar = Some(PathBuf::from(val("--data cifar10")?));
+                    c.fashion = false;
+                }
+                "fashion-mnist" => (c.cifar, c.fashion) = (None, true),
                 other => {
-                    return Err(format!("--data takes digits or cifar10 DIR, got {other:?}").into());
+                    return Err(format!(
+                        "--data takes digits, cifar10 DIR or fashion-mnist, got {other:?}"
+                    )
+                    .into());
                 }
             },
             "--cert-budget" => c.cert_budget = Some(val("--cert-budget")?.parse()?),
@@ -171,7 +185,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         );
         c.cifar = Some(dir);
     }
-    if c.cifar.is_none() && !digits_asked {
+    if c.cifar.is_none() && !digits_asked && !c.fashion {
         c.cifar = cifar10::dir_from_env().ok();
     }
     c.epochs = epochs.unwrap_or(if c.quick { 2 } else { 150 });
@@ -342,6 +356,7 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
 fn load(cfg: &Config) -> Result<(String, Split), Box<dyn Error>> {
     let (name, mut split) = match &cfg.cifar {
         Some(dir) => ("cifar10".to_string(), cifar10::load(dir)?),
+        None if cfg.fashion => ("fashion-mnist".to_string(), fashion_mnist::load()?),
         None => ("digits".to_string(), saddle_datasets::digits::train_test()?),
     };
     if let Some(n) = cfg.train_limit {
@@ -380,10 +395,10 @@ fn run() -> Result<(), Box<dyn Error>> {
     let cfg = parse()?;
     let wall = Instant::now();
     let (data, split) = load(&cfg)?;
-    let shape = if data == "cifar10" {
-        MlpShape::review_cifar()
-    } else {
-        MlpShape::review_digits()
+    let shape = match data.as_str() {
+        "cifar10" => MlpShape::review_cifar(),
+        "fashion-mnist" => MlpShape::review_fashion(),
+        _ => MlpShape::review_digits(),
     };
     let train = network(shape, &split.train, cfg.loss)?;
     let test = network(shape, &split.test, cfg.loss)?;
