@@ -408,10 +408,12 @@ fn exceeding_the_limit_inside_a_block_is_an_error_on_both_tapes() {
     // The block: 6 row nodes and its payload (c, x's partials and nodes: ≥ 35 node
     // equivalents on either tape); nothing is recorded before it.
     let limit = case.dim() + 30;
-    let previous = reverse::set_tape_limit(limit);
-    let g = reverse::gradient(&case, &x);
-    let h = reverse::gradient_hvp(&case, &x, &v);
-    reverse::set_tape_limit(previous);
+    let (g, h) = reverse::with_tape_limit(limit, || {
+        (
+            reverse::gradient(&case, &x),
+            reverse::gradient_hvp(&case, &x, &v),
+        )
+    });
     assert_eq!(g.err(), Some(EvalError::TapeLimitExceeded { limit }));
     assert_eq!(h.err(), Some(EvalError::TapeLimitExceeded { limit }));
     assert_same(case, &x, &v);
@@ -658,17 +660,17 @@ fn the_common_forms_take_the_block_and_the_others_the_loop() {
         };
         let (x, v) = point(case.dim(), 0.2);
         let limit = case.dim() + 180;
-        let previous = reverse::set_tape_limit(limit);
-        let g = reverse::gradient(&case, &x);
-        let h = reverse::gradient_hvp(&case, &x, &v);
-        let plain = reverse::gradient(
-            &Case {
-                kernel: false,
-                ..case
-            },
-            &x,
-        );
-        reverse::set_tape_limit(previous);
+        let plain_case = Case {
+            kernel: false,
+            ..case
+        };
+        let (g, h, plain) = reverse::with_tape_limit(limit, || {
+            (
+                reverse::gradient(&case, &x),
+                reverse::gradient_hvp(&case, &x, &v),
+                reverse::gradient(&plain_case, &x),
+            )
+        });
         let fast = !matches!(
             kind,
             Kind::Permuted | Kind::MixedW | Kind::RepeatedWx | Kind::RepeatedX | Kind::BiasIsX

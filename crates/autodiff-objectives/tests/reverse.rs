@@ -543,11 +543,11 @@ fn a_sum_of_n_recorded_terms_takes_about_n_over_63_nodes() {
         x.iter().map(|&xi| xi * 2.0).sum()
     }
     let x = DVector::from_fn(1_000, |i, _| i as f64);
-    let previous = reverse::set_tape_limit(1 + 1_000 + 16);
-    let result = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(1 + 1_000 + 15);
-    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(previous);
+    let [result, too_small] = [16, 15].map(|above| {
+        reverse::with_tape_limit(1 + 1_000 + above, || {
+            gradient_with(&objective!(f), &x, Backend::Reverse)
+        })
+    });
     let (fx, g) = result.expect("fits in 16 nodes above the inputs");
     assert_eq!(fx, 999_000.0);
     assert!(g.iter().all(|&gi| gi == 2.0));
@@ -728,11 +728,11 @@ fn a_dot_product_of_n_recorded_pairs_takes_about_2n_over_63_nodes() {
     // 2 · 500 recorded operands: ⌈999/63⌉ = 16 nodes above the 1 000 inputs and the sink
     // (a product and a sum node per pair would be 1 000 − 1 + 500).
     let x = DVector::from_fn(1_000, |i, _| i as f64 * 0.01);
-    let previous = reverse::set_tape_limit(1 + 1_000 + 16);
-    let fits = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(1 + 1_000 + 15);
-    let too_small = gradient_with(&objective!(f), &x, Backend::Reverse);
-    reverse::set_tape_limit(previous);
+    let [fits, too_small] = [16, 15].map(|above| {
+        reverse::with_tape_limit(1 + 1_000 + above, || {
+            gradient_with(&objective!(f), &x, Backend::Reverse)
+        })
+    });
     let (_, g) = fits.expect("fits in 16 nodes");
     let expected = DVector::from_fn(1_000, |i, _| x[(i + 500) % 1_000]);
     assert_eq!(g, expected, "∂/∂aᵢ = bᵢ and ∂/∂bᵢ = aᵢ, exactly");

@@ -307,35 +307,34 @@ fn accuracy_counts_argmax_hits() {
 
 #[test]
 fn invalid_networks_and_points_are_errors() {
+    let new = |shape, inputs: Vec<f64>, labels: Vec<u8>| {
+        ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).map(|_| ())
+    };
     let bad_shape = MlpShape { hidden: 0, ..SHAPE };
+    let no_layer = new(bad_shape, vec![0.0; 3], vec![0]);
+    assert!(matches!(no_layer, Err(ZooError::DimensionTooSmall { .. })));
+    let wrong_length = new(SHAPE, vec![0.0; 4], vec![0]);
     assert!(matches!(
-        ReviewMlp::new(bad_shape, vec![0.0; 3], vec![0], Loss::CrossEntropy),
-        Err(ZooError::DimensionTooSmall { .. })
-    ));
-    assert!(matches!(
-        ReviewMlp::new(SHAPE, vec![0.0; 4], vec![0], Loss::CrossEntropy),
+        wrong_length,
         Err(ZooError::DimensionMismatch {
             expected: 3,
             got: 4,
             ..
         })
     ));
+    let nan = new(SHAPE, vec![0.0, f64::NAN, 0.0], vec![0]);
+    assert!(matches!(nan, Err(ZooError::NonFinite { index: 1, .. })));
+    let bad_label = new(SHAPE, vec![0.0; 3], vec![3]);
     assert!(matches!(
-        ReviewMlp::new(SHAPE, vec![0.0, f64::NAN, 0.0], vec![0], Loss::CrossEntropy),
-        Err(ZooError::NonFinite { index: 1, .. })
-    ));
-    assert!(matches!(
-        ReviewMlp::new(SHAPE, vec![0.0; 3], vec![3], Loss::CrossEntropy),
+        bad_label,
         Err(ZooError::InvalidIndex {
             index: 0,
             len: 3,
             ..
         })
     ));
-    assert!(matches!(
-        ReviewMlp::new(SHAPE, vec![], vec![], Loss::CrossEntropy),
-        Err(ZooError::DimensionTooSmall { .. })
-    ));
+    let empty = new(SHAPE, vec![], vec![]);
+    assert!(matches!(empty, Err(ZooError::DimensionTooSmall { .. })));
     for rate in [-0.1, 1.0, f64::NAN] {
         assert!(matches!(
             tiny(Loss::CrossEntropy).dropout(rate, 0),

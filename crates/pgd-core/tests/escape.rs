@@ -9,9 +9,9 @@
 
 use autodiff_objectives::{DualNum, Objective, gradient, hessian, objective};
 use nalgebra::{DMatrix, DVector, dvector};
-use pgd_core::{
-    Event, GradientDescent, Optimizer, Pgd, PgdLi, PgdParams, Termination, TheoryConstants,
-};
+use pgd_core::{Event, GradientDescent, Optimizer, Pgd, PgdLi, PgdParams, Termination};
+
+mod common;
 
 /// x₁⁴ − 2x₁² + x₂²: strict saddle at 0 (λ = −4, 2), minima (±1, 0) with f = −1.
 fn quartic<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
@@ -197,14 +197,7 @@ fn pgd_factorizes_a_matrix_from_zero_for_every_seed() {
 fn pgd_with_theory_parameters_escapes_and_returns_an_eps_sosp() {
     // On the sublevel set {f ≤ 0} ⊂ {|x₁| ≤ 1.5, |x₂| ≤ 1}: ℓ = max|12x₁² − 4| ≤ 23, ρ = 24·1.5 = 36.
     let f = objective!(quartic, 2);
-    let k = TheoryConstants {
-        l: 23.0,
-        rho: 36.0,
-        eps: 1e-3,
-        c: 1.0,
-        delta: 0.1,
-        delta_f: 1.0,
-    };
+    let k = common::constants(23.0, 36.0, 1e-3, 0.1);
     let params = PgdParams::from_theory(&k, 2).expect("valid");
     assert!(params.radius() < 1e-7);
     for seed in 0..4 {

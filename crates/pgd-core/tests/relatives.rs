@@ -44,46 +44,33 @@ impl FiniteSum for NoisyQuartic {
     }
 }
 
-/// The quartic as an average of weighted copies wᵢ·quartic, Σwᵢ/n = 1: every stochastic
-/// gradient vanishes at the saddle, so sampling alone cannot leave it.
-#[derive(Debug)]
-struct ScaledQuartic;
-impl Objective for ScaledQuartic {
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        quartic(x)
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(2)
-    }
+/// `$name`: the objective `$g` on R² as the average of its weighted copies 0.5·`$g` and
+/// 1.5·`$g`. Every stochastic gradient vanishes where ∇`$g` does: at the quartic's saddle
+/// sampling alone cannot leave it, and the bowl's terms share its minimum.
+macro_rules! weighted_copies {
+    ($name:ident, $g:path) => {
+        #[derive(Debug)]
+        struct $name;
+        impl Objective for $name {
+            fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+                $g(x)
+            }
+            fn dim(&self) -> Option<usize> {
+                Some(2)
+            }
+        }
+        impl FiniteSum for $name {
+            fn n_terms(&self) -> usize {
+                2
+            }
+            fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
+                $g(x) * [0.5, 1.5][i]
+            }
+        }
+    };
 }
-impl FiniteSum for ScaledQuartic {
-    fn n_terms(&self) -> usize {
-        2
-    }
-    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
-        quartic(x) * [0.5, 1.5][i]
-    }
-}
-
-/// The bowl as an average of weighted copies (0.5, 1.5): all terms share the minimum.
-#[derive(Debug)]
-struct ScaledBowl;
-impl Objective for ScaledBowl {
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        bowl(x)
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(2)
-    }
-}
-impl FiniteSum for ScaledBowl {
-    fn n_terms(&self) -> usize {
-        2
-    }
-    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, i: usize, x: &[D]) -> D {
-        bowl(x) * [0.5, 1.5][i]
-    }
-}
+weighted_copies!(ScaledQuartic, quartic);
+weighted_copies!(ScaledBowl, bowl);
 
 const SEEDS: std::ops::Range<u64> = 0..16;
 
@@ -129,14 +116,7 @@ fn pagd_escapes_the_quartic_saddle_for_16_seeds() {
 fn pagd_with_theory_parameters_escapes() {
     let f = objective!(quartic, 2);
     // ℓ = 8 (λ_max at the minima), ρ = 24·1.2 (|∂³f| = 24|x₁| on |x₁| ≤ 1.2), ε = 1e-2, c = 1.
-    let k = TheoryConstants {
-        l: 8.0,
-        rho: 28.8,
-        eps: 1e-2,
-        c: 1.0,
-        delta: 0.1,
-        delta_f: 1.0,
-    };
+    let k = common::constants(8.0, 28.8, 1e-2, 0.1);
     let p = PagdParams::from_theory(&k, 2).unwrap();
     for seed in 0..4 {
         let out = Pagd::new(p)

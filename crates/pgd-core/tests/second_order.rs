@@ -531,32 +531,25 @@ fn a_tolerance_below_rounding_ends_stalled_not_converged() {
         ..Tolerances::default()
     };
     let x0 = DVector::zeros(6);
+    let tr = |subproblem| {
+        TrustRegion::new(TrustRegionParams {
+            subproblem,
+            tolerances: tol,
+            ..Default::default()
+        })
+        .unwrap()
+        .max_iters(1000)
+    };
+    let arc = AdaptiveCubic::new(ArcParams {
+        tolerances: tol,
+        ..Default::default()
+    })
+    .unwrap()
+    .max_iters(1000);
     let outs = [
-        TrustRegion::new(TrustRegionParams {
-            tolerances: tol,
-            ..Default::default()
-        })
-        .unwrap()
-        .max_iters(1000)
-        .minimize(&f, &x0)
-        .unwrap(),
-        TrustRegion::new(TrustRegionParams {
-            subproblem: Subproblem::Lanczos,
-            tolerances: tol,
-            ..Default::default()
-        })
-        .unwrap()
-        .max_iters(1000)
-        .minimize(&f, &x0)
-        .unwrap(),
-        AdaptiveCubic::new(ArcParams {
-            tolerances: tol,
-            ..Default::default()
-        })
-        .unwrap()
-        .max_iters(1000)
-        .minimize(&f, &x0)
-        .unwrap(),
+        tr(Subproblem::SteihaugCg).minimize(&f, &x0).unwrap(),
+        tr(Subproblem::Lanczos).minimize(&f, &x0).unwrap(),
+        arc.minimize(&f, &x0).unwrap(),
     ];
     for out in outs {
         assert!(

@@ -372,6 +372,29 @@ pub fn set_tape_limit(limit: usize) -> usize {
     })
 }
 
+/// Runs `f` with this thread's tape limit set to `limit` (clamped as by [`set_tape_limit`]),
+/// then restores the previous limit — also when `f` panics.
+///
+/// ```
+/// use autodiff_objectives::{gradient_with, objective, reverse, Backend, DualNum, EvalError};
+/// use nalgebra::DVector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x.iter().map(|&xi| xi * xi).sum() }
+/// let x = DVector::from_element(1_000, 1.0);
+/// let small = reverse::with_tape_limit(100, || gradient_with(&objective!(f), &x, Backend::Reverse));
+/// assert_eq!(small, Err(EvalError::TapeLimitExceeded { limit: 100 }));
+/// assert_eq!(reverse::tape_limit(), reverse::DEFAULT_TAPE_LIMIT); // restored
+/// ```
+pub fn with_tape_limit<R>(limit: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            set_tape_limit(self.0);
+        }
+    }
+    let _restore = Restore(set_tape_limit(limit));
+    f()
+}
+
 /// The sizes of this thread's tapes: how many nodes they hold now, inputs included (1
 /// outside a differentiation: the sink node), and how many stored nodes — the inputs take an
 /// index but no storage — they can hold without allocating.
