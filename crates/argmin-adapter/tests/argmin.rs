@@ -220,18 +220,29 @@ impl Observe<PgdState> for Watch {
     }
 }
 
+/// The practical PGD parameters these tests run with.
+fn practical() -> PgdParams {
+    PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100).expect("valid")
+}
+
+/// PGD with `seed` on the quartic saddle under argmin's Executor, from the saddle, with
+/// `max_iters` iterations.
+fn pgd_at_the_saddle(
+    seed: u64,
+    max_iters: u64,
+) -> Executor<ArgminObjective<QuarticSaddle>, PgdSolver, PgdState> {
+    let solver = PgdSolver::new(practical()).seed(seed);
+    Executor::new(ArgminObjective::new(QuarticSaddle), solver)
+        .configure(move |s| s.param(vec![0.0, 0.0]).max_iters(max_iters))
+}
+
 #[test]
 fn observers_see_every_iteration_and_perturbation() {
-    let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100).expect("valid");
     let seen = Rc::new(RefCell::new(Seen::default()));
-    let res = Executor::new(
-        ArgminObjective::new(QuarticSaddle),
-        PgdSolver::new(params).seed(5),
-    )
-    .configure(|s| s.param(vec![0.0, 0.0]).max_iters(100_000))
-    .add_observer(Watch(seen.clone()), ObserverMode::Always)
-    .run()
-    .expect("runs");
+    let res = pgd_at_the_saddle(5, 100_000)
+        .add_observer(Watch(seen.clone()), ObserverMode::Always)
+        .run()
+        .expect("runs");
     let seen = seen.borrow();
     assert_eq!(seen.iters, res.state().get_iter());
     assert_eq!(seen.perturbed, res.solver.perturbations().len() as u64);
@@ -265,20 +276,16 @@ impl Checkpoint<PgdSolver, PgdState> for Memory {
 
 #[test]
 fn a_run_resumed_from_a_checkpoint_ends_where_the_whole_run_ends() {
-    let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100).expect("valid");
+    let params = practical();
     let saved = Rc::new(RefCell::new(Vec::new()));
-    let whole = Executor::new(
-        ArgminObjective::new(QuarticSaddle),
-        PgdSolver::new(params).seed(9),
-    )
-    .configure(|s| s.param(vec![0.0, 0.0]).max_iters(100_000))
-    .checkpointing(Memory {
-        every: 50,
-        saved: saved.clone(),
-        resume: None,
-    })
-    .run()
-    .expect("runs");
+    let whole = pgd_at_the_saddle(9, 100_000)
+        .checkpointing(Memory {
+            every: 50,
+            saved: saved.clone(),
+            resume: None,
+        })
+        .run()
+        .expect("runs");
     let checkpoints = saved.borrow().clone();
     assert!(checkpoints.len() >= 3, "{} checkpoints", checkpoints.len());
     // Resume from a checkpoint taken after the first perturbation (the RNG has moved on).
@@ -307,11 +314,7 @@ fn a_run_resumed_from_a_checkpoint_ends_where_the_whole_run_ends() {
 
 #[test]
 fn argmin_budgets_stop_pgd_without_claiming_convergence() {
-    let params = PgdParams::practical(0.05, 1e-2, 1e-3, 1e-4, 100).expect("valid");
-    let res = Executor::new(ArgminObjective::new(QuarticSaddle), PgdSolver::new(params))
-        .configure(|s| s.param(vec![0.0, 0.0]).max_iters(30))
-        .run()
-        .expect("runs");
+    let res = pgd_at_the_saddle(0, 30).run().expect("runs");
     assert_eq!(
         res.state().get_termination_reason(),
         Some(&TerminationReason::MaxItersReached)

@@ -223,6 +223,17 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
     let (eps, rho) = (1e-3, 1.0);
     let f = objective!(bowl, 2);
     let x0 = dvector![0.3, -0.2];
+    let sgd = Sgd::new(0.1, 1)
+        .unwrap()
+        .tolerance(eps, 10)
+        .unwrap()
+        .seed(1);
+    let psgd = Psgd::new(0.1, 1e-4)
+        .unwrap()
+        .tolerance(eps, 10)
+        .unwrap()
+        .seed(1);
+    let minibatch = psgd.clone().batch_size(2).unwrap();
     let outs: Vec<(&str, Outcome)> = vec![
         (
             "pagd",
@@ -251,37 +262,11 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
                 .minimize(&f, &x0)
                 .unwrap(),
         ),
-        (
-            "sgd",
-            Sgd::new(0.1, 1)
-                .unwrap()
-                .tolerance(eps, 10)
-                .unwrap()
-                .seed(1)
-                .minimize_stochastic(&ScaledBowl, &x0)
-                .unwrap(),
-        ),
-        (
-            "psgd",
-            Psgd::new(0.1, 1e-4)
-                .unwrap()
-                .tolerance(eps, 10)
-                .unwrap()
-                .seed(1)
-                .minimize_stochastic(&ScaledBowl, &x0)
-                .unwrap(),
-        ),
+        ("sgd", sgd.minimize_stochastic(&ScaledBowl, &x0).unwrap()),
+        ("psgd", psgd.minimize_stochastic(&ScaledBowl, &x0).unwrap()),
         (
             "mini-batch psgd",
-            Psgd::new(0.1, 1e-4)
-                .unwrap()
-                .batch_size(2)
-                .unwrap()
-                .tolerance(eps, 10)
-                .unwrap()
-                .seed(1)
-                .minimize_stochastic(&ScaledBowl, &x0)
-                .unwrap(),
+            minibatch.minimize_stochastic(&ScaledBowl, &x0).unwrap(),
         ),
     ];
     for (name, out) in outs {
