@@ -92,6 +92,42 @@ pub fn require_positive<E>(value: f64, err: impl FnOnce(f64) -> E) -> Result<f64
     }
 }
 
+/// A relation that every value a toolkit function writes satisfies (a certificate, an
+/// optimizer's outcome), found false in one that was read back — edited, or written by
+/// something else. `relation` names it; `detail` gives the numbers.
+///
+/// ```
+/// use autodiff_objectives::validate::{require, Inconsistency};
+/// let (g, eps) = (5.0, 1e-3);
+/// let err = require(g <= eps, "‖∇f‖ ≤ ε", || format!("‖∇f‖ = {g}")).unwrap_err();
+/// assert_eq!(err.relation, "‖∇f‖ ≤ ε");
+/// assert_eq!(err.to_string(), "inconsistent: ‖∇f‖ ≤ ε does not hold (‖∇f‖ = 5)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inconsistent: {relation} does not hold ({detail})")]
+pub struct Inconsistency {
+    /// The relation that does not hold, in words.
+    pub relation: &'static str,
+    /// The numbers that break it.
+    pub detail: String,
+}
+
+/// `Ok` when `ok`, else the [`Inconsistency`] naming `relation` (its detail built only then).
+pub fn require(
+    ok: bool,
+    relation: &'static str,
+    detail: impl FnOnce() -> String,
+) -> Result<(), Inconsistency> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Inconsistency {
+            relation,
+            detail: detail(),
+        })
+    }
+}
+
 /// Builder setters, written once: each line `name(arg: Type) => field;` (or
 /// `=> field: Some;` for an optional setting) becomes a documented `pub fn name(mut self, arg: Type) -> Self`
 /// that stores the argument and returns the builder. Used by the toolkit's builders

@@ -315,8 +315,11 @@ pub struct Randomness {
 ///
 /// `Display` prints the plain-text report; [`Certificate::to_markdown`] and
 /// [`Certificate::to_json`] the others.
+///
+/// Reading one back (feature `serde`: serde's `Deserialize`, or
+/// [`Certificate::from_json`]) re-checks every relation the certifier guarantees
+/// ([`Certificate::check_consistency`]): an edited certificate does not read back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Certificate {
     /// d.
     pub dim: usize,

@@ -1,11 +1,53 @@
 //! Feature `serde`: reading certificates back — from a serialized [`Certificate`] (serde) or
 //! from the versioned JSON report of [`Certificate::to_json`].
 
-use crate::certificate::Certificate;
+use crate::certificate::{
+    Certificate, Classification, CurvatureCheck, EscapeDirection, Evaluations, Inertia,
+    LambdaBounds, LocalEstimates, Method, MethodDetails, Randomness, Verdict,
+};
 use crate::report::JSON_SCHEMA_VERSION;
 use nalgebra::DVector;
 use serde::{Deserialize, Deserializer};
+use std::time::Duration;
 use thiserror::Error;
+
+/// The fields of a [`Certificate`] as serde reads them, before any check: the one private
+/// path to an unchecked certificate. Both public paths check it.
+#[derive(Deserialize)]
+#[serde(remote = "Certificate")]
+struct Unchecked {
+    dim: usize,
+    value: f64,
+    grad_norm: f64,
+    eps: f64,
+    rho: f64,
+    threshold: f64,
+    lambda_min: f64,
+    lambda_bounds: LambdaBounds,
+    curvature: CurvatureCheck,
+    verdict: Verdict,
+    classification: Classification,
+    inertia: Option<Inertia>,
+    escape_direction: Option<EscapeDirection>,
+    method: Method,
+    method_reason: String,
+    details: MethodDetails,
+    estimates: Option<LocalEstimates>,
+    randomness: Option<Randomness>,
+    evaluations: Evaluations,
+    #[serde(default)]
+    elapsed: Duration,
+}
+
+/// Reads a certificate and checks it ([`Certificate::check_consistency`], to the last bits:
+/// serde's formats keep them).
+impl<'de> Deserialize<'de> for Certificate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let cert = Unchecked::deserialize(d)?;
+        cert.check_consistency().map_err(serde::de::Error::custom)?;
+        Ok(cert)
+    }
+}
 
 /// `DVector<f64>` from a plain sequence of numbers (the form it is serialized in).
 pub(crate) fn de_dvector<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {
@@ -34,6 +76,10 @@ pub enum JsonReportError {
     /// A field is missing or has the wrong type or value.
     #[error("invalid JSON report: {0}")]
     Invalid(String),
+    /// The report's numbers contradict its claims (an edited report): see
+    /// [`Certificate::check_consistency`].
+    #[error("{0}")]
+    Inconsistent(#[from] crate::Inconsistency),
 }
 
 impl Certificate {
@@ -42,9 +88,14 @@ impl Certificate {
     /// without wall time reads back with `elapsed` = 0. Unknown fields are ignored, so reports
     /// with fields added later in the same schema version still read.
     ///
+    /// The report is evidence: its numbers are checked against its claims
+    /// ([`Certificate::check_consistency`], equalities to the report's rounding), so an edited
+    /// report does not read back as a proof.
+    ///
     /// # Errors
-    /// [`JsonReportError`]: not JSON, no or an unsupported `schema_version`, or a missing or
-    /// ill-typed field (named in the message).
+    /// [`JsonReportError`]: not JSON, no or an unsupported `schema_version`, a missing or
+    /// ill-typed field (named in the message), or numbers that contradict the report's claims
+    /// ([`JsonReportError::Inconsistent`], naming the relation).
     ///
     /// ```
     /// use autodiff_objectives::{objective, DualNum};
@@ -79,6 +130,17 @@ impl Certificate {
                 supported: JSON_SCHEMA_VERSION,
             });
         }
-        serde_json::from_value(value).map_err(|e| JsonReportError::Invalid(e.to_string()))
+        // Equalities are checked to the report's rounding: `digits` significant digits (the
+        // field every report carries; 6, the default, in reports written before it).
+        let digits = object
+            .get("digits")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(6)
+            .clamp(1, 17);
+        let tol = 10f64.powi(1 - digits as i32).max(8.0 * f64::EPSILON);
+        let cert =
+            Unchecked::deserialize(value).map_err(|e| JsonReportError::Invalid(e.to_string()))?;
+        cert.check_consistency_to(tol)?;
+        Ok(cert)
     }
 }

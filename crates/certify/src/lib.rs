@@ -75,6 +75,7 @@
 mod certificate;
 mod certifier;
 mod cholesky;
+mod consistency;
 mod dense;
 mod error;
 mod estimate;
@@ -86,6 +87,7 @@ mod outcome;
 mod report;
 
 pub use autodiff_objectives;
+pub use autodiff_objectives::validate::Inconsistency;
 pub use certificate::{
     Assurance, Certificate, CholeskyProof, Classification, CurvatureCheck, EscapeDirection,
     Evaluations, Inertia, LambdaBounds, LanczosDetails, LocalEstimates, Method, MethodDetails,

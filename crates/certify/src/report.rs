@@ -448,6 +448,10 @@ impl Certificate {
             o.insert("schema_version".into(), JSON_SCHEMA_VERSION.into());
         }
         round_json(&mut v, options.digits);
+        if let serde_json::Value::Object(o) = &mut v {
+            // The precision the numbers were rounded to: reading back checks equalities to it.
+            o.insert("digits".into(), options.digits.into());
+        }
         serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 }
