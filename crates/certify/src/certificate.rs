@@ -317,7 +317,7 @@ pub struct Randomness {
 /// [`Certificate::to_json`] the others.
 ///
 /// Reading one back (feature `serde`: serde's `Deserialize`, or
-/// [`Certificate::from_json`]) re-checks every relation the certifier guarantees
+/// `Certificate::from_json`) re-checks every relation the certifier guarantees
 /// ([`Certificate::check_consistency`]): an edited certificate does not read back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Certificate {

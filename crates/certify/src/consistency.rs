@@ -14,9 +14,9 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 impl Certificate {
     /// Checks every relation the certifier guarantees between the numbers of this certificate,
     /// to the last bits of rounding (a certificate read back from a binary serde format keeps
-    /// every bit). [`Certificate::from_json`] and serde's `Deserialize` run this check (the
-    /// JSON report at the precision it was rendered with), so a report edited into a claim its
-    /// numbers contradict does not read back.
+    /// every bit). With feature `serde`, `Certificate::from_json` and serde's `Deserialize`
+    /// run this check (the JSON report at the precision it was rendered with), so a report
+    /// edited into a claim its numbers contradict does not read back.
     ///
     /// The relations: ε, ρ finite and positive; threshold = −√(ρε); d ≥ 1; f(x), ‖∇f‖ and
     /// λ_min finite; an ε-SOSP verdict has ‖∇f‖ ≤ ε, a curvature condition that holds with the

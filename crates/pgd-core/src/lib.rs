@@ -216,6 +216,7 @@
 //! typical constants are in `docs/theory.md`.
 
 mod ball;
+mod consistency;
 mod error;
 mod gd;
 mod method;

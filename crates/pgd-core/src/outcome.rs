@@ -20,8 +20,12 @@ use std::time::Duration;
 /// assert!(tol.converged());
 /// assert_eq!(tol.to_string(), "gradient tolerance reached: ‖∇f‖ = 1.000e-9 ≤ 1.000e-8");
 /// ```
+///
+/// Read back (feature `serde`), a termination is checked
+/// ([`Termination::check_consistency`]): a "gradient tolerance reached" with ‖∇f‖ above the
+/// tolerance does not read back.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Termination {
@@ -280,8 +284,10 @@ pub struct IterRecord {
 ///
 /// Every field except `elapsed` is a deterministic function of the objective, the starting
 /// point, the parameters and the seed (unless a wall-time limit fired).
+///
+/// Read back (feature `serde`), an outcome is checked ([`Outcome::check_consistency`]).
 #[derive(Debug, Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Outcome {
     /// The returned point (x̃ after Algorithm 2's exit, otherwise the last evaluated iterate).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::dvector"))]

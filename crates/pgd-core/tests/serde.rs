@@ -181,3 +181,74 @@ fn pagd_params_round_trip() {
     let err = serde_json::from_str::<PagdParams>(&bad).expect_err("θ ∉ (0, 1)");
     assert!(err.to_string().contains("theta"), "{err}");
 }
+
+/// Issue 23: an outcome is evidence. Edited into a convergence its numbers contradict, it does
+/// not read back; the error names the relation.
+#[test]
+fn edited_outcomes_and_terminations_do_not_read_back() {
+    use pgd_core::{GradientDescent, SaddleNgd};
+    let gd = GradientDescent::new(0.1, 1e-8)
+        .expect("valid")
+        .minimize(&objective!(quartic, 2), &dvector![0.3, 0.2])
+        .expect("runs");
+    assert!(matches!(
+        gd.termination,
+        Termination::GradientTolerance { .. }
+    ));
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 6] = [
+        ("the outcome's ‖∇f‖ = 5 > tolerance", |v| {
+            v["grad_norm"] = 5.0.into()
+        }),
+        ("the termination's ‖∇f‖ = 5 > tolerance", |v| {
+            v["termination"]["grad_norm"] = 5.0.into()
+        }),
+        ("a non-finite point", |v| {
+            v["x"][0] = serde_json::Value::Null
+        }),
+        ("an empty point", |v| v["x"] = serde_json::json!([])),
+        (
+            "a gradient budget stop below its limit",
+            |v| {
+                v["termination"] = serde_json::json!({ "kind": "max_evaluations", "gradient_evals": 3, "limit": 9 })
+            },
+        ),
+        ("an escape failure that did escape", |v| {
+            v["termination"] = serde_json::json!({
+                "kind": "escape_failed", "perturbed_at": 1, "value_tilde": 0.0,
+                "value_after": -1.0, "f_thres": 1e-4
+            })
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut v = serde_json::to_value(&gd).expect("serializes");
+        edit(&mut v);
+        let err = serde_json::from_value::<Outcome>(v).expect_err(what);
+        assert!(
+            err.to_string().contains("does not hold") || err.to_string().contains("null"),
+            "{what}: {err}"
+        );
+    }
+    let forged: Result<Termination, _> = serde_json::from_str(
+        r#"{"kind": "gradient_tolerance", "grad_norm": 5.0, "tolerance": 1e-8}"#,
+    );
+    let err = forged.expect_err("‖∇f‖ > tolerance");
+    assert!(
+        err.to_string()
+            .contains("gradient-tolerance stop has ‖∇f‖ ≤ tolerance"),
+        "{err}"
+    );
+    // Every outcome the optimizers write reads back: converged, budget and noisy runs.
+    let noisy = SaddleNgd::new(0.05, 10, 1e-2)
+        .expect("valid")
+        .max_iters(50)
+        .seed(3)
+        .minimize(&objective!(quartic, 2), &dvector![0.0, 0.0])
+        .expect("runs");
+    for out in [gd, run(), noisy] {
+        assert_eq!(out.check_consistency(), Ok(()));
+        let back: Outcome =
+            serde_json::from_str(&serde_json::to_string(&out).expect("serializes")).expect("reads");
+        assert_eq!(back.termination, out.termination);
+    }
+}
