@@ -7,7 +7,8 @@ use crate::options::{Observer, Options, Silent, option_builders, renamed_setters
 use crate::outcome::{IterRecord, Outcome, Termination};
 use crate::params::positive;
 use crate::run::{Point, Run};
-use autodiff_objectives::{EvalCounts, FiniteSum, Objective, gradient};
+use autodiff_objectives::validate::first_non_finite;
+use autodiff_objectives::{EvalCounts, EvalError, FiniteSum, Objective, gradient};
 use nalgebra::DVector;
 use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -615,10 +616,22 @@ macro_rules! sampling_method {
                 &self,
                 s: &mut Sampling,
                 run: &mut Run<'_, O>,
-                _: usize,
+                t: usize,
             ) -> Result<Option<Stop>, OptimError> {
-                // A non-finite x_{t+1} is reported by the next evaluation, at iteration t + 1.
-                s.x = Some(self.next(&mut run.rng, &s.record.x, &s.record.grad));
+                // x_{t+1} is checked here, not at its next evaluation: a run that ends on its
+                // budget right after an overflowing step must not return it.
+                let next = self.next(&mut run.rng, &s.record.x, &s.record.grad);
+                if let Some((index, value)) = first_non_finite(next.as_slice()) {
+                    return Err(OptimError::Evaluation {
+                        iteration: t + 1,
+                        source: EvalError::NonFiniteInput {
+                            what: "iterate",
+                            index,
+                            value,
+                        },
+                    });
+                }
+                s.x = Some(next);
                 Ok(None)
             }
         }

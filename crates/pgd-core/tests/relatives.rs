@@ -642,3 +642,30 @@ fn a_stochastic_run_without_the_final_evaluation_takes_the_same_steps() {
     assert_eq!(run.grad_norm, Some(out.grad_norm));
     assert_eq!(run.evals.gradient, out.evals.gradient);
 }
+
+/// Issue 23: a step that overflows is an error from every entry point, whatever the budget:
+/// `run_stochastic` (no final full evaluation) as well as `minimize_stochastic`.
+#[test]
+fn an_overflowing_stochastic_step_is_an_error_not_an_infinite_point() {
+    // f(x₀) ≈ 10²⁰ and ∇f ≈ 2·10¹⁰ are finite; η·∇f = ∞.
+    let x0 = dvector![1e10, 0.0];
+    for iters in 1..4 {
+        let sgd = Sgd::new(1e300, 1).unwrap().seed(1).max_iters(iters);
+        let psgd = Psgd::new(1e300, 1e-3).unwrap().seed(1).max_iters(iters);
+        let runs = [
+            sgd.run_stochastic(&ScaledBowl, &x0).map(|r| r.x),
+            psgd.run_stochastic(&ScaledBowl, &x0).map(|r| r.x),
+            sgd.minimize_stochastic(&ScaledBowl, &x0).map(|o| o.x),
+            psgd.minimize_stochastic(&ScaledBowl, &x0).map(|o| o.x),
+        ];
+        for (k, r) in runs.into_iter().enumerate() {
+            match r {
+                Ok(x) => panic!("run {k}, {iters} iterations: returned x = {x}"),
+                Err(e) => assert!(
+                    matches!(e, OptimError::Evaluation { iteration: 1, .. }),
+                    "run {k}: {e}"
+                ),
+            }
+        }
+    }
+}
