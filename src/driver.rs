@@ -61,6 +61,7 @@ use std::fmt;
 pub struct CertifiedDriver<Opt> {
     optimizer: Opt,
     certifier: Certifier,
+    eps: f64,
     rho: f64,
     max_rounds: usize,
     max_halvings: usize,
@@ -193,6 +194,7 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
         CertifiedDriver {
             optimizer,
             certifier: Certifier::new(eps, rho),
+            eps,
             rho,
             max_rounds: 20,
             max_halvings: 60,
@@ -200,7 +202,10 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
     }
 
     /// Configures the certifier (method, confidence, budget, seed, …) from the default
-    /// `Certifier::new(eps, rho)`, keeping ε and ρ consistent with the escape steps.
+    /// `Certifier::new(eps, rho)`. The driver's claim is made with its own ε and ρ: a
+    /// certifier returned with others (`|_| Certifier::new(1e3, 1.0)`) makes
+    /// [`run`](Self::run) fail with [`DriverError::InvalidOption`] instead of certifying
+    /// under another ε.
     ///
     /// ```
     /// use saddle_escape::prelude::*;
@@ -223,7 +228,8 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
     /// Runs the rounds from x₀.
     ///
     /// # Errors
-    /// [`DriverError::InvalidOption`] for a round budget of 0 or an invalid ρ; otherwise the
+    /// [`DriverError::InvalidOption`] for a round budget of 0, an invalid ρ, or a certifier
+    /// configured with another ε or ρ than the driver's; otherwise the
     /// optimizer's, the certifier's or an evaluation's error, with the round.
     pub fn run<O: Objective>(&self, f: &O, x0: &DVector<f64>) -> Result<CertifiedRun, DriverError> {
         if self.max_rounds == 0 {
@@ -238,6 +244,20 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 name: "rho",
                 requirement: "positive and finite",
                 value: self.rho,
+            });
+        }
+        // The driver's claim is made with its own ε and ρ: a certifier configured with others
+        // would certify something else under the driver's name.
+        let (ce, cr) = (self.certifier.eps(), self.certifier.rho());
+        if ce.to_bits() != self.eps.to_bits() || cr.to_bits() != self.rho.to_bits() {
+            return Err(DriverError::InvalidOption {
+                name: "certifier_with (ε, ρ)",
+                requirement: "the certifier keeps the driver's ε and ρ (set them in CertifiedDriver::new)",
+                value: if ce.to_bits() != self.eps.to_bits() {
+                    ce
+                } else {
+                    cr
+                },
             });
         }
         let mut x = x0.clone();
@@ -316,8 +336,16 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
         for halvings in 0..=self.max_halvings {
             let plus = &outcome.x + v * alpha;
             let minus = &outcome.x - v * alpha;
-            let fp = value(f, &plus).map_err(|source| DriverError::Escape { round, source })?;
-            let fm = value(f, &minus).map_err(|source| DriverError::Escape { round, source })?;
+            // A trial point where f is not finite (or that overflowed) is a rejected trial:
+            // the step is halved, as for one without enough decrease.
+            let trial = |x: &DVector<f64>| match value(f, x) {
+                Ok(v) => Ok(v),
+                Err(EvalError::NonFiniteValue { .. } | EvalError::NonFiniteInput { .. }) => {
+                    Ok(f64::INFINITY)
+                }
+                Err(source) => Err(DriverError::Escape { round, source }),
+            };
+            let (fp, fm) = (trial(&plus)?, trial(&minus)?);
             evals += 2;
             let (sign, to, value_after) = if fp <= fm {
                 (1.0, plus, fp)

@@ -163,3 +163,60 @@ fn a_seeded_certifier_makes_the_whole_run_reproducible() {
     assert_eq!(a.escapes, b.escapes);
     assert_eq!(a.evaluations, b.evaluations);
 }
+
+/// x⁴ − x² + y² + 10⁻³·ln(9 − x²): a strict saddle at 0 (λ ≈ −2 along e₁) whose first escape
+/// trials, x = ±4, are outside ln's domain (f is NaN there).
+fn cliff<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    x[0].powi(4) - x[0] * x[0] + x[1] * x[1] + (-(x[0] * x[0]) + 9.0).ln() * 1e-3
+}
+
+/// Issue 23: a trial point where f is not finite is a rejected trial — the step is halved, as
+/// the documentation says — not an error that ends the run.
+#[test]
+fn the_escape_line_search_halves_past_non_finite_trials() {
+    let f = objective!(cliff, 2);
+    let gd = GradientDescent::new(0.05, 1e-9).unwrap();
+    let run = CertifiedDriver::new(gd, EPS, RHO)
+        .run(&f, &dvector![0.0, 0.0])
+        .expect("the NaN trials are halved away");
+    assert!(run.certified(), "{run}");
+    let e = &run.escapes[0];
+    // α₀ = 2|λ|/ρ ≈ 4.0004 (NaN at ±4.0004), 2.0002 (f ≈ 12) and 1.0001 (f(±1.0001, 0) is
+    // above f(0)) are rejected; 0.50006 decreases f.
+    assert_eq!(e.halvings, 3, "{e:?}");
+    assert!(e.value_after < e.value_before);
+    assert!(
+        (run.outcome.x[0].abs() - 0.5f64.sqrt()).abs() < 1e-3,
+        "{}",
+        run.outcome.x
+    );
+}
+
+/// Issue 23: the driver's claim is made with its own ε and ρ; a certifier configured with
+/// another ε (here 1000, under which the quartic saddle would pass) is refused.
+#[test]
+fn a_certifier_with_another_eps_or_rho_is_refused() {
+    let gd = || GradientDescent::new(0.05, 1e-9).unwrap();
+    for other in [Certifier::new(1e3, RHO), Certifier::new(EPS, 2.0)] {
+        let err = CertifiedDriver::new(gd(), EPS, RHO)
+            .certifier_with(|_| other.clone())
+            .run(&QuarticSaddle, &dvector![0.0, 0.0])
+            .expect_err("another ε or ρ");
+        assert!(
+            matches!(
+                err,
+                DriverError::InvalidOption {
+                    name: "certifier_with (ε, ρ)",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    // Configuring anything else is fine.
+    let run = CertifiedDriver::new(gd(), EPS, RHO)
+        .certifier_with(|c| c.method(Method::Dense).seed(1))
+        .run(&QuarticSaddle, &dvector![0.0, 0.0])
+        .unwrap();
+    assert!(run.certified());
+}

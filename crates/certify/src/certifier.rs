@@ -155,6 +155,16 @@ impl Certifier {
         backend(backend: Backend) => backend;
     }
 
+    /// ε, as given to [`new`](Self::new).
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// ρ, as given to [`new`](Self::new).
+    pub fn rho(&self) -> f64 {
+        self.rho
+    }
+
     fn validate(&self) -> Result<f64, CertifyError> {
         if !positive_finite(self.eps) {
             return Err(CertifyError::InvalidEps(self.eps));
