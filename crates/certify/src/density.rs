@@ -109,9 +109,13 @@ impl Slq {
         let m = self.steps.min(d);
         let oracle = Oracle::new(f).backend(self.backend);
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut nodes = Vec::with_capacity(self.probes);
-        let mut weights = Vec::with_capacity(self.probes);
-        let mut steps = Vec::with_capacity(self.probes);
+        // Memory grows with the probes made, not with the number asked for.
+        let room = self.probes.min(1 << 12);
+        let (mut nodes, mut weights, mut steps) = (
+            Vec::with_capacity(room),
+            Vec::with_capacity(room),
+            Vec::with_capacity(room),
+        );
         for _ in 0..self.probes {
             let v = rademacher(d, &mut rng) / (d as f64).sqrt();
             let mut kr = Lanczos::new(v, self.reorth);

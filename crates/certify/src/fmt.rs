@@ -1,6 +1,9 @@
 //! Deterministic float formatting for reports: a fixed number of significant digits, never
 //! `{:?}` of an `f64`.
 
+/// The most significant digits a rendering uses: 17 identify every f64.
+pub const MAX_DIGITS: usize = 17;
+
 /// Formats `x` with `digits` significant digits (at least 1), trailing zeros trimmed.
 ///
 /// Plain notation for 1e-4 ≤ |x| < 1e6, scientific (`1.5e-7`) otherwise; `0` for ±0 (no
@@ -13,6 +16,8 @@
 /// assert_eq!(fmt_sig(1.0 / 3.0 * 1e-9, 3), "3.33e-10");
 /// assert_eq!(fmt_sig(123456789.0, 4), "1.235e8");
 /// assert_eq!(fmt_sig(-0.0, 6), "0");
+/// assert_eq!(fmt_sig(1.5, 70_000), "1.5"); // digits beyond 17 are clamped to 17
+/// assert_eq!(fmt_sig(0.1, usize::MAX), "0.10000000000000001");
 /// ```
 pub fn fmt_sig(x: f64, digits: usize) -> String {
     if x.is_nan() {
@@ -24,7 +29,9 @@ pub fn fmt_sig(x: f64, digits: usize) -> String {
     if x == 0.0 {
         return "0".to_string();
     }
-    let digits = digits.max(1);
+    // An f64 has at most 17 significant decimal digits: more would only print noise (and a
+    // huge request would not fit the formatter).
+    let digits = digits.clamp(1, MAX_DIGITS);
     // Round once, in scientific notation, then read the decimal exponent off the string so
     // that the rounding decides the exponent (9.9999996 → 1.00000e1).
     let sci = format!("{:.*e}", digits - 1, x);
@@ -45,7 +52,7 @@ pub(crate) fn round_sig(x: f64, digits: usize) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return if x == 0.0 { 0.0 } else { x };
     }
-    format!("{:.*e}", digits.max(1) - 1, x)
+    format!("{:.*e}", digits.clamp(1, MAX_DIGITS) - 1, x)
         .parse::<f64>()
         .unwrap_or(x)
 }

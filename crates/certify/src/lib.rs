@@ -95,7 +95,7 @@ pub use certificate::{
 };
 pub use certifier::{Certifier, DEFAULT_BUDGET, DEFAULT_DELTA, DEFAULT_DENSE_UP_TO};
 pub use error::CertifyError;
-pub use fmt::fmt_sig;
+pub use fmt::{MAX_DIGITS, fmt_sig};
 #[cfg(feature = "serde")]
 pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};

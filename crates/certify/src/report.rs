@@ -23,7 +23,7 @@ struct JsonSchemaDoc;
 /// How to render a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RenderOptions {
-    /// Significant digits of every float (default 6).
+    /// Significant digits of every float (default 6; clamped to 1..=17).
     pub digits: usize,
     /// Whether to print the wall time (default true). Off in
     /// [`RenderOptions::deterministic`], for snapshots and diffs.
@@ -450,7 +450,10 @@ impl Certificate {
         round_json(&mut v, options.digits);
         if let serde_json::Value::Object(o) = &mut v {
             // The precision the numbers were rounded to: reading back checks equalities to it.
-            o.insert("digits".into(), options.digits.into());
+            o.insert(
+                "digits".into(),
+                options.digits.clamp(1, crate::fmt::MAX_DIGITS).into(),
+            );
         }
         serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }

@@ -152,7 +152,8 @@ impl TraceEstimator {
         }
         let used = oracle.counts().hvp as usize;
         let g = n - used;
-        let mut samples = Vec::with_capacity(g);
+        // Memory grows with the probes made, not with the number asked for.
+        let mut samples = Vec::with_capacity(g.min(1 << 12));
         for _ in 0..g {
             let mut z = rademacher(d, &mut rng);
             for q in &basis {

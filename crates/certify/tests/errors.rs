@@ -199,3 +199,60 @@ fn a_wrong_lipschitz_bound_is_caught_by_the_dense_methods() {
         );
     }
 }
+
+/// An objective that becomes NaN after `limit` evaluations: a run that would go on for ever
+/// ends, with an evaluation error, after a few.
+#[derive(Debug)]
+struct Fails {
+    calls: std::cell::Cell<usize>,
+    limit: usize,
+}
+
+impl autodiff_objectives::Objective for Fails {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.calls.set(self.calls.get() + 1);
+        let s = x.iter().fold(D::from(0.0), |a, &v| a + v * v);
+        if self.calls.get() > self.limit {
+            s * f64::NAN
+        } else {
+            s
+        }
+    }
+}
+
+/// Issue 23: huge probe counts neither panic ("capacity overflow") nor reserve memory for
+/// probes not yet made; huge digit counts are clamped.
+#[test]
+fn huge_counts_do_not_panic_or_preallocate() {
+    use certify::{RenderOptions, Slq, TraceEstimator, TraceMethod, fmt_sig};
+    let x = DVector::from_element(10, 0.5);
+    for method in [TraceMethod::Hutchinson, TraceMethod::HutchPlusPlus] {
+        for n in [usize::MAX, 2_000_000_000] {
+            let f = Fails {
+                calls: 0.into(),
+                limit: 20,
+            };
+            let r = TraceEstimator::new(n)
+                .method(method)
+                .seed(1)
+                .estimate(&f, &x);
+            assert!(matches!(r, Err(certify::SpectrumError::Eval(_))), "{r:?}");
+        }
+    }
+    let f = Fails {
+        calls: 0.into(),
+        limit: 20,
+    };
+    let r = Slq::new(usize::MAX, 5).seed(1).compute(&f, &x);
+    assert!(matches!(r, Err(certify::SpectrumError::Eval(_))), "{r:?}");
+    assert_eq!(fmt_sig(1.5, 70_000), "1.5");
+    let cert = at0(Certifier::new(1e-3, 1.0)).expect("certifies");
+    for digits in [0, 70_000, usize::MAX] {
+        let options = RenderOptions {
+            digits,
+            time: false,
+        };
+        assert!(cert.to_text(&options).contains("threshold"));
+        assert!(cert.to_json(&options).contains("\"digits\""));
+    }
+}

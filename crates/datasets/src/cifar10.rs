@@ -130,14 +130,38 @@ pub fn load(dir: &Path) -> Result<Split, DataError> {
 /// ```
 pub fn synthetic_batch(n: usize, seed: u64) -> Vec<u8> {
     let mut rng = autodiff_objectives::seeded::SplitMix64::new(seed);
-    let mut out = Vec::with_capacity(n.saturating_mul(RECORD));
+    // Memory grows with the records made, not with the number asked for.
+    let mut out = Vec::with_capacity(n.min(1 << 12) * RECORD);
     for _ in 0..n {
-        out.push(rng.below(CLASSES as u64) as u8);
-        for _ in 0..PIXELS / 8 {
-            out.extend_from_slice(&rng.next_u64().to_le_bytes());
-        }
+        synthetic_record(&mut rng, &mut out);
     }
     out
+}
+
+/// One synthetic record appended to `out`: the label, then the pixels, 8 per draw.
+fn synthetic_record(rng: &mut autodiff_objectives::seeded::SplitMix64, out: &mut Vec<u8>) {
+    out.push(rng.below(CLASSES as u64) as u8);
+    for _ in 0..PIXELS / 8 {
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+}
+
+/// Writes the bytes of [`synthetic_batch`]`(n, seed)` to `path` a few records at a time.
+fn write_synthetic_batch(path: &Path, n: usize, seed: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut rng = autodiff_objectives::seeded::SplitMix64::new(seed);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut chunk = Vec::with_capacity(256 * RECORD);
+    let mut left = n;
+    while left > 0 {
+        chunk.clear();
+        for _ in 0..left.min(256) {
+            synthetic_record(&mut rng, &mut chunk);
+        }
+        file.write_all(&chunk)?;
+        left -= left.min(256);
+    }
+    file.flush()
 }
 
 /// Writes a synthetic data directory that [`load`] reads: the five [`TRAIN_FILES`] of
@@ -145,8 +169,10 @@ pub fn synthetic_batch(n: usize, seed: u64) -> Vec<u8> {
 /// [`synthetic_batch`] with seeds `seed`, `seed + 1`, … (`dir` is created if needed).
 ///
 /// # Errors
-/// [`DataError::Empty`] if `per_batch` or `test` is 0; [`DataError::Write`] naming the
-/// directory or file that could not be written.
+/// [`DataError::Empty`] if `per_batch` or `test` is 0; [`DataError::InvalidParameter`] if a
+/// file of that many records could not be addressed; [`DataError::Write`] naming the
+/// directory or file that could not be written (the files are written a few records at a
+/// time, so memory does not grow with their size).
 pub fn write_synthetic(
     dir: &Path,
     per_batch: usize,
@@ -158,6 +184,18 @@ pub fn write_synthetic(
             what: "a synthetic CIFAR-10 batch",
         });
     }
+    for (name, n) in [("per_batch", per_batch), ("test", test)] {
+        // A file of n records must have a size that an offset can address.
+        if n.checked_mul(RECORD)
+            .is_none_or(|b| b > isize::MAX as usize)
+        {
+            return Err(DataError::InvalidParameter {
+                name,
+                value: n as f64,
+                requirement: "a record count whose file size (3 073 bytes a record) fits in memory offsets",
+            });
+        }
+    }
     std::fs::create_dir_all(dir).map_err(|source| DataError::Write {
         path: dir.to_path_buf(),
         source,
@@ -168,7 +206,7 @@ pub fn write_synthetic(
         .chain([(TEST_FILE, test)]);
     for (k, (file, n)) in files.enumerate() {
         let path = dir.join(file);
-        std::fs::write(&path, synthetic_batch(n, seed.wrapping_add(k as u64)))
+        write_synthetic_batch(&path, n, seed.wrapping_add(k as u64))
             .map_err(|source| DataError::Write { path, source })?;
     }
     Ok(())

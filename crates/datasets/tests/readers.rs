@@ -299,3 +299,24 @@ fn a_synthetic_cifar_directory_loads_like_the_official_one() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 23: an absurd record count is a typed error, not a "capacity overflow" panic, and the
+/// files are written a few records at a time (the same bytes as `synthetic_batch`).
+#[test]
+fn synthetic_cifar_counts_are_checked_and_streamed() {
+    let dir = scratch("cifar-huge");
+    for (per_batch, test) in [(usize::MAX, 1), (1, usize::MAX), (usize::MAX / 3000, 1)] {
+        assert!(
+            matches!(
+                cifar10::write_synthetic(&dir, per_batch, test, 1),
+                Err(DataError::InvalidParameter { .. })
+            ),
+            "{per_batch} {test}"
+        );
+    }
+    cifar10::write_synthetic(&dir, 300, 7, 9).expect("writes");
+    let written = std::fs::read(dir.join(cifar10::TRAIN_FILES[0])).expect("reads");
+    assert_eq!(written, cifar10::synthetic_batch(300, 9));
+    let test = std::fs::read(dir.join(cifar10::TEST_FILE)).expect("reads");
+    assert_eq!(test, cifar10::synthetic_batch(7, 14));
+}
