@@ -65,10 +65,11 @@ pub enum Termination {
         /// The curvature tolerance.
         curvature_tolerance: f64,
     },
-    /// A second-order method could make no further progress: its trial step was shorter
-    /// than the rounding level of x (≤ 4u·max(1, ‖x‖)) while ‖∇f‖ was still above the
-    /// gradient tolerance (for example a tolerance below what rounding allows). The last
-    /// accepted iterate is returned; not convergence.
+    /// A second-order method could make no further progress: its trial step left x unchanged
+    /// in every coordinate (x + s rounds to x) and will not grow (it was rejected, or accepted
+    /// without changing the radius or σ), while ‖∇f‖ was still above the gradient tolerance
+    /// (for example a tolerance below what rounding allows). The last accepted iterate is
+    /// returned; not convergence.
     Stalled {
         /// The iteration of the step.
         iteration: usize,
@@ -162,7 +163,7 @@ impl std::fmt::Display for Termination {
                 step_norm,
             } => write!(
                 f,
-                "stalled at iteration {iteration}: a step of length {step_norm:.3e} is below the rounding level of x"
+                "stalled at iteration {iteration}: a step of length {step_norm:.3e} leaves x unchanged in floating point"
             ),
             Termination::MaxHvpEvaluations { hvp_evals, limit } => write!(
                 f,

@@ -10,7 +10,7 @@ use crate::outcome::{Event, Termination};
 use crate::params::{positive, require, unit_open as open_unit};
 use crate::run::{Point, Run};
 use crate::subproblem::{self, Model, Step};
-use autodiff_objectives::Objective;
+use autodiff_objectives::{EvalError, Objective};
 use nalgebra::DVector;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -505,13 +505,24 @@ macro_rules! second_order_method {
                             .solve(&x.grad, forcing * x.grad_norm, max_k, |w| run.hvp(&x.x, w, t))?
                     }
                 };
-                // ρ = (f(x) − f(x + s)) / (m(0) − m(s)), both regularized by a few ulps of |f| so
-                // that steps whose decrease is below the rounding level of f are judged by the model
-                // (ρ ≈ 1) rather than by rounding noise (Conn, Gould, Toint 2000, Chapter 17).
-                let trial = run.evaluate(&state.x.x + &step.s, t + 1)?;
-                let reg = 16.0 * f64::EPSILON * state.x.value.abs().max(1.0);
-                let ratio = (state.x.value - trial.value + reg) / (step.predicted + reg);
+                // A trial where f or ∇f is not finite (or x + s overflowed) is a rejected step:
+                // the run keeps its point and shrinks the step (Conn, Gould, Toint 2000, §10.3).
+                let trial = match run.evaluate(&state.x.x + &step.s, t + 1) {
+                    Ok(p) => Some(p),
+                    Err(OptimError::Evaluation {
+                        source:
+                            EvalError::NonFiniteValue { .. }
+                            | EvalError::NonFiniteGradient { .. }
+                            | EvalError::NonFiniteInput { .. },
+                        ..
+                    }) => None,
+                    Err(e) => return Err(e),
+                };
+                let ratio = trial.as_ref().map_or(f64::NEG_INFINITY, |p| {
+                    reduction_ratio(&state.x, p, &step.s, step.predicted)
+                });
                 let step_norm = step.s.norm();
+                let before = state.rule.parameter();
                 let accepted = state.rule.update(ratio, step_norm);
                 state.event = Some(Event::TrialStep {
                     ratio,
@@ -521,12 +532,23 @@ macro_rules! second_order_method {
                     negative_curvature: step.negative_curvature,
                     hvps: step.hvps,
                 });
-                if accepted {
-                    state.x = trial;
+                // No progress is possible when x + s rounds to x in every coordinate and the
+                // step will not grow: the step was rejected (the next one is shorter), or
+                // accepted without changing the radius or σ (the next one is the same).
+                // A useful step in the small coordinates of a badly scaled x changes x, so it
+                // never counts as a stall.
+                let unchanged = state
+                    .x
+                    .x
+                    .iter()
+                    .zip(step.s.iter())
+                    .all(|(&xi, &si)| (xi + si).to_bits() == xi.to_bits());
+                let grows = accepted && state.rule.parameter().to_bits() != before.to_bits();
+                if let (true, Some(p)) = (accepted, trial) {
+                    state.x = p;
                 }
-                // A step below the rounding level of x cannot make progress.
                 let x = &state.x;
-                if step_norm <= 4.0 * f64::EPSILON * x.x.norm().max(1.0) && x.grad_norm > tol.grad_tol {
+                if unchanged && !grows && x.grad_norm > tol.grad_tol {
                     let _ = run.observe(t + 1, x, state.event.take());
                     return Ok(Some(Stop::here(Termination::Stalled {
                         iteration: t,
@@ -539,6 +561,22 @@ macro_rules! second_order_method {
 
         impl Deterministic for $t {}
     )* };
+}
+
+/// ρ = (f(x) − f(x + s)) / (m(0) − m(s)), both regularized by a few ulps of |f| so that steps
+/// whose decrease is below the rounding level of f are judged by the model rather than by
+/// rounding noise. Where f's change is within a thousand ulps of |f| — mostly rounding — it is
+/// measured by the trapezoid rule on the gradients instead, −½(∇f(x) + ∇f(x + s))ᵀs, which
+/// has no cancellation at f's scale and is exact for quadratics (Conn, Gould, Toint 2000,
+/// §17.4.2).
+fn reduction_ratio(x: &Point, trial: &Point, s: &DVector<f64>, predicted: f64) -> f64 {
+    let scale = x.value.abs().max(1.0);
+    let reg = 16.0 * f64::EPSILON * scale;
+    let mut actual = x.value - trial.value;
+    if actual.abs() <= 1e3 * f64::EPSILON * scale {
+        actual = -0.5 * (x.grad.dot(s) + trial.grad.dot(s));
+    }
+    (actual + reg) / (predicted + reg)
 }
 
 impl Iterate for SecondOrderState {

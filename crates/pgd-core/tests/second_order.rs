@@ -566,3 +566,102 @@ fn a_tolerance_below_rounding_ends_stalled_not_converged() {
         );
     }
 }
+
+// ------------------------------------------------ issue 23: stalls, non-finite trials
+
+/// Brown badly scaled (Moré, Garbow, Hillstrom 1981, problem 4): minimum 0 at (10⁶, 2·10⁻⁶).
+fn brown<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    (x[0] - 1e6).powi(2) + (x[1] - 2e-6).powi(2) + (x[0] * x[1] - 2.0).powi(2)
+}
+
+const MEYER_Y: [f64; 16] = [
+    34780.0, 28610.0, 23650.0, 19630.0, 16370.0, 13720.0, 11540.0, 9744.0, 8261.0, 7030.0, 6005.0,
+    5147.0, 4427.0, 3820.0, 3307.0, 2872.0,
+];
+
+/// Meyer (Moré, Garbow, Hillstrom 1981, problem 10): f* ≈ 87.9458.
+fn meyer<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let mut s = D::from(0.0);
+    for (i, &y) in MEYER_Y.iter().enumerate() {
+        let t = 45.0 + 5.0 * (i as f64 + 1.0);
+        let r = x[0] * (x[1] / (x[2] + t)).exp() - y;
+        s += r * r;
+    }
+    s
+}
+
+/// Accepted steps that change x only in its small coordinates are progress, not a stall: on
+/// Brown badly scaled TR-Lanczos and ARC used to stop at f ≈ 3·10⁻⁴ and 9·10⁻⁴, "stalled"; on
+/// Meyer TR-Steihaug stopped at f = 122.
+#[test]
+fn badly_scaled_progress_is_not_a_stall() {
+    let tr = |subproblem| {
+        TrustRegion::new(TrustRegionParams {
+            subproblem,
+            ..Default::default()
+        })
+        .unwrap()
+        .max_iters(5000)
+    };
+    let arc = AdaptiveCubic::new(ArcParams::default())
+        .unwrap()
+        .max_iters(5000);
+    let f = objective!(brown, 2);
+    let x0 = dvector![1.0, 1.0];
+    for out in [
+        tr(Subproblem::Lanczos).minimize(&f, &x0).unwrap(),
+        arc.minimize(&f, &x0).unwrap(),
+    ] {
+        assert!(out.converged(), "{}", out.termination);
+        assert!(out.value < 1e-12, "f = {:e}", out.value);
+        assert!((out.x[0] - 1e6).abs() < 1e-6 && (out.x[1] - 2e-6).abs() < 1e-12);
+    }
+    let out = tr(Subproblem::SteihaugCg)
+        .minimize(&objective!(meyer, 3), &dvector![0.02, 4000.0, 250.0])
+        .unwrap();
+    assert!(out.value < 87.95, "f = {} ({})", out.value, out.termination);
+}
+
+/// cosh(x) − 2x²: a strict saddle at 0 (f″ = −3), minima where sinh x = 4x (x ≈ ±3.2638),
+/// f = ∞ beyond |x| ≈ 710.
+fn cosh_well<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    x[0].cosh() - x[0] * x[0] * 2.0
+}
+
+/// A trial step whose f overflows is a rejected step, for TR and ARC alike: the run keeps its
+/// point and shrinks the step, instead of ending with an evaluation error.
+#[test]
+fn a_trial_step_that_overflows_is_rejected_not_an_error() {
+    let f = objective!(cosh_well, 1);
+    // From the saddle: TR's first step goes to the radius 10³, ARC's (σ = 10⁻⁸) to ~10⁸.
+    let tr = TrustRegion::new(TrustRegionParams {
+        initial_radius: 1e3,
+        max_radius: 1e4,
+        ..Default::default()
+    })
+    .unwrap();
+    let arc = AdaptiveCubic::new(ArcParams {
+        initial_sigma: 1e-8,
+        min_sigma: 1e-10,
+        ..Default::default()
+    })
+    .unwrap();
+    for out in [
+        tr.record_trace(true).minimize(&f, &dvector![0.0]).unwrap(),
+        arc.record_trace(true).minimize(&f, &dvector![0.0]).unwrap(),
+    ] {
+        assert!(out.converged(), "{}", out.termination);
+        let x = out.x[0];
+        assert!(
+            (x.sinh() - 4.0 * x).abs() < 1e-6 && x.abs() > 3.0,
+            "x = {x}"
+        );
+        let rejected_infinite = out.trace.iter().any(|r| {
+            matches!(r.event, Some(Event::TrialStep { accepted: false, ratio, .. }) if ratio == f64::NEG_INFINITY)
+        });
+        assert!(
+            rejected_infinite,
+            "the overflowing trial was recorded as rejected"
+        );
+    }
+}
