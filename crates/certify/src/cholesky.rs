@@ -15,8 +15,7 @@
 //! λ_min(H) ≥ −σ − γ_{d+1}/(1 − γ_{d+1})·trace(Â) − u·max_i |h_ii + σ|.
 //!
 //! β is twice an a priori bound on the last two terms (the factor 2 absorbs the rounding of
-//! computing β itself), so success with σ = √(ρε) − β proves λ_min(H) ≥ −√(ρε). When β ≥ √(ρε)
-//! nothing is attempted: the threshold is within the rounding bound and no proof is possible.
+//! computing β itself), so success with σ = √(ρε) − β proves λ_min(H) ≥ −√(ρε).
 //! After success the a posteriori bound γ_{d+1}‖R̂‖_F² is checked against β as well.
 //!
 //! The proof is about the Hessian as computed (exact derivatives evaluated in floating point).
@@ -43,6 +42,18 @@ pub(crate) fn rounding_bound(h: &DMatrix<f64>, tau: f64) -> f64 {
     2.0 * (g / (1.0 - g) * trace_term + U * diag_max)
 }
 
+/// β for a shift of magnitude at most `shift_abs` of either sign: the bound of
+/// [`rounding_bound`] with |trace(H)| + d·|σ| for |trace(Â)| and max|h_ii| + |σ| for the
+/// largest diagonal entry of Â.
+fn rounding_bound_abs(h: &DMatrix<f64>, shift_abs: f64) -> f64 {
+    let d = h.nrows();
+    let diag_max = (0..d).map(|i| h[(i, i)].abs()).fold(0.0, f64::max) + shift_abs;
+    let trace = (0..d).map(|i| h[(i, i)]).sum::<f64>().abs() + d as f64 * shift_abs;
+    let g = gamma(d + 1);
+    let trace_term = trace + d as f64 * U * diag_max;
+    2.0 * (g / (1.0 - g) * trace_term + U * diag_max)
+}
+
 /// The outcome of the shifted factorization.
 pub(crate) struct Shifted {
     pub proof: CholeskyProof,
@@ -64,7 +75,12 @@ impl Shifted {
 
 /// Cholesky of H + (τ − β)I (see the module docs).
 pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
-    let beta = rounding_bound(h, tau);
+    let mut beta = rounding_bound(h, tau);
+    if beta >= tau {
+        // A negative shift τ − β: bound β for |σ| ≤ 2β₀ and check that it stays within.
+        let wide = rounding_bound_abs(h, 2.0 * beta);
+        beta = if wide <= 2.0 * beta { wide } else { f64::NAN };
+    }
     let shift = tau - beta;
     let mut proof = CholeskyProof {
         shift,
@@ -73,7 +89,7 @@ pub(crate) fn shifted_cholesky(h: &DMatrix<f64>, tau: f64) -> Shifted {
         failed_pivot: None,
         a_posteriori_bound: None,
     };
-    if shift.is_nan() || shift <= 0.0 {
+    if !shift.is_finite() {
         return Shifted {
             proof,
             direction: None,
@@ -190,11 +206,25 @@ mod tests {
     }
 
     #[test]
-    fn no_proof_when_rounding_bound_exceeds_threshold() {
+    fn no_proof_when_lambda_min_is_within_the_rounding_bound() {
+        // β ≈ 7·10⁴ ≫ λ_min = 1: the negative shift τ − β fails at the second pivot.
         let h = dmatrix![1e20, 0.0; 0.0, 1.0];
         let s = shifted_cholesky(&h, 1e-3);
         assert!(!s.proved());
-        assert!(s.proof.rounding_bound > 1e-3);
-        assert_eq!(s.proof.failed_pivot, None);
+        assert!(s.proof.rounding_bound > 1e-3 && s.proof.shift < 0.0);
+        assert_eq!(s.proof.failed_pivot, Some(1));
+    }
+
+    #[test]
+    fn a_negative_shift_proves_what_is_well_above_the_rounding_bound() {
+        // Issue 23: β ≈ 7·10⁻⁴ exceeds τ = 10⁻⁴, but λ_min = 2 is far above it: Cholesky of
+        // H − (β − τ)·I succeeds and proves λ_min ≥ −τ.
+        let h = dmatrix![1e12, 0.0; 0.0, 2.0];
+        let s = shifted_cholesky(&h, 1e-4);
+        assert!(s.proof.rounding_bound > 1e-4 && s.proof.shift < 0.0);
+        assert!(s.proved());
+        // The bound used is valid for the shift it was used with.
+        assert!(s.proof.shift.abs() <= s.proof.rounding_bound);
+        assert!(rounding_bound_abs(&h, s.proof.shift.abs()) <= s.proof.rounding_bound);
     }
 }

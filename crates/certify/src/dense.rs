@@ -104,7 +104,7 @@ fn undecided_reason(lambda: f64, tau: f64, beta: f64, tol: f64) -> String {
     use crate::fmt_sig;
     if beta >= tau {
         format!(
-            "the Cholesky rounding bound β = {} is not below √(ρε) = {}: no proof is possible in double precision",
+            "the Cholesky rounding bound β = {} is not below √(ρε) = {}, and the factorization with the negative shift √(ρε) − β failed: λ_min is within the rounding bound of the threshold, no proof in double precision",
             fmt_sig(beta, 3),
             fmt_sig(tau, 6)
         )

@@ -122,7 +122,7 @@ impl R<'_> {
         } else if let Some(j) = p.failed_pivot {
             format!("failed at pivot {j}")
         } else {
-            "not attempted (β ≥ √(ρε): no proof possible in double precision)".to_string()
+            "not attempted (no rounding bound valid for the shift could be formed)".to_string()
         };
         head + &tail
     }
