@@ -20,9 +20,11 @@ use std::fmt;
 /// the cubic upper bound ½α²λ + ρα³/6 of a ρ-Hessian-Lipschitz f along v (a decrease of at
 /// least 2|λ|³/(3ρ²) when ∇f = 0), halving α until f decreases by at least 10⁻⁴·½α²|λ|, and
 /// starts the next round there. A certificate that finds ‖∇f‖ > ε (the optimizer stopped on
-/// its own budget) starts the next round from the same point. The driver stops when a
-/// certificate says ε-SOSP, when one is inconclusive, when no decrease is found along ±v, or
-/// when the round budget ends — only the first is [`CertifiedRun::certified`].
+/// its own budget) starts the next round from the same point — unless the round ended where
+/// it started, when the next would repeat it ([`DriverStop::NoProgress`]). The driver stops
+/// when a certificate says ε-SOSP, when one is inconclusive, when no decrease is found along
+/// ±v, when a round makes no progress, or when the round budget ends — only the first is
+/// [`CertifiedRun::certified`].
 ///
 /// Every certification is made by the same configured [`Certifier`]; unless a seed was set on
 /// it (see [`certifier_with`](Self::certifier_with)), each certification draws its own start
@@ -105,6 +107,14 @@ pub enum DriverStop {
     EscapeFailed {
         /// The curvature of the direction.
         curvature: f64,
+    },
+    /// A round ended where it started with ‖∇f‖ > ε and no direction to escape along: the
+    /// next round would repeat it exactly (the optimizer's own stop, in `outcome.termination`,
+    /// says why it could not go further — often a gradient at the rounding level of f, above
+    /// an ε too small for double precision).
+    NoProgress {
+        /// ‖∇f‖ at the point.
+        grad_norm: f64,
     },
 }
 
@@ -297,7 +307,21 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 };
                 return Ok(finish(stop, escapes, totals));
             }
-            // ‖∇f‖ > ε: the optimizer stopped early; the next round continues from its point.
+            // ‖∇f‖ > ε: the optimizer stopped early; the next round continues from its point —
+            // unless it is the point this round started from: the next round would be this one.
+            let unmoved = down.is_none()
+                && outcome.x.len() == x.len()
+                && outcome
+                    .x
+                    .iter()
+                    .zip(x.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            if unmoved {
+                let stop = DriverStop::NoProgress {
+                    grad_norm: certificate.grad_norm,
+                };
+                return Ok(finish(stop, escapes, totals));
+            }
             x = outcome.x.clone();
             if let Some(down) = down {
                 match self.escape(f, &outcome, &down.direction, down.curvature, round)? {
@@ -384,6 +408,10 @@ impl fmt::Display for CertifiedRun {
                 DriverStop::RoundsExhausted { limit } =>
                     format!("round budget exhausted ({limit}), NOT certified"),
                 DriverStop::Inconclusive => "certificate inconclusive, NOT certified".to_string(),
+                DriverStop::NoProgress { grad_norm } => format!(
+                    "no progress: the optimizer stopped where it started, ‖∇f‖ = {} > ε, NOT certified",
+                    sig(*grad_norm)
+                ),
                 DriverStop::EscapeFailed { curvature } => format!(
                     "no decrease along the direction of curvature {}, NOT certified",
                     sig(*curvature)

@@ -220,3 +220,26 @@ fn a_certifier_with_another_eps_or_rho_is_refused() {
         .unwrap();
     assert!(run.certified());
 }
+
+fn root_two<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    (x[0] * x[0] - 2.0).powi(2)
+}
+
+/// Issue 23: an ε below what double precision allows (‖∇f‖ stays ~10⁻¹⁵ at fl(√2)) used to
+/// make the driver rerun the same point until its round budget ran out; a round that ends
+/// where it started now ends the run, honestly not certified.
+#[test]
+fn a_round_that_makes_no_progress_ends_the_run() {
+    let f = objective!(root_two, 1);
+    let gd = GradientDescent::new(0.05, 1e-8).unwrap();
+    let run = CertifiedDriver::new(gd, 1e-20, RHO)
+        .run(&f, &dvector![1.0])
+        .unwrap();
+    assert!(!run.certified());
+    assert!(
+        matches!(run.stop, DriverStop::NoProgress { grad_norm } if grad_norm > 1e-20),
+        "{run}"
+    );
+    assert_eq!(run.rounds, 2, "{run}");
+    assert!(run.to_string().contains("no progress"));
+}
