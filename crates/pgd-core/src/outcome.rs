@@ -5,30 +5,46 @@ use autodiff_objectives::EvalCounts;
 use nalgebra::DVector;
 use std::time::Duration;
 
-/// Why a run stopped, with the measurement that decided it.
-///
-/// Two kinds: the method's own exit ([`EscapeFailed`](Self::EscapeFailed),
-/// [`GradientTolerance`](Self::GradientTolerance)), for which [`converged`](Self::converged)
-/// is `true`, and budget stops (iterations, evaluations, wall time, the observer), for which it
-/// is always `false` — running out of budget is never reported as convergence.
-///
-/// ```
-/// use pgd_core::Termination;
-/// let budget = Termination::MaxIterations { limit: 100 };
-/// assert!(!budget.converged());
-/// let tol = Termination::GradientTolerance { grad_norm: 1e-9, tolerance: 1e-8 };
-/// assert!(tol.converged());
-/// assert_eq!(tol.to_string(), "gradient tolerance reached: ‖∇f‖ = 1.000e-9 ≤ 1.000e-8");
-/// ```
-///
-/// Read back (feature `serde`), a termination is checked
-/// ([`Termination::check_consistency`]): a "gradient tolerance reached" with ‖∇f‖ above the
-/// tolerance does not read back.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
-#[non_exhaustive]
-pub enum Termination {
+/// The enum once, and (feature `serde`) the unchecked twin that serde reads before
+/// [`Termination::check_consistency`] runs: the same variants, one definition.
+macro_rules! termination_and_twin {
+    ($(#[$doc:meta])* { $($body:tt)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+        #[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+        #[non_exhaustive]
+        pub enum Termination { $($body)* }
+
+        /// A [`Termination`] as serde reads it, before the check.
+        #[cfg(feature = "serde")]
+        #[derive(serde::Deserialize)]
+        #[serde(remote = "Termination", tag = "kind", rename_all = "snake_case")]
+        pub(crate) enum UncheckedTermination { $($body)* }
+    };
+}
+
+termination_and_twin! {
+    /// Why a run stopped, with the measurement that decided it.
+    ///
+    /// Two kinds: the method's own exit ([`EscapeFailed`](Self::EscapeFailed),
+    /// [`GradientTolerance`](Self::GradientTolerance)), for which [`converged`](Self::converged)
+    /// is `true`, and budget stops (iterations, evaluations, wall time, the observer), for which it
+    /// is always `false` — running out of budget is never reported as convergence.
+    ///
+    /// ```
+    /// use pgd_core::Termination;
+    /// let budget = Termination::MaxIterations { limit: 100 };
+    /// assert!(!budget.converged());
+    /// let tol = Termination::GradientTolerance { grad_norm: 1e-9, tolerance: 1e-8 };
+    /// assert!(tol.converged());
+    /// assert_eq!(tol.to_string(), "gradient tolerance reached: ‖∇f‖ = 1.000e-9 ≤ 1.000e-8");
+    /// ```
+    ///
+    /// Read back (feature `serde`), a termination is checked
+    /// ([`Termination::check_consistency`]): a "gradient tolerance reached" with ‖∇f‖ above the
+    /// tolerance does not read back.
+{
     /// Algorithm 2's exit: t_thres steps after the perturbation at iteration `perturbed_at`,
     /// f had not decreased by more than f_thres (f(x_t) − f(x̃) > −f_thres), so x̃ — the point
     /// before the perturbation — is returned. With probability 1 − δ (under the theory
@@ -107,6 +123,7 @@ pub enum Termination {
         /// The iteration of the record the observer answered `Break` to.
         iteration: usize,
     },
+}
 }
 
 impl Termination {

@@ -2,58 +2,13 @@
 //! arrays, and parameters validated again when they are read back.
 
 use crate::error::ParamError;
-use crate::outcome::{IterRecord, Outcome, PerturbationEvent, Termination};
+use crate::outcome::{IterRecord, Outcome, PerturbationEvent, Termination, UncheckedTermination};
 use crate::pagd::{PagdDerivation, PagdParams};
 use crate::params::{Derivation, PgdParams};
 use autodiff_objectives::EvalCounts;
 use nalgebra::DVector;
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
-
-/// A [`Termination`] as serde reads it, before the check: the one private path to an
-/// unchecked termination.
-#[derive(Deserialize)]
-#[serde(remote = "Termination", tag = "kind", rename_all = "snake_case")]
-enum UncheckedTermination {
-    EscapeFailed {
-        perturbed_at: usize,
-        value_tilde: f64,
-        value_after: f64,
-        f_thres: f64,
-    },
-    GradientTolerance {
-        grad_norm: f64,
-        tolerance: f64,
-    },
-    SecondOrderTolerance {
-        grad_norm: f64,
-        tolerance: f64,
-        curvature: f64,
-        curvature_tolerance: f64,
-    },
-    Stalled {
-        iteration: usize,
-        step_norm: f64,
-    },
-    MaxIterations {
-        limit: usize,
-    },
-    MaxEvaluations {
-        gradient_evals: u64,
-        limit: u64,
-    },
-    MaxHvpEvaluations {
-        hvp_evals: u64,
-        limit: u64,
-    },
-    MaxTime {
-        elapsed: Duration,
-        limit: Duration,
-    },
-    ObserverStopped {
-        iteration: usize,
-    },
-}
 
 impl<'de> Deserialize<'de> for Termination {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
