@@ -128,6 +128,50 @@ pub fn require(
     }
 }
 
+/// `serde::Deserialize` for `$t` that reads through its unchecked twin `$twin` (a
+/// `#[serde(remote = "…")]` copy of its fields) and then runs `$t::check_consistency`: the
+/// read-back rule of the toolkit's evidence types (certificates, outcomes). The calling crate
+/// must depend on serde. Not part of the public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! deserialize_checked {
+    ($t:ty, $twin:ty) => {
+        /// Reads the value and checks it (`check_consistency`): an edited value whose numbers
+        /// contradict its claims does not read back.
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let value = <$twin>::deserialize(d)?;
+                value
+                    .check_consistency()
+                    .map_err(serde::de::Error::custom)?;
+                Ok(value)
+            }
+        }
+    };
+}
+
+/// `From<PointIssue>` for an error enum with the variants `EmptyPoint`,
+/// `DimensionMismatch { expected, got }` and `NonFinitePoint { index, value }`. Not part of
+/// the public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! point_issue_into {
+    ($e:ident) => {
+        impl From<$crate::validate::PointIssue> for $e {
+            fn from(issue: $crate::validate::PointIssue) -> Self {
+                use $crate::validate::PointIssue;
+                match issue {
+                    PointIssue::Empty => $e::EmptyPoint,
+                    PointIssue::DimensionMismatch { expected, got } => {
+                        $e::DimensionMismatch { expected, got }
+                    }
+                    PointIssue::NonFinite { index, value } => $e::NonFinitePoint { index, value },
+                }
+            }
+        }
+    };
+}
+
 /// Builder setters, written once: each line `name(arg: Type) => field;` (or
 /// `=> field: Some;` for an optional setting) becomes a documented `pub fn name(mut self, arg: Type) -> Self`
 /// that stores the argument and returns the builder. Used by the toolkit's builders

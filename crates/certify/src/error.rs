@@ -1,7 +1,6 @@
 //! The error type of [`Certifier::certify`](crate::Certifier::certify).
 
 use autodiff_objectives::EvalError;
-use autodiff_objectives::validate::PointIssue;
 use thiserror::Error;
 
 /// Why a certificate could not be produced. Every variant carries the offending value.
@@ -84,17 +83,7 @@ pub enum CertifyError {
     Eval(#[from] EvalError),
 }
 
-impl From<PointIssue> for CertifyError {
-    fn from(issue: PointIssue) -> Self {
-        match issue {
-            PointIssue::Empty => CertifyError::EmptyPoint,
-            PointIssue::DimensionMismatch { expected, got } => {
-                CertifyError::DimensionMismatch { expected, got }
-            }
-            PointIssue::NonFinite { index, value } => CertifyError::NonFinitePoint { index, value },
-        }
-    }
-}
+autodiff_objectives::point_issue_into!(CertifyError);
 
 /// A given ℓ must bound λ_max(∇²f(x)) from above: `observed` is a lower bound on λ_max seen by
 /// a method (an eigenvalue, a Ritz value or a diagonal entry). Beyond a relative 1e-9 of

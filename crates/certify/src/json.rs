@@ -39,15 +39,7 @@ struct Unchecked {
     elapsed: Duration,
 }
 
-/// Reads a certificate and checks it ([`Certificate::check_consistency`], to the last bits:
-/// serde's formats keep them).
-impl<'de> Deserialize<'de> for Certificate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let cert = Unchecked::deserialize(d)?;
-        cert.check_consistency().map_err(serde::de::Error::custom)?;
-        Ok(cert)
-    }
-}
+autodiff_objectives::deserialize_checked!(Certificate, Unchecked);
 
 /// `DVector<f64>` from a plain sequence of numbers (the form it is serialized in).
 pub(crate) fn de_dvector<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {

@@ -2,7 +2,7 @@
 
 use crate::outcome::sign_fixed;
 use crate::random;
-use autodiff_objectives::validate::{self, PointIssue};
+use autodiff_objectives::validate;
 use autodiff_objectives::{Backend, EvalError, Objective, Oracle};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
@@ -86,19 +86,7 @@ pub(crate) fn check_point<O: Objective>(f: &O, x: &DVector<f64>) -> Result<(), S
     Ok(validate::check_point(x.as_slice(), f.dim())?)
 }
 
-impl From<PointIssue> for SpectrumError {
-    fn from(issue: PointIssue) -> Self {
-        match issue {
-            PointIssue::Empty => SpectrumError::EmptyPoint,
-            PointIssue::DimensionMismatch { expected, got } => {
-                SpectrumError::DimensionMismatch { expected, got }
-            }
-            PointIssue::NonFinite { index, value } => {
-                SpectrumError::NonFinitePoint { index, value }
-            }
-        }
-    }
-}
+autodiff_objectives::point_issue_into!(SpectrumError);
 
 /// The given seed, or a fresh one from the operating system.
 pub(crate) fn resolve_seed(seed: Option<u64>) -> Result<u64, SpectrumError> {

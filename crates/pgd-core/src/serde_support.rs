@@ -7,16 +7,10 @@ use crate::pagd::{PagdDerivation, PagdParams};
 use crate::params::{Derivation, PgdParams};
 use autodiff_objectives::EvalCounts;
 use nalgebra::DVector;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::time::Duration;
 
-impl<'de> Deserialize<'de> for Termination {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let t = UncheckedTermination::deserialize(d)?;
-        t.check_consistency().map_err(serde::de::Error::custom)?;
-        Ok(t)
-    }
-}
+autodiff_objectives::deserialize_checked!(Termination, UncheckedTermination);
 
 /// An [`Outcome`] as serde reads it, before the check.
 #[derive(Deserialize)]
@@ -35,13 +29,7 @@ struct UncheckedOutcome {
     elapsed: Duration,
 }
 
-impl<'de> Deserialize<'de> for Outcome {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let o = UncheckedOutcome::deserialize(d)?;
-        o.check_consistency().map_err(serde::de::Error::custom)?;
-        Ok(o)
-    }
-}
+autodiff_objectives::deserialize_checked!(Outcome, UncheckedOutcome);
 
 /// `DVector<f64>` as a sequence of numbers (`[1.0, 2.0]`), not nalgebra's own layout.
 pub(crate) mod dvector {
