@@ -1,12 +1,14 @@
-//! Forward and reverse mode at extreme arguments, against closed forms: the relative error of
-//! the first and second derivative of each function, both from a dense Hessian evaluation
-//! (forward: one hyper-dual pass; reverse: forward-over-reverse). Forward mode is num-dual's own arithmetic;
-//! reverse mode uses this crate's closed-form local partials (docs/guide.md, section 7).
+//! num-dual's own formulas, forward mode and reverse mode at extreme arguments, against closed
+//! forms: the relative error of the first and second derivative of each function. num-dual's:
+//! one `HyperDual64` evaluation; forward and reverse mode: a dense Hessian (forward: one
+//! hyper-dual pass on `forward::Accurate`; reverse: forward-over-reverse). Both of the
+//! crate's modes use its closed-form local partials (docs/guide.md, section 7).
 //!
 //! ```text
 //! cargo run -p autodiff-objectives --example extremes
 //! ```
 
+use autodiff_objectives::num_dual::HyperDual64;
 use autodiff_objectives::{DualNum, Objective, forward, reverse};
 
 /// One elementary function of x₀ (or of x₀, x₁ for atan2).
@@ -148,16 +150,31 @@ fn main() -> Result<(), autodiff_objectives::EvalError> {
             f: Elementary::Atan2,
         },
     ];
-    println!("| function | at | forward φ' | forward φ'' | reverse φ' | reverse φ'' |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| function | at | num-dual φ' | num-dual φ'' | forward φ' | forward φ'' | reverse φ' | reverse φ'' |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for case in &cases {
         let (f1, f2) = (case.op)(case.at);
+        // num-dual's own: x₀ seeded in both infinitesimals, x₁ (atan2's x) a constant.
+        let xs: Vec<HyperDual64> = case
+            .at
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                let s = if i == 0 { 1.0 } else { 0.0 };
+                HyperDual64::new(a, s, s, 0.0)
+            })
+            .collect();
+        let own = case.f.eval(&xs);
         let (_, gf, hf) = forward::hessian::<_, 1>(&case.f, case.at);
         let (_, gr, hr) = reverse::hessian(&case.f, case.at)?;
         println!(
-            "| {} | {:e} | {} | {} | {} | {} |",
+            "| {} | {:e} | {} | {} | {} | {} | {} | {} |",
             case.name,
             case.at[0],
+            rel(own.eps1, f1),
+            rel(own.eps1eps2, f2),
             rel(gf[0], f1),
             rel(hf[(0, 0)], f2),
             rel(gr[0], f1),

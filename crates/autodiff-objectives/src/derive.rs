@@ -185,10 +185,10 @@ fn is_non_finite(e: &EvalError) -> bool {
 /// Runs `compute` on the engine `resolved` stands for; when the choice was [`Backend::Auto`],
 /// the engine was forward mode and its result is non-finite, runs it again in reverse mode.
 ///
-/// num-dual's forward formulas overflow or return NaN in places where the function and its
-/// derivatives are finite (x^1.5 at 0, x⁻¹ at 1e-100, atan2 on the axis x = 0; see the guide,
-/// "Numerical care at extreme arguments"), while reverse mode's closed-form partials do not. An
-/// explicit [`Backend::Forward`] gets forward mode's answer, error included.
+/// Both engines use the same closed-form local derivatives, but their intermediate results
+/// differ: forward mode carries tangents, reverse mode adjoints, and one can overflow where the
+/// other does not (the guide, "Numerical care at extreme arguments"). An explicit
+/// [`Backend::Forward`] gets forward mode's answer, error included.
 pub(crate) fn with_fallback<R>(
     requested: Backend,
     resolved: Backend,

@@ -46,12 +46,14 @@
 //! an error; the reverse-mode tape is restored while it unwinds, so the thread can keep
 //! differentiating if the caller catches it.
 //!
-//! Reverse mode computes the local derivatives of every elementary function from closed forms
-//! that keep full relative accuracy at tiny, huge and near-singular arguments (tanh' for
-//! x ≳ 19, atan2 at 1e-170, x^2.5 at 1e-300, …); they are tested against independent closed
-//! forms to a relative 1e-12 (`tests/extremes.rs`). num-dual's forward formulas are less
-//! careful in some of those regimes; the guide's section "Numerical care at extreme
-//! arguments" lists where, with measurements.
+//! Both engines compute the local derivatives of every elementary function from the same
+//! closed forms, which keep full relative accuracy at tiny, huge and near-singular arguments
+//! (tanh' for x ≳ 19, atan2 at 1e-170, x^2.5 at 1e-300, a/b at b = 1e200, …): the reverse tape
+//! directly, forward mode through [`forward::Accurate`], which wraps num-dual's numbers (whose
+//! own formulas are less careful in some of those regimes; the guide's section "Numerical care
+//! at extreme arguments" lists where). Every function's first and second derivatives, on every
+//! path, are tested against independent closed forms to a relative
+//! [`LOCAL_DERIVATIVE_TOLERANCE`] (`tests/extremes.rs`).
 //!
 //! # How it is computed
 //!
@@ -95,6 +97,7 @@ mod error;
 mod finite_sum;
 pub mod forward;
 mod kernels;
+mod local;
 mod objective;
 mod oracle;
 pub mod reverse;
@@ -115,3 +118,10 @@ pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::{Objective, Scalar};
 pub use oracle::{EvalCounts, Oracle};
+
+/// The relative accuracy of every elementary function's local first and second derivatives,
+/// on every derivative path (forward mode, `directional`, the reverse tape): the tolerance
+/// `tests/extremes.rs` checks them to against independent closed forms, at tiny, huge and
+/// near-singular arguments. Certificates rely on it (see certify's "What a certificate
+/// guarantees"); [`EvalCounts::forward`] and [`EvalCounts::reverse`] record which path ran.
+pub const LOCAL_DERIVATIVE_TOLERANCE: f64 = 1e-12;

@@ -2,6 +2,7 @@
 
 use crate::derive::{
     Backend, Directional, directional, gradient_hvp_with, gradient_with, hessian_with, value,
+    with_fallback,
 };
 use crate::{EvalError, Objective};
 use nalgebra::{DMatrix, DVector};
@@ -27,6 +28,29 @@ pub struct EvalCounts {
     /// Absent from reports written before it was counted, and then read as 0.
     #[cfg_attr(feature = "serde", serde(default))]
     pub third_order: u64,
+    /// The derivative path: how many of the gradients, HVPs, Hessians and directional
+    /// derivatives forward mode computed ([`Backend::Forward`], and [`Backend::Auto`]'s forward
+    /// choices)… Absent from reports written before it was counted, and then read as 0.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub forward: u64,
+    /// … and how many reverse mode computed (including [`Backend::Auto`]'s fallbacks to
+    /// reverse mode where forward mode's result was not finite). Both paths take their local
+    /// derivatives from the same closed forms, accurate to
+    /// [`LOCAL_DERIVATIVE_TOLERANCE`](crate::LOCAL_DERIVATIVE_TOLERANCE).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub reverse: u64,
+}
+
+impl EvalCounts {
+    /// The derivative evaluations whose path is counted: gradients, HVPs, Hessians and
+    /// directional derivatives (each is either [`forward`](Self::forward) or
+    /// [`reverse`](Self::reverse) when an [`Oracle`] counted them).
+    /// (Saturating: counts read back from an edited report cannot overflow.)
+    pub fn derivatives(&self) -> u64 {
+        [self.hvp, self.hessian, self.directional]
+            .iter()
+            .fold(self.gradient, |acc, &n| acc.saturating_add(n))
+    }
 }
 
 impl std::ops::Add for EvalCounts {
@@ -39,6 +63,8 @@ impl std::ops::Add for EvalCounts {
             hessian: self.hessian + o.hessian,
             directional: self.directional + o.directional,
             third_order: self.third_order + o.third_order,
+            forward: self.forward + o.forward,
+            reverse: self.reverse + o.reverse,
         }
     }
 }
@@ -115,10 +141,31 @@ impl<'a, O: Objective> Oracle<'a, O> {
         value(self.f, x)
     }
 
+    /// Runs `compute` on the engine the oracle's backend resolves to (`resolved`), with
+    /// [`Backend::Auto`]'s fallback to reverse mode, and counts the engine that answered.
+    fn on_engine<R>(
+        &self,
+        resolved: Backend,
+        compute: impl Fn(Backend) -> Result<R, EvalError>,
+    ) -> Result<R, EvalError> {
+        let used = Cell::new(resolved);
+        let result = with_fallback(self.backend, resolved, |engine| {
+            used.set(engine);
+            compute(engine)
+        });
+        self.bump(|c| match used.get() {
+            Backend::Reverse => c.reverse += 1,
+            _ => c.forward += 1,
+        });
+        result
+    }
+
     /// (f(x), ∇f(x)); see [`gradient`](crate::gradient).
     pub fn gradient(&self, x: &DVector<f64>) -> Result<(f64, DVector<f64>), EvalError> {
         self.bump(|c| c.gradient += 1);
-        gradient_with(self.f, x, self.backend)
+        self.on_engine(self.backend.resolve(x.len()), |engine| {
+            gradient_with(self.f, x, engine)
+        })
     }
 
     /// ∇²f(x)·v; see [`hvp`](crate::hvp).
@@ -133,7 +180,9 @@ impl<'a, O: Objective> Oracle<'a, O> {
         v: &DVector<f64>,
     ) -> Result<(f64, DVector<f64>, DVector<f64>), EvalError> {
         self.bump(|c| c.hvp += 1);
-        gradient_hvp_with(self.f, x, v, self.backend)
+        self.on_engine(self.backend.resolve_hvp(x.len()), |engine| {
+            gradient_hvp_with(self.f, x, v, engine)
+        })
     }
 
     /// (f(x), ∇f(x), ∇²f(x)); see [`hessian`](crate::hessian).
@@ -142,7 +191,9 @@ impl<'a, O: Objective> Oracle<'a, O> {
         x: &DVector<f64>,
     ) -> Result<(f64, DVector<f64>, DMatrix<f64>), EvalError> {
         self.bump(|c| c.hessian += 1);
-        hessian_with(self.f, x, self.backend)
+        self.on_engine(self.backend.resolve_hessian(x.len()), |engine| {
+            hessian_with(self.f, x, engine)
+        })
     }
 
     /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in one pass; see [`directional`](crate::directional).
@@ -151,7 +202,10 @@ impl<'a, O: Objective> Oracle<'a, O> {
         x: &DVector<f64>,
         v: &DVector<f64>,
     ) -> Result<Directional, EvalError> {
-        self.bump(|c| c.directional += 1);
+        self.bump(|c| {
+            c.directional += 1;
+            c.forward += 1;
+        });
         directional(self.f, x, v)
     }
 }

@@ -14,7 +14,7 @@ use nalgebra::DVector;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-const TOL: f64 = 1e-12;
+const TOL: f64 = autodiff_objectives::LOCAL_DERIVATIVE_TOLERANCE;
 
 /// |got − want| ≤ TOL·|want| + MIN_POSITIVE when `want` is finite; non-finite when it is not.
 fn agrees(got: f64, want: f64) -> bool {
@@ -63,6 +63,8 @@ enum Op {
     Atan2,
     /// x₀^x₁.
     Powd,
+    /// x₀/x₁ (arithmetic, but its derivatives involve 1/x₁², which underflows).
+    Div,
 }
 
 impl Objective for Op {
@@ -101,6 +103,7 @@ impl Objective for Op {
             Op::Abs => a.abs(),
             Op::Atan2 => a.atan2(x[1]),
             Op::Powd => a.powd(x[1]),
+            Op::Div => a / x[1],
         }
     }
     fn dim(&self) -> Option<usize> {
@@ -111,7 +114,7 @@ impl Objective for Op {
 impl Op {
     fn arity(self) -> usize {
         match self {
-            Op::Atan2 | Op::Powd => 2,
+            Op::Atan2 | Op::Powd | Op::Div => 2,
             _ => 1,
         }
     }
@@ -213,6 +216,15 @@ impl Op {
                     vec![b * (b - 1.0) * a.powf(b - 2.0), hab, hab, v * ln * ln],
                 )
             }
+            Op::Div => {
+                // Divided one factor at a time, so that 1/b² never forms.
+                let b = x[1];
+                let hab = -(1.0 / b) / b;
+                (
+                    vec![1.0 / b, -(a / b) / b],
+                    vec![0.0, hab, hab, ((2.0 * a / b) / b) / b],
+                )
+            }
         }
     }
 }
@@ -238,6 +250,43 @@ fn forward_derivatives(op: Op, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (g, h.as_slice().to_vec())
 }
 
+/// (gradient, Hessian column-major) from forward-mode HVPs with the unit vectors.
+fn forward_hvp_derivatives(op: Op, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len();
+    let mut g = Vec::new();
+    let mut h = Vec::new();
+    for j in 0..n {
+        let e: Vec<f64> = (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect();
+        let (_, gj, hv) = forward::gradient_hvp::<_, 2>(&op, x, &e);
+        g = gj;
+        h.extend(hv);
+    }
+    (g, h)
+}
+
+/// [`forward::directional`] along each unit vector: (∂ᵢf, ∂ᵢ²f), compared with the closed
+/// form's gradient and Hessian diagonal.
+fn check_directional(op: Op, x: &[f64], want: &(Vec<f64>, Vec<f64>)) {
+    let n = x.len();
+    for i in 0..n {
+        let e: Vec<f64> = (0..n).map(|k| if k == i { 1.0 } else { 0.0 }).collect();
+        let (_, slope, curvature) = forward::directional(&op, x, &e);
+        assert_agrees(
+            slope,
+            want.0[i],
+            &format!("{op:?} at {x:?}: directional slope {i}"),
+        );
+        if want.0[i].is_finite() {
+            let h = want.1[i * n + i];
+            assert_agrees(
+                curvature,
+                h,
+                &format!("{op:?} at {x:?}: directional curvature {i}"),
+            );
+        }
+    }
+}
+
 /// Compares gradients, and Hessians where the gradient is finite: where a first derivative
 /// overflows, the dual-number sweep multiplies it by a zero derivative part (∞·0 = NaN), and
 /// the checked functions report the non-finite gradient before looking at the Hessian.
@@ -253,8 +302,14 @@ fn check_against(op: Op, x: &[f64], got: &(Vec<f64>, Vec<f64>), want: &(Vec<f64>
     }
 }
 
+/// Every backend's first and second derivatives against the closed forms: the reverse tape,
+/// forward mode's dense Hessian, its HVPs and `directional`.
 fn check_closed(op: Op, x: &[f64]) {
-    check_against(op, x, &reverse_derivatives(op, x), &op.closed(x));
+    let want = op.closed(x);
+    check_against(op, x, &reverse_derivatives(op, x), &want);
+    check_against(op, x, &forward_derivatives(op, x), &want);
+    check_against(op, x, &forward_hvp_derivatives(op, x), &want);
+    check_directional(op, x, &want);
 }
 
 // ---- regression tests: each failed before the local partials were rewritten ----
@@ -417,6 +472,22 @@ fn powd_at_a_zero_base_has_the_limit_derivatives() {
 }
 
 #[test]
+fn division_keeps_its_digits_where_one_over_b_squared_underflows() {
+    // num-dual's quotient rule multiplies by 1/b², which is 0 from |b| ≈ 1.3e162 on.
+    for &(a, b) in &[
+        (3.0, -7.0),
+        (1e200, 1e200),
+        (-1e300, 3e250),
+        (1e-200, 1e150),
+        (1e-300, 1e-300),
+        (2.5, 1e-100),
+        (0.0, 5.0),
+    ] {
+        check_closed(Op::Div, &[a, b]);
+    }
+}
+
+#[test]
 fn every_function_at_tiny_huge_and_negative_arguments() {
     let tiny = [
         5e-324,
@@ -485,11 +556,10 @@ fn every_function_at_tiny_huge_and_negative_arguments() {
 }
 
 #[test]
-fn auto_falls_back_to_reverse_mode_where_forward_mode_is_not_finite() {
-    // Dimensions where Auto picks forward mode (gradients below AUTO_REVERSE_DIM, HVPs below
-    // AUTO_REVERSE_HVP_DIM); at these points num-dual's formulas give NaN or ∞ (x^1.5 at 0,
-    // x⁻¹ at 1e-100, atan2 on the axis x = 0) while the derivatives are finite. Auto must
-    // return reverse mode's answers.
+fn forward_mode_is_finite_where_num_duals_formulas_were_not() {
+    // At these points num-dual's own formulas give NaN or ∞ (x^1.5 at 0, x⁻¹ at 1e-100,
+    // atan2 on the axis x = 0) while the derivatives are finite; forward mode takes its local
+    // derivatives from the tape's closed forms and agrees with reverse mode.
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         x[0].powf(1.5) + x[1].atan2(x[2])
     }
@@ -498,39 +568,70 @@ fn auto_falls_back_to_reverse_mode_where_forward_mode_is_not_finite() {
     }
     let f = autodiff_objectives::objective!(f, 3);
     let g = autodiff_objectives::objective!(g, 1);
-    assert_eq!(Backend::Auto.resolve(3), Backend::Forward);
-    assert_eq!(Backend::Auto.resolve_hvp(1), Backend::Forward);
     let x = DVector::from_vec(vec![0.0, 1.0, 0.0]);
-    assert!(gradient_with(&f, &x, Backend::Forward).is_err());
+    let forward = gradient_with(&f, &x, Backend::Forward).expect("finite in forward mode");
     let reverse = gradient_with(&f, &x, Backend::Reverse).expect("finite in reverse mode");
-    assert_eq!(gradient_with(&f, &x, Backend::Auto), Ok(reverse.clone()));
-    assert_agrees(reverse.1[0], 0.0, "∂ x^1.5 at 0");
-    assert_agrees(reverse.1[1], 0.0, "∂/∂y atan2 at (1, 0)");
-    assert_agrees(reverse.1[2], -1.0, "∂/∂x atan2 at (1, 0)");
+    for (i, want) in [0.0, 0.0, -1.0].into_iter().enumerate() {
+        assert_agrees(reverse.1[i], want, &format!("reverse ∂{i}"));
+        assert_agrees(forward.1[i], want, &format!("forward ∂{i}"));
+    }
     let y = DVector::from_vec(vec![1e-100]);
-    let reverse = gradient_with(&g, &y, Backend::Reverse).expect("finite in reverse mode");
-    assert_eq!(gradient_with(&g, &y, Backend::Auto), Ok(reverse.clone()));
-    assert_agrees(reverse.1[0], -1e-50, "∂ 1e-250/x at 1e-100");
-    // The HVP: 2·1e-250/x³ = 2e50 at 1e-100, where forward mode's x⁻⁴ overflows.
+    let (_, gf) = gradient_with(&g, &y, Backend::Forward).expect("finite in forward mode");
+    assert_agrees(gf[0], -1e-50, "∂ 1e-250/x at 1e-100");
+    // The HVP: 2·1e-250/x³ = 2e50 at 1e-100, where num-dual's x⁻⁴ overflows.
     let w = DVector::from_vec(vec![1.0]);
-    assert!(gradient_hvp_with(&g, &y, &w, Backend::Forward).is_err());
-    let reverse_hv = gradient_hvp_with(&g, &y, &w, Backend::Reverse).expect("finite");
-    assert_agrees(reverse_hv.2[0], 2e50, "∂² 1e-250/x at 1e-100");
-    assert_eq!(gradient_hvp_with(&g, &y, &w, Backend::Auto), Ok(reverse_hv));
-    // Where reverse mode fails too (x^1.5 has an infinite second derivative at 0), Auto
-    // reports the failure.
+    let forward_hv = gradient_hvp_with(&g, &y, &w, Backend::Forward).expect("finite");
+    assert_agrees(forward_hv.2[0], 2e50, "∂² 1e-250/x at 1e-100");
+    // Where the derivative itself is infinite (x^1.5 has f'' = ∞ at 0), every backend says so.
     fn h<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         x[0].powf(1.5)
     }
-    assert!(matches!(
-        gradient_hvp_with(
-            &autodiff_objectives::objective!(h, 1),
-            &DVector::from_vec(vec![0.0]),
-            &w,
-            Backend::Auto
-        ),
-        Err(autodiff_objectives::EvalError::NonFiniteHvp { index: 0, .. })
-    ));
+    for backend in [Backend::Forward, Backend::Reverse, Backend::Auto] {
+        assert!(matches!(
+            gradient_hvp_with(
+                &autodiff_objectives::objective!(h, 1),
+                &DVector::from_vec(vec![0.0]),
+                &w,
+                backend
+            ),
+            Err(autodiff_objectives::EvalError::NonFiniteHvp { index: 0, .. })
+        ));
+    }
+}
+
+#[test]
+fn auto_falls_back_to_reverse_mode_where_forward_mode_is_not_finite() {
+    // An objective whose forward-mode evaluation is not finite while reverse mode's is (here by
+    // construction: it looks at the number type): Auto, which picks forward mode at this d,
+    // must return reverse mode's answers.
+    struct ForwardFails;
+    impl Objective for ForwardFails {
+        fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            let poison = if std::any::type_name::<D>().contains("Accurate") {
+                f64::NAN
+            } else {
+                1.0
+            };
+            x[1..]
+                .iter()
+                .fold(x[0] * x[0] * poison, |acc, xi| acc + xi.sin())
+        }
+    }
+    assert_eq!(Backend::Auto.resolve(2), Backend::Forward);
+    assert_eq!(Backend::Auto.resolve_hvp(1), Backend::Forward);
+    let x = DVector::from_vec(vec![0.5, 1.0]);
+    assert!(gradient_with(&ForwardFails, &x, Backend::Forward).is_err());
+    let reverse = gradient_with(&ForwardFails, &x, Backend::Reverse).expect("finite");
+    assert_eq!(gradient_with(&ForwardFails, &x, Backend::Auto), Ok(reverse));
+    let x = DVector::from_vec(vec![0.5]);
+    let w = DVector::from_vec(vec![1.0]);
+    assert!(gradient_hvp_with(&ForwardFails, &x, &w, Backend::Forward).is_err());
+    let reverse_hv = gradient_hvp_with(&ForwardFails, &x, &w, Backend::Reverse).expect("finite");
+    assert_agrees(reverse_hv.2[0], 2.0, "∂²/∂x₀²");
+    assert_eq!(
+        gradient_hvp_with(&ForwardFails, &x, &w, Backend::Auto),
+        Ok(reverse_hv)
+    );
 }
 
 /// (j_n, j_n', j_n'') by reverse mode: the value and gradient from the gradient tape, the
@@ -627,9 +728,10 @@ fn log_uniform(lo: f64, hi: f64, signed: bool) -> impl Strategy<Value = f64> {
     })
 }
 
-/// Each function with the range over which num-dual's forward formulas are accurate to 1e-12
-/// (see docs/guide.md, "Numerical care": outside these ranges forward mode overflows or
-/// cancels where reverse mode does not, and only the closed-form checks apply).
+/// Every function, each over a wide range of its domain. (The ranges and the comments below
+/// record where num-dual's *own* forward formulas are accurate to 1e-12; forward mode no
+/// longer uses those formulas — see `forward::Accurate` — so its derivatives are checked over
+/// the whole domains of [`op_and_point`] too.)
 fn op_and_forward_safe_point() -> impl Strategy<Value = (Op, Vec<f64>)> {
     let one = |op: Op, s: BoxedStrategy<f64>| s.prop_map(move |a| (op, vec![a])).boxed();
     let pos_wide = || log_uniform(-300.0, 300.0, false).boxed();
@@ -754,6 +856,12 @@ fn op_and_point() -> impl Strategy<Value = (Op, Vec<f64>)> {
             .prop_map(|(x, ratio)| (Op::Atan2, vec![x * ratio, x]))
             .boxed(),
         powd_points(-300.0, 300.0).boxed(),
+        (
+            log_uniform(-300.0, 300.0, true),
+            log_uniform(-150.0, 150.0, true)
+        )
+            .prop_map(|(a, b)| (Op::Div, vec![a, b]))
+            .boxed(),
     ]
 }
 
@@ -765,7 +873,9 @@ proptest! {
     })]
 
     #[test]
-    fn forward_and_reverse_first_and_second_derivatives_agree((op, x) in op_and_forward_safe_point()) {
+    fn forward_and_reverse_first_and_second_derivatives_agree(
+        (op, x) in prop_oneof![op_and_forward_safe_point(), op_and_point()]
+    ) {
         let (gr, hr) = reverse_derivatives(op, &x);
         let (gf, hf) = forward_derivatives(op, &x);
         let hessians = if gf.iter().all(|g| g.is_finite()) { hr.len() } else { 0 };
@@ -775,12 +885,82 @@ proptest! {
     }
 
     #[test]
-    fn reverse_derivatives_match_the_closed_forms((op, x) in op_and_point()) {
-        let got = reverse_derivatives(op, &x);
+    fn every_backends_derivatives_match_the_closed_forms((op, x) in op_and_point()) {
         let want = op.closed(&x);
         let hessians = if want.0.iter().all(|g| g.is_finite()) { want.1.len() } else { 0 };
-        for (a, b) in got.0.iter().zip(&want.0).chain(got.1.iter().zip(&want.1).take(hessians)) {
-            prop_assert!(agrees(*a, *b), "{:?} at {:?}: reverse {:e}, closed form {:e}", op, x, a, b);
+        for (backend, got) in [
+            ("reverse", reverse_derivatives(op, &x)),
+            ("forward", forward_derivatives(op, &x)),
+            ("forward HVP", forward_hvp_derivatives(op, &x)),
+        ] {
+            for (a, b) in got.0.iter().zip(&want.0).chain(got.1.iter().zip(&want.1).take(hessians)) {
+                prop_assert!(
+                    agrees(*a, *b),
+                    "{:?} at {:?}: {} {:e}, closed form {:e}", op, x, backend, a, b
+                );
+            }
         }
+    }
+}
+
+// ---- issue 23: the tanh saddle that forward mode used to flatten ----
+
+/// f(x) = 1e16·tanh(x₀ + 20) + x₁² (the x₁ term only when d = 2): at 0, f′ = 1e16·sech²(20)
+/// = 0.16993 and f″ = −2·1e16·tanh(20)·sech²(20) = −0.33987. num-dual's 1 − tanh² is 0 there,
+/// so forward mode reported f′ = f″ = 0.
+fn tanh_saddle<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let t = (x[0] + 20.0).tanh() * 1e16;
+    if x.len() > 1 { t + x[1] * x[1] } else { t }
+}
+
+/// sech²(20)·1e16 and −2·tanh(20)·sech²(20)·1e16, from 1/cosh² (no cancellation).
+fn tanh_saddle_truth() -> (f64, f64) {
+    let c = 20f64.cosh();
+    (1e16 / c / c, -2.0 * 20f64.tanh() * 1e16 / c / c)
+}
+
+#[test]
+fn the_tanh_saddle_has_the_same_derivatives_through_every_path() {
+    use autodiff_objectives::{directional, gradient, hessian, hvp, objective};
+    let (g0, h00) = tanh_saddle_truth();
+    assert!((g0 - 0.16993).abs() < 1e-4 && (h00 + 0.33987).abs() < 1e-4);
+    for d in [1, 2] {
+        let f = objective!(tanh_saddle);
+        let x = DVector::zeros(d);
+        let (_, g) = gradient(&f, &x).expect("finite");
+        assert_agrees(g[0], g0, &format!("gradient, d = {d}"));
+        for backend in [Backend::Auto, Backend::Forward, Backend::Reverse] {
+            let (_, g) = gradient_with(&f, &x, backend).expect("finite");
+            assert_agrees(g[0], g0, &format!("gradient_with({backend:?}), d = {d}"));
+            let e0 = DVector::from_fn(d, |i, _| if i == 0 { 1.0 } else { 0.0 });
+            let (_, g, hv) = gradient_hvp_with(&f, &x, &e0, backend).expect("finite");
+            assert_agrees(
+                g[0],
+                g0,
+                &format!("gradient_hvp_with({backend:?}) ∂, d = {d}"),
+            );
+            assert_agrees(
+                hv[0],
+                h00,
+                &format!("gradient_hvp_with({backend:?}) Hv, d = {d}"),
+            );
+            let (_, _, h) = hessian_with(&f, &x, backend).expect("finite");
+            assert_agrees(
+                h[(0, 0)],
+                h00,
+                &format!("hessian_with({backend:?}), d = {d}"),
+            );
+        }
+        let e0 = DVector::from_fn(d, |i, _| if i == 0 { 1.0 } else { 0.0 });
+        let hv = hvp(&f, &x, &e0).expect("finite");
+        assert_agrees(hv[0], h00, &format!("hvp, d = {d}"));
+        assert_agrees(hessian(&f, &x).expect("finite")[(0, 0)], h00, "hessian");
+        let dir = directional(&f, &x, &e0).expect("finite");
+        assert_agrees(dir.slope, g0, &format!("directional slope, d = {d}"));
+        assert_agrees(
+            dir.curvature,
+            h00,
+            &format!("directional curvature, d = {d}"),
+        );
     }
 }

@@ -25,7 +25,9 @@ impl Certificate {
     /// "negative curvature" has ‖∇f‖ ≤ ε, a violated curvature condition and an escape
     /// direction below the threshold; an escape direction has d finite entries and norm 1;
     /// probabilistic assurances have confidence and failure probability in (0, 1) summing to
-    /// 1; bounds on λ_min are ordered; an inertia counts d eigenvalues.
+    /// 1; bounds on λ_min are ordered; an inertia counts d eigenvalues; the derivative
+    /// evaluations by forward and by reverse mode add up to all of them (reports written
+    /// before the paths were counted have 0 of each).
     ///
     /// ```
     /// use autodiff_objectives::{objective, DualNum};
@@ -78,6 +80,20 @@ impl Certificate {
             },
         )?;
         check_bounds(&self.lambda_bounds)?;
+        let e = &self.evaluations;
+        let paths = e.forward.saturating_add(e.reverse);
+        require(
+            paths == 0 || paths == e.derivatives(),
+            "every derivative evaluation has one recorded path (forward or reverse mode)",
+            || {
+                format!(
+                    "{} by forward mode + {} by reverse mode against {} derivative evaluations",
+                    e.forward,
+                    e.reverse,
+                    e.derivatives()
+                )
+            },
+        )?;
         if let Some(e) = &self.escape_direction {
             check_direction(e, self.dim, tol)?;
         }

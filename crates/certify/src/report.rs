@@ -203,6 +203,18 @@ impl R<'_> {
         parts.join(", ")
     }
 
+    /// Which derivative path computed the numbers, and what both paths guarantee.
+    fn derivative_paths(&self) -> String {
+        let e = &self.c.evaluations;
+        format!(
+            "{} by forward mode, {} by reverse mode (local derivatives accurate to {} relative \
+             on both paths)",
+            e.forward,
+            e.reverse,
+            fmt_sig(autodiff_objectives::LOCAL_DERIVATIVE_TOLERANCE, 1)
+        )
+    }
+
     fn inertia(&self) -> Option<String> {
         self.c.inertia.map(|i| {
             format!(
@@ -287,6 +299,7 @@ impl R<'_> {
         }
         rows.push(("randomness", self.randomness()));
         rows.push(("evaluations", self.evaluations()));
+        rows.push(("derivatives", self.derivative_paths()));
         if let Some(t) = self.time() {
             rows.push(("time", t));
         }

@@ -209,3 +209,32 @@ fn every_certificate_the_certifier_writes_reads_back() {
     assert!(certs.iter().any(|c| c.escape_direction.is_some()));
     assert_eq!(certs.iter().map(|c| c.dim).min(), Some(2));
 }
+
+#[test]
+fn derivative_path_counts_that_do_not_add_up_are_rejected() {
+    let cert = lanczos_certificate();
+    let e = cert.evaluations;
+    assert_eq!(e.forward + e.reverse, e.derivatives());
+    for (forward, reverse) in [(e.forward + 1, e.reverse), (u64::MAX, u64::MAX)] {
+        let (report, serde) = rejected(&cert, |v| {
+            v["evaluations"]["forward"] = json!(forward);
+            v["evaluations"]["reverse"] = json!(reverse);
+        });
+        assert_eq!(
+            report,
+            "every derivative evaluation has one recorded path (forward or reverse mode)"
+        );
+        assert!(serde.contains("recorded path"), "{serde}");
+    }
+    // A report written before the paths were counted has neither field: it reads back.
+    let mut old: Value =
+        serde_json::from_str(&cert.to_json(&RenderOptions::deterministic())).expect("JSON");
+    for key in ["forward", "reverse"] {
+        old["evaluations"]
+            .as_object_mut()
+            .expect("object")
+            .remove(key);
+    }
+    let back = Certificate::from_json(&old.to_string()).expect("an old report reads back");
+    assert_eq!((back.evaluations.forward, back.evaluations.reverse), (0, 0));
+}

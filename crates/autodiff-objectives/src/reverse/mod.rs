@@ -82,7 +82,6 @@ use nalgebra::DMatrix;
 use num_dual::{Dual64, DualNum, DualStruct, Mappable};
 use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
 use std::cell::RefCell;
-use std::f64::consts::{LN_2, LN_10};
 use std::fmt;
 use std::iter::{Product, Sum};
 use std::marker::PhantomData;
@@ -91,7 +90,6 @@ use std::ops::{
 };
 
 mod dense;
-mod local;
 
 pub(crate) use dense::{matvec_add_batch_on_tape, matvec_add_on_tape};
 

@@ -269,8 +269,8 @@ thread_local! {
 }
 
 mod private {
-    /// Also requires the closed-form lifting of [`Lift`](super::local::Lift).
-    pub trait Sealed: super::local::Lift {}
+    /// Also requires the closed-form lifting of [`Lift`](crate::local::Lift).
+    pub trait Sealed: crate::local::Lift {}
     impl Sealed for f64 {}
     impl Sealed for num_dual::Dual64 {}
 }

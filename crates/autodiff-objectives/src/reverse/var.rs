@@ -252,8 +252,13 @@ impl<T: TapeValue> Var<T> {
 
     #[inline(always)]
     fn div_var(self, other: Self) -> Self {
-        let r = other.val.recip();
-        let val = self.val / other.val;
+        // The value's real part is the correctly rounded a/b, as in `f64` (num-dual's quotient
+        // is a·(1/b), two roundings), and its derivative part (ȧ − q·ḃ)/b, without 1/b²; 1/b's
+        // derivative part is 0 where b does not move (num-dual's −ḃ/b² is 0·∞ = NaN at tiny b).
+        let (a, b) = (self.val.re(), other.val.re());
+        let (q, rb) = (a / b, b.recip());
+        let val = T::lift2(self.val, other.val, q, || (rb, -(q / b)));
+        let r = T::lift(other.val, rb, || -(rb * rb));
         self.binary(other, val, r, -(val * r))
     }
 

@@ -26,6 +26,10 @@
 //! result for finiteness: that is the job of [`gradient`](crate::gradient) and friends. On an
 //! empty `x` the value returned is NaN (no pass is made). A chunk size of 0 does not compile.
 
+mod accurate;
+
+pub use accurate::{Accurate, Chain};
+
 use crate::Objective;
 use nalgebra::{Const, DMatrix, SVector, U1};
 use num_dual::{Derivative, DualSVec64, HyperDual64, HyperDualSVec64};
@@ -66,21 +70,24 @@ fn gradient_into<O: Objective, const N: usize>(
     range: std::ops::Range<usize>,
     g: &mut [f64],
 ) -> f64 {
-    let mut xs: Vec<DualSVec64<N>> = x.iter().map(|&xi| DualSVec64::from_re(xi)).collect();
+    let mut xs: Vec<Accurate<DualSVec64<N>>> = x
+        .iter()
+        .map(|&xi| Accurate(DualSVec64::from_re(xi)))
+        .collect();
     let mut fx = f64::NAN;
     let stop = range.end;
     for start in range.step_by(N) {
         let end = (start + N).min(stop);
         for (k, xi) in xs[start..end].iter_mut().enumerate() {
-            xi.eps = Derivative::derivative_generic(Const::<N>, U1, k);
+            xi.0.eps = Derivative::derivative_generic(Const::<N>, U1, k);
         }
-        let y = f.eval(&xs);
+        let y = f.eval(&xs).0;
         fx = y.re;
         if let Some(e) = y.eps.0 {
             g[start..end].copy_from_slice(&e.as_slice()[..end - start]);
         }
         for xi in &mut xs[start..end] {
-            xi.eps = Derivative::none();
+            xi.0.eps = Derivative::none();
         }
         if N > 1 && end - start > 1 && g[start..end].iter().any(|v| !v.is_finite()) {
             gradient_into::<O, 1>(f, x, start..end, g);
@@ -115,7 +122,7 @@ pub fn gradient_hvp<O: Objective, const N: usize>(
 
 /// x + v·ε₁, leaving ε₁ empty where vᵢ = 0 so that an infinite local derivative there
 /// contributes nothing instead of 0·∞ = NaN.
-fn seeded<const N: usize>(x: &[f64], v: &[f64]) -> Vec<HyperDualSVec64<1, N>> {
+fn seeded<const N: usize>(x: &[f64], v: &[f64]) -> Vec<Accurate<HyperDualSVec64<1, N>>> {
     x.iter()
         .zip(v)
         .map(|(&xi, &vi)| {
@@ -123,7 +130,7 @@ fn seeded<const N: usize>(x: &[f64], v: &[f64]) -> Vec<HyperDualSVec64<1, N>> {
             if vi != 0.0 {
                 y.eps1 = Derivative::some(SVector::<f64, 1>::new(vi));
             }
-            y
+            Accurate(y)
         })
         .collect()
 }
@@ -144,9 +151,9 @@ fn gradient_hvp_into<O: Objective, const N: usize>(
     for start in range.step_by(N) {
         let end = (start + N).min(stop);
         for (k, xi) in xs[start..end].iter_mut().enumerate() {
-            xi.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
+            xi.0.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
         }
-        let y = f.eval(&xs);
+        let y = f.eval(&xs).0;
         fx = y.re;
         if let Some(e) = y.eps2.0 {
             g[start..end].copy_from_slice(&e.as_slice()[..end - start]);
@@ -155,7 +162,7 @@ fn gradient_hvp_into<O: Objective, const N: usize>(
             hv[start..end].copy_from_slice(&e.as_slice()[..end - start]);
         }
         for xi in &mut xs[start..end] {
-            xi.eps2 = Derivative::none();
+            xi.0.eps2 = Derivative::none();
         }
         let bad = |w: &[f64]| w.iter().any(|t| !t.is_finite());
         if N > 1 && end - start > 1 && (bad(&g[start..end]) || bad(&hv[start..end])) {
@@ -179,8 +186,10 @@ fn gradient_hvp_into<O: Objective, const N: usize>(
 pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>, DMatrix<f64>) {
     const { assert!(N > 0, "the chunk size must be positive") };
     let d = x.len();
-    let mut xs: Vec<HyperDualSVec64<N, N>> =
-        x.iter().map(|&xi| HyperDualSVec64::from_re(xi)).collect();
+    let mut xs: Vec<Accurate<HyperDualSVec64<N, N>>> = x
+        .iter()
+        .map(|&xi| Accurate(HyperDualSVec64::from_re(xi)))
+        .collect();
     let mut g = vec![0.0; d];
     let mut h = DMatrix::zeros(d, d);
     let mut fx = f64::NAN;
@@ -188,14 +197,14 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
     for si in (0..d).step_by(step) {
         let ei = (si + N).min(d);
         for (k, xi) in xs[si..ei].iter_mut().enumerate() {
-            xi.eps1 = Derivative::derivative_generic(Const::<N>, U1, k);
+            xi.0.eps1 = Derivative::derivative_generic(Const::<N>, U1, k);
         }
         for sj in (si..d).step_by(step) {
             let ej = (sj + N).min(d);
             for (k, xj) in xs[sj..ej].iter_mut().enumerate() {
-                xj.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
+                xj.0.eps2 = Derivative::derivative_generic(U1, Const::<N>, k);
             }
-            let y = f.eval(&xs);
+            let y = f.eval(&xs).0;
             fx = y.re;
             if sj == si
                 && let Some(e) = y.eps1.0
@@ -210,7 +219,7 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
                 }
             }
             for xj in &mut xs[sj..ej] {
-                xj.eps2 = Derivative::none();
+                xj.0.eps2 = Derivative::none();
             }
             let block_bad = (si..ei).any(|i| (sj..ej).any(|j| !h[(i, j)].is_finite()));
             let grad_bad = sj == si && g[si..ei].iter().any(|t| !t.is_finite());
@@ -229,7 +238,7 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
             }
         }
         for xi in &mut xs[si..ei] {
-            xi.eps1 = Derivative::none();
+            xi.0.eps1 = Derivative::none();
         }
     }
     // Fill the strict lower triangle from the upper one.
@@ -244,12 +253,14 @@ pub fn hessian<O: Objective, const N: usize>(f: &O, x: &[f64]) -> (f64, Vec<f64>
 /// f(x), ∂f/∂x_i and ∂²f/∂x_i∂x_j from one evaluation in which only x_i (first
 /// infinitesimal) and x_j (second) carry derivative parts.
 fn hessian_entry<O: Objective>(f: &O, x: &[f64], i: usize, j: usize) -> (f64, f64, f64) {
-    let mut xs: Vec<HyperDualSVec64<1, 1>> =
-        x.iter().map(|&xk| HyperDualSVec64::from_re(xk)).collect();
+    let mut xs: Vec<Accurate<HyperDualSVec64<1, 1>>> = x
+        .iter()
+        .map(|&xk| Accurate(HyperDualSVec64::from_re(xk)))
+        .collect();
     let one = || Derivative::derivative_generic(U1, U1, 0);
-    xs[i].eps1 = one();
-    xs[j].eps2 = one();
-    let y = f.eval(&xs);
+    xs[i].0.eps1 = one();
+    xs[j].0.eps2 = one();
+    let y = f.eval(&xs).0;
     let first = y.eps1.0.map_or(0.0, |e| e[0]);
     let second = y.eps1eps2.0.map_or(0.0, |e| e[0]);
     (y.re, first, second)
@@ -269,20 +280,20 @@ fn hessian_entry<O: Objective>(f: &O, x: &[f64], i: usize, j: usize) -> (f64, f6
 /// assert_eq!(forward::directional(&objective!(f), &[1.0, 1.0], &[0.0, 1.0]), (0.0, -2.0, -2.0));
 /// ```
 pub fn directional<O: Objective>(f: &O, x: &[f64], v: &[f64]) -> (f64, f64, f64) {
-    let xs: Vec<HyperDual64> = x
+    let xs: Vec<Accurate<HyperDual64>> = x
         .iter()
         .zip(v)
-        .map(|(&xi, &vi)| HyperDual64::new(xi, vi, vi, 0.0))
+        .map(|(&xi, &vi)| Accurate(HyperDual64::new(xi, vi, vi, 0.0)))
         .collect();
-    let y = f.eval(&xs);
+    let y = f.eval(&xs).0;
     if (y.eps1.is_finite() && y.eps1eps2.is_finite()) || v.iter().all(|&vi| vi != 0.0) {
         return (y.re, y.eps1, y.eps1eps2);
     }
     let mut xs = seeded::<1>(x, v);
     for (y, &vi) in xs.iter_mut().zip(v).filter(|&(_, &vi)| vi != 0.0) {
-        y.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
+        y.0.eps2 = Derivative::some(SVector::<f64, 1>::new(vi));
     }
-    let y = f.eval(&xs);
+    let y = f.eval(&xs).0;
     let slope = y.eps1.0.map_or(0.0, |e| e[0]);
     let curvature = y.eps1eps2.0.map_or(0.0, |e| e[(0, 0)]);
     (y.re, slope, curvature)
