@@ -254,30 +254,12 @@ impl<D: Chain> Accurate<D> {
     fn rem_same(self, other: Self) -> Self {
         Accurate(self.0 % other.0)
     }
-    #[inline(always)]
-    fn add_f64(self, c: f64) -> Self {
-        Accurate(self.0 + c)
-    }
-    #[inline(always)]
-    fn sub_f64(self, c: f64) -> Self {
-        Accurate(self.0 - c)
-    }
-    #[inline(always)]
-    fn mul_f64(self, c: f64) -> Self {
-        Accurate(self.0 * c)
-    }
-    #[inline(always)]
-    fn div_f64(self, c: f64) -> Self {
-        Accurate(self.0 / c)
-    }
-    #[inline(always)]
-    fn rem_f64(self, c: f64) -> Self {
-        Accurate(self.0 % c)
-    }
 }
 
+/// The operators of `Accurate` from its `core` method: by value and by reference, and the
+/// assigning forms (`assign` says how: `D`'s own in place, or through `core`).
 macro_rules! binary_ops {
-    ($($trait:ident $method:ident $core:ident $assign:ident $assign_method:ident;)*) => {$(
+    ($($trait:ident $method:ident $core:ident $assign:ident $assign_method:ident $how:tt;)*) => {$(
         impl<D: Chain> $trait for Accurate<D> {
             type Output = Self;
             #[inline(always)]
@@ -295,50 +277,58 @@ macro_rules! binary_ops {
         impl<D: Chain> $assign for Accurate<D> {
             #[inline(always)]
             fn $assign_method(&mut self, rhs: Self) {
-                *self = self.$core(rhs);
+                binary_ops!(@assign $how self rhs $core $assign_method);
             }
         }
         impl<D: Chain> $assign<&Accurate<D>> for Accurate<D> {
             #[inline(always)]
             fn $assign_method(&mut self, rhs: &Self) {
-                *self = self.$core(*rhs);
+                let rhs = *rhs;
+                binary_ops!(@assign $how self rhs $core $assign_method);
             }
         }
     )*};
+    (@assign in_place $self:ident $rhs:ident $core:ident $assign_method:ident) => {
+        $self.0.$assign_method($rhs.0)
+    };
+    (@assign via_core $self:ident $rhs:ident $core:ident $assign_method:ident) => {
+        *$self = $self.$core($rhs)
+    };
 }
 
 binary_ops! {
-    Add add add_same AddAssign add_assign;
-    Sub sub sub_same SubAssign sub_assign;
-    Mul mul mul_same MulAssign mul_assign;
-    Div div div_accurate DivAssign div_assign;
-    Rem rem rem_same RemAssign rem_assign;
+    Add add add_same AddAssign add_assign in_place;
+    Sub sub sub_same SubAssign sub_assign in_place;
+    Mul mul mul_same MulAssign mul_assign in_place;
+    Div div div_accurate DivAssign div_assign via_core;
+    Rem rem rem_same RemAssign rem_assign in_place;
 }
 
+/// The operators with an `f64` on the right: `D`'s own (exact, or rounded as in `f64`).
 macro_rules! scalar_ops {
-    ($($trait:ident $method:ident $core:ident $assign:ident $assign_method:ident;)*) => {$(
+    ($($trait:ident $method:ident $assign:ident $assign_method:ident;)*) => {$(
         impl<D: Chain> $trait<f64> for Accurate<D> {
             type Output = Self;
             #[inline(always)]
             fn $method(self, rhs: f64) -> Self {
-                self.$core(rhs)
+                Accurate(self.0.$method(rhs))
             }
         }
         impl<D: Chain> $assign<f64> for Accurate<D> {
             #[inline(always)]
             fn $assign_method(&mut self, rhs: f64) {
-                *self = self.$core(rhs);
+                self.0.$assign_method(rhs)
             }
         }
     )*};
 }
 
 scalar_ops! {
-    Add add add_f64 AddAssign add_assign;
-    Sub sub sub_f64 SubAssign sub_assign;
-    Mul mul mul_f64 MulAssign mul_assign;
-    Div div div_f64 DivAssign div_assign;
-    Rem rem rem_f64 RemAssign rem_assign;
+    Add add AddAssign add_assign;
+    Sub sub SubAssign sub_assign;
+    Mul mul MulAssign mul_assign;
+    Div div DivAssign div_assign;
+    Rem rem RemAssign rem_assign;
 }
 
 impl<D: Chain> Neg for Accurate<D> {
