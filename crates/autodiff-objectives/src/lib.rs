@@ -96,6 +96,7 @@ mod derive;
 mod error;
 mod finite_sum;
 pub mod forward;
+pub mod hessian_at;
 mod kernels;
 mod local;
 mod objective;
@@ -113,6 +114,7 @@ pub use finite_sum::{
     FiniteSum, MiniBatch, PARALLEL_BLOCK, batch_gradient, eval_term_block, parallel_gradient,
     parallel_gradient_hvp, term_blocks,
 };
+pub use hessian_at::{HessianAt, HessianAtStats, hessian_at, hessian_at_with_budget};
 pub use kernels::{dot, matvec, matvec_add, matvec_add_batch};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};

@@ -1,0 +1,288 @@
+//! The Hessian at one point as an operator: f recorded once, applied to many vectors.
+//!
+//! Most second-order work happens at a single point x: a Lanczos certificate applies the
+//! Hessian 50–300 times there, a trace or density estimate hundreds to thousands of times, a
+//! trust-region subproblem tens of times. [`hessian_at`] runs the objective once, on the
+//! recording number type [`Rec`], and keeps what the sweeps need: for every operation its
+//! operands and its local first and second derivatives at x, as numbers (48 bytes a node).
+//! Each [`HessianAt::apply`] is then a second-order adjoint sweep over that record — a forward
+//! pass of tangents along v, a reverse pass of adjoints and their tangents (Griewank &
+//! Walther, *Evaluating Derivatives*, 2nd ed., SIAM 2008, §5.4 and §4.1) — and never runs the
+//! objective again. [`HessianAt::apply_many`] carries up to 8 vectors through one pass.
+//!
+//! The local derivatives are the closed forms every engine of the crate uses (`local.rs`),
+//! evaluated once at x. `apply(v)` equals [`hvp`](crate::hvp)`(f, x, v)` to rounding (the
+//! order of the operations differs), and column j of `apply_many(V)` equals `apply` of
+//! column j to the bit: every lane is the same arithmetic in the same order.
+//!
+//! ```
+//! use autodiff_objectives::{hessian_at, hvp, objective, DualNum};
+//! use nalgebra::{dmatrix, dvector};
+//! fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+//!     x[0].powi(4) - x[0] * x[0] * 2.0 + x[1] * x[1] * x[0].sin()
+//! }
+//! let f = objective!(f, 2);
+//! let x = dvector![0.5, 1.5];
+//! let h = hessian_at(&f, &x)?;
+//! let v = dvector![1.0, -2.0];
+//! let hv = h.apply(&v)?;
+//! let want = hvp(&f, &x, &v)?;
+//! assert!((&hv - &want).norm() <= 1e-13 * want.norm());
+//! let many = h.apply_many(&dmatrix![1.0, 0.0; -2.0, 1.0])?;
+//! assert_eq!(many.column(0), hv.column(0));
+//! assert_eq!(h.stats().recorded_blocks, 1);
+//! # Ok::<(), autodiff_objectives::EvalError>(())
+//! ```
+//!
+//! # Finite sums
+//!
+//! An objective with blocks ([`Objective::blocks`] > 1) is recorded block by block, and every
+//! result is the sum of the blocks' in block order (as [`gradient_with`](crate::gradient_with)
+//! does). The recordings are kept while their total stays within a memory budget
+//! ([`DEFAULT_MEMORY_BUDGET`], or [`hessian_at_with_budget`]); a block beyond it is recorded
+//! again on every apply instead (running that block of the objective each time), and
+//! [`HessianAtStats`] says how many blocks took each path. A single recording is limited by
+//! the reverse tape's node limit ([`reverse::tape_limit`](crate::reverse::tape_limit)).
+
+mod record;
+mod sweep;
+
+pub use record::Rec;
+
+use crate::error::{check_input, check_value, first_non_finite};
+use crate::{EvalError, Objective};
+use nalgebra::{DMatrix, DVector};
+use std::cell::Cell;
+use sweep::Tape;
+
+/// The memory the recordings of one [`HessianAt`] may hold by default: 1 GiB (about 20
+/// million operations at 56 bytes each, node and adjoint).
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
+
+/// How a [`HessianAt`] holds its objective, and what it has done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HessianAtStats {
+    /// The objective's blocks (1 for an objective without blocks).
+    pub blocks: usize,
+    /// Blocks whose recording is kept: applied without running the objective.
+    pub recorded_blocks: usize,
+    /// Blocks beyond the memory budget: recorded again on every apply.
+    pub rerecorded_blocks: usize,
+    /// Nodes kept, over all kept recordings.
+    pub nodes: usize,
+    /// Bytes kept (nodes and their adjoints).
+    pub bytes: usize,
+    /// Vectors the Hessian has been applied to.
+    pub applied: u64,
+}
+
+/// One block's part of the operator.
+enum Piece {
+    /// Kept: its recording.
+    Kept(Tape),
+    /// Recorded again on each apply: the block's index (`None`: the whole objective).
+    Rerecorded(Option<usize>),
+}
+
+/// The Hessian of f at x as an operator; see [`hessian_at`] and the [module docs](self).
+pub struct HessianAt<'a, O: Objective> {
+    f: &'a O,
+    x: DVector<f64>,
+    value: f64,
+    gradient: DVector<f64>,
+    pieces: Vec<Piece>,
+    stats: Cell<HessianAtStats>,
+}
+
+impl<O: Objective> std::fmt::Debug for HessianAt<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HessianAt")
+            .field("dim", &self.x.len())
+            .field("value", &self.value)
+            .field("stats", &self.stats.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records f at x once and returns ∇²f(x) as an operator ([module docs](self)), with the
+/// [`DEFAULT_MEMORY_BUDGET`].
+///
+/// # Errors
+/// The point's errors (empty, wrong length, non-finite: [`EvalError::Empty`],
+/// [`EvalError::DimensionMismatch`], [`EvalError::NonFiniteInput`]), [`EvalError::NoBlocks`],
+/// a non-finite value or gradient, and [`EvalError::TapeLimitExceeded`] if one recording needs
+/// more nodes than the reverse tape's limit. Nothing stays recorded after an error.
+pub fn hessian_at<'a, O: Objective>(
+    f: &'a O,
+    x: &DVector<f64>,
+) -> Result<HessianAt<'a, O>, EvalError> {
+    hessian_at_with_budget(f, x, DEFAULT_MEMORY_BUDGET)
+}
+
+/// [`hessian_at`] with a memory budget in bytes for the kept recordings: blocks recorded
+/// beyond it are recorded again on every apply (see [`HessianAtStats`]). A budget of 0 keeps
+/// nothing.
+///
+/// ```
+/// use autodiff_objectives::{hessian_at, hessian_at_with_budget, objective, DualNum};
+/// use nalgebra::dvector;
+/// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0].exp() * x[1] }
+/// let f = objective!(f, 2);
+/// let x = dvector![0.0, 2.0];
+/// let lean = hessian_at_with_budget(&f, &x, 0)?;
+/// assert_eq!(lean.stats().rerecorded_blocks, 1);
+/// let v = dvector![1.0, 1.0];
+/// assert_eq!(lean.apply(&v)?, hessian_at(&f, &x)?.apply(&v)?);
+/// # Ok::<(), autodiff_objectives::EvalError>(())
+/// ```
+///
+/// # Errors
+/// As [`hessian_at`].
+pub fn hessian_at_with_budget<'a, O: Objective>(
+    f: &'a O,
+    x: &DVector<f64>,
+    budget: usize,
+) -> Result<HessianAt<'a, O>, EvalError> {
+    check_input("point", x.as_slice(), f.dim())?;
+    let blocks = match f.blocks() {
+        0 => return Err(EvalError::NoBlocks),
+        n => n,
+    };
+    let d = x.len();
+    let mut value = 0.0;
+    let mut gradient = DVector::zeros(d);
+    let mut pieces = Vec::with_capacity(blocks);
+    let mut stats = HessianAtStats {
+        blocks,
+        ..HessianAtStats::default()
+    };
+    for b in 0..blocks {
+        let block = (blocks > 1).then_some(b);
+        let tape = Tape::record(f, block, x.as_slice())?;
+        value += tape.value();
+        tape.add_gradient(gradient.as_mut_slice());
+        if stats.bytes + tape.bytes() <= budget {
+            stats.recorded_blocks += 1;
+            stats.nodes += tape.nodes();
+            stats.bytes += tape.bytes();
+            pieces.push(Piece::Kept(tape));
+        } else {
+            stats.rerecorded_blocks += 1;
+            pieces.push(Piece::Rerecorded(block));
+        }
+    }
+    check_value(value)?;
+    if let Some((index, value)) = first_non_finite(gradient.as_slice()) {
+        return Err(EvalError::NonFiniteGradient { index, value });
+    }
+    Ok(HessianAt {
+        f,
+        x: x.clone(),
+        value,
+        gradient,
+        pieces,
+        stats: Cell::new(stats),
+    })
+}
+
+impl<O: Objective> HessianAt<'_, O> {
+    /// f(x).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// ∇f(x), from the same recording.
+    pub fn gradient(&self) -> &DVector<f64> {
+        &self.gradient
+    }
+
+    /// d.
+    pub fn dim(&self) -> usize {
+        self.x.len()
+    }
+
+    /// The point x.
+    pub fn point(&self) -> &DVector<f64> {
+        &self.x
+    }
+
+    /// What is kept and what has been done.
+    pub fn stats(&self) -> HessianAtStats {
+        self.stats.get()
+    }
+
+    /// ∇²f(x)·v.
+    ///
+    /// # Errors
+    /// `v` of the wrong length ([`EvalError::DimensionMismatch`]) or with a non-finite entry
+    /// ([`EvalError::NonFiniteInput`]); [`EvalError::NonFiniteHvp`] if the product is not
+    /// finite; for a re-recorded block, the errors of recording it.
+    pub fn apply(&self, v: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+        check_input("direction", v.as_slice(), Some(self.dim()))?;
+        let mut out = DMatrix::zeros(self.dim(), 1);
+        self.apply_lanes::<1>(v.as_slice(), 1, &mut out)?;
+        self.finish(out, 1).map(|m| m.column(0).into_owned())
+    }
+
+    /// ∇²f(x)·V for every column of V, 8 columns per pass over the recording; column j equals
+    /// [`apply`](Self::apply) of column j.
+    ///
+    /// # Errors
+    /// As [`apply`](Self::apply), for V's row count and entries (the index of a non-finite
+    /// entry counts column by column).
+    pub fn apply_many(&self, v: &DMatrix<f64>) -> Result<DMatrix<f64>, EvalError> {
+        check_input("direction", v.as_slice(), None).or_else(|e| match e {
+            EvalError::Empty => Ok(()),
+            e => Err(e),
+        })?;
+        if v.nrows() != self.dim() {
+            return Err(EvalError::DimensionMismatch {
+                what: "direction",
+                expected: self.dim(),
+                got: v.nrows(),
+            });
+        }
+        let k = v.ncols();
+        let mut out = DMatrix::zeros(self.dim(), k);
+        for start in (0..k).step_by(sweep::LANES) {
+            let cols = (k - start).min(sweep::LANES);
+            let block = v.columns(start, cols).into_owned();
+            let mut part = DMatrix::zeros(self.dim(), cols);
+            self.apply_lanes::<{ sweep::LANES }>(block.as_slice(), cols, &mut part)?;
+            out.columns_mut(start, cols).copy_from(&part);
+        }
+        self.finish(out, k)
+    }
+
+    /// Adds every block's H_b·V (V column-major, `cols` columns) into `out`, in block order.
+    fn apply_lanes<const L: usize>(
+        &self,
+        v: &[f64],
+        cols: usize,
+        out: &mut DMatrix<f64>,
+    ) -> Result<(), EvalError> {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Kept(tape) => tape.add_hvp::<L>(v, cols, out),
+                Piece::Rerecorded(block) => {
+                    Tape::record(self.f, *block, self.x.as_slice())?.add_hvp::<L>(v, cols, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the products and counts them.
+    fn finish(&self, out: DMatrix<f64>, k: usize) -> Result<DMatrix<f64>, EvalError> {
+        if let Some((index, value)) = first_non_finite(out.as_slice()) {
+            return Err(EvalError::NonFiniteHvp {
+                index: index % self.dim().max(1),
+                value,
+            });
+        }
+        let mut s = self.stats.get();
+        s.applied += k as u64;
+        self.stats.set(s);
+        Ok(out)
+    }
+}

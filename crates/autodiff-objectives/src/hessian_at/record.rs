@@ -1,0 +1,462 @@
+//! [`Rec`], the number type that records f once at a fixed point: every operation appends its
+//! local first and second derivatives there, as numbers, to the thread's innermost recording.
+
+use crate::local;
+use num_dual::{DualNum, DualStruct, Mappable};
+use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
+use std::cell::RefCell;
+use std::fmt;
+use std::iter::{Product, Sum};
+use std::ops::{
+    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, RemAssign, Sub, SubAssign,
+};
+
+/// The index of "no node": a constant's, and a unary node's second parent.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// One operation of f at the recorded point: its (one or two) operands and its local first
+/// and second derivatives there, φ_a, φ_b and (φ_aa, φ_ab, φ_bb) (a unary node uses φ_a and
+/// φ_aa only). 48 bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node {
+    pub(crate) parents: [u32; 2],
+    pub(crate) d1: [f64; 2],
+    pub(crate) d2: [f64; 3],
+}
+
+/// What one recording holds: the number of inputs (indices `0..inputs`) and the nodes (index
+/// `inputs + k` for the k-th), and whether it stopped at its node limit.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    pub(crate) inputs: u32,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) limit: usize,
+    pub(crate) overflowed: bool,
+}
+
+thread_local! {
+    /// The recordings in progress on this thread, innermost last (an objective may itself
+    /// record a Hessian while it is being recorded: its numbers are the inner recording's).
+    static RECORDINGS: RefCell<Vec<Recorded>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records `eval` on `x`'s inputs with at most `limit` nodes; returns the recording and the
+/// output (its value and node). The recording is popped even if `eval` panics.
+pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) -> (Recorded, Rec) {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // Pops this recording if `eval` unwound (the normal path pops it below).
+            RECORDINGS.with(|r| {
+                r.borrow_mut().pop();
+            });
+        }
+    }
+    let inputs = u32::try_from(x.len()).unwrap_or(NONE - 1);
+    RECORDINGS.with(|r| {
+        r.borrow_mut().push(Recorded {
+            inputs,
+            nodes: Vec::new(),
+            limit,
+            overflowed: false,
+        });
+    });
+    let guard = Guard;
+    let xs: Vec<Rec> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| Rec {
+            val: v,
+            idx: u32::try_from(i).unwrap_or(NONE),
+        })
+        .collect();
+    let y = eval(&xs);
+    std::mem::forget(guard);
+    let recorded = RECORDINGS
+        .with(|r| r.borrow_mut().pop())
+        .unwrap_or_default();
+    (recorded, y)
+}
+
+/// Appends a node to the innermost recording; its index, or [`NONE`] (a constant) past the
+/// limit, after which the recording is marked as overflowed.
+fn push(node: Node) -> u32 {
+    RECORDINGS.with(|r| {
+        let mut r = r.borrow_mut();
+        let Some(rec) = r.last_mut() else {
+            return NONE;
+        };
+        if rec.nodes.len() >= rec.limit {
+            rec.overflowed = true;
+            return NONE;
+        }
+        let idx = rec.inputs as usize + rec.nodes.len();
+        rec.nodes.push(node);
+        u32::try_from(idx)
+            .ok()
+            .filter(|&i| i != NONE)
+            .unwrap_or_else(|| {
+                rec.overflowed = true;
+                NONE
+            })
+    })
+}
+
+/// The number f is recorded with by [`hessian_at`](crate::hessian_at): a value, and the node it
+/// is (or [`NONE`] for a constant).
+#[derive(Clone, Copy)]
+pub struct Rec {
+    val: f64,
+    idx: u32,
+}
+
+impl Rec {
+    #[inline]
+    fn constant(val: f64) -> Self {
+        Rec { val, idx: NONE }
+    }
+
+    /// The value.
+    pub fn value(&self) -> f64 {
+        self.val
+    }
+
+    pub(crate) fn node(&self) -> u32 {
+        self.idx
+    }
+
+    /// φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()` at the value (see `local`).
+    #[inline]
+    fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+        if self.idx == NONE {
+            return Self::constant(f0);
+        }
+        let node = Node {
+            parents: [self.idx, NONE],
+            d1: [f1, 0.0],
+            d2: [f2(), 0.0, 0.0],
+        };
+        Rec {
+            val: f0,
+            idx: push(node),
+        }
+    }
+
+    /// φ(self, other) from φ = `f0`, its partials and its second derivatives.
+    #[inline]
+    fn apply2(
+        self,
+        other: Self,
+        f0: f64,
+        (fa, fb): (f64, f64),
+        f2: impl FnOnce() -> (f64, f64, f64),
+    ) -> Self {
+        let (faa, fab, fbb) = f2();
+        let node = match (self.idx, other.idx) {
+            (NONE, NONE) => return Self::constant(f0),
+            (a, NONE) => Node {
+                parents: [a, NONE],
+                d1: [fa, 0.0],
+                d2: [faa, 0.0, 0.0],
+            },
+            (NONE, b) => Node {
+                parents: [b, NONE],
+                d1: [fb, 0.0],
+                d2: [fbb, 0.0, 0.0],
+            },
+            (a, b) => Node {
+                parents: [a, b],
+                d1: [fa, fb],
+                d2: [faa, fab, fbb],
+            },
+        };
+        Rec {
+            val: f0,
+            idx: push(node),
+        }
+    }
+
+    #[inline]
+    fn add_same(self, o: Self) -> Self {
+        self.apply2(o, self.val + o.val, (1.0, 1.0), || (0.0, 0.0, 0.0))
+    }
+    #[inline]
+    fn sub_same(self, o: Self) -> Self {
+        self.apply2(o, self.val - o.val, (1.0, -1.0), || (0.0, 0.0, 0.0))
+    }
+    #[inline]
+    fn mul_same(self, o: Self) -> Self {
+        self.apply2(o, self.val * o.val, (o.val, self.val), || (0.0, 1.0, 0.0))
+    }
+    /// a/b: partials 1/b and −q/b, second derivatives 0, −1/b², 2q/b², each divided by b one
+    /// factor at a time (no 1/b², which underflows from |b| ≈ 1.3e154).
+    #[inline]
+    fn div_same(self, o: Self) -> Self {
+        let (a, b) = (self.val, o.val);
+        let (q, r) = (a / b, b.recip());
+        self.apply2(o, q, (r, -(q / b)), || (0.0, -(r / b), 2.0 * (q / b) / b))
+    }
+    /// a % b = a − b·trunc(a/b): partials 1 and −trunc(a/b) (piecewise).
+    #[inline]
+    fn rem_same(self, o: Self) -> Self {
+        let (a, b) = (self.val, o.val);
+        self.apply2(o, a % b, (1.0, -(a / b).trunc()), || (0.0, 0.0, 0.0))
+    }
+    /// x + c and x − c have x's derivatives: the same node, another value.
+    #[inline]
+    fn add_f64(self, c: f64) -> Self {
+        Rec {
+            val: self.val + c,
+            idx: self.idx,
+        }
+    }
+    #[inline]
+    fn sub_f64(self, c: f64) -> Self {
+        Rec {
+            val: self.val - c,
+            idx: self.idx,
+        }
+    }
+    #[inline]
+    fn mul_f64(self, c: f64) -> Self {
+        self.apply(self.val * c, c, || 0.0)
+    }
+    #[inline]
+    fn div_f64(self, c: f64) -> Self {
+        self.apply(self.val / c, c.recip(), || 0.0)
+    }
+    #[inline]
+    fn rem_f64(self, c: f64) -> Self {
+        Rec {
+            val: self.val % c,
+            idx: self.idx,
+        }
+    }
+}
+
+impl DualNum for Rec {
+    type Primitive = f64;
+
+    const NDERIV: usize = 2;
+
+    type InnerDual = f64;
+
+    #[inline]
+    fn from_re(re: f64) -> Self {
+        Self::constant(re)
+    }
+
+    #[inline]
+    fn scale(self, factor: &f64) -> Self {
+        self * *factor
+    }
+
+    local::elementary_fns!();
+}
+
+/// The operators of `Rec`, by value and by reference, with a `Rec` or an `f64` on the right.
+macro_rules! rec_ops {
+    ($($trait:ident $method:ident $same:ident $f64:ident $assign:ident $assign_method:ident;)*) => {$(
+        impl $trait for Rec {
+            type Output = Rec;
+            #[inline]
+            fn $method(self, rhs: Rec) -> Rec {
+                self.$same(rhs)
+            }
+        }
+        impl $trait<&Rec> for Rec {
+            type Output = Rec;
+            #[inline]
+            fn $method(self, rhs: &Rec) -> Rec {
+                self.$same(*rhs)
+            }
+        }
+        impl $trait<f64> for Rec {
+            type Output = Rec;
+            #[inline]
+            fn $method(self, rhs: f64) -> Rec {
+                self.$f64(rhs)
+            }
+        }
+        impl $assign for Rec {
+            #[inline]
+            fn $assign_method(&mut self, rhs: Rec) {
+                *self = self.$same(rhs);
+            }
+        }
+        impl $assign<&Rec> for Rec {
+            #[inline]
+            fn $assign_method(&mut self, rhs: &Rec) {
+                *self = self.$same(*rhs);
+            }
+        }
+        impl $assign<f64> for Rec {
+            #[inline]
+            fn $assign_method(&mut self, rhs: f64) {
+                *self = self.$f64(rhs);
+            }
+        }
+    )*};
+}
+
+rec_ops! {
+    Add add add_same add_f64 AddAssign add_assign;
+    Sub sub sub_same sub_f64 SubAssign sub_assign;
+    Mul mul mul_same mul_f64 MulAssign mul_assign;
+    Div div div_same div_f64 DivAssign div_assign;
+    Rem rem rem_same rem_f64 RemAssign rem_assign;
+}
+
+impl Neg for Rec {
+    type Output = Rec;
+    #[inline]
+    fn neg(self) -> Rec {
+        self.mul_f64(-1.0)
+    }
+}
+
+impl Zero for Rec {
+    fn zero() -> Self {
+        Self::constant(0.0)
+    }
+    fn is_zero(&self) -> bool {
+        self.val == 0.0
+    }
+}
+
+impl One for Rec {
+    fn one() -> Self {
+        Self::constant(1.0)
+    }
+}
+
+impl Num for Rec {
+    type FromStrRadixErr = <f64 as Num>::FromStrRadixErr;
+    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
+        f64::from_str_radix(s, radix).map(Self::constant)
+    }
+}
+
+impl Signed for Rec {
+    fn abs(&self) -> Self {
+        if self.val.is_sign_negative() {
+            -*self
+        } else {
+            *self
+        }
+    }
+    fn abs_sub(&self, other: &Self) -> Self {
+        if self.val > other.val {
+            *self - *other
+        } else {
+            Self::zero()
+        }
+    }
+    fn signum(&self) -> Self {
+        Self::constant(if self.val == 0.0 {
+            0.0
+        } else {
+            self.val.signum()
+        })
+    }
+    fn is_positive(&self) -> bool {
+        self.val > 0.0
+    }
+    fn is_negative(&self) -> bool {
+        self.val < 0.0
+    }
+}
+
+impl Inv for Rec {
+    type Output = Rec;
+    fn inv(self) -> Rec {
+        self.recip()
+    }
+}
+
+impl Sum for Rec {
+    fn sum<I: Iterator<Item = Rec>>(iter: I) -> Rec {
+        iter.fold(Rec::zero(), |a, b| a + b)
+    }
+}
+
+impl Product for Rec {
+    fn product<I: Iterator<Item = Rec>>(iter: I) -> Rec {
+        iter.fold(Rec::one(), |a, b| a * b)
+    }
+}
+
+impl FromPrimitive for Rec {
+    fn from_i64(n: i64) -> Option<Self> {
+        f64::from_i64(n).map(Self::constant)
+    }
+    fn from_u64(n: u64) -> Option<Self> {
+        f64::from_u64(n).map(Self::constant)
+    }
+    fn from_f64(n: f64) -> Option<Self> {
+        Some(Self::constant(n))
+    }
+}
+
+impl From<f64> for Rec {
+    fn from(v: f64) -> Self {
+        Self::constant(v)
+    }
+}
+
+impl fmt::Debug for Rec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rec")
+            .field("value", &self.val)
+            .field("node", &(self.idx != NONE).then_some(self.idx))
+            .finish()
+    }
+}
+
+impl fmt::Display for Rec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.val, f)
+    }
+}
+
+impl PartialEq for Rec {
+    fn eq(&self, other: &Self) -> bool {
+        self.val == other.val
+    }
+}
+
+impl PartialEq<f64> for Rec {
+    fn eq(&self, other: &f64) -> bool {
+        self.val == *other
+    }
+}
+
+impl PartialOrd for Rec {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(&other.val)
+    }
+}
+
+impl PartialOrd<f64> for Rec {
+    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
+        self.val.partial_cmp(other)
+    }
+}
+
+impl DualStruct for Rec {
+    type Real = f64;
+    type Inner = f64;
+    fn re(&self) -> f64 {
+        self.val
+    }
+    fn from_inner(inner: &f64) -> Self {
+        Self::constant(*inner)
+    }
+}
+
+impl Mappable<Self> for Rec {
+    type Output<O> = O;
+    fn map_dual<M: Fn(Self) -> O, O>(self, f: M) -> O {
+        f(self)
+    }
+}

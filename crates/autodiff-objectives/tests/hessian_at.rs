@@ -1,0 +1,300 @@
+//! The record-once Hessian operator (issue 25): exact against `hvp`, the zoo's closed forms and
+//! finite differences; `apply_many` column by column; finite sums block by block, within and
+//! beyond the memory budget; bad input as typed errors with nothing left recorded.
+#![allow(clippy::float_cmp)] // bit-for-bit checks are intended
+
+use autodiff_objectives::reverse::with_tape_limit;
+use autodiff_objectives::{
+    DualNum, EvalError, FiniteSum, Objective, finite_sum_blocks, gradient, hessian_at,
+    hessian_at_with_budget, hvp, objective,
+};
+use nalgebra::{DMatrix, DVector};
+use objective_zoo::{
+    ClosedForm, Loss, MlpShape, Octopus, PhaseRetrieval, ReviewMlp, Rosenbrock, RotatedQuadratic,
+    Trigonometric, TwoLayerNet,
+};
+
+/// A deterministic pseudo-random vector in [−1, 1]^d.
+fn vector(d: usize, seed: u64) -> DVector<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    DVector::from_fn(d, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    })
+}
+
+fn close(got: &DVector<f64>, want: &DVector<f64>, tol: f64) -> bool {
+    (got - want).norm() <= tol * want.norm().max(f64::MIN_POSITIVE)
+}
+
+/// The operator against `hvp` (≤ 1e-13 relative), the closed-form Hessian (≤ 1e-12), and
+/// its value and gradient against `gradient`'s.
+fn check_closed_form<F: ClosedForm>(f: &F, x: &DVector<f64>) {
+    let h = hessian_at(f, x).expect("records");
+    let (fx, g) = gradient(f, x).expect("finite");
+    assert!(
+        (h.value() - fx).abs() <= 1e-13 * fx.abs().max(1.0),
+        "{}",
+        f.name()
+    );
+    assert!(close(h.gradient(), &g, 1e-13), "{}: gradient", f.name());
+    for seed in 0..3 {
+        let v = vector(x.len(), seed);
+        let hv = h.apply(&v).expect("finite");
+        let want = hvp(f, x, &v).expect("finite");
+        assert!(
+            close(&hv, &want, 1e-13),
+            "{}: {} vs hvp {}",
+            f.name(),
+            hv,
+            want
+        );
+        let closed = f.closed_hvp(x, &v);
+        assert!(close(&hv, &closed, 1e-12), "{}: vs closed form", f.name());
+    }
+}
+
+#[test]
+fn the_operator_matches_hvp_and_the_closed_forms_of_the_zoo() {
+    let rb = Rosenbrock::new(50).expect("valid");
+    check_closed_form(&rb, &vector(50, 1));
+    let tr = Trigonometric::new(40).expect("valid");
+    check_closed_form(&tr, &vector(40, 2));
+    let q = RotatedQuadratic::new((0..20).map(|i| i as f64 - 5.5).collect(), 3).expect("valid");
+    check_closed_form(&q, &vector(20, 3));
+    let oct = Octopus::new(6, 2.0, 1.0, 1.0).expect("valid");
+    check_closed_form(&oct, &(vector(6, 4) * 2.0));
+    let pr = PhaseRetrieval::new(8, 30, 5).expect("valid");
+    check_closed_form(&pr, &vector(8, 5));
+    let net = TwoLayerNet::teacher(3, 4, 25, 6).expect("valid");
+    let p = net.dimension_of_parameters();
+    check_closed_form(&net, &(vector(p, 7) * 0.5));
+}
+
+#[test]
+fn the_operator_matches_finite_differences_of_the_gradient() {
+    // Central differences of ∇f along v: (∇f(x + hv) − ∇f(x − hv))/2h, error O(h²).
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let mut s = D::from(0.0);
+        for i in 0..x.len() {
+            let j = (i + 1) % x.len();
+            s += (x[i] * x[j]).tanh() + x[i].exp() / (x[j] * x[j] + 2.0) + x[i].sin().powi(3);
+        }
+        s
+    }
+    let f = objective!(f);
+    let x = vector(12, 8);
+    let v = vector(12, 9);
+    let hv = hessian_at(&f, &x)
+        .expect("records")
+        .apply(&v)
+        .expect("finite");
+    let h = 1e-5;
+    let (_, gp) = gradient(&f, &(&x + &v * h)).expect("finite");
+    let (_, gm) = gradient(&f, &(&x - &v * h)).expect("finite");
+    let fd = (gp - gm) / (2.0 * h);
+    assert!(close(&hv, &fd, 1e-8), "{hv} vs {fd}");
+}
+
+#[test]
+fn apply_many_is_apply_column_by_column_and_every_call_gives_the_same_bits() {
+    let f = Trigonometric::new(30).expect("valid");
+    let x = vector(30, 10);
+    let h = hessian_at(&f, &x).expect("records");
+    // 11 columns: one pass of 8, one of 3.
+    let v = DMatrix::from_fn(30, 11, |i, j| ((i * 7 + j * 3) % 13) as f64 / 6.0 - 1.0);
+    let many = h.apply_many(&v).expect("finite");
+    for j in 0..11 {
+        let one = h.apply(&v.column(j).into_owned()).expect("finite");
+        assert_eq!(many.column(j), one.column(0), "column {j}");
+    }
+    assert_eq!(h.apply_many(&v).expect("finite"), many);
+    assert_eq!(
+        hessian_at(&f, &x)
+            .expect("records")
+            .apply_many(&v)
+            .expect("finite"),
+        many
+    );
+    assert_eq!(h.stats().applied, 11 + 11 + 11);
+    assert_eq!(
+        h.apply_many(&DMatrix::zeros(30, 0)).expect("empty").ncols(),
+        0
+    );
+}
+
+/// Σ_{k<n} (x₀ − k)²·x₁² + sin(k·x₁), as blocks of 7 terms.
+#[derive(Debug)]
+struct Terms(usize);
+
+impl FiniteSum for Terms {
+    fn n_terms(&self) -> usize {
+        self.0
+    }
+    fn eval_term<D: DualNum<Primitive = f64> + Copy>(&self, k: usize, x: &[D]) -> D {
+        let c = (x[0] - k as f64) * x[1];
+        c * c + (x[1] * k as f64).sin()
+    }
+    fn terms_per_block(&self) -> usize {
+        7
+    }
+}
+
+impl Objective for Terms {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        (0..self.0).map(|k| self.eval_term(k, x)).sum()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(2)
+    }
+    finite_sum_blocks!();
+}
+
+#[test]
+fn finite_sums_are_recorded_block_by_block_and_past_the_budget_rerecorded() {
+    let f = Terms(40);
+    let x = DVector::from_vec(vec![0.3, -0.7]);
+    let v = DVector::from_vec(vec![1.0, 0.5]);
+    let kept = hessian_at(&f, &x).expect("records");
+    let s = kept.stats();
+    assert_eq!(
+        (s.blocks, s.recorded_blocks, s.rerecorded_blocks),
+        (6, 6, 0)
+    );
+    assert!(s.nodes > 0 && s.bytes >= s.nodes * 48);
+    let want = hvp(&f, &x, &v).expect("finite");
+    let hv = kept.apply(&v).expect("finite");
+    assert!(close(&hv, &want, 1e-13), "{hv} vs {want}");
+    // Nothing kept: every block recorded again per apply, the same bits.
+    let lean = hessian_at_with_budget(&f, &x, 0).expect("records");
+    let s = lean.stats();
+    assert_eq!(
+        (s.recorded_blocks, s.rerecorded_blocks, s.nodes, s.bytes),
+        (0, 6, 0, 0)
+    );
+    assert_eq!(lean.apply(&v).expect("finite"), hv);
+    assert_eq!(lean.gradient(), kept.gradient());
+    // Room for some blocks: the first ones are kept, the rest re-recorded; the same bits.
+    let some = hessian_at_with_budget(&f, &x, kept.stats().bytes / 2).expect("records");
+    let s = some.stats();
+    assert!(s.recorded_blocks >= 1 && s.rerecorded_blocks >= 1, "{s:?}");
+    assert_eq!(some.apply(&v).expect("finite"), hv);
+}
+
+#[test]
+fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
+    let shape = MlpShape {
+        inputs: 4,
+        hidden: 5,
+        bottleneck: 3,
+        classes: 3,
+    };
+    let n = 12;
+    let inputs: Vec<f64> = (0..n * 4).map(|i| ((i * 37) % 11) as f64 / 10.0).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+    let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
+    let theta = shape.glorot_init(3);
+    let h = hessian_at(&net, &theta).expect("records");
+    for seed in 0..2 {
+        let v = vector(theta.len(), seed);
+        let want = hvp(&net, &theta, &v).expect("finite");
+        assert!(close(&h.apply(&v).expect("finite"), &want, 1e-13));
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_leaves_nothing_recorded() {
+    let f = Rosenbrock::new(3).expect("valid");
+    let x = DVector::from_vec(vec![0.5, 1.0, -0.5]);
+    let h = hessian_at(&f, &x).expect("records");
+    assert!(matches!(
+        h.apply(&DVector::zeros(2)),
+        Err(EvalError::DimensionMismatch {
+            what: "direction",
+            expected: 3,
+            got: 2
+        })
+    ));
+    assert!(matches!(
+        h.apply(&DVector::from_vec(vec![1.0, f64::NAN, 0.0])),
+        Err(EvalError::NonFiniteInput {
+            what: "direction",
+            index: 1,
+            ..
+        })
+    ));
+    assert!(matches!(
+        h.apply_many(&DMatrix::zeros(4, 2)),
+        Err(EvalError::DimensionMismatch {
+            what: "direction",
+            expected: 3,
+            got: 4
+        })
+    ));
+    let mut bad = DMatrix::zeros(3, 2);
+    bad[(2, 1)] = f64::INFINITY;
+    assert!(matches!(
+        h.apply_many(&bad),
+        Err(EvalError::NonFiniteInput {
+            what: "direction",
+            index: 5,
+            ..
+        })
+    ));
+    assert!(matches!(
+        hessian_at(&f, &DVector::zeros(0)),
+        Err(EvalError::Empty)
+    ));
+    assert!(matches!(
+        hessian_at(&f, &DVector::zeros(4)),
+        Err(EvalError::DimensionMismatch { what: "point", .. })
+    ));
+    assert!(matches!(
+        hessian_at(&f, &DVector::from_vec(vec![0.0, f64::NAN, 0.0])),
+        Err(EvalError::NonFiniteInput {
+            what: "point",
+            index: 1,
+            ..
+        })
+    ));
+    // A non-finite gradient (√ at 0) and a recording past the tape limit.
+    fn root<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        x[0].sqrt() + x[1]
+    }
+    assert!(matches!(
+        hessian_at(&objective!(root, 2), &DVector::from_vec(vec![0.0, 1.0])),
+        Err(EvalError::NonFiniteGradient { index: 0, .. })
+    ));
+    let big = Rosenbrock::new(100).expect("valid");
+    let r = with_tape_limit(10, || hessian_at(&big, &DVector::zeros(100)).map(|_| ()));
+    assert!(matches!(r, Err(EvalError::TapeLimitExceeded { limit: 10 })));
+    // A panic inside the objective unwinds the recording; the thread records again.
+    fn boom<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let y = x[0] * x[1];
+        assert!(y.re() < 100.0, "boom");
+        y
+    }
+    let boom = objective!(boom, 2);
+    let caught = std::panic::catch_unwind(|| {
+        hessian_at(&boom, &DVector::from_vec(vec![20.0, 20.0])).map(|_| ())
+    });
+    assert!(caught.is_err());
+    // Still exact afterwards.
+    let v = DVector::from_vec(vec![1.0, 2.0, 3.0]);
+    assert_eq!(
+        h.apply(&v).expect("finite"),
+        hessian_at(&f, &x)
+            .expect("records")
+            .apply(&v)
+            .expect("finite")
+    );
+    let hb = hessian_at(&boom, &DVector::from_vec(vec![2.0, 3.0])).expect("records");
+    assert_eq!(
+        hb.apply(&DVector::from_vec(vec![1.0, 0.0]))
+            .expect("finite")
+            .as_slice(),
+        &[0.0, 1.0]
+    );
+}
