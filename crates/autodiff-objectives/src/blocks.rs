@@ -116,7 +116,7 @@ pub(crate) fn reduce_in_order<R: Send, E: Send>(
 }
 
 /// Value and gradient of block b with a concrete engine.
-fn block_gradient<O: Objective>(
+pub(crate) fn block_gradient<O: Objective>(
     f: &O,
     b: usize,
     x: &[f64],
@@ -134,7 +134,7 @@ fn block_gradient<O: Objective>(
 type GradHvp = (f64, Vec<f64>, Vec<f64>);
 
 /// Value, gradient and HVP of block b with a concrete engine.
-fn block_gradient_hvp<O: Objective>(
+pub(crate) fn block_gradient_hvp<O: Objective>(
     f: &O,
     b: usize,
     x: &[f64],

@@ -4,6 +4,7 @@ use crate::derive::{
     Backend, Directional, directional, gradient_hvp_with, gradient_with, hessian_with, value,
     with_fallback,
 };
+use crate::hessian_at::{HessianAt, hessian_at};
 use crate::{EvalError, Objective};
 use nalgebra::{DMatrix, DVector};
 use std::cell::Cell;
@@ -194,6 +195,35 @@ impl<'a, O: Objective> Oracle<'a, O> {
         self.on_engine(self.backend.resolve_hessian(x.len()), |engine| {
             hessian_with(self.f, x, engine)
         })
+    }
+
+    /// ∇²f(x) as a record-once operator ([`hessian_at`](crate::hessian_at())): f runs once
+    /// here, never again for the products. Counted as one gradient evaluation (it yields f and
+    /// ∇f), and each vector the operator is applied to as one HVP; both on the reverse path
+    /// (the operator's sweeps are adjoint sweeps), whatever the oracle's backend.
+    ///
+    /// ```
+    /// use autodiff_objectives::{objective, DualNum, Oracle};
+    /// use nalgebra::dvector;
+    /// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] * x[1] }
+    /// let f = objective!(f, 2);
+    /// let oracle = Oracle::new(&f);
+    /// let h = oracle.hessian_at(&dvector![1.0, 3.0])?;
+    /// assert_eq!(h.apply(&dvector![1.0, 0.0])?, dvector![6.0, 2.0]);
+    /// assert_eq!(h.apply(&dvector![0.0, 1.0])?, dvector![2.0, 0.0]);
+    /// let c = oracle.counts();
+    /// assert_eq!((c.gradient, c.hvp, c.reverse), (1, 2, 3));
+    /// # Ok::<(), autodiff_objectives::EvalError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`hessian_at`](crate::hessian_at()).
+    pub fn hessian_at(&self, x: &DVector<f64>) -> Result<HessianAt<'_, O>, EvalError> {
+        self.bump(|c| {
+            c.gradient += 1;
+            c.reverse += 1;
+        });
+        hessian_at(self.f, x).map(|h| h.counted(&self.counts))
     }
 
     /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in one pass; see [`directional`](crate::directional).

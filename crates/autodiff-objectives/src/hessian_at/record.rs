@@ -65,12 +65,11 @@ pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) 
     let xs: Vec<Rec> = x
         .iter()
         .enumerate()
-        .map(|(i, &v)| Rec {
-            val: v,
-            idx: u32::try_from(i).unwrap_or(NONE),
-        })
+        .map(|(i, &v)| Rec::node_value(v, u32::try_from(i).unwrap_or(NONE)))
         .collect();
+    // f's value as one node (the sweeps start there).
     let y = eval(&xs);
+    let y = Rec::node_value(y.val, y.node());
     std::mem::forget(guard);
     let recorded = RECORDINGS
         .with(|r| r.borrow_mut().pop())
@@ -102,18 +101,49 @@ fn push(node: Node) -> u32 {
     })
 }
 
-/// The number f is recorded with by [`hessian_at`](crate::hessian_at): a value, and the node it
-/// is (or [`NONE`] for a constant).
+/// `f · e`, but 0 where `e` is 0 even if `f` is not finite (a derivative along a direction in
+/// which the operand does not move is 0).
+#[inline(always)]
+fn times(f: f64, e: f64) -> f64 {
+    if e == 0.0 { 0.0 } else { f * e }
+}
+
+/// The number f is recorded with by [`hessian_at`](crate::hessian_at()): a value and its local
+/// second-order expansion in (at most) two recorded nodes it depends on — the gradient `g` and
+/// the Hessian `h` = (∂₀₀, ∂₀₁, ∂₁₁) with respect to them — multiplied out as the operations
+/// run (forward preaccumulation of local derivatives, Griewank & Walther §10.2, carried to
+/// second order). A node is recorded only when a result would depend on more than two: then
+/// an operand becomes a node (its dependencies, gradient and Hessian) and the result depends on
+/// it. Rosenbrock's term 100(x₁ − x₀²)² + (1 − x₀)² is one value in x₀ and x₁, recorded as one
+/// node when it is added to the sum.
 #[derive(Clone, Copy)]
 pub struct Rec {
     val: f64,
-    idx: u32,
+    deps: [u32; 2],
+    g: [f64; 2],
+    h: [f64; 3],
 }
 
 impl Rec {
     #[inline]
     fn constant(val: f64) -> Self {
-        Rec { val, idx: NONE }
+        Rec {
+            val,
+            deps: [NONE; 2],
+            g: [0.0; 2],
+            h: [0.0; 3],
+        }
+    }
+
+    /// Input (or node) `idx` itself.
+    #[inline]
+    pub(crate) fn node_value(val: f64, idx: u32) -> Self {
+        Rec {
+            val,
+            deps: [idx, NONE],
+            g: [1.0, 0.0],
+            h: [0.0; 3],
+        }
     }
 
     /// The value.
@@ -121,28 +151,86 @@ impl Rec {
         self.val
     }
 
-    pub(crate) fn node(&self) -> u32 {
-        self.idx
+    /// The node this value is, recording one if it is an expression in its dependencies
+    /// ([`NONE`] for a constant).
+    pub(crate) fn node(self) -> u32 {
+        self.materialize().deps[0]
     }
 
-    /// φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()` at the value (see `local`).
+    fn count(&self) -> usize {
+        usize::from(self.deps[0] != NONE) + usize::from(self.deps[1] != NONE)
+    }
+
+    /// This value as one node: itself if it already is one (a single dependency with
+    /// derivative 1 and curvature 0, exactly), else a new node holding its expansion.
+    #[inline]
+    #[allow(clippy::float_cmp)] // exactly the identity: anything else needs a node
+    fn materialize(self) -> Self {
+        if self.count() == 0 || (self.deps[1] == NONE && self.g[0] == 1.0 && self.h[0] == 0.0) {
+            return self;
+        }
+        let idx = push(Node {
+            parents: self.deps,
+            d1: self.g,
+            d2: self.h,
+        });
+        if idx == NONE {
+            return Self::constant(self.val);
+        }
+        Self::node_value(self.val, idx)
+    }
+
+    /// The gradient and Hessian of `self` with respect to the dependencies `deps` (which
+    /// include its own).
+    #[inline]
+    fn over(&self, deps: [u32; 2]) -> ([f64; 2], [f64; 3]) {
+        let mut g = [0.0; 2];
+        let mut h = [0.0; 3];
+        let pos = |d: u32| usize::from(deps[0] != d);
+        match self.count() {
+            0 => {}
+            1 => {
+                let k = pos(self.deps[0]);
+                g[k] = self.g[0];
+                h[2 * k] = self.h[0];
+            }
+            _ => {
+                let (a, b) = (pos(self.deps[0]), pos(self.deps[1]));
+                g[a] = self.g[0];
+                g[b] = self.g[1];
+                h[2 * a] = self.h[0];
+                h[1] = self.h[1];
+                h[2 * b] = self.h[2];
+            }
+        }
+        (g, h)
+    }
+
+    /// φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()` at the value (see `local`): the
+    /// chain rule to second order on the expansion.
     #[inline]
     fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
-        if self.idx == NONE {
+        if self.count() == 0 {
             return Self::constant(f0);
         }
-        let node = Node {
-            parents: [self.idx, NONE],
-            d1: [f1, 0.0],
-            d2: [f2(), 0.0, 0.0],
-        };
+        let f2 = f2();
+        let [g0, g1] = self.g;
+        let [h0, h1, h2] = self.h;
         Rec {
             val: f0,
-            idx: push(node),
+            deps: self.deps,
+            g: [times(f1, g0), times(f1, g1)],
+            h: [
+                times(f2, g0 * g0) + times(f1, h0),
+                times(f2, g0 * g1) + times(f1, h1),
+                times(f2, g1 * g1) + times(f1, h2),
+            ],
         }
     }
 
-    /// φ(self, other) from φ = `f0`, its partials and its second derivatives.
+    /// ψ(self, other) from ψ = `f0`, its partials and its second derivatives: the chain rule
+    /// to second order on the union of the two expansions' dependencies, after turning an
+    /// operand into a node where the union would exceed two.
     #[inline]
     fn apply2(
         self,
@@ -151,28 +239,60 @@ impl Rec {
         (fa, fb): (f64, f64),
         f2: impl FnOnce() -> (f64, f64, f64),
     ) -> Self {
+        let (mut u, mut w) = (self, other);
+        let deps = match union(u.deps, w.deps) {
+            Some(deps) => deps,
+            None => {
+                // Too many dependencies: the one with two becomes a node (both, if need be).
+                if u.count() == 2 {
+                    u = u.materialize();
+                }
+                match union(u.deps, w.deps) {
+                    Some(deps) => deps,
+                    None => {
+                        w = w.materialize();
+                        union(u.deps, w.deps).unwrap_or([NONE; 2])
+                    }
+                }
+            }
+        };
+        if deps[0] == NONE {
+            return Self::constant(f0);
+        }
         let (faa, fab, fbb) = f2();
-        let node = match (self.idx, other.idx) {
-            (NONE, NONE) => return Self::constant(f0),
-            (a, NONE) => Node {
-                parents: [a, NONE],
-                d1: [fa, 0.0],
-                d2: [faa, 0.0, 0.0],
-            },
-            (NONE, b) => Node {
-                parents: [b, NONE],
-                d1: [fb, 0.0],
-                d2: [fbb, 0.0, 0.0],
-            },
-            (a, b) => Node {
-                parents: [a, b],
-                d1: [fa, fb],
-                d2: [faa, fab, fbb],
-            },
+        let (ug, uh) = u.over(deps);
+        let (wg, wh) = w.over(deps);
+        let g = [
+            times(fa, ug[0]) + times(fb, wg[0]),
+            times(fa, ug[1]) + times(fb, wg[1]),
+        ];
+        let second = |j: usize, k: usize, hu: f64, hw: f64| {
+            times(faa, ug[j] * ug[k])
+                + times(fab, ug[j] * wg[k] + wg[j] * ug[k])
+                + times(fbb, wg[j] * wg[k])
+                + times(fa, hu)
+                + times(fb, hw)
         };
         Rec {
             val: f0,
-            idx: push(node),
+            deps,
+            g,
+            h: [
+                second(0, 0, uh[0], wh[0]),
+                second(0, 1, uh[1], wh[1]),
+                second(1, 1, uh[2], wh[2]),
+            ],
+        }
+    }
+
+    /// The value times `c`, with the same dependencies (no node).
+    #[inline]
+    fn scaled(self, val: f64, c: f64) -> Self {
+        Rec {
+            val,
+            deps: self.deps,
+            g: [self.g[0] * c, self.g[1] * c],
+            h: [self.h[0] * c, self.h[1] * c, self.h[2] * c],
         }
     }
 
@@ -202,36 +322,54 @@ impl Rec {
         let (a, b) = (self.val, o.val);
         self.apply2(o, a % b, (1.0, -(a / b).trunc()), || (0.0, 0.0, 0.0))
     }
-    /// x + c and x − c have x's derivatives: the same node, another value.
+    /// x + c, x − c and x % c have x's derivatives (piecewise for %): another value only.
     #[inline]
     fn add_f64(self, c: f64) -> Self {
         Rec {
             val: self.val + c,
-            idx: self.idx,
+            ..self
         }
     }
     #[inline]
     fn sub_f64(self, c: f64) -> Self {
         Rec {
             val: self.val - c,
-            idx: self.idx,
+            ..self
         }
     }
     #[inline]
     fn mul_f64(self, c: f64) -> Self {
-        self.apply(self.val * c, c, || 0.0)
+        self.scaled(self.val * c, c)
     }
     #[inline]
     fn div_f64(self, c: f64) -> Self {
-        self.apply(self.val / c, c.recip(), || 0.0)
+        self.scaled(self.val / c, c.recip())
     }
     #[inline]
     fn rem_f64(self, c: f64) -> Self {
         Rec {
             val: self.val % c,
-            idx: self.idx,
+            ..self
         }
     }
+}
+
+/// The union of two dependency pairs, if it has at most two entries.
+#[inline]
+fn union(a: [u32; 2], b: [u32; 2]) -> Option<[u32; 2]> {
+    let mut out = [NONE; 2];
+    let mut n = 0;
+    for d in a.into_iter().chain(b) {
+        if d == NONE || out[..n].contains(&d) {
+            continue;
+        }
+        if n == 2 {
+            return None;
+        }
+        out[n] = d;
+        n += 1;
+    }
+    Some(out)
 }
 
 impl DualNum for Rec {
@@ -311,7 +449,7 @@ impl Neg for Rec {
     type Output = Rec;
     #[inline]
     fn neg(self) -> Rec {
-        self.mul_f64(-1.0)
+        self.scaled(-self.val, -1.0)
     }
 }
 
@@ -408,7 +546,7 @@ impl fmt::Debug for Rec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rec")
             .field("value", &self.val)
-            .field("node", &(self.idx != NONE).then_some(self.idx))
+            .field("nodes", &&self.deps[..self.count()])
             .finish()
     }
 }

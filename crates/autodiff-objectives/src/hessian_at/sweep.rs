@@ -2,17 +2,35 @@
 //! second-order adjoint sweep for Hessian-vector products, several vectors at a time.
 
 use super::record::{self, NONE, Node};
-use crate::{EvalError, Objective};
+use crate::Objective;
 use nalgebra::DMatrix;
 
 /// Vectors carried through one pass of [`Tape::add_hvp`] by `apply_many`.
 pub(crate) const LANES: usize = 8;
+
+/// Buffers for the sweeps, kept between products.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    t: Vec<f64>,
+    ad: Vec<f64>,
+}
+
+/// The bytes a recording keeps per node: the node and its adjoint.
+pub(crate) const NODE_BYTES: usize = std::mem::size_of::<Node>() + std::mem::size_of::<f64>();
 
 /// `f · e`, but 0 where `e` is 0 even if `f` is not finite: a derivative along a direction in
 /// which the operand does not move (or an operation f does not depend on) is 0.
 #[inline(always)]
 fn times(f: f64, e: f64) -> f64 {
     if e == 0.0 { 0.0 } else { f * e }
+}
+
+/// `f · e`, guarded as [`times`] only where a recording holds a non-finite local derivative
+/// (`GUARD`): otherwise the plain product, the same number, which the compiler can vectorize
+/// across lanes.
+#[inline(always)]
+fn mul<const GUARD: bool>(f: f64, e: f64) -> f64 {
+    if GUARD { times(f, e) } else { f * e }
 }
 
 /// f (or one block of it) recorded at x: the nodes, f's node, its value, and the adjoint
@@ -23,22 +41,25 @@ pub(crate) struct Tape {
     out: u32,
     value: f64,
     adjoints: Vec<f64>,
+    /// Whether every local derivative is finite (then the sweeps need no guard).
+    finite: bool,
 }
 
 impl Tape {
-    /// Records `f` (block `block`, or all of it) at `x`.
+    /// Records `f` (block `block`, or all of it) at `x` with at most `limit` nodes; `None` if
+    /// it needs more.
     pub(crate) fn record<O: Objective>(
         f: &O,
         block: Option<usize>,
         x: &[f64],
-    ) -> Result<Tape, EvalError> {
-        let limit = crate::reverse::tape_limit();
+        limit: usize,
+    ) -> Option<Tape> {
         let (recorded, y) = record::record(x, limit, |xs| match block {
             Some(b) => f.eval_block(b, xs),
             None => f.eval(xs),
         });
         if recorded.overflowed {
-            return Err(EvalError::TapeLimitExceeded { limit });
+            return None;
         }
         let mut tape = Tape {
             inputs: x.len(),
@@ -46,9 +67,14 @@ impl Tape {
             out: y.node(),
             value: y.value(),
             adjoints: Vec::new(),
+            finite: false,
         };
+        tape.finite = tape
+            .nodes
+            .iter()
+            .all(|n| n.d1.iter().chain(&n.d2).all(|v| v.is_finite()));
         tape.adjoints = tape.sweep_adjoints();
-        Ok(tape)
+        Some(tape)
     }
 
     /// One reverse sweep: ∂f/∂(every input and node).
@@ -98,11 +124,39 @@ impl Tape {
     /// the tangents ṫ = ∂(node)/∂x · v, then a reverse pass of the adjoints' tangents
     /// ȧ_p += φ_p·ȧ_n + a_n·Σ_q φ_pq·ṫ_q (the adjoints a themselves are kept from the
     /// recording). Every lane is the same arithmetic in the same order.
-    pub(crate) fn add_hvp<const L: usize>(&self, v: &[f64], cols: usize, out: &mut DMatrix<f64>) {
+    /// `scratch` holds the tangents and their adjoints between calls (so that repeated
+    /// products do not allocate and fault in fresh pages each time).
+    pub(crate) fn add_hvp<const L: usize>(
+        &self,
+        v: &[f64],
+        cols: usize,
+        out: &mut DMatrix<f64>,
+        scratch: &mut Scratch,
+    ) {
+        let len = (self.inputs + self.nodes.len()) * L;
+        scratch.t.resize(len, 0.0);
+        scratch.ad.clear();
+        scratch.ad.resize(len, 0.0);
+        let (t, _) = scratch.t[..len].as_chunks_mut::<L>();
+        let (ad, _) = scratch.ad[..len].as_chunks_mut::<L>();
+        if self.finite {
+            self.sweep_hvp::<L, false>(v, cols, out, t, ad);
+        } else {
+            self.sweep_hvp::<L, true>(v, cols, out, t, ad);
+        }
+    }
+
+    fn sweep_hvp<const L: usize, const GUARD: bool>(
+        &self,
+        v: &[f64],
+        cols: usize,
+        out: &mut DMatrix<f64>,
+        t: &mut [[f64; L]],
+        ad: &mut [[f64; L]],
+    ) {
         let d = self.inputs;
-        let n = self.nodes.len();
-        let mut t = vec![[0.0; L]; d + n];
         for (i, ti) in t.iter_mut().enumerate().take(d) {
+            *ti = [0.0; L];
             for (l, tl) in ti.iter_mut().enumerate().take(cols) {
                 *tl = v[l * d + i];
             }
@@ -112,38 +166,52 @@ impl Tape {
             let t0 = t[p0 as usize];
             let mut s = [0.0; L];
             for l in 0..L {
-                s[l] = times(node.d1[0], t0[l]);
+                s[l] = mul::<GUARD>(node.d1[0], t0[l]);
             }
             if p1 != NONE {
                 let t1 = t[p1 as usize];
                 for l in 0..L {
-                    s[l] += times(node.d1[1], t1[l]);
+                    s[l] += mul::<GUARD>(node.d1[1], t1[l]);
                 }
             }
             t[d + j] = s;
         }
-        let mut ad = vec![[0.0; L]; d + n];
         for (j, node) in self.nodes.iter().enumerate().rev() {
             let i = d + j;
             let (ai, adi) = (self.adjoints[i], ad[i]);
-            if ai == 0.0 && adi.iter().all(|&z| z == 0.0) {
+            if GUARD && ai == 0.0 && adi.iter().all(|&z| z == 0.0) {
                 continue;
             }
             let [p0, p1] = node.parents;
             let (p0, d1, d2) = (p0 as usize, node.d1, node.d2);
             let t0 = t[p0];
             if p1 == NONE {
+                let mut c0 = [0.0; L];
                 for l in 0..L {
-                    ad[p0][l] += times(d1[0], adi[l]) + times(times(d2[0], t0[l]), ai);
+                    c0[l] =
+                        mul::<GUARD>(d1[0], adi[l]) + mul::<GUARD>(mul::<GUARD>(d2[0], t0[l]), ai);
+                }
+                let a0 = &mut ad[p0];
+                for l in 0..L {
+                    a0[l] += c0[l];
                 }
             } else {
                 let p1 = p1 as usize;
                 let t1 = t[p1];
+                let (mut c0, mut c1) = ([0.0; L], [0.0; L]);
                 for l in 0..L {
-                    let s0 = times(d2[0], t0[l]) + times(d2[1], t1[l]);
-                    let s1 = times(d2[1], t0[l]) + times(d2[2], t1[l]);
-                    ad[p0][l] += times(d1[0], adi[l]) + times(s0, ai);
-                    ad[p1][l] += times(d1[1], adi[l]) + times(s1, ai);
+                    let s0 = mul::<GUARD>(d2[0], t0[l]) + mul::<GUARD>(d2[1], t1[l]);
+                    let s1 = mul::<GUARD>(d2[1], t0[l]) + mul::<GUARD>(d2[2], t1[l]);
+                    c0[l] = mul::<GUARD>(d1[0], adi[l]) + mul::<GUARD>(s0, ai);
+                    c1[l] = mul::<GUARD>(d1[1], adi[l]) + mul::<GUARD>(s1, ai);
+                }
+                let a0 = &mut ad[p0];
+                for l in 0..L {
+                    a0[l] += c0[l];
+                }
+                let a1 = &mut ad[p1];
+                for l in 0..L {
+                    a1[l] += c1[l];
                 }
             }
         }
