@@ -77,28 +77,18 @@ fn main() -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for &d in dims {
+        let at = |c: f64| DVector::from_fn(d, |i, _| c + 1e-3 * (i % 100) as f64);
         let rb = Rosenbrock::new(d).map_err(|e| e.to_string())?;
-        measure(
-            "Rosenbrock",
-            &rb,
-            &DVector::from_fn(d, |i, _| 0.5 + 1e-3 * (i % 100) as f64),
-        )?;
         let tr = Trigonometric::new(d).map_err(|e| e.to_string())?;
-        measure(
-            "trigonometric",
-            &tr,
-            &DVector::from_fn(d, |i, _| 0.1 + 1e-3 * (i % 100) as f64),
-        )?;
+        measure("Rosenbrock", &rb, &at(0.5))?;
+        measure("trigonometric", &tr, &at(0.1))?;
     }
-    // The bench MLP's shape in its kernel form (batched dense layers): 256 samples, 64 inputs.
-    let shape = MlpShape {
-        inputs: 64,
-        hidden: 32,
-        bottleneck: 16,
-        classes: 10,
-    };
+    // The review's digits network (64 → 32 → 16 → 10) in its kernel form (batched layers).
+    let shape = MlpShape::review_digits();
     let n = if quick { 32 } else { 256 };
-    let inputs: Vec<f64> = (0..n * 64).map(|i| ((i * 37) % 17) as f64 / 16.0).collect();
+    let inputs: Vec<f64> = (0..n * shape.inputs)
+        .map(|i| ((i * 37) % 17) as f64 / 16.0)
+        .collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let net =
         ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).map_err(|e| e.to_string())?;

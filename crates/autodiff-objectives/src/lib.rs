@@ -99,6 +99,7 @@ pub mod forward;
 pub mod hessian_at;
 mod kernels;
 mod local;
+mod number;
 mod objective;
 mod oracle;
 pub mod reverse;

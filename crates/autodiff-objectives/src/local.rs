@@ -445,6 +445,9 @@ pub(crate) fn sph_j2(a: f64) -> (f64, f64, impl FnOnce() -> f64) {
     (f0, f1, move || f2)
 }
 
+/// The partials of a function: φ, φ' and, lazily, φ''.
+pub(crate) type Partials<F> = (f64, f64, F);
+
 /// The partials of a two-argument function: φ, (φ_a, φ_b) and, lazily, (φ_aa, φ_ab, φ_bb).
 pub(crate) type Partials2<F> = (f64, (f64, f64), F);
 
@@ -478,8 +481,9 @@ pub(crate) fn powd(a: f64, b: f64) -> Partials2<impl FnOnce() -> (f64, f64, f64)
 /// type of the crate that computes them from the closed forms above: expands, inside an
 /// `impl DualNum`, to all of them (except `from_re` and `scale`) in terms of the type's
 ///
-/// - `apply(self, f0, f1, f2)`: φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()`;
-/// - `apply2(self, other, f0, (fa, fb), f2)`: the same for two arguments.
+/// - `apply(self, (f0, f1, f2))`: φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()`
+///   ([`Partials`]);
+/// - `apply2(self, other, (f0, (fa, fb), f2))`: the same for two arguments ([`Partials2`]).
 ///
 /// aⁿ for n ∈ {0, 1, 2} is computed by arithmetic (1, a, a·a), exactly.
 macro_rules! elementary_fns {
@@ -494,10 +498,7 @@ macro_rules! elementary_fns {
                 0 => <Self as num_traits::One>::one(),
                 1 => *self,
                 2 => *self * *self,
-                _ => {
-                    let (f0, f1, f2) = $crate::local::powi(self.re(), n);
-                    self.apply(f0, f1, f2)
-                }
+                _ => self.apply($crate::local::powi(self.re(), n)),
             }
         }
 
@@ -510,15 +511,13 @@ macro_rules! elementary_fns {
             } else if (n - 2.0).abs() < f64::EPSILON {
                 *self * *self
             } else {
-                let (f0, f1, f2) = $crate::local::powf(self.re(), n);
-                self.apply(f0, f1, f2)
+                self.apply($crate::local::powf(self.re(), n))
             }
         }
 
         #[inline]
         fn log(&self, base: f64) -> Self {
-            let (f0, f1, f2) = $crate::local::log(self.re(), base);
-            self.apply(f0, f1, f2)
+            self.apply($crate::local::log(self.re(), base))
         }
 
         #[inline]
@@ -528,8 +527,7 @@ macro_rules! elementary_fns {
 
         #[inline]
         fn atan2(&self, other: Self) -> Self {
-            let (f0, f1, f2) = $crate::local::atan2(self.re(), other.re());
-            self.apply2(other, f0, f1, f2)
+            self.apply2(other, $crate::local::atan2(self.re(), other.re()))
         }
 
         #[inline]
@@ -539,16 +537,14 @@ macro_rules! elementary_fns {
 
         #[inline]
         fn powd(&self, exp: Self) -> Self {
-            let (f0, f1, f2) = $crate::local::powd(self.re(), exp.re());
-            self.apply2(exp, f0, f1, f2)
+            self.apply2(exp, $crate::local::powd(self.re(), exp.re()))
         }
     };
     (@unary $($name:ident)*) => {
         $(
             #[inline]
             fn $name(&self) -> Self {
-                let (f0, f1, f2) = $crate::local::$name(self.re());
-                self.apply(f0, f1, f2)
+                self.apply($crate::local::$name(self.re()))
             }
         )*
     };

@@ -193,15 +193,13 @@ fn finite_sums_are_recorded_block_by_block_and_past_the_budget_rerecorded() {
 
 #[test]
 fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
-    let shape = MlpShape {
-        inputs: 4,
-        hidden: 5,
-        bottleneck: 3,
-        classes: 3,
-    };
-    let n = 12;
-    let inputs: Vec<f64> = (0..n * 4).map(|i| ((i * 37) % 11) as f64 / 10.0).collect();
-    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+    // The review's digits network (64 → 32 → 16 → 10, 2 778 weights) on 6 samples.
+    let shape = MlpShape::review_digits();
+    let n = 6;
+    let inputs: Vec<f64> = (0..n * shape.inputs)
+        .map(|i| ((i * 37) % 11) as f64 / 10.0)
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
     let theta = shape.glorot_init(3);
     let h = hessian_at(&net, &theta).expect("records");

@@ -681,12 +681,26 @@ fn a_trial_step_that_overflows_is_rejected_not_an_error() {
     }
 }
 
+fn gd_tanh<O: Objective>(f: &O, x0: &DVector<f64>) -> Outcome {
+    let gd = pgd_core::GradientDescent::new(0.5, 1e-3).unwrap();
+    gd.max_iters(3).minimize(f, x0).unwrap()
+}
+
+fn tr_tanh<O: Objective>(f: &O, x0: &DVector<f64>) -> Outcome {
+    let tr = TrustRegion::new(TrustRegionParams::default()).unwrap();
+    tr.max_iters(3).minimize(f, x0).unwrap()
+}
+
+fn arc_tanh<O: Objective>(f: &O, x0: &DVector<f64>) -> Outcome {
+    let arc = AdaptiveCubic::new(ArcParams::default()).unwrap();
+    arc.max_iters(3).minimize(f, x0).unwrap()
+}
+
 /// Issue 23: f(x) = 1e16·tanh(x + 20) at 0 has f′ = 0.16993 and f″ = −0.33987, but
 /// num-dual's forward formulas gave f′ = 0 at d = 1 (where gradients are forward mode), so GD,
 /// TR and ARC stopped at 0 claiming convergence. They must move downhill.
 #[test]
 fn gd_tr_and_arc_leave_the_tanh_point_that_forward_mode_used_to_flatten() {
-    use pgd_core::GradientDescent;
     fn tanh_slope<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
         (x[0] + 20.0).tanh() * 1e16
     }
@@ -694,30 +708,9 @@ fn gd_tr_and_arc_leave_the_tanh_point_that_forward_mode_used_to_flatten() {
     let x0 = dvector![0.0];
     let f0 = 1e16 * 20f64.tanh();
     let outcomes = [
-        (
-            "GD",
-            GradientDescent::new(0.5, 1e-3)
-                .unwrap()
-                .max_iters(3)
-                .minimize(&f, &x0)
-                .unwrap(),
-        ),
-        (
-            "TR",
-            TrustRegion::new(TrustRegionParams::default())
-                .unwrap()
-                .max_iters(3)
-                .minimize(&f, &x0)
-                .unwrap(),
-        ),
-        (
-            "ARC",
-            AdaptiveCubic::new(ArcParams::default())
-                .unwrap()
-                .max_iters(3)
-                .minimize(&f, &x0)
-                .unwrap(),
-        ),
+        ("GD", gd_tanh(&f, &x0)),
+        ("TR", tr_tanh(&f, &x0)),
+        ("ARC", arc_tanh(&f, &x0)),
     ];
     for (name, out) in outcomes {
         assert!(

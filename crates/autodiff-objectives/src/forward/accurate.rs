@@ -2,8 +2,8 @@
 
 use crate::local;
 use nalgebra::Const;
-use num_dual::{Dual64, DualNum, DualStruct, DualVec, HyperDual64, HyperDualVec, Mappable};
-use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
+use num_dual::{Dual64, DualNum, DualStruct, DualVec, HyperDual64, HyperDualVec};
+use num_traits::{One, Signed, Zero};
 use std::fmt;
 use std::iter::{Product, Sum};
 use std::ops::{
@@ -64,106 +64,77 @@ pub trait Chain: DualNum<Primitive = f64> + Copy {
     ) -> Self;
 }
 
-impl Chain for Dual64 {
-    #[inline(always)]
-    fn chain(&self, f0: f64, f1: f64, _: impl FnOnce() -> f64) -> Self {
-        Dual64::new(f0, self.eps * f1)
-    }
-    #[inline(always)]
-    fn chain2(
-        &self,
-        b: &Self,
-        f0: f64,
-        (fa, fb): (f64, f64),
-        _: impl FnOnce() -> (f64, f64, f64),
-    ) -> Self {
-        Dual64::new(f0, self.eps * fa + b.eps * fb)
-    }
+/// [`Chain`] for first-order types (a value and one derivative part `eps`).
+macro_rules! chain_first_order {
+    ($([$($gen:tt)*] $ty:ty;)*) => {$(
+        impl<$($gen)*> Chain for $ty {
+            #[inline(always)]
+            fn chain(&self, f0: f64, f1: f64, _: impl FnOnce() -> f64) -> Self {
+                <$ty>::new(f0, self.eps * f1)
+            }
+            #[inline(always)]
+            fn chain2(
+                &self,
+                b: &Self,
+                f0: f64,
+                (fa, fb): (f64, f64),
+                _: impl FnOnce() -> (f64, f64, f64),
+            ) -> Self {
+                <$ty>::new(f0, self.eps * fa + b.eps * fb)
+            }
+        }
+    )*};
 }
 
-impl<const N: usize> Chain for DualVec<f64, Const<N>> {
-    #[inline(always)]
-    fn chain(&self, f0: f64, f1: f64, _: impl FnOnce() -> f64) -> Self {
-        DualVec::new(f0, self.eps * f1)
-    }
-    #[inline(always)]
-    fn chain2(
-        &self,
-        b: &Self,
-        f0: f64,
-        (fa, fb): (f64, f64),
-        _: impl FnOnce() -> (f64, f64, f64),
-    ) -> Self {
-        DualVec::new(f0, self.eps * fa + b.eps * fb)
-    }
+/// [`Chain`] for second-order types (`eps1`, `eps2` and the mixed part `eps1eps2`).
+macro_rules! chain_second_order {
+    ($([$($gen:tt)*] $ty:ty;)*) => {$(
+        // References for the vector types' outer products; for `f64` they are plain products.
+        #[allow(clippy::op_ref)]
+        impl<$($gen)*> Chain for $ty {
+            #[inline(always)]
+            fn chain(&self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+                let f2 = f2();
+                <$ty>::new(
+                    f0,
+                    self.eps1 * f1,
+                    self.eps2 * f1,
+                    self.eps1eps2 * f1 + &self.eps1 * &self.eps2 * f2,
+                )
+            }
+            #[inline(always)]
+            fn chain2(
+                &self,
+                b: &Self,
+                f0: f64,
+                (fa, fb): (f64, f64),
+                f2: impl FnOnce() -> (f64, f64, f64),
+            ) -> Self {
+                let a = self;
+                let (faa, fab, fbb) = f2();
+                <$ty>::new(
+                    f0,
+                    a.eps1 * fa + b.eps1 * fb,
+                    a.eps2 * fa + b.eps2 * fb,
+                    a.eps1eps2 * fa
+                        + b.eps1eps2 * fb
+                        + &a.eps1 * &a.eps2 * faa
+                        + (&a.eps1 * &b.eps2 + &b.eps1 * &a.eps2) * fab
+                        + &b.eps1 * &b.eps2 * fbb,
+                )
+            }
+        }
+    )*};
 }
 
-impl Chain for HyperDual64 {
-    #[inline(always)]
-    fn chain(&self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
-        let f2 = f2();
-        HyperDual64::new(
-            f0,
-            self.eps1 * f1,
-            self.eps2 * f1,
-            self.eps1eps2 * f1 + self.eps1 * self.eps2 * f2,
-        )
-    }
-    #[inline(always)]
-    fn chain2(
-        &self,
-        b: &Self,
-        f0: f64,
-        (fa, fb): (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
-    ) -> Self {
-        let a = self;
-        let (faa, fab, fbb) = f2();
-        HyperDual64::new(
-            f0,
-            a.eps1 * fa + b.eps1 * fb,
-            a.eps2 * fa + b.eps2 * fb,
-            a.eps1eps2 * fa
-                + b.eps1eps2 * fb
-                + a.eps1 * a.eps2 * faa
-                + (a.eps1 * b.eps2 + b.eps1 * a.eps2) * fab
-                + b.eps1 * b.eps2 * fbb,
-        )
-    }
+chain_first_order! {
+    [] Dual64;
+    [const N: usize] DualVec<f64, Const<N>>;
 }
 
-impl<const M: usize, const N: usize> Chain for HyperDualVec<f64, Const<M>, Const<N>> {
-    #[inline(always)]
-    fn chain(&self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
-        let f2 = f2();
-        HyperDualVec::new(
-            f0,
-            self.eps1 * f1,
-            self.eps2 * f1,
-            self.eps1eps2 * f1 + &self.eps1 * &self.eps2 * f2,
-        )
-    }
-    #[inline(always)]
-    fn chain2(
-        &self,
-        b: &Self,
-        f0: f64,
-        (fa, fb): (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
-    ) -> Self {
-        let a = self;
-        let (faa, fab, fbb) = f2();
-        HyperDualVec::new(
-            f0,
-            a.eps1 * fa + b.eps1 * fb,
-            a.eps2 * fa + b.eps2 * fb,
-            a.eps1eps2 * fa
-                + b.eps1eps2 * fb
-                + &a.eps1 * &a.eps2 * faa
-                + (&a.eps1 * &b.eps2 + &b.eps1 * &a.eps2) * fab
-                + &b.eps1 * &b.eps2 * fbb,
-        )
-    }
+chain_second_order! {
+    [] HyperDual64;
+    [const M: usize, const N: usize] HyperDualVec<f64, Const<M>, Const<N>>;
 }
 
 impl<D: Chain> Accurate<D> {
@@ -178,9 +149,14 @@ impl<D: Chain> Accurate<D> {
         }
     }
 
+    #[inline(always)]
+    fn real_part(&self) -> f64 {
+        self.0.re()
+    }
+
     /// φ(self) from the closed forms (see `local::elementary_fns!`).
     #[inline(always)]
-    fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+    fn apply(self, (f0, f1, f2): local::Partials<impl FnOnce() -> f64>) -> Self {
         Accurate(self.0.chain(f0, f1, f2))
     }
 
@@ -189,9 +165,7 @@ impl<D: Chain> Accurate<D> {
     fn apply2(
         self,
         other: Self,
-        f0: f64,
-        f1: (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
+        (f0, f1, f2): local::Partials2<impl FnOnce() -> (f64, f64, f64)>,
     ) -> Self {
         Accurate(self.0.chain2(&other.0, f0, f1, f2))
     }
@@ -359,13 +333,6 @@ impl<D: Chain> One for Accurate<D> {
     }
 }
 
-impl<D: Chain> Num for Accurate<D> {
-    type FromStrRadixErr = D::FromStrRadixErr;
-    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
-        D::from_str_radix(s, radix).map(Accurate)
-    }
-}
-
 impl<D: Chain> Signed for Accurate<D> {
     #[inline]
     fn abs(&self) -> Self {
@@ -389,14 +356,6 @@ impl<D: Chain> Signed for Accurate<D> {
     }
 }
 
-impl<D: Chain> Inv for Accurate<D> {
-    type Output = Self;
-    #[inline]
-    fn inv(self) -> Self {
-        self.recip()
-    }
-}
-
 impl<D: Chain> Sum for Accurate<D> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::zero(), |acc, x| acc + x)
@@ -406,21 +365,6 @@ impl<D: Chain> Sum for Accurate<D> {
 impl<D: Chain> Product for Accurate<D> {
     fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::one(), |acc, x| acc * x)
-    }
-}
-
-impl<D: Chain> FromPrimitive for Accurate<D> {
-    fn from_i64(n: i64) -> Option<Self> {
-        D::from_i64(n).map(Accurate)
-    }
-    fn from_u64(n: u64) -> Option<Self> {
-        D::from_u64(n).map(Accurate)
-    }
-    fn from_f32(n: f32) -> Option<Self> {
-        D::from_f32(n).map(Accurate)
-    }
-    fn from_f64(n: f64) -> Option<Self> {
-        D::from_f64(n).map(Accurate)
     }
 }
 
@@ -439,53 +383,6 @@ impl<D: Chain> fmt::Display for Accurate<D> {
 
 // ---- comparisons: D's own (on the real part) ----
 
-impl<D: Chain> PartialEq for Accurate<D> {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.0.eq(&other.0)
-    }
-}
-
-impl<D: Chain> PartialEq<f64> for Accurate<D> {
-    #[inline]
-    fn eq(&self, other: &f64) -> bool {
-        self.0.eq(other)
-    }
-}
-
-impl<D: Chain> PartialOrd for Accurate<D> {
-    #[inline]
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        self.0.partial_cmp(&other.0)
-    }
-}
-
-impl<D: Chain> PartialOrd<f64> for Accurate<D> {
-    #[inline]
-    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
-        self.0.partial_cmp(other)
-    }
-}
-
 // ---- num-dual ----
 
-impl<D: Chain> DualStruct for Accurate<D> {
-    type Real = f64;
-    type Inner = D::Inner;
-    #[inline]
-    fn re(&self) -> f64 {
-        self.0.re()
-    }
-    #[inline]
-    fn from_inner(inner: &D::Inner) -> Self {
-        Accurate(D::from_inner(inner))
-    }
-}
-
-impl<D: Chain> Mappable<Self> for Accurate<D> {
-    type Output<O> = O;
-    #[inline]
-    fn map_dual<M: Fn(Self) -> O, O>(self, f: M) -> O {
-        f(self)
-    }
-}
+crate::number::number_traits!([D: Chain] Accurate<D>);

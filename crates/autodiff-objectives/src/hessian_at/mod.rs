@@ -40,10 +40,10 @@
 //! # Cost
 //!
 //! Measured with `cargo run --release -p autodiff-objectives --example hessian_at_cost` (50
-//! products at one point, after checking they agree with `hvp` to 1e-13; 2-core AMD EPYC, no
-//! other load): recording once and applying 50 times is 1.8–1.9× faster than 50 calls of
-//! [`hvp`](crate::hvp) on Rosenbrock (d = 10³ … 10⁵) and 1.1–1.3× on the trigonometric
-//! objective; [`apply_many`](HessianAt::apply_many) costs 0.5–0.9× of `apply` per vector. On
+//! products at one point, after checking they agree with `hvp` to 1e-13; 2-core AMD EPYC, load
+//! average up to 1.35; see docs/benchmarks.md): recording once and applying 50 times is 1.1–1.9× faster than 50 calls of
+//! [`hvp`](crate::hvp) on Rosenbrock and the trigonometric objective (d = 10³ … 10⁵);
+//! [`apply_many`](HessianAt::apply_many) costs 0.4–0.95× of `apply` per vector. On
 //! networks written with the dense kernels ([`matvec_add_batch`](crate::matvec_add_batch)) it
 //! is 9× *slower*: the recording has a node per multiply-add, where the reverse tape records a
 //! layer as one block. Until the recording has such blocks, prefer [`hvp`](crate::hvp) there.

@@ -2,8 +2,8 @@
 //! local first and second derivatives there, as numbers, to the thread's innermost recording.
 
 use crate::local;
-use num_dual::{DualNum, DualStruct, Mappable};
-use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
+use num_dual::{DualNum, DualStruct};
+use num_traits::{One, Signed, Zero};
 use std::cell::RefCell;
 use std::fmt;
 use std::iter::{Product, Sum};
@@ -146,6 +146,11 @@ impl Rec {
         }
     }
 
+    #[inline]
+    fn real_part(&self) -> f64 {
+        self.val
+    }
+
     /// The value.
     pub fn value(&self) -> f64 {
         self.val
@@ -209,7 +214,7 @@ impl Rec {
     /// φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()` at the value (see `local`): the
     /// chain rule to second order on the expansion.
     #[inline]
-    fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+    fn apply(self, (f0, f1, f2): local::Partials<impl FnOnce() -> f64>) -> Self {
         if self.count() == 0 {
             return Self::constant(f0);
         }
@@ -235,9 +240,7 @@ impl Rec {
     fn apply2(
         self,
         other: Self,
-        f0: f64,
-        (fa, fb): (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
+        (f0, (fa, fb), f2): local::Partials2<impl FnOnce() -> (f64, f64, f64)>,
     ) -> Self {
         let (mut u, mut w) = (self, other);
         let deps = match union(u.deps, w.deps) {
@@ -298,15 +301,15 @@ impl Rec {
 
     #[inline]
     fn add_same(self, o: Self) -> Self {
-        self.apply2(o, self.val + o.val, (1.0, 1.0), || (0.0, 0.0, 0.0))
+        self.apply2(o, (self.val + o.val, (1.0, 1.0), || (0.0, 0.0, 0.0)))
     }
     #[inline]
     fn sub_same(self, o: Self) -> Self {
-        self.apply2(o, self.val - o.val, (1.0, -1.0), || (0.0, 0.0, 0.0))
+        self.apply2(o, (self.val - o.val, (1.0, -1.0), || (0.0, 0.0, 0.0)))
     }
     #[inline]
     fn mul_same(self, o: Self) -> Self {
-        self.apply2(o, self.val * o.val, (o.val, self.val), || (0.0, 1.0, 0.0))
+        self.apply2(o, (self.val * o.val, (o.val, self.val), || (0.0, 1.0, 0.0)))
     }
     /// a/b: partials 1/b and −q/b, second derivatives 0, −1/b², 2q/b², each divided by b one
     /// factor at a time (no 1/b², which underflows from |b| ≈ 1.3e154).
@@ -314,13 +317,13 @@ impl Rec {
     fn div_same(self, o: Self) -> Self {
         let (a, b) = (self.val, o.val);
         let (q, r) = (a / b, b.recip());
-        self.apply2(o, q, (r, -(q / b)), || (0.0, -(r / b), 2.0 * (q / b) / b))
+        self.apply2(o, (q, (r, -(q / b)), || (0.0, -(r / b), 2.0 * (q / b) / b)))
     }
     /// a % b = a − b·trunc(a/b): partials 1 and −trunc(a/b) (piecewise).
     #[inline]
     fn rem_same(self, o: Self) -> Self {
         let (a, b) = (self.val, o.val);
-        self.apply2(o, a % b, (1.0, -(a / b).trunc()), || (0.0, 0.0, 0.0))
+        self.apply2(o, (a % b, (1.0, -(a / b).trunc()), || (0.0, 0.0, 0.0)))
     }
     /// x + c, x − c and x % c have x's derivatives (piecewise for %): another value only.
     #[inline]
@@ -468,13 +471,6 @@ impl One for Rec {
     }
 }
 
-impl Num for Rec {
-    type FromStrRadixErr = <f64 as Num>::FromStrRadixErr;
-    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
-        f64::from_str_radix(s, radix).map(Self::constant)
-    }
-}
-
 impl Signed for Rec {
     fn abs(&self) -> Self {
         if self.val.is_sign_negative() {
@@ -505,13 +501,6 @@ impl Signed for Rec {
     }
 }
 
-impl Inv for Rec {
-    type Output = Rec;
-    fn inv(self) -> Rec {
-        self.recip()
-    }
-}
-
 impl Sum for Rec {
     fn sum<I: Iterator<Item = Rec>>(iter: I) -> Rec {
         iter.fold(Rec::zero(), |a, b| a + b)
@@ -521,18 +510,6 @@ impl Sum for Rec {
 impl Product for Rec {
     fn product<I: Iterator<Item = Rec>>(iter: I) -> Rec {
         iter.fold(Rec::one(), |a, b| a * b)
-    }
-}
-
-impl FromPrimitive for Rec {
-    fn from_i64(n: i64) -> Option<Self> {
-        f64::from_i64(n).map(Self::constant)
-    }
-    fn from_u64(n: u64) -> Option<Self> {
-        f64::from_u64(n).map(Self::constant)
-    }
-    fn from_f64(n: f64) -> Option<Self> {
-        Some(Self::constant(n))
     }
 }
 
@@ -557,44 +534,4 @@ impl fmt::Display for Rec {
     }
 }
 
-impl PartialEq for Rec {
-    fn eq(&self, other: &Self) -> bool {
-        self.val == other.val
-    }
-}
-
-impl PartialEq<f64> for Rec {
-    fn eq(&self, other: &f64) -> bool {
-        self.val == *other
-    }
-}
-
-impl PartialOrd for Rec {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        self.val.partial_cmp(&other.val)
-    }
-}
-
-impl PartialOrd<f64> for Rec {
-    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
-        self.val.partial_cmp(other)
-    }
-}
-
-impl DualStruct for Rec {
-    type Real = f64;
-    type Inner = f64;
-    fn re(&self) -> f64 {
-        self.val
-    }
-    fn from_inner(inner: &f64) -> Self {
-        Self::constant(*inner)
-    }
-}
-
-impl Mappable<Self> for Rec {
-    type Output<O> = O;
-    fn map_dual<M: Fn(Self) -> O, O>(self, f: M) -> O {
-        f(self)
-    }
-}
+crate::number::number_traits!([] Rec);

@@ -7,7 +7,7 @@ impl<T: TapeValue> Var<T> {
     /// tape their derivative parts are φ'·ȧ and φ''·ȧ exactly (φ'' is never computed for the
     /// gradient tape).
     #[inline(always)]
-    fn apply(self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+    fn apply(self, (f0, f1, f2): crate::local::Partials<impl FnOnce() -> f64>) -> Self {
         let val = T::lift(self.val, f0, || f1);
         let partial = T::lift(self.val, f1, f2);
         self.unary(val, partial)
@@ -19,9 +19,7 @@ impl<T: TapeValue> Var<T> {
     fn apply2(
         self,
         other: Self,
-        f0: f64,
-        f1: (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
+        (f0, f1, f2): crate::local::Partials2<impl FnOnce() -> (f64, f64, f64)>,
     ) -> Self {
         let (fa, fb) = f1;
         let (x, y) = (self.val, other.val);

@@ -79,8 +79,8 @@
 
 use crate::{EvalError, Objective};
 use nalgebra::DMatrix;
-use num_dual::{Dual64, DualNum, DualStruct, Mappable};
-use num_traits::{FromPrimitive, Inv, Num, One, Signed, Zero};
+use num_dual::{Dual64, DualNum, DualStruct};
+use num_traits::{One, Signed, Zero};
 use std::cell::RefCell;
 use std::fmt;
 use std::iter::{Product, Sum};

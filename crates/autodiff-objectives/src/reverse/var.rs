@@ -72,6 +72,12 @@ impl<T: TapeValue> Var<T> {
         Self::with(val, [0, 0], [T::zero(); 2])
     }
 
+    /// The value's real part (what comparisons look at).
+    #[inline]
+    fn real_part(&self) -> f64 {
+        self.val.re()
+    }
+
     /// The value carried (for [`VarDual64`] a dual number: value and directional derivative).
     ///
     /// ```
@@ -483,12 +489,6 @@ impl<T: TapeValue> One for Var<T> {
     }
 }
 
-impl<T: TapeValue> Num for Var<T> {
-    type FromStrRadixErr = <f64 as Num>::FromStrRadixErr;
-    fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
-        f64::from_str_radix(s, radix).map(Self::from)
-    }
-}
 
 impl<T: TapeValue> Signed for Var<T> {
     #[inline]
@@ -527,78 +527,14 @@ impl<T: TapeValue> Signed for Var<T> {
     }
 }
 
-impl<T: TapeValue> Inv for Var<T> {
-    type Output = Var<T>;
-    #[inline]
-    fn inv(self) -> Var<T> {
-        self.recip()
-    }
-}
 
-impl<T: TapeValue> FromPrimitive for Var<T> {
-    fn from_i64(n: i64) -> Option<Self> {
-        f64::from_i64(n).map(Self::from)
-    }
-    fn from_u64(n: u64) -> Option<Self> {
-        f64::from_u64(n).map(Self::from)
-    }
-    fn from_f32(n: f32) -> Option<Self> {
-        f64::from_f32(n).map(Self::from)
-    }
-    fn from_f64(n: f64) -> Option<Self> {
-        Some(Self::from(n))
-    }
-}
 
 // ---- comparisons on the real part ----
 
-impl<T: TapeValue> PartialEq for Var<T> {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.val.eq(&other.val)
-    }
-}
 
-impl<T: TapeValue> PartialEq<f64> for Var<T> {
-    #[inline]
-    fn eq(&self, other: &f64) -> bool {
-        self.val.eq(other)
-    }
-}
 
-impl<T: TapeValue> PartialOrd for Var<T> {
-    #[inline]
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        self.val.partial_cmp(&other.val)
-    }
-}
 
-impl<T: TapeValue> PartialOrd<f64> for Var<T> {
-    #[inline]
-    fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
-        self.val.partial_cmp(other)
-    }
-}
 
 // ---- num-dual ----
 
-impl<T: TapeValue> DualStruct for Var<T> {
-    type Real = f64;
-    type Inner = f64;
-    #[inline]
-    fn re(&self) -> f64 {
-        self.val.re()
-    }
-    #[inline]
-    fn from_inner(inner: &f64) -> Self {
-        Self::from(*inner)
-    }
-}
-
-impl<T: TapeValue> Mappable<Self> for Var<T> {
-    type Output<O> = O;
-    #[inline]
-    fn map_dual<M: Fn(Self) -> O, O>(self, f: M) -> O {
-        f(self)
-    }
-}
+crate::number::number_traits!([T: TapeValue] Var<T>);
