@@ -551,6 +551,29 @@ macro_rules! elementary_fns {
 }
 pub(crate) use elementary_fns;
 
+/// `impl DualNum` for a number type over `f64` (inner type `f64`, built from an `f64` with
+/// `From`, scaled by multiplication) whose elementary functions come from
+/// [`elementary_fns!`]; `$nderiv` is the highest derivative it carries.
+macro_rules! dual_num_over_f64 {
+    ([$($gen:tt)*] $ty:ty, $nderiv:expr) => {
+        impl<$($gen)*> num_dual::DualNum for $ty {
+            type Primitive = f64;
+            const NDERIV: usize = $nderiv;
+            type InnerDual = f64;
+            #[inline]
+            fn from_re(re: f64) -> Self {
+                Self::from(re)
+            }
+            #[inline]
+            fn scale(self, factor: &f64) -> Self {
+                self * *factor
+            }
+            $crate::local::elementary_fns!();
+        }
+    };
+}
+pub(crate) use dual_num_over_f64;
+
 #[cfg(test)]
 // Exact comparisons: every value here is exactly representable and computed without rounding.
 #[allow(clippy::float_cmp)]

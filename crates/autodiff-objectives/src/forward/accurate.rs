@@ -49,19 +49,12 @@ pub struct Accurate<D>(pub D);
 /// Implemented for [`Dual64`], [`DualSVec64<N>`](num_dual::DualSVec64), [`HyperDual64`] and
 /// [`HyperDualSVec64<M, N>`](num_dual::HyperDualSVec64), the types forward mode uses.
 pub trait Chain: DualNum<Primitive = f64> + Copy {
-    /// φ(self) from φ = `f0`, φ′ = `f1` and φ″ = `f2()` at the real part (φ″ evaluated only by
+    /// φ(self) from `f` = (φ, φ′, φ″) at the real part (φ″ a closure, evaluated only by
     /// second-order types).
-    fn chain(&self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self;
+    fn chain(&self, f: (f64, f64, impl FnOnce() -> f64)) -> Self;
 
-    /// φ(self, other) from φ = `f0`, its partials `(φ_a, φ_b)` and its second derivatives
-    /// `f2() = (φ_aa, φ_ab, φ_bb)` at the real parts.
-    fn chain2(
-        &self,
-        other: &Self,
-        f0: f64,
-        f1: (f64, f64),
-        f2: impl FnOnce() -> (f64, f64, f64),
-    ) -> Self;
+    /// φ(self, other) from `f` = (φ, (φ_a, φ_b), (φ_aa, φ_ab, φ_bb)) at the real parts.
+    fn chain2(&self, other: &Self, f: (f64, (f64, f64), impl FnOnce() -> (f64, f64, f64))) -> Self;
 }
 
 /// [`Chain`] for first-order types (a value and one derivative part `eps`).
@@ -69,17 +62,12 @@ macro_rules! chain_first_order {
     ($([$($gen:tt)*] $ty:ty;)*) => {$(
         impl<$($gen)*> Chain for $ty {
             #[inline(always)]
-            fn chain(&self, f0: f64, f1: f64, _: impl FnOnce() -> f64) -> Self {
+            fn chain(&self, (f0, f1, _): (f64, f64, impl FnOnce() -> f64)) -> Self {
                 <$ty>::new(f0, self.eps * f1)
             }
             #[inline(always)]
-            fn chain2(
-                &self,
-                b: &Self,
-                f0: f64,
-                (fa, fb): (f64, f64),
-                _: impl FnOnce() -> (f64, f64, f64),
-            ) -> Self {
+            fn chain2(&self, b: &Self, f: (f64, (f64, f64), impl FnOnce() -> (f64, f64, f64))) -> Self {
+                let (f0, (fa, fb), _) = f;
                 <$ty>::new(f0, self.eps * fa + b.eps * fb)
             }
         }
@@ -93,7 +81,7 @@ macro_rules! chain_second_order {
         #[allow(clippy::op_ref)]
         impl<$($gen)*> Chain for $ty {
             #[inline(always)]
-            fn chain(&self, f0: f64, f1: f64, f2: impl FnOnce() -> f64) -> Self {
+            fn chain(&self, (f0, f1, f2): (f64, f64, impl FnOnce() -> f64)) -> Self {
                 let f2 = f2();
                 <$ty>::new(
                     f0,
@@ -103,14 +91,8 @@ macro_rules! chain_second_order {
                 )
             }
             #[inline(always)]
-            fn chain2(
-                &self,
-                b: &Self,
-                f0: f64,
-                (fa, fb): (f64, f64),
-                f2: impl FnOnce() -> (f64, f64, f64),
-            ) -> Self {
-                let a = self;
+            fn chain2(&self, b: &Self, f: (f64, (f64, f64), impl FnOnce() -> (f64, f64, f64))) -> Self {
+                let (a, (f0, (fa, fb), f2)) = (self, f);
                 let (faa, fab, fbb) = f2();
                 <$ty>::new(
                     f0,
@@ -157,7 +139,7 @@ impl<D: Chain> Accurate<D> {
     /// φ(self) from the closed forms (see `local::elementary_fns!`).
     #[inline(always)]
     fn apply(self, (f0, f1, f2): local::Partials<impl FnOnce() -> f64>) -> Self {
-        Accurate(self.0.chain(f0, f1, f2))
+        Accurate(self.0.chain((f0, f1, f2)))
     }
 
     /// φ(self, other) from the closed forms (see `local::elementary_fns!`).
@@ -167,7 +149,7 @@ impl<D: Chain> Accurate<D> {
         other: Self,
         (f0, f1, f2): local::Partials2<impl FnOnce() -> (f64, f64, f64)>,
     ) -> Self {
-        Accurate(self.0.chain2(&other.0, f0, f1, f2))
+        Accurate(self.0.chain2(&other.0, (f0, f1, f2)))
     }
 
     /// a/b without 1/b² (see the type's docs).

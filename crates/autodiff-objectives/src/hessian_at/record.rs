@@ -2,7 +2,7 @@
 //! local first and second derivatives there, as numbers, to the thread's innermost recording.
 
 use crate::local;
-use num_dual::{DualNum, DualStruct};
+use num_dual::DualStruct;
 use num_traits::{One, Signed, Zero};
 use std::cell::RefCell;
 use std::fmt;
@@ -375,25 +375,7 @@ fn union(a: [u32; 2], b: [u32; 2]) -> Option<[u32; 2]> {
     Some(out)
 }
 
-impl DualNum for Rec {
-    type Primitive = f64;
-
-    const NDERIV: usize = 2;
-
-    type InnerDual = f64;
-
-    #[inline]
-    fn from_re(re: f64) -> Self {
-        Self::constant(re)
-    }
-
-    #[inline]
-    fn scale(self, factor: &f64) -> Self {
-        self * *factor
-    }
-
-    local::elementary_fns!();
-}
+local::dual_num_over_f64!([] Rec, 2);
 
 /// The operators of `Rec`, by value and by reference, with a `Rec` or an `f64` on the right.
 macro_rules! rec_ops {

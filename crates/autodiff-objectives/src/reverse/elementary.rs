@@ -36,22 +36,4 @@ impl<T: TapeValue> Var<T> {
     }
 }
 
-impl<T: TapeValue> DualNum for Var<T> {
-    type Primitive = f64;
-
-    const NDERIV: usize = T::NDERIV + 1;
-
-    type InnerDual = f64;
-
-    #[inline]
-    fn from_re(re: f64) -> Self {
-        Self::from(re)
-    }
-
-    #[inline]
-    fn scale(self, factor: &f64) -> Self {
-        self * *factor
-    }
-
-    crate::local::elementary_fns!();
-}
+crate::local::dual_num_over_f64!([T: TapeValue] Var<T>, T::NDERIV + 1);
