@@ -69,12 +69,17 @@ pub struct CertifiedDriver<Opt> {
     max_halvings: usize,
 }
 
-/// A step made along a certificate's direction of negative curvature.
+/// A step made along a certificate's direction of negative curvature — or, with the
+/// certifier's third-order check on ([`Certifier::third_order`]), along its third-order
+/// descent direction at an ε-SOSP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Escape {
     /// The round (0-based) whose certificate found the direction.
     pub round: usize,
-    /// λ = vᵀ∇²f(x)v, the measured curvature along the direction.
+    /// 2 for a direction of negative curvature, 3 for a third-order direction.
+    pub order: u8,
+    /// λ = vᵀ∇²f(x)v, the measured curvature along the direction (order 2), or ∇³f\[v,v,v\]
+    /// (order 3).
     pub curvature: f64,
     /// The step length α taken (after `halvings` halvings of 2|λ|/ρ).
     pub step: f64,
@@ -293,10 +298,13 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 stop,
                 evaluations: totals,
             };
+            let third = certificate.third_order.as_ref();
             let down = match (&certificate.verdict, &certificate.escape_direction) {
-                _ if certificate.is_second_order_stationary() => {
-                    return Ok(finish(DriverStop::Certified, escapes, totals));
-                }
+                _ if certificate.is_second_order_stationary() => match third {
+                    // A third-order descent direction at an ε-SOSP: not done yet.
+                    Some(t) if t.direction.is_some() => None,
+                    _ => return Ok(finish(DriverStop::Certified, escapes, totals)),
+                },
                 (Verdict::NegativeCurvature, Some(down)) => Some(down.clone()),
                 (Verdict::GradientTooLarge, _) => None,
                 _ => return Ok(finish(DriverStop::Inconclusive, escapes, totals)),
@@ -309,7 +317,14 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
             }
             // ‖∇f‖ > ε: the optimizer stopped early; the next round continues from its point —
             // unless it is the point this round started from: the next round would be this one.
+            let third_down = third.and_then(|t| {
+                let u = t.direction.clone()?;
+                certificate
+                    .is_second_order_stationary()
+                    .then_some((u, t.direction_cubic))
+            });
             let unmoved = down.is_none()
+                && third_down.is_none()
                 && outcome.x.len() == x.len()
                 && outcome
                     .x
@@ -323,6 +338,20 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 return Ok(finish(stop, escapes, totals));
             }
             x = outcome.x.clone();
+            if let Some((u, cubic)) = third_down {
+                match self.escape_third(f, &outcome, &u, cubic, round)? {
+                    (Some(escape), evals) => {
+                        totals.value += evals;
+                        x = escape.to.clone();
+                        escapes.push(escape);
+                    }
+                    (None, evals) => {
+                        totals.value += evals;
+                        let stop = DriverStop::EscapeFailed { curvature: cubic };
+                        return Ok(finish(stop, escapes, totals));
+                    }
+                }
+            }
             if let Some(down) = down {
                 match self.escape(f, &outcome, &down.direction, down.curvature, round)? {
                     (Some(escape), evals) => {
@@ -379,12 +408,56 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
             if value_after <= f0 - 1e-4 * 0.5 * alpha * alpha * lambda {
                 let escape = Escape {
                     round,
+                    order: 2,
                     curvature,
                     step: alpha,
                     sign,
                     halvings,
                     value_before: f0,
                     value_after,
+                    to,
+                };
+                return Ok((Some(escape), evals));
+            }
+            alpha *= 0.5;
+        }
+        Ok((None, evals))
+    }
+
+    /// The line search along +u, a third-order descent direction with c = ∇³f\[u,u,u\] < 0:
+    /// f(x + αu) ≈ f(x) + (c/6)α³ near x. From α = 1, halved until f decreases by at least
+    /// 10⁻⁴·|c|α³/6; returns the escape and the value evaluations made.
+    fn escape_third<O: Objective>(
+        &self,
+        f: &O,
+        outcome: &Outcome,
+        u: &DVector<f64>,
+        cubic: f64,
+        round: usize,
+    ) -> Result<(Option<Escape>, u64), DriverError> {
+        let f0 = outcome.value;
+        let mut alpha = 1.0;
+        let mut evals = 0;
+        for halvings in 0..=self.max_halvings {
+            let to = &outcome.x + u * alpha;
+            let after = match value(f, &to) {
+                Ok(v) => v,
+                Err(EvalError::NonFiniteValue { .. } | EvalError::NonFiniteInput { .. }) => {
+                    f64::INFINITY
+                }
+                Err(source) => return Err(DriverError::Escape { round, source }),
+            };
+            evals += 1;
+            if after <= f0 - 1e-4 * cubic.abs() * alpha * alpha * alpha / 6.0 {
+                let escape = Escape {
+                    round,
+                    order: 3,
+                    curvature: cubic,
+                    step: alpha,
+                    sign: 1.0,
+                    halvings,
+                    value_before: f0,
+                    value_after: after,
                     to,
                 };
                 return Ok((Some(escape), evals));
@@ -419,9 +492,14 @@ impl fmt::Display for CertifiedRun {
             }
         )?;
         for e in &self.escapes {
+            let (what, start) = if e.order == 3 {
+                ("third-order ∇³f[v,v,v]", "1")
+            } else {
+                ("curvature", "2|λ|/ρ")
+            };
             writeln!(
                 f,
-                "  escape after round {}: curvature {}, step {}·v (2|λ|/ρ halved {}×), f {} → {}",
+                "  escape after round {}: {what} {}, step {}·v ({start} halved {}×), f {} → {}",
                 e.round,
                 sig(e.curvature),
                 sig(e.sign * e.step),

@@ -243,3 +243,39 @@ fn a_round_that_makes_no_progress_ends_the_run() {
     assert_eq!(run.rounds, 2, "{run}");
     assert!(run.to_string().contains("no progress"));
 }
+
+/// x² + y³ + y⁴: at 0, ∇f = 0 and ∇²f = diag(2, 0), an ε-SOSP that second order cannot
+/// refute (issue 27: the driver used to stop there and report success). ∇³f[e₂,e₂,e₂] = 6, so
+/// f decreases along −e₂, to the minimum at (0, −3/4), f = −27/256.
+fn cubic_valley<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    x[0] * x[0] + x[1].powi(3) + x[1].powi(4)
+}
+
+#[test]
+fn the_third_order_check_moves_the_driver_off_a_degenerate_saddle() {
+    let f = objective!(cubic_valley, 2);
+    let gd = GradientDescent::new(0.05, 1e-9).unwrap();
+    let x0 = dvector![0.0, 0.0];
+    // Without the check: certified at 0 (the second-order certificate holds there).
+    let plain = CertifiedDriver::new(gd.clone(), EPS, RHO)
+        .run(&f, &x0)
+        .unwrap();
+    assert!(plain.certified());
+    assert_eq!(plain.outcome.x, x0);
+    assert_eq!(plain.certificate.is_third_order_stationary(), None);
+    // With it: one third-order escape along −e₂, then the minimum.
+    let run = CertifiedDriver::new(gd, EPS, RHO)
+        .certifier_with(|c| c.third_order(1e-3).seed(3))
+        .run(&f, &x0)
+        .unwrap();
+    assert!(run.certified(), "{run}");
+    assert_eq!(run.escapes.len(), 1, "{run}");
+    let e = &run.escapes[0];
+    assert_eq!(e.order, 3);
+    assert!((e.curvature + 6.0).abs() < 1e-9);
+    assert!(e.value_after < e.value_before);
+    assert_eq!(run.certificate.is_third_order_stationary(), Some(true));
+    let x = &run.outcome.x;
+    assert!(x[0].abs() < 1e-6 && (x[1] + 0.75).abs() < 1e-4, "{x}");
+    assert!(run.to_string().contains("third-order"));
+}

@@ -259,6 +259,17 @@ struct Memory {
     resume: Option<(PgdSolver, PgdState)>,
 }
 
+impl Memory {
+    /// A checkpointing that never saves and resumes from `(solver, state)`.
+    fn resuming(solver: PgdSolver, state: PgdState) -> Self {
+        Memory {
+            every: 1_000_000,
+            saved: Rc::new(RefCell::new(Vec::new())),
+            resume: Some((solver, state)),
+        }
+    }
+}
+
 impl Checkpoint<PgdSolver, PgdState> for Memory {
     fn save(&self, solver: &PgdSolver, state: &PgdState) -> Result<(), Error> {
         self.saved
@@ -296,11 +307,7 @@ fn a_run_resumed_from_a_checkpoint_ends_where_the_whole_run_ends() {
         .expect("a checkpoint after a perturbation");
     assert!(state.get_iter() > 0);
     let resumed = Executor::new(ArgminObjective::new(QuarticSaddle), PgdSolver::new(params))
-        .checkpointing(Memory {
-            every: 1_000_000,
-            saved: Rc::new(RefCell::new(Vec::new())),
-            resume: Some((solver, state)),
-        })
+        .checkpointing(Memory::resuming(solver, state))
         .run()
         .expect("runs");
     assert_eq!(resumed.state().get_param(), whole.state().get_param());
@@ -413,11 +420,7 @@ fn a_json_checkpoint_resumes_bit_for_bit() {
     let (solver, state): (PgdSolver, PgdState) = serde_json::from_str(&json).expect("reads");
     assert_eq!(solver, checkpoint.0);
     let resumed = Executor::new(ArgminObjective::new(QuarticSaddle), PgdSolver::new(params))
-        .checkpointing(Memory {
-            every: 1_000_000,
-            saved: Rc::new(RefCell::new(Vec::new())),
-            resume: Some((solver, state)),
-        })
+        .checkpointing(Memory::resuming(solver, state))
         .run()
         .expect("runs");
     let bits = |v: Option<&Vec<f64>>| v.map(|v| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>());

@@ -205,12 +205,7 @@ fn crossover() {
 /// arguments (cargo passes `--bench`) are ignored.
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value_of = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value_of = |flag: &str| common::value_of(&args, flag);
     if let Some(op) = value_of("profile") {
         // For `perf stat` / `perf record`: 2 000 calls of one operation (`f`, `grad`, `hvp`) on
         // the trigonometric function at d = 1 000 (CPU time per call = task-clock / 2 000).

@@ -197,12 +197,7 @@ fn run<O: Objective>(
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value_of = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value_of = |flag: &str| common::value_of(&args, flag);
     if let Some(i) = args.iter().position(|a| a == "profile") {
         // For callgrind / perf: a fixed number of calls of one operation on one workload.
         let what = args.get(i + 1).map_or("mlp", String::as_str);

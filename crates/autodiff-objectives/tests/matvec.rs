@@ -97,6 +97,16 @@ struct Case {
 }
 
 impl Case {
+    /// The kernel form of `kind` at `rows` × `cols`.
+    fn kernel(kind: Kind, rows: usize, cols: usize) -> Self {
+        Case {
+            kind,
+            rows,
+            cols,
+            kernel: true,
+        }
+    }
+
     fn dim(&self) -> usize {
         self.rows * self.cols + self.rows + self.cols
     }
@@ -270,12 +280,7 @@ fn assert_same(case: Case, x: &[f64], v: &[f64]) {
 fn the_kernel_equals_its_loop_in_every_case() {
     for kind in KINDS {
         for (rows, cols) in [(1, 2), (3, 2), (4, 5), (7, 3), (2, 16), (5, 33)] {
-            let case = Case {
-                kind,
-                rows,
-                cols,
-                kernel: true,
-            };
+            let case = Case::kernel(kind, rows, cols);
             let (x, v) = point(case.dim(), rows as f64 + 0.1 * cols as f64);
             assert_same(case, &x, &v);
         }
@@ -286,12 +291,7 @@ fn the_kernel_equals_its_loop_in_every_case() {
 fn empty_and_one_column_shapes_are_the_loop() {
     for kind in [Kind::DataX, Kind::ConstantW, Kind::ScaledMixed] {
         for (rows, cols) in [(0, 3), (3, 1), (1, 1), (4, 1)] {
-            let case = Case {
-                kind,
-                rows,
-                cols,
-                kernel: true,
-            };
+            let case = Case::kernel(kind, rows, cols);
             let (x, v) = point(case.dim(), 0.3);
             assert_same(case, &x, &v);
         }
@@ -639,7 +639,7 @@ proptest! {
         cols in 0usize..7,
         shift in -3.0f64..3.0,
     ) {
-        let case = Case { kind: KINDS[kind], rows, cols: cols.max(1), kernel: true };
+        let case = Case::kernel(KINDS[kind], rows, cols.max(1));
         let (x, v) = point(case.dim(), shift);
         assert_same(case, &x, &v);
     }
@@ -652,12 +652,7 @@ fn the_common_forms_take_the_block_and_the_others_the_loop() {
     // beyond the inputs in all).
     let (rows, cols) = (6, 40);
     for kind in KINDS {
-        let case = Case {
-            kind,
-            rows,
-            cols,
-            kernel: true,
-        };
+        let case = Case::kernel(kind, rows, cols);
         let (x, v) = point(case.dim(), 0.2);
         let limit = case.dim() + 180;
         let plain_case = Case {

@@ -273,7 +273,7 @@ pub struct LocalEstimates {
     /// The largest curvature magnitude seen: ‖∇²f(x)‖₂ (dense), max |h_ii| (factorization),
     /// max(|θ_min|, |θ_max|) (Lanczos). A lower bound on the gradient-Lipschitz constant ℓ.
     pub ell: f64,
-    /// max over random unit directions v of |D³f(x)[v, v, v]| (third directional derivative by
+    /// max over random unit directions v of |D³f(x)\[v, v, v\]| (third directional derivative by
     /// a third-order dual number). A lower bound on the Hessian-Lipschitz constant ρ.
     pub rho: f64,
     /// How many random directions were used for ρ.
@@ -362,6 +362,10 @@ pub struct Certificate {
     pub randomness: Option<Randomness>,
     /// Evaluations spent.
     pub evaluations: Evaluations,
+    /// The third-order check ([`Certifier::third_order`](crate::Certifier::third_order)), when
+    /// it ran: only at an ε-SOSP, and at d ≤ [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_order: Option<crate::ThirdOrderCheck>,
     /// Wall time (never in deterministic renderings).
     #[cfg_attr(feature = "serde", serde(default))]
     pub elapsed: Duration,
@@ -375,12 +379,42 @@ impl Certificate {
         matches!(self.verdict, Verdict::SecondOrderStationary { .. })
     }
 
+    /// The third-order check's answer: `None` when it did not run (not requested, the point is
+    /// not an ε-SOSP, or d > [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM)),
+    /// `Some(false)` when a unit u in the Hessian's near-null space has ∇³f\[u,u,u\] < −ε₃ (see
+    /// [`third_order_direction`](Self::third_order_direction)), `Some(true)` when none was
+    /// found. Passing is not a proof of a local minimum: (y − x²)(y − 2x²) passes at its
+    /// saddle 0, and x⁴ − y⁴ needs fourth order (deciding that is NP-hard in general).
+    ///
+    /// ```
+    /// use autodiff_objectives::{objective, DualNum};
+    /// use certify::Certifier;
+    /// use nalgebra::dvector;
+    /// // x² + y³: ∇f = 0 and ∇²f = diag(2, 0) at 0, an ε-SOSP, but f decreases along −y.
+    /// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] + x[1].powi(3) }
+    /// let cert = Certifier::new(1e-6, 1.0).third_order(1e-3).certify(&objective!(f, 2), &dvector![0.0, 0.0])?;
+    /// assert!(cert.is_second_order_stationary());
+    /// assert_eq!(cert.is_third_order_stationary(), Some(false));
+    /// let u = cert.third_order_direction().expect("a third-order descent direction");
+    /// assert!((u[1] + 1.0).abs() < 1e-12); // −e₂: f(0, −t) = −t³ < 0
+    /// # Ok::<(), certify::CertifyError>(())
+    /// ```
+    pub fn is_third_order_stationary(&self) -> Option<bool> {
+        self.third_order.as_ref().map(|t| t.direction.is_none())
+    }
+
+    /// A unit u with ∇³f\[u,u,u\] < −ε₃, along which f decreases (f(x + tu) < f(x) for small
+    /// t > 0), when the third-order check found one.
+    pub fn third_order_direction(&self) -> Option<&DVector<f64>> {
+        self.third_order.as_ref().and_then(|t| t.direction.as_ref())
+    }
+
     /// ‖∇f(x)‖ ≤ ε.
     pub fn gradient_condition(&self) -> bool {
         self.grad_norm <= self.eps
     }
 }
 
-fn ser_dvector<S: Serializer>(v: &DVector<f64>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_dvector<S: Serializer>(v: &DVector<f64>, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter())
 }

@@ -6,6 +6,7 @@ use crate::certificate::{
 };
 use crate::error::CertifyError;
 use crate::lanczos::{self, Params};
+use crate::third_order::MAX_THIRD_ORDER_DIM;
 use crate::{dense, estimate};
 use autodiff_objectives::validate::{check_point, open_unit, positive_finite};
 use autodiff_objectives::{Backend, Objective, Oracle};
@@ -51,6 +52,7 @@ pub struct Certifier {
     residual_tol: f64,
     estimate_directions: Option<usize>,
     backend: Backend,
+    third_order: Option<f64>,
 }
 
 /// Default failure probability δ of the probabilistic (Lanczos) verdicts.
@@ -79,7 +81,24 @@ impl Certifier {
             residual_tol: 1e-8,
             estimate_directions: None,
             backend: Backend::Auto,
+            third_order: None,
         }
+    }
+
+    /// Turns on the third-order check with tolerance ε₃ (Anandkumar & Ge, COLT 2016): at an
+    /// ε-SOSP with d ≤ [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM), on the near-null
+    /// space U of the Hessian (eigenvectors with λ ≤ √(ρε), at most
+    /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) of them), look for a unit u ∈ span(U) with
+    /// ∇³f\[u,u,u\] < −ε₃ — a direction along which f decreases although the second-order
+    /// certificate holds. See [`Certificate::is_third_order_stationary`](crate::Certificate::is_third_order_stationary).
+    ///
+    /// The third derivatives are exact (num-dual's hyper-hyper-dual numbers, one evaluation of
+    /// f per entry of the k×k×k tensor on U); the near-null space comes from the dense Hessian.
+    /// The largest cubic value on U's sphere is exact for k ≤ 1 and the best of a local search
+    /// for k ≥ 2, so "none found" is not a proof there.
+    pub fn third_order(mut self, eps3: f64) -> Self {
+        self.third_order = Some(eps3);
+        self
     }
 
     /// The confidence 1 − δ required of probabilistic verdicts (sets δ = 1 − `confidence`).
@@ -185,6 +204,11 @@ impl Certifier {
         }
         if !positive_finite(self.residual_tol) {
             return Err(CertifyError::InvalidResidualTolerance(self.residual_tol));
+        }
+        if let Some(e3) = self.third_order
+            && !positive_finite(e3)
+        {
+            return Err(CertifyError::InvalidThirdOrderTolerance(e3));
         }
         if self.estimate_directions == Some(0) {
             return Err(CertifyError::InvalidEstimateDirections(0));
@@ -319,6 +343,14 @@ impl Certifier {
             }
             None => None,
         };
+        let third = match (self.third_order, &verdict) {
+            (Some(eps3), Verdict::SecondOrderStationary { .. }) if d <= MAX_THIRD_ORDER_DIM => {
+                let (check, n) = crate::third_order::check(&oracle, x, eps3, tau, seed)?;
+                third_order += n;
+                Some(check)
+            }
+            _ => None,
+        };
         let c = oracle.counts();
         Ok(Certificate {
             dim: d,
@@ -341,6 +373,7 @@ impl Certifier {
             randomness,
             evaluations: Evaluations { third_order, ..c },
             elapsed: start.elapsed(),
+            third_order: third,
         })
     }
 }

@@ -53,6 +53,49 @@ impl Certificate {
     /// (the threshold, the assurance's sum, a direction's norm) checked to relative `tol`: the
     /// rounding of a report rendered with fewer digits. Inequalities are checked exactly:
     /// rounding to a number of significant digits is monotone, so it keeps them.
+    /// The third-order check's relations: it ran at an ε-SOSP; ε₃ and τ positive; k ≤ d and
+    /// k ≤ [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL); a direction has d finite entries, norm 1
+    /// and ∇³f\[u,u,u\] < −ε₃; without one, the largest cubic value found is ≤ ε₃.
+    fn check_third_order(&self, t: &crate::ThirdOrderCheck, tol: f64) -> Result<(), Inconsistency> {
+        require(
+            matches!(self.verdict, Verdict::SecondOrderStationary { .. }),
+            "the third-order check runs at an ε-SOSP",
+            || format!("verdict {:?}", self.verdict),
+        )?;
+        require(
+            positive_finite(t.eps3) && positive_finite(t.tau),
+            "ε₃ and τ are finite and positive",
+            || format!("ε₃ = {}, τ = {}", t.eps3, t.tau),
+        )?;
+        require(
+            t.near_null_dim <= self.dim && t.near_null_dim <= crate::MAX_NEAR_NULL,
+            "the near-null space has at most min(d, MAX_NEAR_NULL) dimensions",
+            || format!("k = {} at d = {}", t.near_null_dim, self.dim),
+        )?;
+        match &t.direction {
+            Some(u) => require(
+                u.len() == self.dim
+                    && first_non_finite(u.as_slice()).is_none()
+                    && close(u.norm(), 1.0, tol.max(1e-12))
+                    && t.direction_cubic < -t.eps3,
+                "a third-order direction is a unit d-vector with ∇³f[u,u,u] < −ε₃",
+                || {
+                    format!(
+                        "‖u‖ = {}, ∇³f[u,u,u] = {}, ε₃ = {}",
+                        u.norm(),
+                        t.direction_cubic,
+                        t.eps3
+                    )
+                },
+            ),
+            None => require(
+                t.max_cubic <= t.eps3,
+                "without a third-order direction, no cubic value found exceeds ε₃",
+                || format!("largest ∇³f[u,u,u] = {}, ε₃ = {}", t.max_cubic, t.eps3),
+            ),
+        }
+    }
+
     pub(crate) fn check_consistency_to(&self, tol: f64) -> Result<(), Inconsistency> {
         let (eps, rho, tau) = (self.eps, self.rho, (self.rho * self.eps).sqrt());
         require(
@@ -80,6 +123,9 @@ impl Certificate {
             },
         )?;
         check_bounds(&self.lambda_bounds)?;
+        if let Some(t) = &self.third_order {
+            self.check_third_order(t, tol)?;
+        }
         let e = &self.evaluations;
         let paths = e.forward.saturating_add(e.reverse);
         require(

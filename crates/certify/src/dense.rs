@@ -10,13 +10,15 @@ use crate::outcome::{Outcome, sign_fixed};
 use autodiff_objectives::{Objective, Oracle};
 use nalgebra::{DVector, SymmetricEigen};
 
+/// What a method returns: its outcome, or why it could not run.
+type Checked = Result<Outcome, CertifyError>;
+
+/// A point.
+type Vector = DVector<f64>;
+
 /// Dense Hessian → eigendecomposition (λ_min, eigenvector, inertia) → Cholesky proof of the
 /// curvature condition, or the eigenvector as the witness of its failure.
-pub(crate) fn dense<O: Objective>(
-    oracle: &Oracle<'_, O>,
-    x: &DVector<f64>,
-    tau: f64,
-) -> Result<Outcome, CertifyError> {
+pub(crate) fn dense<O: Objective>(oracle: &Oracle<'_, O>, x: &Vector, tau: f64) -> Checked {
     let (value, grad, h) = oracle.hessian(x)?;
     let d = x.len();
     let eig = SymmetricEigen::new(h.clone());
@@ -120,11 +122,7 @@ fn undecided_reason(lambda: f64, tau: f64, beta: f64, tol: f64) -> String {
 
 /// Dense Hessian → Cholesky proof alone. On failure, the failing pivot's direction and the
 /// coordinate direction of the smallest diagonal entry are the witnesses tried.
-pub(crate) fn factorization<O: Objective>(
-    oracle: &Oracle<'_, O>,
-    x: &DVector<f64>,
-    tau: f64,
-) -> Result<Outcome, CertifyError> {
+pub(crate) fn factorization<O: Objective>(oracle: &Oracle<'_, O>, x: &Vector, tau: f64) -> Checked {
     let (value, grad, h) = oracle.hessian(x)?;
     let d = x.len();
     // ‖H‖_∞ ≥ ‖H‖₂: the scale of the rounding margin for a measured curvature.

@@ -37,9 +37,18 @@ struct Unchecked {
     evaluations: Evaluations,
     #[serde(default)]
     elapsed: Duration,
+    #[serde(default)]
+    third_order: Option<crate::ThirdOrderCheck>,
 }
 
 autodiff_objectives::deserialize_checked!(Certificate, Unchecked);
+
+/// `Option<DVector<f64>>` from null or a plain sequence of numbers.
+pub(crate) fn de_option_dvector<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DVector<f64>>, D::Error> {
+    Option::<Vec<f64>>::deserialize(d).map(|v| v.map(DVector::from_vec))
+}
 
 /// `DVector<f64>` from a plain sequence of numbers (the form it is serialized in).
 pub(crate) fn de_dvector<'de, D: Deserializer<'de>>(d: D) -> Result<DVector<f64>, D::Error> {

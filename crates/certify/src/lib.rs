@@ -85,6 +85,7 @@ mod json;
 mod lanczos;
 mod outcome;
 mod report;
+mod third_order;
 
 pub use autodiff_objectives;
 pub use autodiff_objectives::validate::Inconsistency;
@@ -100,6 +101,7 @@ pub use fmt::{MAX_DIGITS, fmt_sig};
 pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
+pub use third_order::{MAX_NEAR_NULL, MAX_THIRD_ORDER_DIM, ThirdOrderCheck};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]

@@ -99,9 +99,14 @@ impl R<'_> {
     }
 
     fn vector(&self, e: &EscapeDirection) -> String {
-        let d = e.direction.len();
+        self.vector_of(&e.direction)
+    }
+
+    /// The first entries of a vector (6 at most), rounded.
+    fn vector_of(&self, v: &nalgebra::DVector<f64>) -> String {
+        let d = v.len();
         let shown = d.min(6);
-        let mut s: Vec<String> = e.direction.iter().take(shown).map(|&v| self.n(v)).collect();
+        let mut s: Vec<String> = v.iter().take(shown).map(|&x| self.n(x)).collect();
         if shown < d {
             s.push(format!("… ({d} entries)"));
         }
@@ -203,6 +208,35 @@ impl R<'_> {
         parts.join(", ")
     }
 
+    /// The third-order check, when it ran.
+    fn third_order(&self) -> Option<String> {
+        let t = self.c.third_order.as_ref()?;
+        let space = format!(
+            "near-null space of dimension {}{} (λ ≤ {})",
+            t.near_null_dim,
+            if t.capped { ", capped" } else { "" },
+            self.n(t.tau)
+        );
+        let search = if t.near_null_dim <= 1 {
+            "exact"
+        } else {
+            "local search"
+        };
+        Some(match &t.direction {
+            Some(u) => format!(
+                "not third-order stationary: u = {} has ∇³f[u,u,u] = {} < −ε₃ = −{} on the {space}; f decreases along u",
+                self.vector_of(u),
+                self.n(t.direction_cubic),
+                self.n(t.eps3)
+            ),
+            None => format!(
+                "no u with ∇³f[u,u,u] < −ε₃ = −{} found on the {space}: largest |∇³f[u,u,u]| {} ({search}); not a proof of a local minimum",
+                self.n(t.eps3),
+                self.n(t.max_cubic)
+            ),
+        })
+    }
+
     /// Which derivative path computed the numbers, and what both paths guarantee.
     fn derivative_paths(&self) -> String {
         let e = &self.c.evaluations;
@@ -300,6 +334,9 @@ impl R<'_> {
         rows.push(("randomness", self.randomness()));
         rows.push(("evaluations", self.evaluations()));
         rows.push(("derivatives", self.derivative_paths()));
+        if let Some(t) = self.third_order() {
+            rows.push(("third order", t));
+        }
         if let Some(t) = self.time() {
             rows.push(("time", t));
         }

@@ -22,3 +22,11 @@ pub fn time(budget: Duration, mut run: impl FnMut()) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
+
+/// The value after `flag` among `args` (`--dims 10,100` gives `Some("10,100")`).
+pub fn value_of(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
