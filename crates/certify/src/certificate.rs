@@ -363,7 +363,7 @@ pub struct Certificate {
     /// Evaluations spent.
     pub evaluations: Evaluations,
     /// The third-order check ([`Certifier::third_order`](crate::Certifier::third_order)), when
-    /// it ran: only at an ε-SOSP, and at d ≤ [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM).
+    /// it ran: only at an ε-SOSP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub third_order: Option<crate::ThirdOrderCheck>,
     /// Wall time (never in deterministic renderings).
@@ -380,7 +380,7 @@ impl Certificate {
     }
 
     /// The third-order check's answer: `None` when it did not run (not requested, the point is
-    /// not an ε-SOSP, or d > [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM)),
+    /// not an ε-SOSP),
     /// `Some(false)` when a unit u in the Hessian's near-null space has ∇³f\[u,u,u\] < −ε₃ (see
     /// [`third_order_direction`](Self::third_order_direction)), `Some(true)` when none was
     /// found. Passing is not a proof of a local minimum: (y − x²)(y − 2x²) passes at its

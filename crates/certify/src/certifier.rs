@@ -6,7 +6,6 @@ use crate::certificate::{
 };
 use crate::error::CertifyError;
 use crate::lanczos::{self, Params};
-use crate::third_order::MAX_THIRD_ORDER_DIM;
 use crate::{dense, estimate};
 use autodiff_objectives::validate::{check_point, open_unit, positive_finite};
 use autodiff_objectives::{Backend, Objective, Oracle};
@@ -86,14 +85,15 @@ impl Certifier {
     }
 
     /// Turns on the third-order check with tolerance ε₃ (Anandkumar & Ge, COLT 2016): at an
-    /// ε-SOSP with d ≤ [`MAX_THIRD_ORDER_DIM`](crate::MAX_THIRD_ORDER_DIM), on the near-null
-    /// space U of the Hessian (eigenvectors with λ ≤ √(ρε), at most
+    /// ε-SOSP, on the near-null space U of the Hessian (eigenvectors with λ ≤ √(ρε), at most
     /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) of them), look for a unit u ∈ span(U) with
     /// ∇³f\[u,u,u\] < −ε₃ — a direction along which f decreases although the second-order
     /// certificate holds. See [`Certificate::is_third_order_stationary`](crate::Certificate::is_third_order_stationary).
     ///
     /// The third derivatives are exact (num-dual's hyper-hyper-dual numbers, one evaluation of
-    /// f per entry of the k×k×k tensor on U); the near-null space comes from the dense Hessian.
+    /// f per entry of the k×k×k tensor on U); the near-null space comes from the dense Hessian
+    /// up to d = [`MAX_DENSE_NEAR_NULL_DIM`](crate::MAX_DENSE_NEAR_NULL_DIM), from a Lanczos
+    /// run's bottom Ritz pairs beyond (seeded like the certificate's other randomness).
     /// The largest cubic value on U's sphere is exact for k ≤ 1 and the best of a local search
     /// for k ≥ 2, so "none found" is not a proof there.
     pub fn third_order(mut self, eps3: f64) -> Self {
@@ -344,7 +344,7 @@ impl Certifier {
             None => None,
         };
         let third = match (self.third_order, &verdict) {
-            (Some(eps3), Verdict::SecondOrderStationary { .. }) if d <= MAX_THIRD_ORDER_DIM => {
+            (Some(eps3), Verdict::SecondOrderStationary { .. }) => {
                 let (check, n) = crate::third_order::check(&oracle, x, eps3, tau, seed)?;
                 third_order += n;
                 Some(check)

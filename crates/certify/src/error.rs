@@ -48,6 +48,10 @@ pub enum CertifyError {
     /// The local estimates of ℓ and ρ need at least one random direction.
     #[error("the local estimates need at least 1 random direction, got {0}")]
     InvalidEstimateDirections(usize),
+    /// The third-order check could not find the Hessian's near-null space (the eigensolver's
+    /// error, described).
+    #[error("the third-order check failed: {0}")]
+    ThirdOrder(String),
     /// The third-order tolerance ε₃ must be finite and positive.
     #[error("the third-order tolerance ε₃ must be finite and positive, got {0}")]
     InvalidThirdOrderTolerance(f64),

@@ -101,7 +101,7 @@ pub use fmt::{MAX_DIGITS, fmt_sig};
 pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
-pub use third_order::{MAX_NEAR_NULL, MAX_THIRD_ORDER_DIM, ThirdOrderCheck};
+pub use third_order::{MAX_DENSE_NEAR_NULL_DIM, MAX_NEAR_NULL, ThirdOrderCheck};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]

@@ -236,10 +236,22 @@ impl EigenSolver {
         x: &DVector<f64>,
     ) -> Result<Eigenpairs, SpectrumError> {
         check_point(f, x)?;
-        let d = x.len();
-        self.validate(d)?;
+        self.validate(x.len())?;
         let seed = resolve_seed(self.seed)?;
         let oracle = Oracle::new(f).backend(self.backend);
+        self.run(&oracle, x, seed)
+    }
+
+    /// The eigenpairs with an oracle of the caller's (which counts the products) and a
+    /// resolved seed; the point and the options already checked.
+    pub(crate) fn run<O: Objective>(
+        &self,
+        oracle: &Oracle<'_, O>,
+        x: &DVector<f64>,
+        seed: u64,
+    ) -> Result<Eigenpairs, SpectrumError> {
+        let d = x.len();
+        let hvps_before = oracle.counts().hvp;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut kr = Lanczos::new(random::random_unit(d, &mut rng), self.reorth);
         let budget = self.budget.min(d);
@@ -295,7 +307,7 @@ impl EigenSolver {
             pairs,
             ritz_values: ritz,
             steps: m,
-            hvps: oracle.counts().hvp,
+            hvps: oracle.counts().hvp - hvps_before,
             seed,
             which: self.which,
             reorthogonalization: self.reorth,

@@ -15,9 +15,11 @@ use serde::Serialize;
 /// smallest eigenvalues are taken, and the check says the space was capped.
 pub const MAX_NEAR_NULL: usize = 8;
 
-/// The largest dimension at which the check runs: it finds the near-null space from a dense
-/// eigendecomposition of the Hessian. (From Lanczos at larger d: not yet.)
-pub const MAX_THIRD_ORDER_DIM: usize = 2000;
+/// The largest dimension at which the near-null space comes from a dense eigendecomposition
+/// of the Hessian; beyond it, from the bottom Ritz pairs of a Lanczos run
+/// ([`EigenSolver`](crate::EigenSolver), full reorthogonalization, [`MAX_NEAR_NULL`] + 1
+/// pairs to tell whether the space was capped).
+pub const MAX_DENSE_NEAR_NULL_DIM: usize = 2000;
 
 /// What the third-order check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,18 +149,13 @@ fn maximize(t: &[f64], k: usize, seed: u64) -> (f64, Vec<f64>) {
     best
 }
 
-/// Runs the check at x (an ε-SOSP): the near-null space from the dense Hessian's
-/// eigendecomposition, the k×k×k tensor of third derivatives on it, the largest cubic value on
-/// its unit sphere. Returns the check and the number of third-order evaluations.
-pub(crate) fn check<O: Objective>(
+/// The near-null basis (d × k, orthonormal columns, eigenvalues ascending) from the dense
+/// Hessian, and whether more than [`MAX_NEAR_NULL`] eigenvalues were ≤ τ.
+fn near_null_dense<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
-    eps3: f64,
     tau: f64,
-    seed: u64,
-) -> Result<(ThirdOrderCheck, u64), CertifyError> {
-    let f = oracle.objective();
-    let d = x.len();
+) -> Result<(DMatrix<f64>, bool), CertifyError> {
     let (_, _, h) = oracle.hessian(x)?;
     let eig = SymmetricEigen::new(h);
     let mut low: Vec<(f64, usize)> = eig
@@ -172,8 +169,56 @@ pub(crate) fn check<O: Objective>(
     low.sort_by(|a, b| a.0.total_cmp(&b.0));
     let capped = low.len() > MAX_NEAR_NULL;
     low.truncate(MAX_NEAR_NULL);
-    let k = low.len();
-    let u = DMatrix::from_fn(d, k, |r, c| eig.eigenvectors[(r, low[c].1)]);
+    let d = x.len();
+    let u = DMatrix::from_fn(d, low.len(), |r, c| eig.eigenvectors[(r, low[c].1)]);
+    Ok((u, capped))
+}
+
+/// The near-null basis from the bottom [`MAX_NEAR_NULL`] + 1 Ritz pairs of a fully
+/// reorthogonalized Lanczos run: the pairs whose measured Rayleigh quotient is ≤ τ.
+fn near_null_lanczos<O: Objective>(
+    oracle: &Oracle<'_, O>,
+    x: &DVector<f64>,
+    tau: f64,
+    seed: u64,
+) -> Result<(DMatrix<f64>, bool), CertifyError> {
+    let want = (MAX_NEAR_NULL + 1).min(x.len());
+    let pairs = crate::EigenSolver::smallest(want)
+        .reorthogonalization(krylov::Reorthogonalization::Full)
+        .run(oracle, x, seed)
+        .map_err(|e| match e {
+            crate::SpectrumError::Eval(e) => CertifyError::from(e),
+            other => CertifyError::ThirdOrder(other.to_string()),
+        })?;
+    let low: Vec<&DVector<f64>> = pairs
+        .pairs
+        .iter()
+        .filter(|p| p.value <= tau)
+        .map(|p| &p.vector)
+        .collect();
+    let capped = low.len() > MAX_NEAR_NULL;
+    let k = low.len().min(MAX_NEAR_NULL);
+    let u = DMatrix::from_fn(x.len(), k, |r, c| low[c][r]);
+    Ok((u, capped))
+}
+
+/// Runs the check at x (an ε-SOSP): the near-null space (dense or Lanczos), the k×k×k tensor of third derivatives on it, the largest cubic value on
+/// its unit sphere. Returns the check and the number of third-order evaluations.
+pub(crate) fn check<O: Objective>(
+    oracle: &Oracle<'_, O>,
+    x: &DVector<f64>,
+    eps3: f64,
+    tau: f64,
+    seed: u64,
+) -> Result<(ThirdOrderCheck, u64), CertifyError> {
+    let f = oracle.objective();
+    let d = x.len();
+    let (u, capped) = if d <= MAX_DENSE_NEAR_NULL_DIM {
+        near_null_dense(oracle, x, tau)?
+    } else {
+        near_null_lanczos(oracle, x, tau, seed)?
+    };
+    let k = u.ncols();
     let col = |c: usize| u.column(c).iter().copied().collect::<Vec<f64>>();
     let mut t = vec![0.0; k * k * k];
     let mut evals = 0u64;

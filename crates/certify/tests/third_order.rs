@@ -149,3 +149,40 @@ fn a_certificate_with_a_third_order_check_reads_back_and_an_edited_one_does_not(
         Err(JsonReportError::Inconsistent(_))
     ));
 }
+
+/// x₀³ + Σ_{i≥1} xᵢ²: at 0 the Hessian is diag(0, 2, …, 2), so beyond
+/// `MAX_DENSE_NEAR_NULL_DIM` the near-null space (e₀) comes from Lanczos.
+#[derive(Debug)]
+struct CubicInBowl(usize);
+
+impl Objective for CubicInBowl {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        x[1..].iter().fold(x[0].powi(3), |s, &xi| s + xi * xi)
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn beyond_the_dense_limit_the_near_null_space_comes_from_lanczos() {
+    let d = certify::MAX_DENSE_NEAR_NULL_DIM + 500;
+    let f = CubicInBowl(d);
+    let x = DVector::zeros(d);
+    let cert = certify(&f, &x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(t.near_null_dim, 1);
+    let u = cert.third_order_direction().expect("a direction");
+    assert!((u[0] + 1.0).abs() < 1e-6, "u₀ = {}", u[0]);
+    assert!(
+        (t.direction_cubic + 6.0).abs() < 1e-4,
+        "{}",
+        t.direction_cubic
+    );
+    descends(&f, &x, &cert);
+    // Every derivative evaluation has its path, the eigensolver's HVPs included.
+    let e = cert.evaluations;
+    assert_eq!(e.forward + e.reverse, e.derivatives());
+}
