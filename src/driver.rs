@@ -338,32 +338,21 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 return Ok(finish(stop, escapes, totals));
             }
             x = outcome.x.clone();
-            if let Some((u, cubic)) = third_down {
-                match self.escape_third(f, &outcome, &u, cubic, round)? {
-                    (Some(escape), evals) => {
-                        totals.value += evals;
+            // The direction to leave along: negative curvature (order 2) or, at an ε-SOSP, a
+            // third-order descent direction (order 3).
+            let along = down
+                .map(|e| (e.direction, e.curvature, 2))
+                .or(third_down.map(|(u, c)| (u, c, 3)));
+            if let Some((v, m, order)) = along {
+                let (escape, evals) = self.escape(f, &outcome, (&v, m, order), round)?;
+                totals.value += evals;
+                match escape {
+                    Some(escape) => {
                         x = escape.to.clone();
                         escapes.push(escape);
                     }
-                    (None, evals) => {
-                        totals.value += evals;
-                        let stop = DriverStop::EscapeFailed { curvature: cubic };
-                        return Ok(finish(stop, escapes, totals));
-                    }
-                }
-            }
-            if let Some(down) = down {
-                match self.escape(f, &outcome, &down.direction, down.curvature, round)? {
-                    (Some(escape), evals) => {
-                        totals.value += evals;
-                        x = escape.to.clone();
-                        escapes.push(escape);
-                    }
-                    (None, evals) => {
-                        totals.value += evals;
-                        let stop = DriverStop::EscapeFailed {
-                            curvature: down.curvature,
-                        };
+                    None => {
+                        let stop = DriverStop::EscapeFailed { curvature: m };
                         return Ok(finish(stop, escapes, totals));
                     }
                 }
@@ -372,92 +361,64 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
         }
     }
 
-    /// The line search along ±v from the outcome's point; returns the escape (if a decrease
-    /// was found) and the value evaluations made.
+    /// The line search from the outcome's point along a certificate's direction v, measured
+    /// `m`: for `order` 2, along ±v with m = λ = vᵀ∇²f v < 0, from α = 2|λ|/ρ, until
+    /// f decreases by 10⁻⁴·½α²|λ|; for `order` 3, along +v with m = ∇³f\[v,v,v\] < 0
+    /// (f(x + αv) ≈ f(x) + (m/6)α³ near x), from α = 1, until f decreases by 10⁻⁴·|m|α³/6.
+    /// The step is halved in between. Returns the escape (if a decrease was found) and the
+    /// value evaluations made.
     fn escape<O: Objective>(
         &self,
         f: &O,
         outcome: &Outcome,
-        v: &DVector<f64>,
-        curvature: f64,
+        (v, m, order): (&DVector<f64>, f64, u8),
         round: usize,
     ) -> Result<(Option<Escape>, u64), DriverError> {
-        let lambda = curvature.abs();
-        let mut alpha = 2.0 * lambda / self.rho;
+        let size = m.abs();
+        let (mut alpha, signs): (f64, &[f64]) = if order == 3 {
+            (1.0, &[1.0])
+        } else {
+            (2.0 * size / self.rho, &[1.0, -1.0])
+        };
+        let needed = |a: f64| {
+            if order == 3 {
+                1e-4 * size * a * a * a / 6.0
+            } else {
+                1e-4 * 0.5 * a * a * size
+            }
+        };
         let mut evals = 0;
         let f0 = outcome.value;
         for halvings in 0..=self.max_halvings {
-            let plus = &outcome.x + v * alpha;
-            let minus = &outcome.x - v * alpha;
-            // A trial point where f is not finite (or that overflowed) is a rejected trial:
-            // the step is halved, as for one without enough decrease.
-            let trial = |x: &DVector<f64>| match value(f, x) {
-                Ok(v) => Ok(v),
-                Err(EvalError::NonFiniteValue { .. } | EvalError::NonFiniteInput { .. }) => {
-                    Ok(f64::INFINITY)
+            let mut best: Option<(f64, DVector<f64>, f64)> = None;
+            for &sign in signs {
+                let to = &outcome.x + v * (sign * alpha);
+                // A trial point where f is not finite (or that overflowed) is a rejected
+                // trial: the step is halved, as for one without enough decrease.
+                let after = match value(f, &to) {
+                    Ok(value) => value,
+                    Err(EvalError::NonFiniteValue { .. } | EvalError::NonFiniteInput { .. }) => {
+                        f64::INFINITY
+                    }
+                    Err(source) => return Err(DriverError::Escape { round, source }),
+                };
+                evals += 1;
+                if best.as_ref().is_none_or(|b| after < b.0) {
+                    best = Some((after, to, sign));
                 }
-                Err(source) => Err(DriverError::Escape { round, source }),
-            };
-            let (fp, fm) = (trial(&plus)?, trial(&minus)?);
-            evals += 2;
-            let (sign, to, value_after) = if fp <= fm {
-                (1.0, plus, fp)
-            } else {
-                (-1.0, minus, fm)
-            };
-            if value_after <= f0 - 1e-4 * 0.5 * alpha * alpha * lambda {
+            }
+            if let Some((value_after, to, sign)) = best
+                && value_after <= f0 - needed(alpha)
+            {
                 let escape = Escape {
                     round,
-                    order: 2,
-                    curvature,
+                    order,
+                    curvature: m,
                     step: alpha,
                     sign,
                     halvings,
                     value_before: f0,
                     value_after,
-                    to,
-                };
-                return Ok((Some(escape), evals));
-            }
-            alpha *= 0.5;
-        }
-        Ok((None, evals))
-    }
-
-    /// The line search along +u, a third-order descent direction with c = ∇³f\[u,u,u\] < 0:
-    /// f(x + αu) ≈ f(x) + (c/6)α³ near x. From α = 1, halved until f decreases by at least
-    /// 10⁻⁴·|c|α³/6; returns the escape and the value evaluations made.
-    fn escape_third<O: Objective>(
-        &self,
-        f: &O,
-        outcome: &Outcome,
-        u: &DVector<f64>,
-        cubic: f64,
-        round: usize,
-    ) -> Result<(Option<Escape>, u64), DriverError> {
-        let f0 = outcome.value;
-        let mut alpha = 1.0;
-        let mut evals = 0;
-        for halvings in 0..=self.max_halvings {
-            let to = &outcome.x + u * alpha;
-            let after = match value(f, &to) {
-                Ok(v) => v,
-                Err(EvalError::NonFiniteValue { .. } | EvalError::NonFiniteInput { .. }) => {
-                    f64::INFINITY
-                }
-                Err(source) => return Err(DriverError::Escape { round, source }),
-            };
-            evals += 1;
-            if after <= f0 - 1e-4 * cubic.abs() * alpha * alpha * alpha / 6.0 {
-                let escape = Escape {
-                    round,
-                    order: 3,
-                    curvature: cubic,
-                    step: alpha,
-                    sign: 1.0,
-                    halvings,
-                    value_before: f0,
-                    value_after: after,
                     to,
                 };
                 return Ok((Some(escape), evals));
