@@ -364,15 +364,12 @@ fn a_layer_with_data_records_a_node_per_row_and_its_payload_counts() {
     reverse::set_tape_limit(nodes + 100);
     let payload_too_big = gradient_with(&kernel, &x, Backend::Reverse);
     reverse::set_tape_limit(nodes + 169);
-    let plain = gradient_with(
-        &Wide {
-            rows,
-            cols,
-            kernel: false,
-        },
-        &x,
-        Backend::Reverse,
-    );
+    let looped = Wide {
+        rows,
+        cols,
+        kernel: false,
+    };
+    let plain = gradient_with(&looped, &x, Backend::Reverse);
     reverse::set_tape_limit(previous);
     let (_, g) = fits.expect("the block fits");
     assert!(matches!(
@@ -382,16 +379,7 @@ fn a_layer_with_data_records_a_node_per_row_and_its_payload_counts() {
     // The loop needs a node per product.
     assert!(matches!(plain, Err(EvalError::TapeLimitExceeded { .. })));
     // The tape is usable afterwards and the gradient is the loop's.
-    let (_, gl) = gradient_with(
-        &Wide {
-            rows,
-            cols,
-            kernel: false,
-        },
-        &x,
-        Backend::Reverse,
-    )
-    .expect("default limit");
+    let (_, gl) = gradient_with(&looped, &x, Backend::Reverse).expect("default limit");
     assert_eq!(bits(g.as_slice()), bits(gl.as_slice()));
     assert_eq!(reverse::tape_stats().gradient_len, 1);
 }

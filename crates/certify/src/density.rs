@@ -2,7 +2,7 @@
 
 use crate::fmt_sig;
 use crate::random::{self, rademacher};
-use crate::spectrum::{SpectrumError, check_point, resolve_seed};
+use crate::spectrum::{SpectrumError, SpectrumResult, check_point, resolve_seed};
 use autodiff_objectives::{Backend, Objective, Oracle};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
@@ -93,7 +93,7 @@ impl Slq {
         &self,
         f: &O,
         x: &DVector<f64>,
-    ) -> Result<SpectralDensity, SpectrumError> {
+    ) -> SpectrumResult<SpectralDensity> {
         check_point(f, x)?;
         if self.probes == 0 {
             return Err(SpectrumError::InvalidProbes {

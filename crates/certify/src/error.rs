@@ -3,6 +3,38 @@
 use autodiff_objectives::EvalError;
 use thiserror::Error;
 
+/// Declares an error enum of this crate with, after its own variants, the three variants of a
+/// bad point (`EmptyPoint`, `DimensionMismatch`, `NonFinitePoint`), written once.
+macro_rules! with_point_variants {
+    ($(#[$meta:meta])* pub enum $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($body)*
+            /// The point has no coordinates.
+            #[error("the point is empty")]
+            EmptyPoint,
+            /// The point's length differs from the objective's dimension.
+            #[error("the point has length {got} but the objective has dimension {expected}")]
+            DimensionMismatch {
+                /// The objective's dimension.
+                expected: usize,
+                /// The point's length.
+                got: usize,
+            },
+            /// A coordinate of the point is NaN or infinite.
+            #[error("the point has a non-finite entry at index {index}: {value}")]
+            NonFinitePoint {
+                /// Index of the first non-finite entry.
+                index: usize,
+                /// Its value.
+                value: f64,
+            },
+        }
+    };
+}
+pub(crate) use with_point_variants;
+
+with_point_variants! {
 /// Why a certificate could not be produced. Every variant carries the offending value.
 ///
 /// Configuration is validated when [`Certifier::certify`](crate::Certifier::certify) runs,
@@ -55,25 +87,6 @@ pub enum CertifyError {
     /// The third-order tolerance ε₃ must be finite and positive.
     #[error("the third-order tolerance ε₃ must be finite and positive, got {0}")]
     InvalidThirdOrderTolerance(f64),
-    /// The point has no coordinates.
-    #[error("the point is empty")]
-    EmptyPoint,
-    /// The point's length differs from the objective's dimension.
-    #[error("the point has length {got} but the objective has dimension {expected}")]
-    DimensionMismatch {
-        /// The objective's dimension.
-        expected: usize,
-        /// The point's length.
-        got: usize,
-    },
-    /// A coordinate of the point is NaN or infinite.
-    #[error("the point has a non-finite entry at index {index}: {value}")]
-    NonFinitePoint {
-        /// Index of the first non-finite entry.
-        index: usize,
-        /// Its value.
-        value: f64,
-    },
     /// The given ℓ is below a Ritz value of the Hessian, so it is not an upper bound on
     /// λ_max(∇²f(x)) and the Kuczyński–Woźniakowski bound built on it would be void.
     #[error(
@@ -88,6 +101,7 @@ pub enum CertifyError {
     /// Evaluating the objective or a derivative failed.
     #[error("evaluation failed: {0}")]
     Eval(#[from] EvalError),
+}
 }
 
 autodiff_objectives::point_issue_into!(CertifyError);

@@ -117,7 +117,7 @@ pub use density::{Slq, SpectralDensity};
 pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
 pub use spectrum::{
     DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,
-    SpectrumError, Which,
+    SpectrumError, SpectrumResult, Which,
 };
 pub use trace::{DEFAULT_TRACE_CONFIDENCE, TraceEstimate, TraceEstimator, TraceMethod};
 

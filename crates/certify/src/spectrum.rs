@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use thiserror::Error;
 
+crate::error::with_point_variants! {
 /// Why a spectrum computation ([`EigenSolver`], [`TraceEstimator`](crate::TraceEstimator),
 /// [`Slq`](crate::Slq)) could not run. Every variant carries the offending value.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -54,31 +55,13 @@ pub enum SpectrumError {
     /// A density grid must have at least 2 finite, strictly increasing points.
     #[error("the grid must have at least 2 finite, strictly increasing points ({0})")]
     InvalidGrid(String),
-    /// The point has no coordinates.
-    #[error("the point is empty")]
-    EmptyPoint,
-    /// The point's length differs from the objective's dimension.
-    #[error("the point has length {got} but the objective has dimension {expected}")]
-    DimensionMismatch {
-        /// The objective's dimension.
-        expected: usize,
-        /// The point's length.
-        got: usize,
-    },
-    /// A coordinate of the point is NaN or infinite.
-    #[error("the point has a non-finite entry at index {index}: {value}")]
-    NonFinitePoint {
-        /// Index of the first non-finite entry.
-        index: usize,
-        /// Its value.
-        value: f64,
-    },
     /// No seed was given and the operating system's entropy source failed.
     #[error("no seed was given and {0}")]
     Entropy(String),
     /// Evaluating the objective or a derivative failed.
     #[error("evaluation failed: {0}")]
     Eval(#[from] EvalError),
+}
 }
 
 /// Validates the point against the objective.
@@ -87,6 +70,9 @@ pub(crate) fn check_point<O: Objective>(f: &O, x: &DVector<f64>) -> Result<(), S
 }
 
 autodiff_objectives::point_issue_into!(SpectrumError);
+
+/// What the spectrum tools return: their result, or why they could not compute it.
+pub type SpectrumResult<T> = Result<T, SpectrumError>;
 
 /// The given seed, or a fresh one from the operating system.
 pub(crate) fn resolve_seed(seed: Option<u64>) -> Result<u64, SpectrumError> {
@@ -230,11 +216,7 @@ impl EigenSolver {
     }
 
     /// The k wanted eigenpairs of ∇²f(x).
-    pub fn compute<O: Objective>(
-        &self,
-        f: &O,
-        x: &DVector<f64>,
-    ) -> Result<Eigenpairs, SpectrumError> {
+    pub fn compute<O: Objective>(&self, f: &O, x: &DVector<f64>) -> SpectrumResult<Eigenpairs> {
         check_point(f, x)?;
         self.validate(x.len())?;
         let seed = resolve_seed(self.seed)?;

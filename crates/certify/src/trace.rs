@@ -1,7 +1,7 @@
 //! Stochastic trace estimation of ∇²f(x): Hutchinson and Hutch++, with confidence intervals.
 
 use crate::random::rademacher;
-use crate::spectrum::{SpectrumError, check_point, resolve_seed};
+use crate::spectrum::{SpectrumError, SpectrumResult, check_point, resolve_seed};
 use autodiff_objectives::{Backend, Objective, Oracle};
 use nalgebra::DVector;
 use rand::SeedableRng;
@@ -105,11 +105,7 @@ impl TraceEstimator {
     }
 
     /// The estimate of tr(∇²f(x)).
-    pub fn estimate<O: Objective>(
-        &self,
-        f: &O,
-        x: &DVector<f64>,
-    ) -> Result<TraceEstimate, SpectrumError> {
+    pub fn estimate<O: Objective>(&self, f: &O, x: &DVector<f64>) -> SpectrumResult<TraceEstimate> {
         check_point(f, x)?;
         if self.probes < self.min_hvps() {
             return Err(SpectrumError::InvalidProbes {

@@ -17,6 +17,12 @@ fn quadratic(d: usize, lambda: f64, seed: u64) -> RotatedQuadratic {
     RotatedQuadratic::new(spectrum, seed).expect("finite spectrum")
 }
 
+/// `certifier`'s certificate of `f` at 0.
+fn at_zero(certifier: Certifier, f: &RotatedQuadratic) -> certify::Certificate {
+    let d = f.eigenvalues().len();
+    certifier.certify(f, &DVector::zeros(d)).expect("valid")
+}
+
 #[test]
 fn lanczos_d1000_just_below_threshold_fails_with_lambda_min_to_1e_6() {
     let d = 1000;
@@ -76,11 +82,10 @@ fn lanczos_d1000_just_above_threshold_passes_with_the_requested_confidence() {
 fn lanczos_budget_exhausted_is_inconclusive_never_yes() {
     let d = 1000;
     let f = quadratic(d, -TAU + 1e-3, 3);
-    let cert = Certifier::new(EPS, RHO)
-        .method(Method::Lanczos)
-        .budget(60)
-        .certify(&f, &DVector::zeros(d))
-        .expect("valid");
+    let cert = at_zero(
+        Certifier::new(EPS, RHO).method(Method::Lanczos).budget(60),
+        &f,
+    );
     assert!(
         matches!(cert.verdict, Verdict::Inconclusive { .. }),
         "{:?}",
@@ -149,12 +154,8 @@ fn lanczos_d1000_within_1e_7_of_the_threshold() {
         // 1e-7 above: the bound would need ~10⁴ steps; with 100 the answer must be
         // inconclusive — neither a "yes" nor a false refutation.
         let above = quadratic(d, -TAU + 1e-7, 300 + seed);
-        let cert = Certifier::new(EPS, RHO)
-            .method(Method::Lanczos)
-            .seed(seed)
-            .budget(100)
-            .certify(&above, &DVector::zeros(d))
-            .expect("valid");
+        let lanczos = Certifier::new(EPS, RHO).method(Method::Lanczos);
+        let cert = at_zero(lanczos.seed(seed).budget(100), &above);
         assert!(
             matches!(cert.verdict, Verdict::Inconclusive { .. }),
             "seed {seed}: {:?}",

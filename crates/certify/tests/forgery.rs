@@ -95,16 +95,19 @@ fn assert_refuted(cert: &Certificate, f: &Forged, what: &str) {
     );
 }
 
+/// The objective forged against seed 0's start vector, and `certifier`'s certificate at 0.
+fn forged_against_seed_0(certifier: Certifier) -> (Forged, Certificate) {
+    let f = Forged::against(&start_vector(0, D));
+    let cert = certifier.certify(&f, &DVector::zeros(D)).expect("valid");
+    (f, cert)
+}
+
 /// The attack works: against a known seed, a certifier using that seed is fooled. This is
 /// what the old default (seed 0 for every certification) did at every dimension; it is the
 /// documented price of an explicit seed, and it shows the construction below is a real attack.
 #[test]
 fn an_explicit_seed_can_be_forged() {
-    let f = Forged::against(&start_vector(0, D));
-    let cert = Certifier::new(EPS, RHO)
-        .seed(0)
-        .certify(&f, &DVector::zeros(D))
-        .expect("valid");
+    let (_, cert) = forged_against_seed_0(Certifier::new(EPS, RHO).seed(0));
     assert_eq!(cert.method, Method::Lanczos);
     assert!(
         cert.is_second_order_stationary(),
@@ -142,11 +145,7 @@ fn the_default_certifier_refutes_forged_objectives() {
 /// fooled; a fresh seed is refuted even when the budget is generous and ℓ is given.
 #[test]
 fn the_default_certifier_refutes_with_a_given_ell_too() {
-    let f = Forged::against(&start_vector(0, D));
-    let cert = Certifier::new(EPS, RHO)
-        .lipschitz(1.5)
-        .certify(&f, &DVector::zeros(D))
-        .expect("valid");
+    let (f, cert) = forged_against_seed_0(Certifier::new(EPS, RHO).lipschitz(1.5));
     assert_refuted(&cert, &f, "ℓ = 1.5");
 }
 

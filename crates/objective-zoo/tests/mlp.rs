@@ -25,6 +25,16 @@ fn tiny(loss: Loss) -> ReviewMlp {
     ReviewMlp::new(SHAPE, inputs, vec![0, 2, 1, 1, 2], loss).expect("valid tiny network")
 }
 
+/// The shape inputs → hidden → bottleneck → classes.
+fn shape_of(inputs: usize, hidden: usize, bottleneck: usize, classes: usize) -> MlpShape {
+    MlpShape {
+        inputs,
+        hidden,
+        bottleneck,
+        classes,
+    }
+}
+
 fn point(seed: u64) -> DVector<f64> {
     // Glorot weights plus non-zero biases, so every parameter matters.
     let mut theta = SHAPE.glorot_init(seed);
@@ -489,12 +499,7 @@ impl autodiff_objectives::Objective for Terms<'_> {
 #[test]
 fn the_batched_sum_of_terms_equals_the_loop_over_the_terms() {
     use autodiff_objectives::{Objective, reverse};
-    let shape = MlpShape {
-        inputs: 6,
-        hidden: 9,
-        bottleneck: 5,
-        classes: 3,
-    };
+    let shape = shape_of(6, 9, 5, 3);
     let n = 11;
     let inputs: Vec<f64> = (0..n * shape.inputs)
         .map(|k| {
@@ -552,12 +557,7 @@ fn the_batched_blocks_give_the_same_bits_on_any_number_of_threads() {
     use autodiff_objectives::{
         Backend, gradient_hvp_with, parallel_gradient, parallel_gradient_hvp,
     };
-    let shape = MlpShape {
-        inputs: 5,
-        hidden: 6,
-        bottleneck: 4,
-        classes: 3,
-    };
+    let shape = shape_of(5, 6, 4, 3);
     let n = 10;
     let inputs: Vec<f64> = (0..n * shape.inputs)
         .map(|k| (0.7 * k as f64).cos().abs())

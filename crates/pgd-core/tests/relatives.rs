@@ -352,45 +352,38 @@ fn same_seed_same_bits_different_seed_different_path() {
     let f = objective!(quartic, 2);
     let x0 = dvector![0.0, 0.0];
     let bits = |o: &Outcome| o.x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let (pagd, ngd) = (
+        Pagd::new(pagd_practical()),
+        NoisyGd::new(0.05, 1e-2).unwrap(),
+    );
+    let (sngd, sgd) = (
+        SaddleNgd::new(1e-2, 5, 1.0).unwrap(),
+        Sgd::new(0.02, 2).unwrap(),
+    );
+    let psgd = Psgd::new(0.02, 0.1).unwrap().batch_size(3).unwrap();
+    let q = NoisyQuartic;
     let runs: Vec<Box<dyn Fn(u64) -> Outcome>> = vec![
+        Box::new(|s| pagd.clone().seed(s).minimize(&f, &x0).unwrap()),
+        Box::new(|s| ngd.clone().seed(s).max_iters(50).minimize(&f, &x0).unwrap()),
         Box::new(|s| {
-            Pagd::new(pagd_practical())
-                .seed(s)
-                .minimize(&f, &x0)
-                .unwrap()
-        }),
-        Box::new(|s| {
-            NoisyGd::new(0.05, 1e-2)
-                .unwrap()
+            sngd.clone()
                 .seed(s)
                 .max_iters(50)
                 .minimize(&f, &x0)
                 .unwrap()
         }),
         Box::new(|s| {
-            SaddleNgd::new(1e-2, 5, 1.0)
-                .unwrap()
+            sgd.clone()
                 .seed(s)
                 .max_iters(50)
-                .minimize(&f, &x0)
+                .minimize_stochastic(&q, &x0)
                 .unwrap()
         }),
         Box::new(|s| {
-            Sgd::new(0.02, 2)
-                .unwrap()
+            psgd.clone()
                 .seed(s)
                 .max_iters(50)
-                .minimize_stochastic(&NoisyQuartic, &x0)
-                .unwrap()
-        }),
-        Box::new(|s| {
-            Psgd::new(0.02, 0.1)
-                .unwrap()
-                .batch_size(3)
-                .unwrap()
-                .seed(s)
-                .max_iters(50)
-                .minimize_stochastic(&NoisyQuartic, &x0)
+                .minimize_stochastic(&q, &x0)
                 .unwrap()
         }),
     ];
