@@ -354,18 +354,9 @@ impl R<'_> {
             self.n(c.threshold)
         ));
         s.push_str("  conditions:\n");
-        s.push_str(&format!(
-            "    ‖∇f(x)‖ = {} ≤ ε = {}   {}\n",
-            self.n(c.grad_norm),
-            self.n(c.eps),
-            Self::mark(c.gradient_condition())
-        ));
-        s.push_str(&format!(
-            "    λ_min(∇²f(x)) = {} ≥ −√(ρε) = {}   {}\n",
-            self.n(c.lambda_min),
-            self.n(c.threshold),
-            self.curvature_status()
-        ));
+        for (lhs, rel, rhs, m, t, holds) in self.conditions() {
+            s.push_str(&format!("    {lhs} = {m} {rel} {rhs} = {t}   {holds}\n"));
+        }
         for (k, v) in self.rows() {
             s.push_str(&format!("  {k:<18}{v}\n"));
         }
@@ -376,22 +367,47 @@ impl R<'_> {
         s
     }
 
+    /// The two conditions of the definition: (left side, relation, right side, measured,
+    /// threshold, whether it holds).
+    fn conditions(
+        &self,
+    ) -> [(
+        &'static str,
+        &'static str,
+        &'static str,
+        String,
+        String,
+        String,
+    ); 2] {
+        let c = self.c;
+        [
+            (
+                "‖∇f(x)‖",
+                "≤",
+                "ε",
+                self.n(c.grad_norm),
+                self.n(c.eps),
+                Self::mark(c.gradient_condition()).to_string(),
+            ),
+            (
+                "λ_min(∇²f(x))",
+                "≥",
+                "−√(ρε)",
+                self.n(c.lambda_min),
+                self.n(c.threshold),
+                self.curvature_status().to_string(),
+            ),
+        ]
+    }
+
     fn markdown(&self) -> String {
         let c = self.c;
         let mut s = format!("### ε-SOSP certificate: {}\n\n", c.verdict.describe());
         s.push_str("| condition | measured | threshold | holds |\n|---|---|---|---|\n");
-        s.push_str(&format!(
-            "| ‖∇f(x)‖ ≤ ε | {} | {} | {} |\n",
-            self.n(c.grad_norm),
-            self.n(c.eps),
-            Self::mark(c.gradient_condition())
-        ));
-        s.push_str(&format!(
-            "| λ_min(∇²f(x)) ≥ −√(ρε) | {} | {} | {} |\n\n",
-            self.n(c.lambda_min),
-            self.n(c.threshold),
-            self.curvature_status()
-        ));
+        for (lhs, rel, rhs, m, t, holds) in self.conditions() {
+            s.push_str(&format!("| {lhs} {rel} {rhs} | {m} | {t} | {holds} |\n"));
+        }
+        s.push('\n');
         s.push_str(&format!(
             "- **tolerances**: ε = {}, ρ = {}\n",
             self.n(c.eps),

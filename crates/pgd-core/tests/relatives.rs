@@ -362,30 +362,18 @@ fn same_seed_same_bits_different_seed_different_path() {
     );
     let psgd = Psgd::new(0.02, 0.1).unwrap().batch_size(3).unwrap();
     let q = NoisyQuartic;
+    // Seeded, 50 iterations, from x₀: `minimize` on f or `minimize_stochastic` on q.
+    macro_rules! seeded {
+        ($m:ident, $run:ident, $f:expr) => {
+            Box::new(|s| $m.clone().seed(s).max_iters(50).$run($f, &x0).unwrap())
+        };
+    }
     let runs: Vec<Box<dyn Fn(u64) -> Outcome>> = vec![
         Box::new(|s| pagd.clone().seed(s).minimize(&f, &x0).unwrap()),
-        Box::new(|s| ngd.clone().seed(s).max_iters(50).minimize(&f, &x0).unwrap()),
-        Box::new(|s| {
-            sngd.clone()
-                .seed(s)
-                .max_iters(50)
-                .minimize(&f, &x0)
-                .unwrap()
-        }),
-        Box::new(|s| {
-            sgd.clone()
-                .seed(s)
-                .max_iters(50)
-                .minimize_stochastic(&q, &x0)
-                .unwrap()
-        }),
-        Box::new(|s| {
-            psgd.clone()
-                .seed(s)
-                .max_iters(50)
-                .minimize_stochastic(&q, &x0)
-                .unwrap()
-        }),
+        seeded!(ngd, minimize, &f),
+        seeded!(sngd, minimize, &f),
+        seeded!(sgd, minimize_stochastic, &q),
+        seeded!(psgd, minimize_stochastic, &q),
     ];
     for (i, run) in runs.iter().enumerate() {
         let (a, b, c) = (run(11), run(11), run(12));
