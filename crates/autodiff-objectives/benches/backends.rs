@@ -24,7 +24,7 @@ use nalgebra::DVector;
 use objective_zoo::{rosenbrock, trigonometric};
 mod common;
 
-use common::time;
+use common::{fmt_time, time};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -94,20 +94,6 @@ fn measure<O: Objective>(name: &'static str, f: &O, d: usize, budget: Duration) 
         grad_auto: pick(Backend::Auto.resolve(d), row.grad_fwd, row.grad_rev),
         hvp_auto: pick(Backend::Auto.resolve_hvp(d), row.hvp_fwd, row.hvp_rev),
         ..row
-    }
-}
-
-fn fmt_time(t: f64) -> String {
-    if t.is_nan() {
-        "—".into()
-    } else if t < 1e-6 {
-        format!("{:.0} ns", t * 1e9)
-    } else if t < 1e-3 {
-        format!("{:.1} µs", t * 1e6)
-    } else if t < 1.0 {
-        format!("{:.2} ms", t * 1e3)
-    } else {
-        format!("{:.2} s", t)
     }
 }
 

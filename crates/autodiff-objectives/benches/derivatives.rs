@@ -20,6 +20,9 @@ use objective_zoo::{Rosenbrock, Trigonometric};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::fmt_time;
+
 /// Median seconds per call of `work`, over `batches` batches each lasting ≥ `min_batch`.
 fn time<R>(mut work: impl FnMut() -> R, min_batch: Duration, batches: usize) -> f64 {
     // Calibrate: how many calls make one batch.
@@ -45,18 +48,6 @@ fn time<R>(mut work: impl FnMut() -> R, min_batch: Duration, batches: usize) -> 
         .collect();
     per_call.sort_by(f64::total_cmp);
     per_call[batches / 2]
-}
-
-fn fmt_time(s: f64) -> String {
-    if s < 1e-6 {
-        format!("{:.0} ns", s * 1e9)
-    } else if s < 1e-3 {
-        format!("{:.2} µs", s * 1e6)
-    } else if s < 1.0 {
-        format!("{:.2} ms", s * 1e3)
-    } else {
-        format!("{:.2} s", s)
-    }
 }
 
 struct Config {

@@ -532,12 +532,21 @@ impl Objective for Samples {
     }
 }
 
+/// The kernel form against the loop at a point of `dim` coordinates (scale `scale`): both
+/// tapes agree, and reverse mode agrees with forward mode.
+fn assert_kernel_is_the_loop<O: Objective>(kernel: &O, plain: &O, (dim, scale): (usize, f64)) {
+    let (x, v) = point(dim, scale);
+    assert_tapes_agree(kernel, plain, &x, &v, "kernel against loop");
+    assert_reverse_is_forward(kernel, &x);
+}
+
 #[test]
 fn a_layer_applied_to_many_samples_equals_the_loop() {
-    let (x, v) = point(23, 0.4);
-    let (kernel, plain) = (Samples { kernel: true }, Samples { kernel: false });
-    assert_tapes_agree(&kernel, &plain, &x, &v, "nine samples");
-    assert_reverse_is_forward(&kernel, &x);
+    assert_kernel_is_the_loop(
+        &Samples { kernel: true },
+        &Samples { kernel: false },
+        (23, 0.4),
+    );
 }
 
 /// A layer whose W is the output of another: recorded nodes that are not inputs (the first
@@ -559,10 +568,8 @@ impl Objective for WFromRows {
 
 #[test]
 fn a_layer_whose_w_is_another_layers_output_equals_the_loop() {
-    let (x, v) = point(15, 0.8);
-    let (kernel, plain) = (WFromRows { kernel: true }, WFromRows { kernel: false });
-    assert_tapes_agree(&kernel, &plain, &x, &v, "W from rows");
-    assert_reverse_is_forward(&kernel, &x);
+    let rows = (WFromRows { kernel: true }, WFromRows { kernel: false });
+    assert_kernel_is_the_loop(&rows.0, &rows.1, (15, 0.8));
 }
 
 /// A tiny softmax cross-entropy MLP: 3 inputs → 4 tanh → 3 logits, two samples, written with

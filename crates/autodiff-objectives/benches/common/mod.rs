@@ -1,4 +1,6 @@
-//! Timing shared by the `backends` and `peers` benches (included with `mod common;`).
+//! Timing, formatting and arguments shared by the benches (included with `mod common;`; each
+//! bench uses part of it).
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
@@ -29,4 +31,19 @@ pub fn value_of(args: &[String], flag: &str) -> Option<String> {
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
         .cloned()
+}
+
+/// Seconds as ns, µs, ms or s ("—" for NaN: not measured).
+pub fn fmt_time(t: f64) -> String {
+    if t.is_nan() {
+        "—".into()
+    } else if t < 1e-6 {
+        format!("{:.0} ns", t * 1e9)
+    } else if t < 1e-3 {
+        format!("{:.2} µs", t * 1e6)
+    } else if t < 1.0 {
+        format!("{:.2} ms", t * 1e3)
+    } else {
+        format!("{t:.2} s")
+    }
 }

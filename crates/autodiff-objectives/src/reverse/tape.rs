@@ -285,24 +285,24 @@ pub trait TapeValue: DualNum<Primitive = f64> + Copy + private::Sealed {
     fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Self>>) -> R) -> Option<R>;
 }
 
-impl TapeValue for f64 {
-    #[inline(always)]
-    fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<f64>>) -> R) -> R {
-        GRADIENT_TAPE.with(f)
-    }
-    fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<f64>>) -> R) -> Option<R> {
-        GRADIENT_TAPE.try_with(f).ok()
-    }
+/// `TapeValue` for a value type and its thread-local tape.
+macro_rules! tape_value {
+    ($($t:ty => $tape:ident;)*) => {$(
+        impl TapeValue for $t {
+            #[inline(always)]
+            fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<$t>>) -> R) -> R {
+                $tape.with(f)
+            }
+            fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<$t>>) -> R) -> Option<R> {
+                $tape.try_with(f).ok()
+            }
+        }
+    )*};
 }
 
-impl TapeValue for Dual64 {
-    #[inline(always)]
-    fn with_tape<R>(f: impl FnOnce(&RefCell<Tape<Dual64>>) -> R) -> R {
-        HVP_TAPE.with(f)
-    }
-    fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Dual64>>) -> R) -> Option<R> {
-        HVP_TAPE.try_with(f).ok()
-    }
+tape_value! {
+    f64 => GRADIENT_TAPE;
+    Dual64 => HVP_TAPE;
 }
 
 /// An unused parent slot: the sink (slot 0 of every sweep, ignored).
