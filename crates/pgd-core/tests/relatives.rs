@@ -164,15 +164,16 @@ fn saddle_ngd_escapes_the_quartic_saddle_for_16_seeds() {
     }
 }
 
+/// `opt`'s run on the noisy quartic from its saddle 0.
+fn from_zero<S: StochasticOptimizer>(opt: S) -> Outcome {
+    opt.minimize_stochastic(&NoisyQuartic, &dvector![0.0, 0.0])
+        .unwrap()
+}
+
 #[test]
 fn sgd_escapes_when_the_sampling_noise_points_out_of_the_saddle() {
     for seed in SEEDS {
-        let out = Sgd::new(0.02, 1)
-            .unwrap()
-            .seed(seed)
-            .max_iters(3000)
-            .minimize_stochastic(&NoisyQuartic, &dvector![0.0, 0.0])
-            .unwrap();
+        let out = from_zero(Sgd::new(0.02, 1).unwrap().seed(seed).max_iters(3000));
         // The terms' tilts ±0.5 keep the iterate jittering around the minimum.
         assert!(in_quartic_basin(&out), "seed {seed}: x = {}", out.x);
     }
@@ -202,14 +203,8 @@ fn sgd_cannot_leave_a_saddle_where_every_term_is_stationary_but_psgd_can() {
 fn psgd_and_minibatch_psgd_escape_for_16_seeds() {
     for m in [1, 4] {
         for seed in SEEDS {
-            let out = Psgd::new(0.02, 0.05)
-                .unwrap()
-                .batch_size(m)
-                .unwrap()
-                .seed(seed)
-                .max_iters(3000)
-                .minimize_stochastic(&NoisyQuartic, &dvector![0.0, 0.0])
-                .unwrap();
+            let psgd = Psgd::new(0.02, 0.05).unwrap().batch_size(m).unwrap();
+            let out = from_zero(psgd.seed(seed).max_iters(3000));
             assert!(in_quartic_basin(&out), "m {m} seed {seed}: x = {}", out.x);
             assert_eq!(out.evals.gradient, 3000 * m as u64 + 4, "m {m}");
         }
