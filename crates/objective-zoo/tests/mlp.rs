@@ -324,25 +324,25 @@ fn invalid_networks_and_points_are_errors() {
     let no_layer = new(bad_shape, vec![0.0; 3], vec![0]);
     assert!(matches!(no_layer, Err(ZooError::DimensionTooSmall { .. })));
     let wrong_length = new(SHAPE, vec![0.0; 4], vec![0]);
-    assert!(matches!(
-        wrong_length,
-        Err(ZooError::DimensionMismatch {
-            expected: 3,
-            got: 4,
-            ..
-        })
-    ));
+    let lengths = match wrong_length {
+        Err(ZooError::DimensionMismatch { expected, got, .. }) => Some((expected, got)),
+        _ => None,
+    };
+    assert_eq!(lengths, Some((3, 4)), "{wrong_length:?}");
     let nan = new(SHAPE, vec![0.0, f64::NAN, 0.0], vec![0]);
     assert!(matches!(nan, Err(ZooError::NonFinite { index: 1, .. })));
     let bad_label = new(SHAPE, vec![0.0; 3], vec![3]);
-    assert!(matches!(
-        bad_label,
-        Err(ZooError::InvalidIndex {
-            index: 0,
-            len: 3,
-            ..
-        })
-    ));
+    assert!(
+        matches!(
+            bad_label,
+            Err(ZooError::InvalidIndex {
+                index: 0,
+                len: 3,
+                ..
+            })
+        ),
+        "{bad_label:?}"
+    );
     let empty = new(SHAPE, vec![], vec![]);
     assert!(matches!(empty, Err(ZooError::DimensionTooSmall { .. })));
     for rate in [-0.1, 1.0, f64::NAN] {

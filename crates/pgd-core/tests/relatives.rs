@@ -229,6 +229,13 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
         .unwrap()
         .seed(1);
     let minibatch = psgd.clone().batch_size(2).unwrap();
+    let ngd = NoisyGd::new(0.1, 1e-5)
+        .unwrap()
+        .tolerance(eps)
+        .unwrap()
+        .seed(1);
+    let sngd = SaddleNgd::new(5e-5, 50, 1e-3).unwrap().tolerance(eps);
+    let sngd = sngd.unwrap().seed(1);
     let outs: Vec<(&str, Outcome)> = vec![
         (
             "pagd",
@@ -237,26 +244,8 @@ fn every_method_reaches_an_eps_sosp_on_a_strongly_convex_quadratic() {
                 .minimize(&f, &x0)
                 .unwrap(),
         ),
-        (
-            "noisy gd",
-            NoisyGd::new(0.1, 1e-5)
-                .unwrap()
-                .tolerance(eps)
-                .unwrap()
-                .seed(1)
-                .minimize(&f, &x0)
-                .unwrap(),
-        ),
-        (
-            "saddle-ngd",
-            SaddleNgd::new(5e-5, 50, 1e-3)
-                .unwrap()
-                .tolerance(eps)
-                .unwrap()
-                .seed(1)
-                .minimize(&f, &x0)
-                .unwrap(),
-        ),
+        ("noisy gd", ngd.minimize(&f, &x0).unwrap()),
+        ("saddle-ngd", sngd.minimize(&f, &x0).unwrap()),
         ("sgd", sgd.minimize_stochastic(&ScaledBowl, &x0).unwrap()),
         ("psgd", psgd.minimize_stochastic(&ScaledBowl, &x0).unwrap()),
         (
