@@ -177,23 +177,23 @@ impl GradientSum {
 
 /// Σ_b (f_b, ∇f_b, ∇²f_b·v), accumulated from 0 in the order the blocks are added.
 struct HvpSum {
-    value: f64,
-    grad: Vec<f64>,
+    sum: GradientSum,
     hv: Vec<f64>,
 }
 
 impl HvpSum {
     fn new(d: usize) -> Self {
         HvpSum {
-            value: 0.0,
-            grad: vec![0.0; d],
+            sum: GradientSum::new(d),
             hv: vec![0.0; d],
         }
     }
     fn add(&mut self, (v, g, h): GradHvp) {
-        self.value += v;
-        add_into(&mut self.grad, &g);
+        self.sum.add((v, g));
         add_into(&mut self.hv, &h);
+    }
+    fn into_parts(self) -> GradHvp {
+        (self.sum.value, self.sum.grad, self.hv)
     }
 }
 
@@ -249,7 +249,7 @@ pub(crate) fn gradient_hvp_with<O: Objective>(
                 engine,
             )?);
         }
-        check_hvp_result((sum.value, sum.grad, sum.hv))
+        check_hvp_result(sum.into_parts())
     })
 }
 
@@ -334,6 +334,6 @@ pub(crate) fn parallel_gradient_hvp<O: Objective + Sync>(
             |b| block_gradient_hvp(f, b, x.as_slice(), v.as_slice(), engine),
             |r| sum.add(r),
         )?;
-        check_hvp_result((sum.value, sum.grad, sum.hv))
+        check_hvp_result(sum.into_parts())
     })
 }

@@ -42,3 +42,19 @@ pub fn fd_hessian<F: ClosedForm>(f: &F, x: &DVector<f64>) -> DMatrix<f64> {
     }
     h
 }
+
+/// The closed form against central differences of itself: the gradient to 1e-6 and the
+/// Hessian to 1e-5 (relative).
+pub fn assert_closed_form_is_its_finite_differences<F: ClosedForm>(f: &F, x: &DVector<f64>) {
+    let name = f.name();
+    let (closed_g, fd) = (f.closed_gradient(x), fd_gradient(f, x));
+    assert!(
+        close(&fd, &closed_g, 1e-6),
+        "{name}: FD gradient {fd} vs closed form {closed_g} at {x}"
+    );
+    let (closed_h, fdh) = (f.closed_hessian(x), fd_hessian(f, x));
+    assert!(
+        close_m(&fdh, &closed_h, 1e-5),
+        "{name}: FD Hessian {fdh} vs closed form {closed_h} at {x}"
+    );
+}
