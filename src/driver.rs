@@ -298,14 +298,21 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 stop,
                 evaluations: totals,
             };
-            let third = certificate.third_order.as_ref();
-            let down = match (&certificate.verdict, &certificate.escape_direction) {
-                _ if certificate.is_second_order_stationary() => match third {
-                    // A third-order descent direction at an ε-SOSP: not done yet.
-                    Some(t) if t.direction.is_some() => None,
-                    _ => return Ok(finish(DriverStop::Certified, escapes, totals)),
-                },
-                (Verdict::NegativeCurvature, Some(down)) => Some(down.clone()),
+            // The direction to leave along: negative curvature (order 2) or, at an ε-SOSP, a
+            // third-order descent direction (order 3); none when ‖∇f‖ > ε.
+            let along = match (&certificate.verdict, &certificate.escape_direction) {
+                _ if certificate.is_second_order_stationary() => {
+                    let third = certificate.third_order.as_ref();
+                    let third =
+                        third.and_then(|t| Some((t.direction.clone()?, t.direction_cubic, 3)));
+                    let Some(third) = third else {
+                        return Ok(finish(DriverStop::Certified, escapes, totals));
+                    };
+                    Some(third)
+                }
+                (Verdict::NegativeCurvature, Some(down)) => {
+                    Some((down.direction.clone(), down.curvature, 2))
+                }
                 (Verdict::GradientTooLarge, _) => None,
                 _ => return Ok(finish(DriverStop::Inconclusive, escapes, totals)),
             };
@@ -317,14 +324,7 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
             }
             // ‖∇f‖ > ε: the optimizer stopped early; the next round continues from its point —
             // unless it is the point this round started from: the next round would be this one.
-            let third_down = third.and_then(|t| {
-                let u = t.direction.clone()?;
-                certificate
-                    .is_second_order_stationary()
-                    .then_some((u, t.direction_cubic))
-            });
-            let unmoved = down.is_none()
-                && third_down.is_none()
+            let unmoved = along.is_none()
                 && outcome.x.len() == x.len()
                 && outcome
                     .x
@@ -338,11 +338,6 @@ impl<Opt: Optimizer> CertifiedDriver<Opt> {
                 return Ok(finish(stop, escapes, totals));
             }
             x = outcome.x.clone();
-            // The direction to leave along: negative curvature (order 2) or, at an ε-SOSP, a
-            // third-order descent direction (order 3).
-            let along = down
-                .map(|e| (e.direction, e.curvature, 2))
-                .or(third_down.map(|(u, c)| (u, c, 3)));
             if let Some((v, m, order)) = along {
                 let (escape, evals) = self.escape(f, &outcome, (&v, m, order), round)?;
                 totals.value += evals;

@@ -57,9 +57,10 @@ impl Lift for f64 {
 }
 
 /// `f · e`, but 0 where the argument does not move (`e == 0`), even if `f` is infinite: the
-/// derivative along a direction in which the argument is constant is 0.
+/// derivative along a direction in which the argument is constant is 0. (Also the guard of the
+/// Hessian recording and its sweeps.)
 #[inline(always)]
-fn times(f: f64, e: f64) -> f64 {
+pub(crate) fn times(f: f64, e: f64) -> f64 {
     if e == 0.0 { 0.0 } else { f * e }
 }
 

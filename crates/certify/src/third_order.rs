@@ -219,13 +219,15 @@ pub(crate) fn check<O: Objective>(
         near_null_lanczos(oracle, x, tau, seed)?
     };
     let k = u.ncols();
-    let col = |c: usize| u.column(c).iter().copied().collect::<Vec<f64>>();
+    let cols: Vec<Vec<f64>> = (0..k)
+        .map(|c| u.column(c).iter().copied().collect())
+        .collect();
     let mut t = vec![0.0; k * k * k];
     let mut evals = 0u64;
     for i in 0..k {
         for j in i..k {
             for l in j..k {
-                let v = third(f, x, &col(i), &col(j), &col(l));
+                let v = third(f, x, &cols[i], &cols[j], &cols[l]);
                 evals += 1;
                 if !v.is_finite() {
                     return Err(EvalError::NonFiniteDirectional { order: 3, value: v }.into());

@@ -138,18 +138,14 @@ impl<D: Chain> Accurate<D> {
 
     /// φ(self) from the closed forms (see `local::elementary_fns!`).
     #[inline(always)]
-    fn apply(self, (f0, f1, f2): local::Partials<impl FnOnce() -> f64>) -> Self {
-        Accurate(self.0.chain((f0, f1, f2)))
+    fn apply(self, f: local::Partials<impl FnOnce() -> f64>) -> Self {
+        Accurate(self.0.chain(f))
     }
 
     /// φ(self, other) from the closed forms (see `local::elementary_fns!`).
     #[inline(always)]
-    fn apply2(
-        self,
-        other: Self,
-        (f0, f1, f2): local::Partials2<impl FnOnce() -> (f64, f64, f64)>,
-    ) -> Self {
-        Accurate(self.0.chain2(&other.0, (f0, f1, f2)))
+    fn apply2(self, other: Self, f: local::Partials2<impl FnOnce() -> (f64, f64, f64)>) -> Self {
+        Accurate(self.0.chain2(&other.0, f))
     }
 
     /// a/b without 1/b² (see the type's docs).

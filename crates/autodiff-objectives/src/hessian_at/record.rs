@@ -1,7 +1,7 @@
 //! [`Rec`], the number type that records f once at a fixed point: every operation appends its
 //! local first and second derivatives there, as numbers, to the thread's innermost recording.
 
-use crate::local;
+use crate::local::{self, times};
 use num_dual::DualStruct;
 use num_traits::{One, Signed, Zero};
 use std::cell::RefCell;
@@ -99,13 +99,6 @@ fn push(node: Node) -> u32 {
                 NONE
             })
     })
-}
-
-/// `f · e`, but 0 where `e` is 0 even if `f` is not finite (a derivative along a direction in
-/// which the operand does not move is 0).
-#[inline(always)]
-fn times(f: f64, e: f64) -> f64 {
-    if e == 0.0 { 0.0 } else { f * e }
 }
 
 /// The number f is recorded with by [`hessian_at`](crate::hessian_at()): a value and its local

@@ -3,6 +3,7 @@
 
 use super::record::{self, NONE, Node};
 use crate::Objective;
+use crate::local::times;
 use nalgebra::DMatrix;
 
 /// Vectors carried through one pass of [`Tape::add_hvp`] by `apply_many`.
@@ -18,14 +19,7 @@ pub(crate) struct Scratch {
 /// The bytes a recording keeps per node: the node and its adjoint.
 pub(crate) const NODE_BYTES: usize = std::mem::size_of::<Node>() + std::mem::size_of::<f64>();
 
-/// `f · e`, but 0 where `e` is 0 even if `f` is not finite: a derivative along a direction in
-/// which the operand does not move (or an operation f does not depend on) is 0.
-#[inline(always)]
-fn times(f: f64, e: f64) -> f64 {
-    if e == 0.0 { 0.0 } else { f * e }
-}
-
-/// `f · e`, guarded as [`times`] only where a recording holds a non-finite local derivative
+/// `f · e`, guarded as [`times`](crate::local::times) only where a recording holds a non-finite local derivative
 /// (`GUARD`): otherwise the plain product, the same number, which the compiler can vectorize
 /// across lanes.
 #[inline(always)]
