@@ -98,6 +98,7 @@ mod finite_sum;
 pub mod forward;
 pub mod hessian_at;
 mod kernels;
+mod layers;
 mod local;
 mod number;
 mod objective;
@@ -117,6 +118,7 @@ pub use finite_sum::{
 };
 pub use hessian_at::{HessianAt, HessianAtStats, hessian_at, hessian_at_with_budget};
 pub use kernels::{dot, matvec, matvec_add, matvec_add_batch};
+pub use layers::{Conv2d, Padding, conv2d_add, dense_batch_add, dropout, max_pool_2x2, relu};
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::{Objective, Scalar};

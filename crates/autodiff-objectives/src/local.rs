@@ -35,6 +35,13 @@ pub trait Lift: Copy {
 
     /// The number as an `f64` if it has no (nonzero) derivative part.
     fn real(self) -> Option<f64>;
+
+    /// The derivative part (0 for `f64`): with [`Lift::from_parts`], what the layer blocks
+    /// split a tape's values into to multiply them as `f64` matrices.
+    fn eps(self) -> f64;
+
+    /// The number with real part `re` and derivative part `eps` (`f64` keeps `re` alone).
+    fn from_parts(re: f64, eps: f64) -> Self;
 }
 
 impl Lift for f64 {
@@ -53,6 +60,14 @@ impl Lift for f64 {
     #[inline(always)]
     fn real(self) -> Option<f64> {
         Some(self)
+    }
+    #[inline(always)]
+    fn eps(self) -> f64 {
+        0.0
+    }
+    #[inline(always)]
+    fn from_parts(re: f64, _: f64) -> f64 {
+        re
     }
 }
 
@@ -85,6 +100,14 @@ impl Lift for Dual64 {
     #[inline(always)]
     fn real(self) -> Option<f64> {
         (self.eps == 0.0).then_some(self.re)
+    }
+    #[inline(always)]
+    fn eps(self) -> f64 {
+        self.eps
+    }
+    #[inline(always)]
+    fn from_parts(re: f64, eps: f64) -> Dual64 {
+        Dual64::new(re, eps)
     }
 }
 

@@ -90,8 +90,10 @@ use std::ops::{
 };
 
 mod dense;
+mod layer;
 
 pub(crate) use dense::{matvec_add_batch_on_tape, matvec_add_on_tape};
+pub(crate) use layer::layer_on_tape;
 
 // The tape by concern, one file each, in one module: `tape.rs` (storage, node kinds, marks,
 // limits, statistics), `recording.rs` (a recording and its guard), `sweep.rs` (the backward

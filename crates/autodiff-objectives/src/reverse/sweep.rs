@@ -22,6 +22,7 @@ impl<T: TapeValue> Recording<T> {
                 nodes,
                 terms,
                 blocks,
+                layers,
                 adjoints,
                 ..
             } = &mut *tape;
@@ -59,13 +60,14 @@ impl<T: TapeValue> Recording<T> {
                     .iter()
                     .map(|node| match node.kind() {
                         NodeKind::Sum { terms } => terms,
-                        NodeKind::Binary | NodeKind::BlockRow => 0,
+                        NodeKind::Binary | NodeKind::BlockRow | NodeKind::Layer => 0,
                     })
                     .sum();
                 let keep = term_parents.len().saturating_sub(above);
                 (term_parents, term_partials) = (&term_parents[..keep], &term_partials[..keep]);
                 // Likewise blocks (see `dense`).
                 let mut blocks = blocks.sweep(self.mark.blocks, top);
+                let mut layers = layers.sweep(self.mark.layers, top);
                 for (k, node) in nodes[..=output].iter().enumerate().rev() {
                     let a = adj[first + k];
                     // A sum's marker maps to the trash slot (its partial is 0).
@@ -88,6 +90,10 @@ impl<T: TapeValue> Recording<T> {
                         NodeKind::BlockRow => {
                             // The first row of a dense block: every row's adjoint is final.
                             blocks.visit((first + k) as u32, adj);
+                        }
+                        NodeKind::Layer => {
+                            // The first output of a layer block: every output's adjoint is final.
+                            layers.visit((first + k) as u32, adj);
                         }
                     }
                 }

@@ -5,9 +5,9 @@
 /// 2²⁷ ≈ 1.3·10⁸ elementary operations (3 GiB of gradient tape, 5 GiB of HVP tape).
 pub const DEFAULT_TAPE_LIMIT: usize = 1 << 27;
 
-/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`, and its two largest
-/// values mark sum nodes and dense blocks.
-pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize - 1;
+/// The largest limit [`set_tape_limit`] accepts: node indices are `u32`, and its three largest
+/// values mark sum nodes, dense blocks and layer blocks.
+pub const MAX_TAPE_LIMIT: usize = u32::MAX as usize - 2;
 
 /// One recorded operation: the indices of its (at most two) parents and the partial derivatives
 /// of its value with respect to them. Index 0 is the sink: a parent that is a constant.
@@ -26,6 +26,7 @@ impl<T: TapeValue> Node<T> {
                 terms: sum_terms(self),
             },
             dense::BLOCK => NodeKind::BlockRow,
+            layer::LAYER => NodeKind::Layer,
             _ => NodeKind::Binary,
         }
     }
@@ -47,6 +48,9 @@ enum NodeKind {
     /// The first row of a dense block ([`dense::BLOCK`]): every row's adjoint is final here,
     /// so the block's products run.
     BlockRow,
+    /// The first output of a layer block ([`layer::LAYER`]): every output's adjoint is final
+    /// here, so the block's products run.
+    Layer,
 }
 
 /// Where a recording starts on the tape — the index space, the stored nodes, the sum nodes'
@@ -62,6 +66,8 @@ struct Mark {
     terms: usize,
     /// Where the dense blocks after the mark start.
     blocks: dense::Mark,
+    /// Where the layer blocks after the mark start.
+    layers: layer::Mark,
 }
 
 /// The marker in a node's second parent slot for a sum node: its first term is in the first
@@ -118,6 +124,8 @@ pub struct Tape<T: TapeValue> {
     terms: SideTerms<T>,
     /// Dense-layer blocks ([`crate::matvec_add`]): one header and a compact payload per product.
     blocks: dense::Blocks<T>,
+    /// Layer blocks ([`crate::conv2d_add`], [`crate::dense_batch_add`]).
+    layers: layer::Layers<T>,
     adjoints: Vec<T>,
     limit: usize,
     /// The nodes [`Tape::push`] may still fill: `limit` minus the blocks' charged payload.
@@ -166,6 +174,7 @@ impl<T: TapeValue> Tape<T> {
             len: 0,
             terms: SideTerms::new(),
             blocks: dense::Blocks::new(),
+            layers: layer::Layers::new(),
             adjoints: Vec::new(),
             limit: DEFAULT_TAPE_LIMIT,
             budget: DEFAULT_TAPE_LIMIT,
@@ -186,6 +195,7 @@ impl<T: TapeValue> Tape<T> {
             nodes: self.nodes.len(),
             terms: self.terms.len(),
             blocks: self.blocks.mark(),
+            layers: self.layers.mark(),
         }
     }
 
@@ -195,12 +205,15 @@ impl<T: TapeValue> Tape<T> {
         self.len = mark.len;
         self.terms.truncate(mark.terms);
         self.blocks.truncate(mark.blocks);
+        self.layers.truncate(mark.layers);
         self.refresh_budget();
     }
 
     /// Recomputes [`Tape::budget`] after a change of the limit or of the blocks' charge.
     fn refresh_budget(&mut self) {
-        self.budget = self.limit.saturating_sub(self.blocks.charged);
+        self.budget = self
+            .limit
+            .saturating_sub(self.blocks.charged.saturating_add(self.layers.charged));
     }
 
     /// Appends a node and returns its index, or 0 (the sink: "a constant") and remembers the
@@ -257,6 +270,7 @@ impl<T: TapeValue> fmt::Debug for Tape<T> {
             .field("capacity", &self.nodes.capacity())
             .field("terms", &self.terms.len())
             .field("blocks", &self.blocks.len())
+            .field("layers", &self.layers.len())
             .field("limit", &self.limit)
             .field("overflowed", &self.overflowed)
             .finish()

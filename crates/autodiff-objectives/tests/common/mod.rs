@@ -1,4 +1,8 @@
-//! Helpers shared by the dense-kernel tests (`matvec.rs`, `matvec_batch.rs`).
+//! Helpers shared by the dense-kernel and layer tests (`matvec.rs`, `matvec_batch.rs`,
+//! `layers.rs`).
+
+// Each test binary uses its own subset of the helpers.
+#![allow(dead_code)]
 
 /// The bit patterns of `v`, for comparisons to the bit.
 pub fn bits(v: &[f64]) -> Vec<u64> {
