@@ -44,6 +44,7 @@ mod phase_retrieval;
 mod quadratic;
 mod tensor;
 mod trigonometric;
+mod vgg;
 
 pub use classic::{
     MonkeySaddle, QuarticSaddle, Rosenbrock, SaddleXY, monkey_saddle, quartic_saddle, rosenbrock,
@@ -57,6 +58,7 @@ pub use phase_retrieval::PhaseRetrieval;
 pub use quadratic::RotatedQuadratic;
 pub use tensor::OrthogonalTensor;
 pub use trigonometric::{Trigonometric, trigonometric};
+pub use vgg::{ReviewVgg, VGG_DROPOUT, VggShape};
 
 use autodiff_objectives::Objective;
 use nalgebra::{DMatrix, DVector};

@@ -252,7 +252,11 @@ pub fn mlp_loss<D: DualNum<Primitive = f64> + Copy>(
 }
 
 /// `loss` of the logits against `label` (< the logits' count).
-fn loss_of_logits<D: DualNum<Primitive = f64> + Copy>(logits: &[D], label: usize, loss: Loss) -> D {
+pub(crate) fn loss_of_logits<D: DualNum<Primitive = f64> + Copy>(
+    logits: &[D],
+    label: usize,
+    loss: Loss,
+) -> D {
     let Some(&picked) = logits.get(label) else {
         return D::from(f64::NAN);
     };
