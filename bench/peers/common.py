@@ -116,3 +116,25 @@ def report(peer, name, t_f, t_g, t_h):
         f"{peer:>5} {name:>18}: f {t_f * 1e6:10.2f} us   grad {t_g * 1e6:10.2f} us   hvp {t_h * 1e6:10.2f} us",
         flush=True,
     )
+
+
+def fashion_data(folder, name):
+    """A Fashion-MNIST-shaped workload's images (n x 1 x 28 x 28), labels, sizes (`meta`: n,
+    then for the VGG its three block widths) and dropout masks, as the Rust side wrote them."""
+    meta = load(folder, name, "meta").astype(np.int64)
+    n = int(meta[0])
+    data = load(folder, name, "data")
+    assert data.size == n * 784 + n, f"{name}.data.f64 has the wrong size"
+    images = data[: n * 784].reshape(n, 1, 28, 28)
+    return images, data[n * 784 :].astype(np.int64), meta, load(folder, name, "masks")
+
+
+def split_groups(theta, shapes):
+    """theta cut into consecutive row-major arrays of the given shapes."""
+    out, at = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(theta[at : at + size].reshape(shape))
+        at += size
+    assert at == theta.shape[0], "the weights have the wrong size"
+    return out

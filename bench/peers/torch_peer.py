@@ -7,6 +7,7 @@ with `create_graph=True`, then the gradient of its inner product with v), eager 
 
 import sys
 
+import numpy as np
 import torch
 
 import common
@@ -57,6 +58,64 @@ def cifar_net(inputs, labels):
     return loss
 
 
+def fashion_mlp(folder):
+    """The review's MLP on Fashion-MNIST shapes: sigmoid(W1 x + b1) * scales -> W2 . + b2 ->
+    W3 . + b3, softmax cross-entropy, mean over the images (objective_zoo::ReviewMlp)."""
+    images, labels, meta, masks = common.fashion_data(folder, "fashion_mlp")
+    n = int(meta[0])
+    inputs = torch.from_numpy(images.reshape(n, 784))
+    labels = torch.from_numpy(labels)
+    scales = torch.from_numpy(masks.reshape(n, 128))
+    shapes = [(128, 784), (128,), (32, 128), (32,), (10, 32), (10,)]
+
+    def loss(theta):
+        w1, b1, w2, b2, w3, b3 = common.split_groups(theta, shapes)
+        hidden = torch.sigmoid(inputs @ w1.T + b1) * scales
+        logits = (hidden @ w2.T + b2) @ w3.T + b3
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    return loss
+
+
+def fashion_vgg(folder, name):
+    """The review's VGG3 on 28x28 grey images (objective_zoo::ReviewVgg): three blocks of
+    [3x3 conv, ReLU, 3x3 conv, ReLU, 2x2 max-pool, dropout], dense 128 ReLU, dropout, dense
+    10, softmax cross-entropy; inverted dropout with the Rust side's masks."""
+    images, labels, meta, masks = common.fashion_data(folder, name)
+    n, widths = int(meta[0]), [int(w) for w in meta[1:4]]
+    x0 = torch.from_numpy(images)
+    labels = torch.from_numpy(labels)
+    rates = (0.2, 0.3, 0.4, 0.2)
+    sizes = [widths[0] * 196, widths[1] * 49, widths[2] * 9, 128]
+    per_image = masks.reshape(n, sum(sizes))
+    cut = np.cumsum([0] + sizes)
+    keep = [torch.from_numpy(per_image[:, cut[k] : cut[k + 1]].copy()) / (1.0 - rates[k]) for k in range(4)]
+    shapes, c_in = [], 1
+    for w in widths:
+        shapes += [(w, c_in, 3, 3), (w,), (w, w, 3, 3), (w,)]
+        c_in = w
+    shapes += [(128, widths[2] * 9), (128,), (10, 128), (10,)]
+    conv = torch.nn.functional.conv2d
+    pool = torch.nn.functional.max_pool2d
+    relu = torch.relu
+
+    def loss(theta):
+        p = common.split_groups(theta, shapes)
+        h = x0
+        for b in range(3):
+            k1, b1, k2, b2 = p[4 * b : 4 * b + 4]
+            h = relu(conv(h, k1, b1, padding=1))
+            h = relu(conv(h, k2, b2, padding=1))
+            h = pool(h, 2)
+            h = h * keep[b].reshape(h.shape)
+        h = h.reshape(n, -1)
+        h = relu(h @ p[12].T + p[13]) * keep[3]
+        logits = h @ p[14].T + p[15]
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    return loss
+
+
 def main():
     folder = sys.argv[1]
     rows = []
@@ -67,6 +126,10 @@ def main():
             f = trigonometric
         elif name.startswith("cifar_net"):
             f = cifar_net(*common.cifar_data(folder))
+        elif name == "fashion_mlp":
+            f = fashion_mlp(folder)
+        elif name.startswith("vgg"):
+            f = fashion_vgg(folder, name)
         else:
             f = mlp(*common.mlp_data(folder))
         x0 = torch.from_numpy(common.load(folder, name, "x"))

@@ -130,6 +130,70 @@ fn review_net(
     (f, data, x, v)
 }
 
+/// Synthetic 28×28 images as in [`review_net`] (pixels in [0, 0.95], some exactly 0; labels
+/// i mod 10).
+fn fashion_images(n: usize) -> (Vec<f64>, Vec<u8>) {
+    let inputs = (0..n * 784)
+        .map(|k| (0.5 + 0.5 * (0.013 * k as f64).sin()).max(0.05) - 0.05)
+        .collect();
+    (inputs, (0..n).map(|i| (i % 10) as u8).collect())
+}
+
+/// The review's MLP on Fashion-MNIST shapes (784 → 128 sigmoid → dropout 0.25 → 32 → 10) on
+/// n images with the dropout of step 0, seed 1. Writes for the peers the data (inputs, then
+/// the labels), the sizes (`meta`: n) and each image's hidden-unit scales (`masks`: 0 or
+/// 1/(1 − q)).
+fn fashion_mlp(n: usize, out: &Path) -> (objective_zoo::ReviewMlp, Vec<f64>, Vec<f64>) {
+    let shape = objective_zoo::MlpShape::review_fashion();
+    let (inputs, labels) = fashion_images(n);
+    let mut data = inputs.clone();
+    data.extend(labels.iter().map(|&l| f64::from(l)));
+    let f = objective_zoo::ReviewMlp::new(shape, inputs, labels, Default::default())
+        .and_then(|f| f.dropout(0.25, 1))
+        .expect("valid network");
+    let masks: Vec<f64> = (0..n)
+        .flat_map(|i| f.dropout_scales(i).expect("dropout is on"))
+        .collect();
+    write_f64(&out.join("fashion_mlp.data.f64"), &data);
+    write_f64(&out.join("fashion_mlp.meta.f64"), &[n as f64]);
+    write_f64(&out.join("fashion_mlp.masks.f64"), &masks);
+    let x: Vec<f64> = shape.glorot_init(1).iter().copied().collect();
+    let v = (0..x.len()).map(|k| (1.3 * k as f64).cos()).collect();
+    (f, x, v)
+}
+
+/// The review's VGG3 on Fashion-MNIST shapes at width multiplier `m` on n images with the
+/// review's dropout (step 0, seed 1). Writes for the peers the data, the sizes (`meta`: n,
+/// then the three block widths) and each image's four dropout masks (1 kept, 0 dropped).
+fn fashion_vgg(
+    name: &str,
+    m: f64,
+    n: usize,
+    out: &Path,
+) -> (objective_zoo::ReviewVgg, Vec<f64>, Vec<f64>) {
+    let shape = objective_zoo::VggShape::review_fashion()
+        .width_multiplier(m)
+        .expect("a positive multiplier");
+    let (inputs, labels) = fashion_images(n);
+    let mut data = inputs.clone();
+    data.extend(labels.iter().map(|&l| f64::from(l)));
+    let f = objective_zoo::ReviewVgg::new(shape, inputs, labels)
+        .expect("valid network")
+        .dropout(1);
+    let masks: Vec<f64> = (0..n)
+        .flat_map(|i| f.dropout_masks(i).expect("dropout is on"))
+        .flatten()
+        .map(|k| if k { 1.0 } else { 0.0 })
+        .collect();
+    write_f64(&out.join(format!("{name}.data.f64")), &data);
+    let meta = [n, shape.widths[0], shape.widths[1], shape.widths[2]].map(|k| k as f64);
+    write_f64(&out.join(format!("{name}.meta.f64")), &meta);
+    write_f64(&out.join(format!("{name}.masks.f64")), &masks);
+    let x: Vec<f64> = shape.glorot_init(1).iter().copied().collect();
+    let v = (0..x.len()).map(|k| (1.3 * k as f64).cos()).collect();
+    (f, x, v)
+}
+
 /// Rosenbrock's and the trigonometric function's point and direction (as in the `backends`
 /// bench): xᵢ = 0.1·(i mod 10) − 0.45, vᵢ = (i mod 3) − 1.
 fn point(d: usize) -> (Vec<f64>, Vec<f64>) {
@@ -311,6 +375,19 @@ fn main() {
         let (f, data, x, v) = review_net(objective_zoo::MlpShape::review_cifar(), 64);
         write_f64(&out.join("cifar_net.data.f64"), &data);
         csv += &run("cifar_net", &f, &x, &v, &out, budget);
+    }
+    // The review's networks on Fashion-MNIST shapes at batch 128, dropout on (issue 26's
+    // workloads; a few images in quick mode).
+    let batch = if quick { 2 } else { 128 };
+    if wanted("fashion_mlp") {
+        let (f, x, v) = fashion_mlp(batch, &out);
+        csv += &run("fashion_mlp", &f, &x, &v, &out, budget);
+    }
+    for (name, m) in [("vgg_quarter", 0.25), ("vgg_full", 1.0)] {
+        if wanted(name) {
+            let (f, x, v) = fashion_vgg(name, m, batch, &out);
+            csv += &run(name, &f, &x, &v, &out, budget);
+        }
     }
     std::fs::write(out.join("rust.csv"), csv).expect("the output folder is writable");
     eprintln!("wrote {}", out.display());
