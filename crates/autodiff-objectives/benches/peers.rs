@@ -286,6 +286,24 @@ fn main() {
             return;
         }
         let dim = value_of("--dim").and_then(|d| d.parse().ok());
+        if what == "fashion_mlp" || what.starts_with("vgg") {
+            // `profile fashion_mlp|vgg_quarter|vgg_full OP --dim n`: the networks of the
+            // Fashion-MNIST workloads on n images (default 128).
+            let scratch = std::env::temp_dir().join("saddle-escape-profile");
+            std::fs::create_dir_all(&scratch).expect("the temporary folder is writable");
+            let n = dim.unwrap_or(128);
+            if what == "fashion_mlp" {
+                let (f, x, v) = fashion_mlp(n, &scratch);
+                let (x, v) = (DVector::from_vec(x), DVector::from_vec(v));
+                (0..calls).for_each(|_| profile_op(&f, &x, &v, op));
+            } else {
+                let m = if what == "vgg_full" { 1.0 } else { 0.25 };
+                let (f, x, v) = fashion_vgg(what, m, n, &scratch);
+                let (x, v) = (DVector::from_vec(x), DVector::from_vec(v));
+                (0..calls).for_each(|_| profile_op(&f, &x, &v, op));
+            }
+            return;
+        }
         if what == "review" || what == "review-digits" {
             // `profile review OP --dim n`: the zoo's review MLP at its CIFAR-10 shape
             // (3 072 → 128 → 32 → 10, 394 634 weights) on n synthetic samples;

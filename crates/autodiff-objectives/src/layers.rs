@@ -6,8 +6,9 @@
 //! of more than five rows and columns to the `matrixmultiply` crate (blocked, SIMD, one thread:
 //! the same bits on every call on a given machine). Unlike [`matvec_add`](crate::matvec_add)
 //! they are not the plain loop's value to the bit — a GEMM sums in its own order — but agree
-//! with it to rounding (≤ 1e-12 relative in the tests), and **every number type gets the value
-//! bits of the `f64` path**:
+//! with it to rounding (≤ 1e-12 relative in the tests; a product with a side of at most five
+//! runs as the plain loop, to the bit), and **every number type gets the value bits of the
+//! `f64` path**:
 //!
 //! - `f64` runs the GEMM;
 //! - on the reverse tape ([`reverse::Var64`], [`reverse::VarDual64`]) the layer is one block: a
@@ -228,14 +229,15 @@ fn gemm(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, beta: f64) {
     if m <= SMALL || n <= SMALL || k <= SMALL {
         // nalgebra's own loop for small sides reads strided columns past their end (its
         // `axcpy` takes the length of the column's underlying slice), so small products run
-        // here: each entry summed in the order of l.
+        // here, as the plain loop: each entry from beta·C (C itself for beta = 1), plus the
+        // products in the order of l.
         for i in 0..m {
             for j in 0..n {
-                let s = (0..k).fold(0.0, |s, l| {
+                let cij = &mut c[i * n + j];
+                let init = if beta == 0.0 { 0.0 } else { beta * *cij };
+                *cij = (0..k).fold(init, |s, l| {
                     s + a.data[i * a.rs + l * a.cs] * b.data[l * b.rs + j * b.cs]
                 });
-                let cij = &mut c[i * n + j];
-                *cij = if beta == 0.0 { s } else { beta * *cij + s };
             }
         }
         return;
@@ -270,12 +272,22 @@ impl Bilinear {
                 samples,
                 rows,
                 cols,
-            } => gemm(
-                y,
-                Mat::row_major(x, samples, cols),
-                Mat::row_major(w, rows, cols).t(),
-                1.0,
-            ),
+            } => {
+                let wt = Mat::row_major(w, rows, cols).t();
+                if samples <= SMALL && rows > SMALL && cols > SMALL {
+                    // Padded to SMALL + 1 samples with zero rows, so that the product takes
+                    // the GEMM's path, as a larger batch does: a sample's outputs are then the
+                    // same bits alone as in any batch (the GEMM sums each entry over the
+                    // columns in an order set by the column count alone).
+                    let (mut xp, mut yp) = (x.to_vec(), y.to_vec());
+                    xp.resize((SMALL + 1) * cols, 0.0);
+                    yp.resize((SMALL + 1) * rows, 0.0);
+                    gemm(&mut yp, Mat::row_major(&xp, SMALL + 1, cols), wt, 1.0);
+                    y.copy_from_slice(&yp[..y.len()]);
+                } else {
+                    gemm(y, Mat::row_major(x, samples, cols), wt, 1.0);
+                }
+            }
             Bilinear::Conv(d) => {
                 let (patch, plane) = (d.cin * d.k * d.k, d.ho * d.wo);
                 let kernel = Mat::row_major(w, d.cout, patch);
@@ -568,7 +580,11 @@ where
 /// row-major (the layout of [`matvec_add_batch`](crate::matvec_add_batch)).
 ///
 /// Where `matvec_add_batch` is the plain loop's value to the bit, this is one GEMM (and two in
-/// the backward sweep: Wᵀȳ and ȳxᵀ over the batch), the same value to rounding. See the
+/// the backward sweep: Wᵀȳ and ȳxᵀ over the batch), the same value to rounding. A sample's
+/// outputs do not depend on the other samples: they are the same bits alone as in any batch
+/// (a batch of at most five samples is padded with zero rows so that it takes the GEMM's path
+/// too), so a finite sum can compute its terms together and keep the loop's value over its
+/// terms to the bit. See the
 /// [module documentation](self) for the number types and for bad shapes (every output NaN;
 /// also when `samples` is 0 or does not divide the lengths).
 ///

@@ -553,3 +553,19 @@ fn repeated_gradients_are_the_same_bits() {
     assert_eq!(bits(a.1.as_slice()), bits(b.1.as_slice()));
     assert_eq!(a.0.to_bits(), b.0.to_bits());
 }
+
+#[test]
+fn a_samples_dense_outputs_are_the_same_bits_alone_and_in_any_batch() {
+    let (rows, cols) = (9, 13);
+    let w: Vec<f64> = (0..rows * cols).map(|k| datum(k + 3)).collect();
+    for samples in [1usize, 2, 5, 6, 7, 40] {
+        let x: Vec<f64> = (0..samples * cols).map(|k| datum(5 * k)).collect();
+        let mut batch = vec![0.25; samples * rows];
+        dense_batch_add(&w, &x, &mut batch, samples);
+        for (s, ys) in batch.chunks(rows).enumerate() {
+            let mut alone = vec![0.25; rows];
+            dense_batch_add(&w, &x[s * cols..(s + 1) * cols], &mut alone, 1);
+            assert_eq!(bits(&alone), bits(ys), "sample {s} of {samples}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::ZooError;
 use autodiff_objectives::seeded::SplitMix64;
-use autodiff_objectives::{DualNum, FiniteSum, Objective, matvec_add_batch};
+use autodiff_objectives::{DualNum, FiniteSum, Objective, dense_batch_add};
 use nalgebra::DVector;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,9 +157,10 @@ fn sigmoid<D: DualNum<Primitive = f64> + Copy>(z: D) -> D {
 
 /// The network's logits for one input x (length p) at parameters θ:
 /// o = W₃(W₂(k ⊙ σ(W₁x + b₁)) + b₂) + b₃, with k the dropout scales of the hidden units
-/// (`None`: all 1, i.e. no dropout). Each dense layer is one [`matvec_add`](autodiff_objectives::matvec_add) from its bias
-/// (`s = bᵢ; s += W[i,j]·x_j` for j = 0, 1, …: one block on the reverse tape). Returns NaNs if
-/// θ, x or k have the wrong length.
+/// (`None`: all 1, i.e. no dropout). Each dense layer is one
+/// [`dense_batch_add`] from its bias (a GEMM; one block on the reverse tape), whose outputs for
+/// an image are the same bits alone as in any batch. Returns NaNs if θ, x or k have the wrong
+/// length.
 ///
 /// ```
 /// use objective_zoo::{mlp_logits, MlpShape};
@@ -183,8 +184,9 @@ pub fn mlp_logits<D: DualNum<Primitive = f64> + Copy>(
 }
 
 /// The logits of k = `keeps.len()` images (`images` k × p, row-major) at θ, k × c: each layer
-/// one [`matvec_add_batch`] from its bias over the k images (for one image, exactly
-/// [`matvec_add`](autodiff_objectives::matvec_add)), image a's hidden units scaled by `keeps[a]`. The callers check the shapes.
+/// one [`dense_batch_add`] from its bias over the k images (a GEMM; each image's outputs the
+/// same bits as alone), image a's hidden units scaled by `keeps[a]`. The callers check the
+/// shapes.
 fn batch_logits<D, K>(shape: &MlpShape, theta: &[D], images: &[f64], keeps: &[Option<K>]) -> Vec<D>
 where
     D: DualNum<Primitive = f64> + Copy,
@@ -196,7 +198,7 @@ where
     // A zero input pixel adds W[i,j]·0 = ±0: the same values and derivatives as skipping it.
     // A dropped unit's pre-activation is computed and not used (its derivatives are 0).
     let mut z = repeat(&theta[b1..w2]);
-    matvec_add_batch(&theta[w1..b1], images, &mut z, k);
+    dense_batch_add(&theta[w1..b1], images, &mut z, k);
     let mut hidden = Vec::with_capacity(k * h);
     for (z, keep) in z.chunks_exact(h).zip(keeps) {
         let keep = keep.as_ref().map(AsRef::as_ref);
@@ -207,9 +209,9 @@ where
         );
     }
     let mut mid = repeat(&theta[b2..w3]);
-    matvec_add_batch(&theta[w2..b2], &hidden, &mut mid, k);
+    dense_batch_add(&theta[w2..b2], &hidden, &mut mid, k);
     let mut logits = repeat(&theta[b3..b3 + c]);
-    matvec_add_batch(&theta[w3..b3], &mid, &mut logits, k);
+    dense_batch_add(&theta[w3..b3], &mid, &mut logits, k);
     logits
 }
 
@@ -611,10 +613,9 @@ impl FiniteSum for ReviewMlp {
     }
     /// The number chosen with [`ReviewMlp::with_terms_per_block`], or else the largest power
     /// of two ≤ 1 024 whose images fit in about 2²² tape nodes. Per image it counts the first
-    /// layer as the dense block [`matvec_add`](autodiff_objectives::matvec_add) records (a
-    /// node per row and its data, p/3 node equivalents), the two layers on hidden activations
-    /// at two nodes per product (the block's payload, or the plain loop where the block does not
-    /// apply) and 10 nodes per unit for the activations and the loss: 1 024 for the digits
+    /// layer's data (p/3 node equivalents of the layer block's payload), the two layers on
+    /// hidden activations at two nodes per product (generous: their blocks keep a value and a
+    /// node per input) and 10 nodes per unit for the activations and the loss: 1 024 for the digits
     /// network, 256 for the CIFAR-10 network (a mini-batch of 128 images is one block). Larger
     /// blocks pay the recording's fixed cost — a leaf node per weight, 397 802 for CIFAR-10 —
     /// fewer times.
@@ -641,9 +642,8 @@ impl FiniteSum for ReviewMlp {
     }
     /// The terms' losses, added in the order given — the value of the loop over
     /// [`eval_term`](FiniteSum::eval_term) to the bit — with each layer applied to up to 64
-    /// samples at once ([`matvec_add_batch`]): on the reverse tape a first layer as wide as
-    /// the CIFAR-10 shape's (W₁ 3 MiB) is then read once per four images instead of once per
-    /// image (the gradient of 64 images in 0.84× the time, the HVP in 0.81×).
+    /// samples at once as one GEMM ([`dense_batch_add`], whose outputs for an image do not
+    /// depend on the others).
     fn sum_terms<D: DualNum<Primitive = f64> + Copy>(&self, terms: &[usize], x: &[D]) -> D {
         let s = self.shape;
         let c = s.classes;

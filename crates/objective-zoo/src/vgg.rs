@@ -7,7 +7,7 @@ use crate::mlp::loss_of_logits;
 use crate::mlp::{Loss, Metrics};
 use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{
-    Conv2d, DualNum, FiniteSum, Objective, Padding, conv2d_add, dropout, matvec_add_batch,
+    Conv2d, DualNum, FiniteSum, Objective, Padding, conv2d_add, dense_batch_add, dropout,
     max_pool_2x2, relu,
 };
 use nalgebra::DVector;
@@ -195,8 +195,8 @@ struct Group {
 /// unit; [`set_step`](Self::set_step) moves to fresh masks).
 ///
 /// Convolutions run as [`conv2d_add`] (im2col and a GEMM per image), the dense layers as
-/// [`matvec_add_batch`]; every layer's result for one image does not depend on the other
-/// images it is computed with, so [`sum_terms`](FiniteSum::sum_terms) is the loop over
+/// [`dense_batch_add`] (one GEMM per chunk of images); every layer's result for one image
+/// does not depend on the other images it is computed with, so [`sum_terms`](FiniteSum::sum_terms) is the loop over
 /// [`eval_term`](FiniteSum::eval_term) to the bit, as the [`FiniteSum`] contract asks.
 ///
 /// ```
@@ -419,14 +419,14 @@ impl ReviewVgg {
         let (dense, out) = (groups[6], groups[7]);
         let (w1, b1) = (take(dense.weights), take(dense.biases));
         let mut hidden: Vec<D> = (0..k).flat_map(|_| b1.iter().copied()).collect();
-        matvec_add_batch(w1, &x, &mut hidden, k);
+        dense_batch_add(w1, &x, &mut hidden, k);
         relu(&mut hidden);
         if let Some(keep) = mask(3) {
             dropout(&mut hidden, &keep, VGG_DROPOUT[3]);
         }
         let (w2, b2) = (take(out.weights), take(out.biases));
         let mut logits: Vec<D> = (0..k).flat_map(|_| b2.iter().copied()).collect();
-        matvec_add_batch(w2, &hidden, &mut logits, k);
+        dense_batch_add(w2, &hidden, &mut logits, k);
         logits
     }
 

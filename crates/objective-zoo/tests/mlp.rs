@@ -428,7 +428,9 @@ fn near(a: &[f64], b: &[f64], what: &str) {
     }
 }
 
-/// The logits through the dense kernels equal the per-term loops: values to the bit,
+/// The logits through the dense kernels equal the per-term loops: values to the bit (every
+/// side here is at most 5, where `dense_batch_add` multiplies in the plain loop's order; larger
+/// layers run a GEMM and agree to rounding, see autodiff-objectives' `tests/layers.rs`),
 /// derivatives to rounding.
 #[test]
 fn the_kernel_logits_equal_the_per_term_loops() {

@@ -83,9 +83,8 @@ struct Payload<T> {
 }
 
 struct Scratch<T: TapeValue> {
-    vars: Vec<Var<T>>,
-    bias: Vec<Var<T>>,
-    data: Vec<f64>,
+    /// The outputs' initial values' nodes and partials.
+    init: Vec<(u32, T)>,
     /// Real and derivative parts of outputs, adjoints, products.
     a: Vec<f64>,
     b: Vec<f64>,
@@ -95,9 +94,7 @@ struct Scratch<T: TapeValue> {
 impl<T: TapeValue> Scratch<T> {
     const fn new() -> Self {
         Scratch {
-            vars: Vec::new(),
-            bias: Vec::new(),
-            data: Vec::new(),
+            init: Vec::new(),
             a: Vec::new(),
             b: Vec::new(),
             gemm: Vec::new(),
@@ -156,53 +153,79 @@ impl<T: TapeValue> Layers<T> {
     pub(super) fn len(&self) -> usize {
         self.headers.len()
     }
+
+    /// The operand of an earlier block of the running recording (its nodes are above the
+    /// recording's first input) whose W was the inputs `base .. base + len`.
+    fn kept(&self, inputs: Inputs, base: u32, len: usize) -> Option<Operand> {
+        self.headers
+            .iter()
+            .rev()
+            .take_while(|h| h.node > inputs.first)
+            .map(|h| h.w)
+            .find(|o| o.len == len && matches!(o.deps, Deps::Inputs(b) if b == base))
+    }
 }
 
 impl<T: TapeValue> Payload<T> {
-    /// Stores an operand's values and dependencies; entries that depend on two nodes are
-    /// written as nodes of their own first.
-    fn push_operand(&mut self, tape: &mut Tape<T>, vars: &[Var<T>], base: Option<u32>) -> Operand {
-        let re = self.re.len();
-        self.re.extend(vars.iter().map(|v| v.val.re()));
-        let eps = vars.iter().any(|v| v.val.eps() != 0.0).then(|| {
-            let at = self.eps.len();
-            self.eps.extend(vars.iter().map(|v| v.val.eps()));
-            at
-        });
-        let deps = if let Some(base) = base {
-            Deps::Inputs(base)
-        } else if vars.iter().all(|v| v.idx()[0] == 0) {
-            Deps::Constant
-        } else {
-            let nodes = self.nodes.len();
-            let mut ones = true;
-            for v in vars {
-                let [i, j] = v.idx();
-                let (node, partial) = if j == 0 {
-                    (i, v.partial[0])
-                } else {
-                    let node = tape.push(Node {
-                        parents: [i, j],
-                        partials: v.partial,
-                    });
-                    (node, T::one())
-                };
+    /// Stores an operand's values and dependencies (`values` are `Var<T>`, checked by the
+    /// caller) in one pass; entries that depend on two nodes are written as nodes of their own
+    /// first.
+    fn push_operand<D: 'static>(
+        &mut self,
+        tape: &mut Tape<T>,
+        values: &[D],
+        base: Option<u32>,
+    ) -> Operand {
+        let (re, eps, nodes, partials) = (
+            self.re.len(),
+            self.eps.len(),
+            self.nodes.len(),
+            self.partials.len(),
+        );
+        let dual = size_of::<T>() > size_of::<f64>();
+        let (mut any_eps, mut any_node, mut ones) = (false, false, true);
+        for d in values {
+            let v = var::<D, T>(d);
+            self.re.push(v.val.re());
+            if dual {
+                let e = v.val.eps();
+                any_eps |= e != 0.0;
+                self.eps.push(e);
+            }
+            if base.is_none() {
+                let (node, partial) = v.single(tape);
+                any_node |= node != 0;
                 ones &= node == 0 || partial.same_bits(T::one());
                 self.nodes.push(node);
                 self.partials.push(partial);
             }
-            let partials = if ones {
-                self.partials.truncate(self.partials.len() - vars.len());
-                None
-            } else {
-                Some(self.partials.len() - vars.len())
-            };
-            Deps::Listed { nodes, partials }
+        }
+        if !any_eps {
+            self.eps.truncate(eps);
+        }
+        let deps = match base {
+            Some(base) => Deps::Inputs(base),
+            None if !any_node => {
+                self.nodes.truncate(nodes);
+                self.partials.truncate(partials);
+                Deps::Constant
+            }
+            None if ones => {
+                self.partials.truncate(partials);
+                Deps::Listed {
+                    nodes,
+                    partials: None,
+                }
+            }
+            None => Deps::Listed {
+                nodes,
+                partials: Some(partials),
+            },
         };
         Operand {
-            len: vars.len(),
+            len: values.len(),
             re,
-            eps,
+            eps: any_eps.then_some(eps),
             deps,
         }
     }
@@ -215,16 +238,32 @@ impl<T: TapeValue> Payload<T> {
     }
 }
 
-/// The numbers of a slice of `D` that is `Var<T>` (checked by the caller).
-fn vars_of<D: 'static, T: TapeValue>(d: &[D], out: &mut Vec<Var<T>>) {
-    out.clear();
-    out.extend(
-        d.iter()
-            .map(|d| match (d as &dyn Any).downcast_ref::<Var<T>>() {
-                Some(&v) => v,
-                None => Var::constant(T::from(f64::NAN)),
-            }),
-    );
+/// The number of a `D` that is `Var<T>` (checked by the caller).
+#[inline(always)]
+fn var<D: 'static, T: TapeValue>(d: &D) -> Var<T> {
+    match (d as &dyn Any).downcast_ref::<Var<T>>() {
+        Some(&v) => v,
+        None => Var::constant(T::from(f64::NAN)),
+    }
+}
+
+impl<T: TapeValue> Var<T> {
+    /// The one node this number depends on and its partial ((0, 0) for a constant), writing
+    /// a node for a number that depends on two.
+    #[inline]
+    fn single(self, tape: &mut Tape<T>) -> (u32, T) {
+        match self.idx() {
+            [0, _] => (0, T::zero()),
+            [i, 0] => (i, self.partial[0]),
+            parents => {
+                let node = tape.push(Node {
+                    parents,
+                    partials: self.partial,
+                });
+                (node, T::one())
+            }
+        }
+    }
 }
 
 /// [`crate::conv2d_add`] and [`crate::dense_batch_add`] when `D` is `Var<T>` and `X` is `f64`
@@ -248,19 +287,22 @@ where
         let mut s = std::mem::replace(&mut layers.scratch, Scratch::new());
         let mark = layers.mark();
         let inputs: Inputs = tape.inputs;
-        // W and X: their values and dependencies.
-        vars_of(w, &mut s.vars);
+        // W and X: their values and dependencies. A W that is a slice of the recording's
+        // inputs cannot change while it runs: its values are stored once per recording (a
+        // network applies each layer to chunk after chunk of its samples).
         let w_base = inputs.locate(w.as_ptr() as usize, w.len(), size_of::<D>());
-        let wo = layers.payload.push_operand(tape, &s.vars, w_base);
+        let kept = w_base.and_then(|base| layers.kept(inputs, base, w.len()));
+        let wo = match kept {
+            Some(o) => o,
+            None => layers.payload.push_operand(tape, w, w_base),
+        };
         let xo = if data {
-            s.data.clear();
-            s.data.extend(x.iter().map(|v| {
+            let re = layers.payload.re.len();
+            layers.payload.re.extend(x.iter().map(|v| {
                 (v as &dyn Any)
                     .downcast_ref::<f64>()
                     .map_or(f64::NAN, |&v| v)
             }));
-            let re = layers.payload.re.len();
-            layers.payload.re.extend_from_slice(&s.data);
             Operand {
                 len: x.len(),
                 re,
@@ -268,31 +310,28 @@ where
                 deps: Deps::Constant,
             }
         } else {
-            vars_of(x, &mut s.vars);
             let base = inputs.locate(x.as_ptr() as usize, x.len(), size_of::<X>());
-            layers.payload.push_operand(tape, &s.vars, base)
+            layers.payload.push_operand(tape, x, base)
         };
-        // The outputs' initial values; one depending on two nodes becomes a node first.
-        vars_of(y, &mut s.bias);
-        for b in &mut s.bias {
-            if b.idx()[1] != 0 {
-                let node = tape.push(Node {
-                    parents: b.idx(),
-                    partials: b.partial,
-                });
-                *b = Var::new(b.val, node);
+        // The outputs' initial values, by parts, and what each depends on (one depending on
+        // two nodes becomes a node first).
+        let dual = size_of::<T>() > size_of::<f64>();
+        s.a.clear();
+        s.b.clear();
+        s.init.clear();
+        for b in y.iter() {
+            let b = var::<D, T>(b);
+            s.a.push(b.val.re());
+            if dual {
+                s.b.push(b.val.eps());
             }
+            s.init.push(b.single(tape));
         }
         // y = y₀ + B(W, X), by parts.
         let (wr, we) = layers.payload.parts(wo);
         let (xr, xe) = layers.payload.parts(xo);
-        s.a.clear();
-        s.a.extend(s.bias.iter().map(|b| b.val.re()));
         op.forward(wr, xr, &mut s.a, &mut s.gemm);
-        let dual = size_of::<T>() > size_of::<f64>();
-        s.b.clear();
         if dual {
-            s.b.extend(s.bias.iter().map(|b| b.val.eps()));
             if let Some(we) = we {
                 op.forward(we, xr, &mut s.b, &mut s.gemm);
             }
@@ -319,11 +358,7 @@ where
             // tape.len + outputs ≤ limit ≤ MAX_TAPE_LIMIT < u32::MAX: the casts are lossless.
             let node = tape.len as u32;
             tape.nodes.reserve(outputs);
-            for (k, b) in s.bias.iter().enumerate() {
-                let (parent, partial) = match b.idx()[0] {
-                    0 => (NO_PARENT, T::zero()),
-                    i => (i, b.partial[0]),
-                };
+            for (k, &(parent, partial)) in s.init.iter().enumerate() {
                 tape.nodes.push(Node {
                     parents: [parent, if k == 0 { LAYER } else { NO_PARENT }],
                     partials: [partial, T::zero()],
