@@ -601,7 +601,7 @@ impl Objective for ReviewMlp {
 
 /// How many samples [`ReviewMlp`]'s sum of terms passes through each layer together: the
 /// layers' outputs for that many samples are held at once.
-const SAMPLES_TOGETHER: usize = 64;
+const SAMPLES_TOGETHER: usize = 128;
 
 /// Roughly how many tape nodes one block may take: 2²² ≈ 4.2·10⁶ (≈ 100 MB of gradient tape,
 /// ≈ 170 MB of HVP tape with the adjoints).
