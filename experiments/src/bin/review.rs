@@ -11,6 +11,7 @@
 //! cargo run -p saddle-experiments --bin review -- --quick                 # seconds (CI)
 //! cargo run --release -p saddle-experiments --bin review -- --data cifar10 DIR  # CIFAR-10 (or CIFAR10_DIR=DIR)
 //! cargo run --release -p saddle-experiments --bin review -- --data fashion-mnist # apt-get install dataset-fashion-mnist
+//! cargo run --release -p saddle-experiments --bin review -- --data fashion-mnist --net vgg  # the VGG3, ¼ width
 //! cargo run --release -p saddle-experiments --bin review -- --synthetic-cifar 240 --seeds 1 --epochs 3
 //! ```
 //!
@@ -25,6 +26,12 @@
 //! (60 000 + 10 000 images of 28×28; `$FASHION_MNIST_DIR`, else where Debian's package
 //! `dataset-fashion-mnist` installs it) and trains the review's network at 784 → 128 → 32 →
 //! 10; quick mode uses its first 256 training and 128 test images.
+//!
+//! `--net vgg` trains the review's VGG3 ([`objective_zoo::ReviewVgg`]: three blocks of [3×3
+//! conv, ReLU, 3×3 conv, ReLU, 2×2 max-pool, dropout 0.2/0.3/0.4], dense 128 ReLU, dropout 0.2,
+//! dense 10) instead, at η = 0.001 as the review did, with the blocks' widths 32/64/128 times
+//! `--width M` (default 0.25: 8/16/32 channels, what this 2-core machine can train; `--width 1`
+//! is the review's network); its quick mode certifies the training loss of 64 images.
 //!
 //! Flags: `--epochs N`, `--seeds N`, `--threads N` (default 2; results do not depend on it),
 //! `--loss l2` (the softmax squared error instead of cross-entropy), `--train-limit N` and
@@ -54,11 +61,11 @@
 use saddle_experiments as support;
 
 use autodiff_objectives::seeded::SplitMix64;
-use autodiff_objectives::{FiniteSum, Objective, gradient, hvp};
+use autodiff_objectives::{FiniteSum, gradient, hvp};
 use certify::{Certificate, Certifier, Method, Verdict};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
-use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp};
+use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp, ReviewVgg, VggShape};
 use pgd_core::{Psgd, Sgd, StochasticOptimizer};
 use saddle_datasets::{LabeledImages, Split, cifar10, fashion_mnist};
 use std::error::Error;
@@ -70,8 +77,9 @@ use support::plot::{Band, BandFigure};
 
 /// The review's perturbation scales.
 const RADII: [f64; 6] = [0.001, 0.005, 0.015, 0.025, 0.05, 0.1];
-/// The review's step and batch size.
+/// The review's step for the MLP and for the VGG, and its batch size.
 const ETA: f64 = 0.01;
+const ETA_VGG: f64 = 0.001;
 const BATCH: usize = 128;
 const DROPOUT: f64 = 0.25;
 /// The certificate's tolerance and Hessian-Lipschitz constant: threshold −√(ρε) = −0.01.
@@ -98,6 +106,10 @@ struct Config {
     radii: Vec<f64>,
     cert_budget: Option<usize>,
     out: Option<PathBuf>,
+    /// `--net vgg`: the review's VGG3 instead of its MLP.
+    vgg: bool,
+    /// `--width M`: the VGG's width multiplier.
+    width: f64,
 }
 
 fn parse() -> Result<Config, Box<dyn Error>> {
@@ -119,6 +131,8 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         radii: RADII.to_vec(),
         cert_budget: None,
         out: None,
+        vgg: false,
+        width: 0.25,
     };
     let (mut epochs, mut seeds, mut lanczos) = (None, None, None);
     // `--data digits` also overrides CIFAR10_DIR.
@@ -164,6 +178,14 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             }
             "--synthetic-cifar" => c.synthetic_cifar = Some(val("--synthetic-cifar")?.parse()?),
             "--out" => c.out = Some(PathBuf::from(val("--out")?)),
+            "--net" => {
+                c.vgg = match val("--net")?.as_str() {
+                    "mlp" => false,
+                    "vgg" => true,
+                    other => return Err(format!("--net takes mlp or vgg, got {other:?}").into()),
+                }
+            }
+            "--width" => c.width = val("--width")?.parse()?,
             "--loss" => {
                 c.loss = match val("--loss")?.as_str() {
                     "ce" | "cross-entropy" => Loss::CrossEntropy,
@@ -204,6 +226,10 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         }
     } else if c.out.is_none() {
         c.out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures"));
+    }
+    if c.vgg && c.quick {
+        // The VGG's HVPs cost ≈ 0.3 s per 100 images in this profile: certify on 64.
+        c.cert_limit = Some(c.cert_limit.unwrap_or(64));
     }
     if c.cifar.is_some() && c.quick {
         c.train_limit = Some(c.train_limit.unwrap_or(32));
@@ -262,9 +288,61 @@ fn eval_epochs(epochs: usize, every: usize) -> Vec<usize> {
     v
 }
 
-fn train_one(
-    net: &ReviewMlp,
-    test: &ReviewMlp,
+/// What the study needs of a network: the review's MLP or its VGG3.
+trait Network: FiniteSum + Clone + Sync {
+    /// The network with dropout masks drawn from `seed`.
+    fn masked(&self, seed: u64) -> Result<Self, Box<dyn Error>>;
+    /// The network without dropout.
+    fn plain(&self) -> Self;
+    /// Glorot initialization from `seed`.
+    fn init(&self, seed: u64) -> DVector<f64>;
+    /// Loss and accuracy without dropout.
+    fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>>;
+    /// The step whose dropout masks the terms use.
+    fn at_step(&self, step: u64);
+}
+
+impl Network for ReviewMlp {
+    fn masked(&self, seed: u64) -> Result<Self, Box<dyn Error>> {
+        Ok(self.clone().dropout(DROPOUT, seed)?)
+    }
+    fn plain(&self) -> Self {
+        self.without_dropout()
+    }
+    fn init(&self, seed: u64) -> DVector<f64> {
+        self.shape().glorot_init(seed)
+    }
+    fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>> {
+        Ok(self.metrics(x)?)
+    }
+    fn at_step(&self, step: u64) {
+        self.set_step(step);
+    }
+}
+
+impl Network for ReviewVgg {
+    fn masked(&self, seed: u64) -> Result<Self, Box<dyn Error>> {
+        Ok(self.clone().dropout(seed))
+    }
+    fn plain(&self) -> Self {
+        self.without_dropout()
+    }
+    fn init(&self, seed: u64) -> DVector<f64> {
+        self.shape().glorot_init(seed)
+    }
+    fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>> {
+        Ok(self.metrics(x)?)
+    }
+    fn at_step(&self, step: u64) {
+        self.set_step(step);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_one<N: Network>(
+    net: &N,
+    test: &N,
+    eta: f64,
     spec: MethodSpec,
     method: usize,
     seed: u64,
@@ -272,12 +350,12 @@ fn train_one(
     steps_per_epoch: usize,
 ) -> Result<RunResult, Box<dyn Error>> {
     // The same initialization and dropout masks for every method at a given seed.
-    let net = net.clone().dropout(DROPOUT, seed)?;
-    let mut x = net.shape().glorot_init(seed);
+    let net = net.masked(seed)?;
+    let mut x = net.init(seed);
     let (mut train_seconds, mut metric_seconds) = (0.0, 0.0);
     let clock = Instant::now();
-    let mut train_curve = vec![net.metrics(&x)?];
-    let mut test_curve = vec![test.metrics(&x)?];
+    let mut train_curve = vec![net.measure(&x)?];
+    let mut test_curve = vec![test.measure(&x)?];
     metric_seconds += clock.elapsed().as_secs_f64();
     let marks = eval_epochs(cfg.epochs, cfg.eval_every);
     // One optimizer call per stretch between two evaluations, without the optimizer's final
@@ -285,21 +363,21 @@ fn train_one(
     for w in marks.windows(2) {
         let (from, to) = (w[0], w[1]);
         let base = (from * steps_per_epoch) as u64;
-        net.set_step(base);
+        net.at_step(base);
         // The observer sees iteration t after step t's gradient: the next step gets new masks.
         let mut masks = |r: &pgd_core::IterRecord| {
-            net.set_step(base + r.iteration as u64 + 1);
+            net.at_step(base + r.iteration as u64 + 1);
             ControlFlow::Continue(())
         };
         let s = epoch_seed(method, seed, from);
         let steps = (to - from) * steps_per_epoch;
         let clock = Instant::now();
         let out = match spec.radius {
-            None => Sgd::new(ETA, BATCH)?
+            None => Sgd::new(eta, BATCH)?
                 .seed(s)
                 .max_iters(steps)
                 .run_stochastic_observed(&net, &x, &mut masks)?,
-            Some(r) => Psgd::new(ETA, r)?
+            Some(r) => Psgd::new(eta, r)?
                 .batch_size(BATCH)?
                 .seed(s)
                 .max_iters(steps)
@@ -308,8 +386,8 @@ fn train_one(
         train_seconds += clock.elapsed().as_secs_f64();
         x = out.x;
         let clock = Instant::now();
-        train_curve.push(net.metrics(&x)?);
-        test_curve.push(test.metrics(&x)?);
+        train_curve.push(net.measure(&x)?);
+        test_curve.push(test.measure(&x)?);
         metric_seconds += clock.elapsed().as_secs_f64();
     }
     Ok(RunResult {
@@ -326,8 +404,8 @@ fn train_one(
 /// k steps of Lanczos with full reorthogonalization on ∇²f(x) from a seeded Gaussian start:
 /// the Ritz values, ascending (each ≥ λ_min; the smallest few approximate the bottom of the
 /// spectrum).
-fn ritz_values(
-    f: &ReviewMlp,
+fn ritz_values<N: Network>(
+    f: &N,
     x: &DVector<f64>,
     k: usize,
     seed: u64,
@@ -395,31 +473,88 @@ fn run() -> Result<(), Box<dyn Error>> {
     let cfg = parse()?;
     let wall = Instant::now();
     let (data, split) = load(&cfg)?;
-    let shape = match data.as_str() {
-        "cifar10" => MlpShape::review_cifar(),
-        "fashion-mnist" => MlpShape::review_fashion(),
-        _ => MlpShape::review_digits(),
-    };
-    let train = network(shape, &split.train, cfg.loss)?;
-    let test = network(shape, &split.test, cfg.loss)?;
-    let n = train.n_samples();
+    if cfg.vgg {
+        if matches!(cfg.loss, Loss::SquaredError) {
+            return Err("--net vgg trains on the cross-entropy only (no --loss l2)".into());
+        }
+        // The images' sizes: Fashion-MNIST 28×28 grey, CIFAR-10 32×32 colour, digits 8×8.
+        let (channels, side) = match data.as_str() {
+            "cifar10" => (3, 32),
+            "fashion-mnist" => (1, 28),
+            _ => (1, 8),
+        };
+        let shape = VggShape {
+            channels,
+            height: side,
+            width: side,
+            ..VggShape::review_fashion()
+        }
+        .width_multiplier(cfg.width)?;
+        let build = |images: &LabeledImages| -> Result<ReviewVgg, Box<dyn Error>> {
+            Ok(ReviewVgg::new(
+                shape,
+                images.scaled_rows(),
+                images.labels().to_vec(),
+            )?)
+        };
+        let [a, b, c] = shape.widths;
+        let about = format!(
+            "review VGG3 on {data} (width × {}): 3 blocks of [3×3 conv, ReLU, 3×3 conv, ReLU, 2×2 max-pool, dropout] with {a}/{b}/{c} channels, dropout {:?}, dense {} ReLU → {} softmax, {} weights",
+            cfg.width,
+            objective_zoo::VGG_DROPOUT,
+            shape.dense,
+            shape.classes,
+            shape.n_params()
+        );
+        study(&cfg, wall, &data, &split, "vgg", &about, ETA_VGG, &build)
+    } else {
+        let shape = match data.as_str() {
+            "cifar10" => MlpShape::review_cifar(),
+            "fashion-mnist" => MlpShape::review_fashion(),
+            _ => MlpShape::review_digits(),
+        };
+        let about = format!(
+            "review MLP on {data}: {} → {} sigmoid → dropout {DROPOUT} → {} → {} softmax, {} weights, loss {:?}",
+            shape.inputs,
+            shape.hidden,
+            shape.bottleneck,
+            shape.classes,
+            shape.n_params(),
+            cfg.loss
+        );
+        let build = |images: &LabeledImages| network(shape, images, cfg.loss);
+        study(&cfg, wall, &data, &split, "mlp", &about, ETA, &build)
+    }
+}
+
+/// Makes the network on a set of images.
+type Build<'a, N> = dyn Fn(&LabeledImages) -> Result<N, Box<dyn Error>> + 'a;
+
+/// Trains every method and seed, then certifies every end point; `build` makes the network
+/// on a set of images.
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+fn study<N: Network>(
+    cfg: &Config,
+    wall: Instant,
+    data: &str,
+    split: &Split,
+    net_name: &str,
+    about: &str,
+    eta: f64,
+    build: &Build<'_, N>,
+) -> Result<(), Box<dyn Error>> {
+    let train = build(&split.train)?;
+    let test = build(&split.test)?;
+    let n = train.n_terms();
     let steps_per_epoch = n.div_ceil(BATCH);
     let methods: Vec<MethodSpec> = std::iter::once(MethodSpec { radius: None })
         .chain(cfg.radii.iter().map(|&r| MethodSpec { radius: Some(r) }))
         .collect();
+    println!("{about}");
     println!(
-        "review MLP on {data}: {} → {} sigmoid → dropout {DROPOUT} → {} → {} softmax, {} weights, loss {:?}",
-        shape.inputs,
-        shape.hidden,
-        shape.bottleneck,
-        shape.classes,
-        shape.n_params(),
-        cfg.loss
-    );
-    println!(
-        "{} training / {} test images; batch {BATCH}, η = {ETA}, {} epochs of {steps_per_epoch} steps, {} seeds, {} methods, {} threads",
+        "{} training / {} test images; batch {BATCH}, η = {eta}, {} epochs of {steps_per_epoch} steps, {} seeds, {} methods, {} threads",
         n,
-        test.n_samples(),
+        test.n_terms(),
         cfg.epochs,
         cfg.seeds,
         methods.len(),
@@ -442,7 +577,7 @@ fn run() -> Result<(), Box<dyn Error>> {
                 scope.spawn(move || -> Result<Vec<RunResult>, String> {
                     let mut out = Vec::new();
                     for &(m, s) in jobs.iter().skip(t).step_by(cfg.threads) {
-                        let r = train_one(train, test, methods[m], m, s, cfg, steps_per_epoch)
+                        let r = train_one(train, test, eta, methods[m], m, s, cfg, steps_per_epoch)
                             .map_err(|e| format!("{} seed {s}: {e}", methods[m].name()))?;
                         bar.inc(1);
                         out.push(r);
@@ -573,13 +708,13 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     // Certification of every end point on the full training loss, dropout off.
     let plain = match cfg.cert_limit {
-        Some(k) if k < n => network(shape, &split.train.take(k), cfg.loss)?,
-        _ => train.without_dropout(),
+        Some(k) if k < n => build(&split.train.take(k))?,
+        _ => train.plain(),
     };
-    if plain.n_samples() < n {
+    if plain.n_terms() < n {
         println!(
             "(certifying the training loss of the first {} training images only: --cert-limit)",
-            plain.n_samples()
+            plain.n_terms()
         );
     }
     println!(
@@ -718,7 +853,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     if let Some(dir) = &cfg.out {
         std::fs::create_dir_all(dir)?;
         let tag = format!(
-            "review_mlp_{data}{}",
+            "review_{net_name}_{data}{}",
             if matches!(cfg.loss, Loss::SquaredError) {
                 "_l2"
             } else {
@@ -768,7 +903,8 @@ fn run() -> Result<(), Box<dyn Error>> {
                 })
                 .collect();
             let title = format!(
-                "{label}, review MLP on {data} (mean ± 1 sd over {} seeds)",
+                "{label}, review {} on {data} (mean ± 1 sd over {} seeds)",
+                net_name.to_uppercase(),
                 cfg.seeds
             );
             BandFigure {
