@@ -96,6 +96,17 @@ pub enum EvalError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A coordinate range that is empty or does not lie in the point
+    /// ([`Restricted`](crate::Restricted)).
+    #[error("the coordinate range {start}..{end} is empty or not within 0..{dim}")]
+    InvalidRange {
+        /// Its first coordinate.
+        start: usize,
+        /// One past its last coordinate.
+        end: usize,
+        /// The point's dimension.
+        dim: usize,
+    },
     /// A reverse-mode recording needed more tape nodes than this thread's limit
     /// (see [`reverse::set_tape_limit`](crate::reverse::set_tape_limit)).
     #[error(

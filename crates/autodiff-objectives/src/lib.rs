@@ -103,6 +103,7 @@ mod local;
 mod number;
 mod objective;
 mod oracle;
+mod restrict;
 pub mod reverse;
 pub mod seeded;
 pub mod validate;
@@ -123,6 +124,7 @@ pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::{Objective, Scalar};
 pub use oracle::{EvalCounts, Oracle};
+pub use restrict::Restricted;
 
 /// The relative accuracy of every elementary function's local first and second derivatives,
 /// on every derivative path (forward mode, `directional`, the reverse tape): the tolerance

@@ -110,11 +110,13 @@ struct CertifyGuide;
 
 // Spectrum tools (issue 14): top/bottom-k eigenpairs, trace, spectral density.
 mod density;
+mod layers;
 mod random;
 mod spectrum;
 mod trace;
 pub use density::{Slq, SpectralDensity};
 pub use krylov::{OrthogonalityMonitor, Reorthogonalization};
+pub use layers::{LayerSpectrum, layer_spectra, layer_table};
 pub use spectrum::{
     DEFAULT_EIGEN_BUDGET, DEFAULT_EIGEN_TOLERANCE, EigenSolver, Eigenpair, Eigenpairs,
     SpectrumError, SpectrumResult, Which,

@@ -199,6 +199,15 @@ impl EigenSolver {
         backend(backend: Backend) => backend;
     }
 
+    /// These settings for one pair at the `which` end (per-layer spectra).
+    pub(crate) fn one_pair(&self, which: Which) -> Self {
+        EigenSolver {
+            k: 1,
+            which,
+            ..self.clone()
+        }
+    }
+
     fn validate(&self, d: usize) -> Result<(), SpectrumError> {
         if self.k == 0 || self.k > d {
             return Err(SpectrumError::InvalidK { k: self.k, dim: d });

@@ -72,6 +72,25 @@ impl MlpShape {
             + self.bottleneck * (self.hidden + 1)
             + self.classes * (self.bottleneck + 1)
     }
+    /// Each layer's name and coordinates in θ (weights and bias together): the per-layer
+    /// blocks of the Hessian (certify's `layer_spectra`).
+    ///
+    /// ```
+    /// use objective_zoo::MlpShape;
+    /// let s = MlpShape::review_digits();
+    /// let layers = s.parameter_groups();
+    /// assert_eq!(layers[0], ("dense 1".to_string(), 0..64 * 32 + 32));
+    /// assert_eq!(layers[2].1.end, s.n_params());
+    /// ```
+    pub fn parameter_groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
+        let [w1, _, w2, _, w3, _] = self.offsets();
+        vec![
+            ("dense 1".to_string(), w1..w2),
+            ("dense 2".to_string(), w2..w3),
+            ("dense 3".to_string(), w3..self.n_params()),
+        ]
+    }
+
     fn offsets(&self) -> [usize; 6] {
         let (p, h, b, c) = (self.inputs, self.hidden, self.bottleneck, self.classes);
         let w1 = 0;

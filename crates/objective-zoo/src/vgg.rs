@@ -105,6 +105,32 @@ impl VggShape {
         self.layers().iter().map(|l| l.weights + l.biases).sum()
     }
 
+    /// Each layer's name and coordinates in θ (weights and bias together), in the layout's
+    /// order: the per-layer blocks of the Hessian (certify's `layer_spectra`).
+    ///
+    /// ```
+    /// use objective_zoo::VggShape;
+    /// let s = VggShape::review_fashion();
+    /// let layers = s.parameter_groups();
+    /// assert_eq!(layers.len(), 8);
+    /// assert_eq!(layers[0], ("block 1 conv 1".to_string(), 0..320));
+    /// assert_eq!(layers[7].1.end, s.n_params());
+    /// ```
+    pub fn parameter_groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
+        let names = (1..=3)
+            .flat_map(|b| (1..=2).map(move |c| format!("block {b} conv {c}")))
+            .chain(["dense".to_string(), "output".to_string()]);
+        let mut at = 0;
+        names
+            .zip(self.layers())
+            .map(|(name, g)| {
+                let start = at;
+                at += g.weights + g.biases;
+                (name, start..at)
+            })
+            .collect()
+    }
+
     /// Each parameter group's (weights, biases, fan-in, fan-out), in the layout's order.
     fn layers(&self) -> Vec<Group> {
         let mut groups = Vec::with_capacity(8);

@@ -41,6 +41,9 @@
 //! dropout-off pass over the training and test sets), `--lanczos K` and `--ritz-seeds S` (the
 //! bottom Ritz values from K extra Lanczos steps, default 150, for the runs of seeds < S,
 //! default 1),
+//! `--layer-budget K` (Lanczos steps per end for each layer's Hessian block at the end points
+//! of those runs — the other parameters fixed —, default 20, quick 4 and SGD's end point
+//! only; 0 turns the per-layer spectra off),
 //! `--radii R1,R2,…` (the PSGD radii, default the six above), `--cert-budget K` (the
 //! certifier's Lanczos budget in HVPs, default 300, quick 20),
 //! `--out DIR` (default `docs/figures`, CSV and SVG; none in quick mode).
@@ -62,7 +65,7 @@ use saddle_experiments as support;
 
 use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{FiniteSum, gradient, hvp};
-use certify::{Certificate, Certifier, Method, Verdict};
+use certify::{Certificate, Certifier, EigenSolver, Method, Verdict, layer_spectra, layer_table};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
 use nalgebra::DVector;
 use objective_zoo::{Loss, Metrics, MlpShape, ReviewMlp, ReviewVgg, VggShape};
@@ -101,6 +104,8 @@ struct Config {
     lanczos: usize,
     eval_every: usize,
     ritz_seeds: u64,
+    /// Lanczos steps per end of each layer's Hessian block (0: no per-layer spectra).
+    layer_budget: Option<usize>,
     cert_limit: Option<usize>,
     synthetic_cifar: Option<usize>,
     radii: Vec<f64>,
@@ -126,6 +131,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         lanczos: 60,
         eval_every: 0,
         ritz_seeds: 1,
+        layer_budget: None,
         cert_limit: None,
         synthetic_cifar: None,
         radii: RADII.to_vec(),
@@ -148,6 +154,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             "--lanczos" => lanczos = Some(val("--lanczos")?.parse()?),
             "--eval-every" => c.eval_every = val("--eval-every")?.parse()?,
             "--ritz-seeds" => c.ritz_seeds = val("--ritz-seeds")?.parse()?,
+            "--layer-budget" => c.layer_budget = Some(val("--layer-budget")?.parse()?),
             "--cert-limit" => c.cert_limit = Some(val("--cert-limit")?.parse()?),
             "--train-limit" => c.train_limit = Some(val("--train-limit")?.parse()?),
             "--test-limit" => c.test_limit = Some(val("--test-limit")?.parse()?),
@@ -300,6 +307,8 @@ trait Network: FiniteSum + Clone + Sync {
     fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>>;
     /// The step whose dropout masks the terms use.
     fn at_step(&self, step: u64);
+    /// Each layer's name and parameter range.
+    fn groups(&self) -> Vec<(String, std::ops::Range<usize>)>;
 }
 
 impl Network for ReviewMlp {
@@ -318,6 +327,9 @@ impl Network for ReviewMlp {
     fn at_step(&self, step: u64) {
         self.set_step(step);
     }
+    fn groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
+        self.shape().parameter_groups()
+    }
 }
 
 impl Network for ReviewVgg {
@@ -335,6 +347,9 @@ impl Network for ReviewVgg {
     }
     fn at_step(&self, step: u64) {
         self.set_step(step);
+    }
+    fn groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
+        self.shape().parameter_groups()
     }
 }
 
@@ -825,6 +840,30 @@ fn study<N: Network>(
     }
     let cert_seconds = cert_start.elapsed().as_secs_f64();
     println!("{cert_table}");
+    // Per-layer spectra: each layer's Hessian block (the other parameters fixed) at the end
+    // points of the runs with seed < --ritz-seeds (quick mode: SGD's alone).
+    let layer_budget = cfg.layer_budget.unwrap_or(if cfg.quick { 4 } else { 20 });
+    let mut layer_tables = String::new();
+    if layer_budget > 0 {
+        let groups = plain.groups();
+        for r in results.iter().filter(|r| r.seed < cfg.ritz_seeds) {
+            if cfg.quick && r.method > 0 {
+                continue;
+            }
+            let solver = EigenSolver::smallest(1)
+                .seed(r.seed ^ 0x5A5A)
+                .budget(layer_budget);
+            let spectra = layer_spectra(&plain, &r.x, &groups, &solver)?;
+            writeln!(
+                layer_tables,
+                "per-layer Hessian blocks at the end point of {} seed {} ({layer_budget} Lanczos steps per end):\n{}",
+                methods[r.method].name(),
+                r.seed,
+                layer_table(&spectra)
+            )?;
+        }
+        print!("{layer_tables}");
+    }
     let mut verdicts = String::new();
     writeln!(
         verdicts,
@@ -880,7 +919,7 @@ fn study<N: Network>(
         std::fs::write(dir.join(format!("{tag}.csv")), csv)?;
         std::fs::write(
             dir.join(format!("{tag}_tables.md")),
-            format!("{table}\n{cert_table}\n{verdicts}"),
+            format!("{table}\n{cert_table}\n{verdicts}\n{layer_tables}"),
         )?;
         let names: Vec<String> = methods.iter().map(|m| m.name()).collect();
         type Sel = fn(&RunResult, usize) -> f64;
