@@ -556,16 +556,29 @@ fn repeated_gradients_are_the_same_bits() {
 
 #[test]
 fn a_samples_dense_outputs_are_the_same_bits_alone_and_in_any_batch() {
-    let (rows, cols) = (9, 13);
+    for ((rows, cols), batches) in [
+        ((9, 13), &[1usize, 2, 5, 6, 7, 40][..]),
+        ((128, 784), &[1, 3, 64, 128][..]), // the review MLP's first layer
+        ((10, 32), &[1, 128][..]),
+    ] {
+        batch_invariance(rows, cols, batches);
+    }
+}
+
+fn batch_invariance(rows: usize, cols: usize, batches: &[usize]) {
     let w: Vec<f64> = (0..rows * cols).map(|k| datum(k + 3)).collect();
-    for samples in [1usize, 2, 5, 6, 7, 40] {
+    for &samples in batches {
         let x: Vec<f64> = (0..samples * cols).map(|k| datum(5 * k)).collect();
         let mut batch = vec![0.25; samples * rows];
         dense_batch_add(&w, &x, &mut batch, samples);
         for (s, ys) in batch.chunks(rows).enumerate() {
             let mut alone = vec![0.25; rows];
             dense_batch_add(&w, &x[s * cols..(s + 1) * cols], &mut alone, 1);
-            assert_eq!(bits(&alone), bits(ys), "sample {s} of {samples}");
+            assert_eq!(
+                bits(&alone),
+                bits(ys),
+                "{rows} × {cols}: sample {s} of {samples}"
+            );
         }
     }
 }
