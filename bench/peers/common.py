@@ -58,14 +58,7 @@ def split_cifar_weights(theta):
     """theta = (W1 hidden x inputs, b1, W2 bottleneck x hidden, b2, W3 classes x bottleneck, b3),
     each W row-major: objective_zoo::MlpShape's layout."""
     p, h, b, c = CIFAR_INPUTS, CIFAR_HIDDEN, CIFAR_BOTTLENECK, CIFAR_CLASSES
-    shapes = [(h, p), (h,), (b, h), (b,), (c, b), (c,)]
-    out, at = [], 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        out.append(theta[at : at + size].reshape(shape))
-        at += size
-    assert at == theta.shape[0], "the CIFAR network's weights have the wrong size"
-    return out
+    return split_groups(theta, [(h, p), (h,), (b, h), (b,), (c, b), (c,)])
 
 
 def split_weights(theta):

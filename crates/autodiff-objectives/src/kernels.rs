@@ -260,16 +260,7 @@ where
     D: DualNum<Primitive = f64> + Copy + Mul<X, Output = D>,
     X: Copy + 'static,
 {
-    let shape = x
-        .len()
-        .checked_div(samples)
-        .zip(y.len().checked_div(samples))
-        .filter(|&(cols, rows)| {
-            cols * samples == x.len()
-                && rows * samples == y.len()
-                && rows.checked_mul(cols) == Some(w.len())
-        });
-    let Some((cols, rows)) = shape else {
+    let Some((cols, rows)) = batch_shape(w.len(), x.len(), y.len(), samples) else {
         y.fill(D::from(f64::NAN));
         return;
     };
@@ -355,6 +346,17 @@ where
     {
         matvec_add(w, xs, ys);
     }
+}
+
+/// The columns and rows of a dense layer applied to `samples` samples, from the lengths of W,
+/// the inputs and the outputs: `None` unless `samples` (≥ 1) divides both and W has
+/// rows · cols entries.
+pub(crate) fn batch_shape(w: usize, x: usize, y: usize, samples: usize) -> Option<(usize, usize)> {
+    x.checked_div(samples)
+        .zip(y.checked_div(samples))
+        .filter(|&(cols, rows)| {
+            cols * samples == x && rows * samples == y && rows.checked_mul(cols) == Some(w)
+        })
 }
 
 /// y = W·x for a row-major `y.len()` × `x.len()` matrix W: [`matvec_add`] from zero, i.e.

@@ -180,6 +180,15 @@ pub(crate) enum Bilinear {
     Conv(ConvDims),
 }
 
+/// One of a bilinear layer's two operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wrt {
+    /// The weights W.
+    W,
+    /// The input X.
+    X,
+}
+
 /// A matrix in a slice: entry (i, j) at `i·rs + j·cs`.
 #[derive(Clone, Copy)]
 struct Mat<'a> {
@@ -335,69 +344,65 @@ impl Bilinear {
         }
     }
 
-    /// x̄ ← x̄ + (∂B(w, x)/∂x)ᵀ ȳ.
-    pub(crate) fn adjoint_x(
+    /// The adjoint of the operand `wrt`, added to `out`: x̄ ← x̄ + (∂B(w, x)/∂x)ᵀ ȳ with
+    /// `other` = w, or w̄ ← w̄ + (∂B(w, x)/∂w)ᵀ ȳ with `other` = x.
+    pub(crate) fn adjoint(
         &self,
-        w: &[f64],
+        wrt: Wrt,
+        other: &[f64],
         ybar: &[f64],
-        xbar: &mut [f64],
+        out: &mut [f64],
         scratch: &mut Vec<f64>,
     ) {
-        match *self {
-            Bilinear::Dense {
-                samples,
-                rows,
-                cols,
-            } => gemm(
-                xbar,
+        match (*self, wrt) {
+            (
+                Bilinear::Dense {
+                    samples,
+                    rows,
+                    cols,
+                },
+                Wrt::X,
+            ) => gemm(
+                out,
                 Mat::row_major(ybar, samples, rows),
-                Mat::row_major(w, rows, cols),
+                Mat::row_major(other, rows, cols),
                 1.0,
             ),
-            Bilinear::Conv(d) => {
+            (
+                Bilinear::Dense {
+                    samples,
+                    rows,
+                    cols,
+                },
+                Wrt::W,
+            ) => gemm(
+                out,
+                Mat::row_major(ybar, samples, rows).t(),
+                Mat::row_major(other, samples, cols),
+                1.0,
+            ),
+            (Bilinear::Conv(d), Wrt::X) => {
                 let (patch, plane) = (d.cin * d.k * d.k, d.ho * d.wo);
-                let kernel_t = Mat::row_major(w, d.cout, patch).t();
+                let kernel_t = Mat::row_major(other, d.cout, patch).t();
                 scratch.clear();
                 scratch.resize(patch * plane, 0.0);
                 for (yn, xn) in ybar
                     .chunks_exact(d.cout * plane)
-                    .zip(xbar.chunks_exact_mut(d.cin * d.h * d.w))
+                    .zip(out.chunks_exact_mut(d.cin * d.h * d.w))
                 {
                     gemm(scratch, kernel_t, Mat::row_major(yn, d.cout, plane), 0.0);
                     d.col2im_add(scratch, xn);
                 }
             }
-        }
-    }
-
-    /// w̄ ← w̄ + (∂B(w, x)/∂w)ᵀ ȳ.
-    pub(crate) fn adjoint_w(
-        &self,
-        ybar: &[f64],
-        x: &[f64],
-        wbar: &mut [f64],
-        scratch: &mut Vec<f64>,
-    ) {
-        match *self {
-            Bilinear::Dense {
-                samples,
-                rows,
-                cols,
-            } => gemm(
-                wbar,
-                Mat::row_major(ybar, samples, rows).t(),
-                Mat::row_major(x, samples, cols),
-                1.0,
-            ),
-            Bilinear::Conv(d) => {
+            (Bilinear::Conv(d), Wrt::W) => {
                 let (patch, plane) = (d.cin * d.k * d.k, d.ho * d.wo);
-                for (xn, yn) in x
+                for (xn, yn) in other
                     .chunks_exact(d.cin * d.h * d.w)
                     .zip(ybar.chunks_exact(d.cout * plane))
                 {
                     d.im2col(xn, scratch);
                     gemm(
-                        wbar,
+                        out,
                         Mat::row_major(yn, d.cout, plane),
                         Mat::row_major(scratch, patch, plane).t(),
                         1.0,
@@ -635,16 +640,7 @@ where
     D: DualNum<Primitive = f64> + Copy + Mul<X, Output = D>,
     X: Copy + 'static,
 {
-    let shape = x
-        .len()
-        .checked_div(samples)
-        .zip(y.len().checked_div(samples))
-        .filter(|&(cols, rows)| {
-            cols * samples == x.len()
-                && rows * samples == y.len()
-                && rows.checked_mul(cols) == Some(w.len())
-        });
-    match shape {
+    match crate::kernels::batch_shape(w.len(), x.len(), y.len(), samples) {
         Some((cols, rows)) => apply(
             Bilinear::Dense {
                 samples,

@@ -36,6 +36,7 @@
 //! | [`ReviewMlp`] dense–sigmoid–dropout–dense–dense–softmax classifier on labelled data | [`MlpShape::n_params`] | none known (a finite sum for SGD/PSGD; [`mlp_loss`] is the plain generic function) |
 
 mod classic;
+mod labeled;
 mod matrix_factorization;
 mod mlp;
 mod neural_net;

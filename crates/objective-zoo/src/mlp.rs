@@ -2,11 +2,18 @@
 //! plain generic function and as a [`FiniteSum`] over a labelled data set.
 
 use crate::ZooError;
-use autodiff_objectives::seeded::SplitMix64;
+use crate::labeled::{Group, Labeled, Names, at_least, glorot};
 use autodiff_objectives::{DualNum, FiniteSum, Objective, dense_batch_add};
 use nalgebra::DVector;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How [`ReviewMlp`] names its arguments in errors.
+const NAMES: Names = Names {
+    samples: "ReviewMlp samples",
+    shape: "ReviewMlp inputs (samples × inputs, row-major)",
+    inputs: "ReviewMlp inputs",
+    label: "ReviewMlp label (must be < classes)",
+    block: "ReviewMlp images per block",
+};
 
 /// The layer sizes of [`mlp_logits`]: p inputs → h sigmoid units (then dropout) → b linear
 /// units → c linear outputs (the logits of a softmax).
@@ -102,21 +109,12 @@ impl MlpShape {
         [w1, b1, w2, b2, w3, b3]
     }
     fn check(&self) -> Result<(), ZooError> {
-        for (objective, got, min) in [
+        at_least(&[
             ("ReviewMlp inputs", self.inputs, 1),
             ("ReviewMlp hidden units", self.hidden, 1),
             ("ReviewMlp bottleneck units", self.bottleneck, 1),
             ("ReviewMlp classes", self.classes, 2),
-        ] {
-            if got < min {
-                return Err(ZooError::DimensionTooSmall {
-                    objective,
-                    min,
-                    got,
-                });
-            }
-        }
-        Ok(())
+        ])
     }
 
     /// Glorot-uniform initialization (Glorot, Bengio 2010): each weight of a layer with fan-in
@@ -132,20 +130,14 @@ impl MlpShape {
     /// assert!(theta.iter().take(64 * 32).all(|w| w.abs() <= (6.0f64 / 96.0).sqrt()));
     /// ```
     pub fn glorot_init(&self, seed: u64) -> DVector<f64> {
-        let mut rng = SplitMix64::new(seed);
-        let [w1, b1, w2, b2, w3, b3] = self.offsets();
-        let mut theta = DVector::zeros(self.n_params());
-        for (start, end, fan_in, fan_out) in [
-            (w1, b1, self.inputs, self.hidden),
-            (w2, b2, self.hidden, self.bottleneck),
-            (w3, b3, self.bottleneck, self.classes),
-        ] {
-            let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-            for k in start..end {
-                theta[k] = a * (2.0 * rng.uniform() - 1.0);
-            }
-        }
-        theta
+        let (p, h, b, c) = (self.inputs, self.hidden, self.bottleneck, self.classes);
+        let group = |fan_in: usize, fan_out: usize| Group {
+            weights: fan_in * fan_out,
+            biases: fan_out,
+            fan_in,
+            fan_out,
+        };
+        glorot(&[group(p, h), group(h, b), group(b, c)], seed)
     }
 }
 
@@ -315,10 +307,6 @@ struct Dropout {
     seed: u64,
 }
 
-fn mix(z: u64) -> u64 {
-    SplitMix64::new(z).next_u64()
-}
-
 /// Accuracy and mean loss of a network on its data set (dropout off).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {
@@ -360,25 +348,18 @@ pub struct Metrics {
 #[derive(Debug)]
 pub struct ReviewMlp {
     shape: MlpShape,
-    inputs: Arc<[f64]>,
-    labels: Arc<[u8]>,
+    data: Labeled,
     loss: Loss,
     dropout: Option<Dropout>,
-    step: AtomicU64,
-    /// Images per block if the user chose it ([`ReviewMlp::with_terms_per_block`]).
-    block: Option<usize>,
 }
 
 impl Clone for ReviewMlp {
     fn clone(&self) -> Self {
         ReviewMlp {
             shape: self.shape,
-            inputs: Arc::clone(&self.inputs),
-            labels: Arc::clone(&self.labels),
+            data: self.data.clone(),
             loss: self.loss,
             dropout: self.dropout,
-            step: AtomicU64::new(self.step()),
-            block: self.block,
         }
     }
 }
@@ -399,41 +380,12 @@ impl ReviewMlp {
         loss: Loss,
     ) -> Result<Self, ZooError> {
         shape.check()?;
-        if labels.is_empty() {
-            return Err(ZooError::DimensionTooSmall {
-                objective: "ReviewMlp samples",
-                min: 1,
-                got: 0,
-            });
-        }
-        let expected = labels.len().saturating_mul(shape.inputs);
-        if inputs.len() != expected {
-            return Err(ZooError::DimensionMismatch {
-                what: "ReviewMlp inputs (samples × inputs, row-major)",
-                expected,
-                got: inputs.len(),
-            });
-        }
-        ZooError::check_finite("ReviewMlp inputs", inputs.as_slice())?;
-        if let Some((index, _)) = labels
-            .iter()
-            .enumerate()
-            .find(|&(_, &l)| usize::from(l) >= shape.classes)
-        {
-            return Err(ZooError::InvalidIndex {
-                what: "ReviewMlp label (must be < classes)",
-                index,
-                len: shape.classes,
-            });
-        }
+        let data = Labeled::new(NAMES, inputs, labels, shape.inputs, shape.classes)?;
         Ok(ReviewMlp {
             shape,
-            inputs: inputs.into(),
-            labels: labels.into(),
+            data,
             loss,
             dropout: None,
-            step: AtomicU64::new(0),
-            block: None,
         })
     }
 
@@ -453,14 +405,7 @@ impl ReviewMlp {
     /// # Errors
     /// [`ZooError::InvalidParameter`] if `k` is 0.
     pub fn block_terms(mut self, k: usize) -> Result<Self, ZooError> {
-        if k == 0 {
-            return Err(ZooError::InvalidParameter {
-                what: "ReviewMlp images per block",
-                requirement: "at least 1",
-                value: 0.0,
-            });
-        }
-        self.block = Some(k);
+        self.data.set_block(NAMES, k)?;
         Ok(self)
     }
 
@@ -505,12 +450,12 @@ impl ReviewMlp {
 
     /// The step whose dropout masks the terms use.
     pub fn step(&self) -> u64 {
-        self.step.load(Ordering::Relaxed)
+        self.data.step()
     }
 
     /// Sets the step whose dropout masks the terms use.
     pub fn set_step(&self, step: u64) {
-        self.step.store(step, Ordering::Relaxed);
+        self.data.set_step(step);
     }
 
     /// The layer sizes.
@@ -523,7 +468,7 @@ impl ReviewMlp {
     }
     /// n, the number of samples.
     pub fn n_samples(&self) -> usize {
-        self.labels.len()
+        self.data.len()
     }
     /// The dropout rate (0 without dropout).
     pub fn dropout_rate(&self) -> f64 {
@@ -532,7 +477,7 @@ impl ReviewMlp {
 
     fn sample(&self, i: usize) -> &[f64] {
         let p = self.shape.inputs;
-        &self.inputs[i * p..(i + 1) * p]
+        &self.data.inputs[i * p..(i + 1) * p]
     }
 
     /// The dropout scales kⱼ of term i at the current step, or `None` without dropout.
@@ -551,8 +496,7 @@ impl ReviewMlp {
     /// ```
     pub fn dropout_scales(&self, i: usize) -> Option<Vec<f64>> {
         let d = self.dropout?;
-        let key = mix(mix(mix(d.seed) ^ self.step()) ^ i as u64);
-        let mut rng = SplitMix64::new(key);
+        let mut rng = self.data.masks(d.seed, i);
         let kept = 1.0 / (1.0 - d.rate);
         Some(
             (0..self.shape.hidden)
@@ -577,7 +521,7 @@ impl ReviewMlp {
         ZooError::check_finite("ReviewMlp parameters", theta.as_slice())?;
         let (mut loss, mut correct) = (0.0, 0usize);
         for i in 0..self.n_samples() {
-            let label = usize::from(self.labels[i]);
+            let label = self.data.label(i);
             let logits = mlp_logits(&self.shape, theta.as_slice(), self.sample(i), None);
             let mut best = 0;
             for (k, &o) in logits.iter().enumerate() {
@@ -622,10 +566,6 @@ impl Objective for ReviewMlp {
 /// layers' outputs for that many samples are held at once.
 const SAMPLES_TOGETHER: usize = 128;
 
-/// Roughly how many tape nodes one block may take: 2²² ≈ 4.2·10⁶ (≈ 100 MB of gradient tape,
-/// ≈ 170 MB of HVP tape with the adjoints).
-const BLOCK_NODES: usize = 1 << 22;
-
 impl FiniteSum for ReviewMlp {
     fn n_terms(&self) -> usize {
         self.n_samples()
@@ -648,16 +588,12 @@ impl FiniteSum for ReviewMlp {
     /// # Ok::<(), objective_zoo::ZooError>(())
     /// ```
     fn terms_per_block(&self) -> usize {
-        if let Some(k) = self.block {
-            return k;
-        }
         let s = self.shape;
         let per_image = s.inputs / 3
             + 2 * (s.bottleneck * s.hidden + s.classes * s.bottleneck)
             + 10 * (s.hidden + s.bottleneck + s.classes)
             + 64;
-        let fit = (BLOCK_NODES / per_image).clamp(1, 1024);
-        1 << fit.ilog2()
+        self.data.terms_per_block(per_image)
     }
     /// The terms' losses, added in the order given — the value of the loop over
     /// [`eval_term`](FiniteSum::eval_term) to the bit — with each layer applied to up to 64
@@ -680,7 +616,7 @@ impl FiniteSum for ReviewMlp {
             let stored = chunk
                 .first()
                 .filter(|_| consecutive)
-                .and_then(|&first| self.inputs.get(first * p..(first + k) * p));
+                .and_then(|&first| self.data.inputs.get(first * p..(first + k) * p));
             let images = match stored {
                 Some(images) => images,
                 None => {
@@ -696,7 +632,7 @@ impl FiniteSum for ReviewMlp {
                 chunk.iter().map(|&i| self.dropout_scales(i)).collect();
             let logits = batch_logits(&s, x, images, &keeps);
             for (&i, o) in chunk.iter().zip(logits.chunks_exact(c)) {
-                sum += loss_of_logits(o, usize::from(self.labels[i]), self.loss);
+                sum += loss_of_logits(o, self.data.label(i), self.loss);
             }
         }
         sum
@@ -712,7 +648,7 @@ impl FiniteSum for ReviewMlp {
             &self.shape,
             x,
             self.sample(i),
-            usize::from(self.labels[i]),
+            self.data.label(i),
             keep.as_deref(),
             self.loss,
         )

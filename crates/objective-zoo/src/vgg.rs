@@ -3,16 +3,23 @@
 //! and a dense softmax layer, as a [`FiniteSum`] over a labelled data set.
 
 use crate::ZooError;
+use crate::labeled::{Group, Labeled, Names, at_least, glorot};
 use crate::mlp::loss_of_logits;
 use crate::mlp::{Loss, Metrics};
-use autodiff_objectives::seeded::SplitMix64;
 use autodiff_objectives::{
     Conv2d, DualNum, FiniteSum, Objective, Padding, conv2d_add, dense_batch_add, dropout,
     max_pool_2x2, relu,
 };
 use nalgebra::DVector;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How [`ReviewVgg`] names its arguments in errors.
+const NAMES: Names = Names {
+    samples: "ReviewVgg samples",
+    shape: "ReviewVgg inputs (images × channels × height × width)",
+    inputs: "ReviewVgg inputs",
+    label: "ReviewVgg label (must be < classes)",
+    block: "ReviewVgg images per block",
+};
 
 /// The dropout rates of the review's VGG3: after each of the three blocks, and after the
 /// dense ReLU layer.
@@ -158,7 +165,7 @@ impl VggShape {
     }
 
     fn check(&self) -> Result<(), ZooError> {
-        for (objective, got, min) in [
+        at_least(&[
             ("ReviewVgg channels", self.channels, 1),
             ("ReviewVgg height (three 2×2 pools)", self.height, 8),
             ("ReviewVgg width (three 2×2 pools)", self.width, 8),
@@ -169,16 +176,7 @@ impl VggShape {
             ),
             ("ReviewVgg dense units", self.dense, 1),
             ("ReviewVgg classes", self.classes, 2),
-        ] {
-            if got < min {
-                return Err(ZooError::DimensionTooSmall {
-                    objective,
-                    min,
-                    got,
-                });
-            }
-        }
-        Ok(())
+        ])
     }
 
     /// Glorot-uniform initialization (Glorot, Bengio 2010; Keras's default, which the review
@@ -195,24 +193,8 @@ impl VggShape {
     /// # Ok::<(), objective_zoo::ZooError>(())
     /// ```
     pub fn glorot_init(&self, seed: u64) -> DVector<f64> {
-        let mut rng = SplitMix64::new(seed);
-        let mut theta = Vec::with_capacity(self.n_params());
-        for g in self.layers() {
-            let a = (6.0 / (g.fan_in + g.fan_out) as f64).sqrt();
-            theta.extend((0..g.weights).map(|_| a * (2.0 * rng.uniform() - 1.0)));
-            theta.extend(std::iter::repeat_n(0.0, g.biases));
-        }
-        DVector::from_vec(theta)
+        glorot(&self.layers(), seed)
     }
-}
-
-/// One layer's parameters.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    weights: usize,
-    biases: usize,
-    fan_in: usize,
-    fan_out: usize,
 }
 
 /// The review's VGG3 on a labelled data set, as a [`FiniteSum`]: term i is the softmax
@@ -242,22 +224,16 @@ struct Group {
 #[derive(Debug)]
 pub struct ReviewVgg {
     shape: VggShape,
-    inputs: Arc<[f64]>,
-    labels: Arc<[u8]>,
+    data: Labeled,
     dropout: Option<u64>,
-    step: AtomicU64,
-    block: Option<usize>,
 }
 
 impl Clone for ReviewVgg {
     fn clone(&self) -> Self {
         ReviewVgg {
             shape: self.shape,
-            inputs: Arc::clone(&self.inputs),
-            labels: Arc::clone(&self.labels),
+            data: self.data.clone(),
             dropout: self.dropout,
-            step: AtomicU64::new(self.step()),
-            block: self.block,
         }
     }
 }
@@ -273,40 +249,11 @@ impl ReviewVgg {
     /// ≥ classes.
     pub fn new(shape: VggShape, inputs: Vec<f64>, labels: Vec<u8>) -> Result<Self, ZooError> {
         shape.check()?;
-        if labels.is_empty() {
-            return Err(ZooError::DimensionTooSmall {
-                objective: "ReviewVgg samples",
-                min: 1,
-                got: 0,
-            });
-        }
-        let expected = labels.len().saturating_mul(shape.pixels());
-        if inputs.len() != expected {
-            return Err(ZooError::DimensionMismatch {
-                what: "ReviewVgg inputs (images × channels × height × width)",
-                expected,
-                got: inputs.len(),
-            });
-        }
-        ZooError::check_finite("ReviewVgg inputs", inputs.as_slice())?;
-        if let Some((index, _)) = labels
-            .iter()
-            .enumerate()
-            .find(|&(_, &l)| usize::from(l) >= shape.classes)
-        {
-            return Err(ZooError::InvalidIndex {
-                what: "ReviewVgg label (must be < classes)",
-                index,
-                len: shape.classes,
-            });
-        }
+        let data = Labeled::new(NAMES, inputs, labels, shape.pixels(), shape.classes)?;
         Ok(ReviewVgg {
             shape,
-            inputs: inputs.into(),
-            labels: labels.into(),
+            data,
             dropout: None,
-            step: AtomicU64::new(0),
-            block: None,
         })
     }
 
@@ -329,25 +276,18 @@ impl ReviewVgg {
     /// # Errors
     /// [`ZooError::InvalidParameter`] if `k` is 0.
     pub fn block_terms(mut self, k: usize) -> Result<Self, ZooError> {
-        if k == 0 {
-            return Err(ZooError::InvalidParameter {
-                what: "ReviewVgg images per block",
-                requirement: "at least 1",
-                value: 0.0,
-            });
-        }
-        self.block = Some(k);
+        self.data.set_block(NAMES, k)?;
         Ok(self)
     }
 
     /// The step whose dropout masks the terms use.
     pub fn step(&self) -> u64 {
-        self.step.load(Ordering::Relaxed)
+        self.data.step()
     }
 
     /// Sets the step whose dropout masks the terms use.
     pub fn set_step(&self, step: u64) {
-        self.step.store(step, Ordering::Relaxed);
+        self.data.set_step(step);
     }
 
     /// The sizes.
@@ -357,15 +297,14 @@ impl ReviewVgg {
 
     /// n, the number of images.
     pub fn n_samples(&self) -> usize {
-        self.labels.len()
+        self.data.len()
     }
 
     /// Image i's dropout masks at the current step (`true`: kept), one per dropout layer in
     /// the network's order, or `None` without dropout.
     pub fn dropout_masks(&self, i: usize) -> Option<[Vec<bool>; 4]> {
         let seed = self.dropout?;
-        let mix = |z: u64| SplitMix64::new(z).next_u64();
-        let mut rng = SplitMix64::new(mix(mix(mix(seed) ^ self.step()) ^ i as u64));
+        let mut rng = self.data.masks(seed, i);
         let s = self.shape;
         let (mut h, mut w) = (s.height, s.width);
         let mut sizes = [0; 4];
@@ -389,7 +328,7 @@ impl ReviewVgg {
         let p = s.pixels();
         let images: Vec<f64> = chunk
             .iter()
-            .flat_map(|&i| &self.inputs[i * p..(i + 1) * p])
+            .flat_map(|&i| &self.data.inputs[i * p..(i + 1) * p])
             .copied()
             .collect();
         let masks: Vec<Option<[Vec<bool>; 4]>> =
@@ -476,7 +415,7 @@ impl ReviewVgg {
         for chunk in all.chunks(SAMPLES_TOGETHER) {
             let logits = plain.logits(chunk, theta.as_slice());
             for (&i, o) in chunk.iter().zip(logits.chunks_exact(self.shape.classes)) {
-                let label = usize::from(self.labels[i]);
+                let label = self.data.label(i);
                 let best = (0..o.len()).fold(0, |b, c| if o[c] > o[b] { c } else { b });
                 correct += usize::from(best == label);
                 loss += loss_of_logits(o, label, Loss::CrossEntropy);
@@ -492,9 +431,6 @@ impl ReviewVgg {
 
 /// How many images [`ReviewVgg`]'s sum of terms passes through the layers together.
 const SAMPLES_TOGETHER: usize = 32;
-
-/// Roughly how many tape nodes one block may take (as for [`ReviewMlp`](crate::ReviewMlp)).
-const BLOCK_NODES: usize = 1 << 22;
 
 impl Objective for ReviewVgg {
     /// The mean of the terms (with the current step's dropout masks, if any).
@@ -528,9 +464,6 @@ impl FiniteSum for ReviewVgg {
     /// # Ok::<(), objective_zoo::ZooError>(())
     /// ```
     fn terms_per_block(&self) -> usize {
-        if let Some(k) = self.block {
-            return k;
-        }
         let s = self.shape;
         let (mut h, mut w, mut per_image) = (s.height, s.width, 0);
         for &width in &s.widths {
@@ -538,8 +471,7 @@ impl FiniteSum for ReviewVgg {
             (h, w) = (h / 2, w / 2);
         }
         per_image += 2 * (s.dense * s.features() + s.classes * s.dense) + 64;
-        let fit = (BLOCK_NODES / per_image).clamp(1, 1024);
-        1 << fit.ilog2()
+        self.data.terms_per_block(per_image)
     }
     /// The terms' losses, added in the order given, with up to 32 images through the layers
     /// together; the loop over [`eval_term`](FiniteSum::eval_term) to the bit.
@@ -552,7 +484,7 @@ impl FiniteSum for ReviewVgg {
         for chunk in terms.chunks(SAMPLES_TOGETHER) {
             let logits = self.logits(chunk, x);
             for (&i, o) in chunk.iter().zip(logits.chunks_exact(c)) {
-                sum += loss_of_logits(o, usize::from(self.labels[i]), Loss::CrossEntropy);
+                sum += loss_of_logits(o, self.data.label(i), Loss::CrossEntropy);
             }
         }
         sum
@@ -563,6 +495,6 @@ impl FiniteSum for ReviewVgg {
             return D::from(f64::NAN);
         }
         let logits = self.logits(&[i], x);
-        loss_of_logits(&logits, usize::from(self.labels[i]), Loss::CrossEntropy)
+        loss_of_logits(&logits, self.data.label(i), Loss::CrossEntropy)
     }
 }

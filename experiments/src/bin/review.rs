@@ -311,46 +311,36 @@ trait Network: FiniteSum + Clone + Sync {
     fn groups(&self) -> Vec<(String, std::ops::Range<usize>)>;
 }
 
-impl Network for ReviewMlp {
-    fn masked(&self, seed: u64) -> Result<Self, Box<dyn Error>> {
-        Ok(self.clone().dropout(DROPOUT, seed)?)
-    }
-    fn plain(&self) -> Self {
-        self.without_dropout()
-    }
-    fn init(&self, seed: u64) -> DVector<f64> {
-        self.shape().glorot_init(seed)
-    }
-    fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>> {
-        Ok(self.metrics(x)?)
-    }
-    fn at_step(&self, step: u64) {
-        self.set_step(step);
-    }
-    fn groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
-        self.shape().parameter_groups()
-    }
+/// `Network` for the zoo's networks, whose methods have these names.
+macro_rules! network {
+    ($($net:ty => |$me:ident, $seed:ident| $masked:expr;)*) => {$(
+        impl Network for $net {
+            fn masked(&self, $seed: u64) -> Result<Self, Box<dyn Error>> {
+                let $me = self;
+                Ok($masked)
+            }
+            fn plain(&self) -> Self {
+                self.without_dropout()
+            }
+            fn init(&self, seed: u64) -> DVector<f64> {
+                self.shape().glorot_init(seed)
+            }
+            fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>> {
+                Ok(self.metrics(x)?)
+            }
+            fn at_step(&self, step: u64) {
+                self.set_step(step);
+            }
+            fn groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
+                self.shape().parameter_groups()
+            }
+        }
+    )*};
 }
 
-impl Network for ReviewVgg {
-    fn masked(&self, seed: u64) -> Result<Self, Box<dyn Error>> {
-        Ok(self.clone().dropout(seed))
-    }
-    fn plain(&self) -> Self {
-        self.without_dropout()
-    }
-    fn init(&self, seed: u64) -> DVector<f64> {
-        self.shape().glorot_init(seed)
-    }
-    fn measure(&self, x: &DVector<f64>) -> Result<Metrics, Box<dyn Error>> {
-        Ok(self.metrics(x)?)
-    }
-    fn at_step(&self, step: u64) {
-        self.set_step(step);
-    }
-    fn groups(&self) -> Vec<(String, std::ops::Range<usize>)> {
-        self.shape().parameter_groups()
-    }
+network! {
+    ReviewMlp => |net, seed| net.clone().dropout(DROPOUT, seed)?;
+    ReviewVgg => |net, seed| net.clone().dropout(seed);
 }
 
 #[allow(clippy::too_many_arguments)]

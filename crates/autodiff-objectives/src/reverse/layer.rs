@@ -21,7 +21,7 @@
 //! The payload is charged against the tape limit in node equivalents, as a dense block's is.
 
 use super::{Inputs, NO_PARENT, Node, Tape, TapeValue, Var};
-use crate::layers::Bilinear;
+use crate::layers::{Bilinear, Wrt};
 use std::any::{Any, TypeId};
 
 /// The marker in a node's second parent slot for the first output of a layer block: the
@@ -88,6 +88,9 @@ struct Scratch<T: TapeValue> {
     /// Real and derivative parts of outputs, adjoints, products.
     a: Vec<f64>,
     b: Vec<f64>,
+    /// An operand's adjoint, real and derivative parts.
+    gr: Vec<f64>,
+    ge: Vec<f64>,
     gemm: Vec<f64>,
 }
 
@@ -97,6 +100,8 @@ impl<T: TapeValue> Scratch<T> {
             init: Vec::new(),
             a: Vec::new(),
             b: Vec::new(),
+            gr: Vec::new(),
+            ge: Vec::new(),
             gemm: Vec::new(),
         }
     }
@@ -446,38 +451,29 @@ impl<T: TapeValue> Sweep<'_, T> {
             return;
         }
         let (ya, yb) = (std::mem::take(&mut s.a), std::mem::take(&mut s.b));
-        let (wr, we) = p.parts(h.w);
-        let (xr, xe) = p.parts(h.x);
         let dual = size_of::<T>() > size_of::<f64>();
-        // X̄ = (∂B/∂X)ᵀȳ: re from (W, ȳ), eps from (Ẇ, ȳ) and (W, ȳ̇).
-        if !matches!(h.x.deps, Deps::Constant) {
-            let (mut gr, mut ge) = (vec![0.0; h.x.len], Vec::new());
-            h.op.adjoint_x(wr, &ya, &mut gr, &mut s.gemm);
+        // Each recorded operand's adjoint (∂B/∂operand)ᵀȳ, the other operand O fixed: the real
+        // part from (O, ȳ), the derivative part from (Ȯ, ȳ) and (O, ȳ̇).
+        for (wrt, target, other) in [(Wrt::X, h.x, h.w), (Wrt::W, h.w, h.x)] {
+            if matches!(target.deps, Deps::Constant) {
+                continue;
+            }
+            let (or, oe) = p.parts(other);
+            let (gr, ge) = (&mut s.gr, &mut s.ge);
+            gr.clear();
+            gr.resize(target.len, 0.0);
+            h.op.adjoint(wrt, or, &ya, gr, &mut s.gemm);
+            ge.clear();
             if dual {
-                ge.resize(h.x.len, 0.0);
-                if let Some(we) = we {
-                    h.op.adjoint_x(we, &ya, &mut ge, &mut s.gemm);
+                ge.resize(target.len, 0.0);
+                if let Some(oe) = oe {
+                    h.op.adjoint(wrt, oe, &ya, ge, &mut s.gemm);
                 }
                 if ye {
-                    h.op.adjoint_x(wr, &yb, &mut ge, &mut s.gemm);
+                    h.op.adjoint(wrt, or, &yb, ge, &mut s.gemm);
                 }
             }
-            p.scatter(h.x, &gr, &ge, adj);
-        }
-        // W̄ = (∂B/∂W)ᵀȳ: re from (ȳ, X), eps from (ȳ̇, X) and (ȳ, Ẋ).
-        if !matches!(h.w.deps, Deps::Constant) {
-            let (mut gr, mut ge) = (vec![0.0; h.w.len], Vec::new());
-            h.op.adjoint_w(&ya, xr, &mut gr, &mut s.gemm);
-            if dual {
-                ge.resize(h.w.len, 0.0);
-                if ye {
-                    h.op.adjoint_w(&yb, xr, &mut ge, &mut s.gemm);
-                }
-                if let Some(xe) = xe {
-                    h.op.adjoint_w(&ya, xe, &mut ge, &mut s.gemm);
-                }
-            }
-            p.scatter(h.w, &gr, &ge, adj);
+            p.scatter(target, gr, ge, adj);
         }
         (s.a, s.b) = (ya, yb);
     }
