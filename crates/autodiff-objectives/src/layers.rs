@@ -577,7 +577,7 @@ where
 /// data (`X = f64`: the images). Put the bias in `output` beforehand (each channel's bias over
 /// its plane) to get the convolution plus bias. On the reverse tape the convolution is one
 /// block; its backward sweep is two GEMMs and a col2im per image. See the [module
-/// documentation](self) for how every number type gets the same value bits, and for bad shapes
+/// documentation](crate::layers) for how every number type gets the same value bits, and for bad shapes
 /// (every output NaN).
 ///
 /// ```
@@ -623,7 +623,7 @@ where
 /// (a batch of at most five samples is padded with zero rows so that it takes the GEMM's path
 /// too), so a finite sum can compute its terms together and keep the loop's value over its
 /// terms to the bit. See the
-/// [module documentation](self) for the number types and for bad shapes (every output NaN;
+/// [module documentation](crate::layers) for the number types and for bad shapes (every output NaN;
 /// also when `samples` is 0 or does not divide the lengths).
 ///
 /// ```

@@ -98,7 +98,7 @@ mod finite_sum;
 pub mod forward;
 pub mod hessian_at;
 mod kernels;
-mod layers;
+pub mod layers;
 mod local;
 mod number;
 mod objective;

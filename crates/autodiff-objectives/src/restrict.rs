@@ -9,12 +9,12 @@ use std::ops::Range;
 /// f restricted to the coordinates `range`, the others held at a base point x:
 /// g(y) = f(x₀ … x_{a−1}, y, x_b …) for `range` = a..b.
 ///
-/// Its gradient is the block ∇f(x)[a..b], and its Hessian the diagonal block ∇²f(x)[a..b, a..b]
+/// Its gradient is the block ∇f(x)\[a..b\], and its Hessian the diagonal block ∇²f(x)\[a..b, a..b\]
 /// — the Hessian of one layer with every other layer fixed — applied through the same HVPs
 /// (the fixed coordinates are constants, so a reverse-mode recording holds no input node for
 /// them). Every tool that takes an [`Objective`] then works on the block: gradients and HVPs,
 /// `hessian_at`, and the certifier's λ_min, `EigenSolver`, Hutchinson traces and SLQ densities
-/// (saddle-certify), at the point [`Restricted::point`] = x[a..b]. A block-wise objective stays
+/// (saddle-certify), at the point [`Restricted::point`] = x\[a..b\]. A block-wise objective stays
 /// block-wise (its [`blocks`](Objective::blocks) are forwarded), so a finite sum over a large
 /// data set is still differentiated one block at a time.
 ///
@@ -68,7 +68,7 @@ impl<'a, O: Objective> Restricted<'a, O> {
         self.range.clone()
     }
 
-    /// x[range]: the base point in the block's coordinates.
+    /// x\[range\]: the base point in the block's coordinates.
     pub fn point(&self) -> DVector<f64> {
         DVector::from_column_slice(&self.base[self.range.clone()])
     }
