@@ -48,7 +48,7 @@ use crate::reverse;
 use nalgebra::{DMatrixView, DMatrixViewMut};
 use num_dual::{Dual64, DualNum};
 use std::any::{Any, TypeId};
-use std::ops::Mul;
+use std::ops::{Mul, Range};
 
 /// The padding of a stride-1 convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -473,43 +473,44 @@ impl ConvDims {
         (lo, hi)
     }
 
+    /// Every run of one patch row that lies inside the image: `f(tap, in_image, in_row)`
+    /// with the run's indices in one image and in row `tap` = (c, p, q) of the im2col
+    /// matrix (the rest of the row is padding).
+    fn runs(&self, mut f: impl FnMut(usize, Range<usize>, Range<usize>)) {
+        for tap in 0..self.cin * self.k * self.k {
+            let c = tap / (self.k * self.k);
+            let (p, q) = ((tap / self.k) % self.k, tap % self.k);
+            let (i0, i1) = self.valid(p, self.ho, self.h);
+            let (j0, j1) = self.valid(q, self.wo, self.w);
+            for i in i0..i1 {
+                let src = (c * self.h + i + p - self.pad) * self.w + j0 + q - self.pad;
+                f(
+                    tap,
+                    src..src + (j1 - j0),
+                    i * self.wo + j0..i * self.wo + j1,
+                );
+            }
+        }
+    }
+
     /// The patches of one image as a (cin·k²) × (ho·wo) row-major matrix in `cols`.
     fn im2col(&self, x: &[f64], cols: &mut Vec<f64>) {
         let plane = self.ho * self.wo;
         cols.clear();
         cols.resize(self.cin * self.k * self.k * plane, 0.0);
-        for (tap, row) in cols.chunks_exact_mut(plane).enumerate() {
-            let c = tap / (self.k * self.k);
-            let (p, q) = ((tap / self.k) % self.k, tap % self.k);
-            let (i0, i1) = self.valid(p, self.ho, self.h);
-            let (j0, j1) = self.valid(q, self.wo, self.w);
-            for i in i0..i1 {
-                let r = i + p - self.pad;
-                let src = (c * self.h + r) * self.w + j0 + q - self.pad;
-                row[i * self.wo + j0..i * self.wo + j1].copy_from_slice(&x[src..src + (j1 - j0)]);
-            }
-        }
+        self.runs(|tap, image, row| {
+            cols[tap * plane..][row].copy_from_slice(&x[image]);
+        });
     }
 
     /// x ← x + col2im(cols): the adjoint of [`ConvDims::im2col`].
     fn col2im_add(&self, cols: &[f64], x: &mut [f64]) {
         let plane = self.ho * self.wo;
-        for (tap, row) in cols.chunks_exact(plane).enumerate() {
-            let c = tap / (self.k * self.k);
-            let (p, q) = ((tap / self.k) % self.k, tap % self.k);
-            let (i0, i1) = self.valid(p, self.ho, self.h);
-            let (j0, j1) = self.valid(q, self.wo, self.w);
-            for i in i0..i1 {
-                let r = i + p - self.pad;
-                let dst = (c * self.h + r) * self.w + j0 + q - self.pad;
-                for (a, &b) in x[dst..dst + (j1 - j0)]
-                    .iter_mut()
-                    .zip(&row[i * self.wo + j0..i * self.wo + j1])
-                {
-                    *a += b;
-                }
+        self.runs(|tap, image, row| {
+            for (a, &b) in x[image].iter_mut().zip(&cols[tap * plane..][row]) {
+                *a += b;
             }
-        }
+        });
     }
 }
 
