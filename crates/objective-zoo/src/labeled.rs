@@ -11,6 +11,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// (≈ 100 MB of gradient tape, ≈ 170 MB of HVP tape with the adjoints).
 pub(crate) const BLOCK_NODES: usize = 1 << 22;
 
+/// `Objective` for a network that is a finite sum of its samples' losses: f is the mean of
+/// every term (with the current step's dropout masks, if any), summed in index order by
+/// [`sum_terms`](autodiff_objectives::FiniteSum::sum_terms), its dimension the shape's
+/// parameter count, and a full-training-set gradient or HVP records one block of
+/// `terms_per_block` images at a time.
+macro_rules! mean_of_terms {
+    ($net:ty) => {
+        impl autodiff_objectives::Objective for $net {
+            fn eval<D: autodiff_objectives::DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+                let all: Vec<usize> = (0..self.n_samples()).collect();
+                self.sum_terms(&all, x) / self.n_samples() as f64
+            }
+            fn dim(&self) -> Option<usize> {
+                Some(self.shape().n_params())
+            }
+            autodiff_objectives::finite_sum_blocks!();
+        }
+    };
+}
+pub(crate) use mean_of_terms;
+
 /// How a network names its arguments in errors.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Names {

@@ -2,8 +2,8 @@
 //! plain generic function and as a [`FiniteSum`] over a labelled data set.
 
 use crate::ZooError;
-use crate::labeled::{Group, Labeled, Names, at_least, glorot};
-use autodiff_objectives::{DualNum, FiniteSum, Objective, dense_batch_add};
+use crate::labeled::{Group, Labeled, Names, at_least, glorot, mean_of_terms};
+use autodiff_objectives::{DualNum, FiniteSum, dense_batch_add};
 use nalgebra::DVector;
 
 /// How [`ReviewMlp`] names its arguments in errors.
@@ -547,20 +547,7 @@ impl ReviewMlp {
     }
 }
 
-impl Objective for ReviewMlp {
-    /// The mean of the terms (with the current step's dropout masks, if any), summed in index
-    /// order by [`sum_terms`](FiniteSum::sum_terms).
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        let all: Vec<usize> = (0..self.n_samples()).collect();
-        self.sum_terms(&all, x) / self.n_samples() as f64
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(self.shape.n_params())
-    }
-    // Block by block: a full-training-set gradient or HVP records one block of
-    // `terms_per_block` images at a time.
-    autodiff_objectives::finite_sum_blocks!();
-}
+mean_of_terms!(ReviewMlp);
 
 /// How many samples [`ReviewMlp`]'s sum of terms passes through each layer together: the
 /// layers' outputs for that many samples are held at once.

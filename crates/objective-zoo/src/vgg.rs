@@ -3,12 +3,11 @@
 //! and a dense softmax layer, as a [`FiniteSum`] over a labelled data set.
 
 use crate::ZooError;
-use crate::labeled::{Group, Labeled, Names, at_least, glorot};
+use crate::labeled::{Group, Labeled, Names, at_least, glorot, mean_of_terms};
 use crate::mlp::loss_of_logits;
 use crate::mlp::{Loss, Metrics};
 use autodiff_objectives::{
-    Conv2d, DualNum, FiniteSum, Objective, Padding, conv2d_add, dense_batch_add, dropout,
-    max_pool_2x2, relu,
+    Conv2d, DualNum, FiniteSum, Padding, conv2d_add, dense_batch_add, dropout, max_pool_2x2, relu,
 };
 use nalgebra::DVector;
 
@@ -432,17 +431,7 @@ impl ReviewVgg {
 /// How many images [`ReviewVgg`]'s sum of terms passes through the layers together.
 const SAMPLES_TOGETHER: usize = 32;
 
-impl Objective for ReviewVgg {
-    /// The mean of the terms (with the current step's dropout masks, if any).
-    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
-        let all: Vec<usize> = (0..self.n_samples()).collect();
-        self.sum_terms(&all, x) / self.n_samples() as f64
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(self.shape.n_params())
-    }
-    autodiff_objectives::finite_sum_blocks!();
-}
+mean_of_terms!(ReviewVgg);
 
 impl FiniteSum for ReviewVgg {
     fn n_terms(&self) -> usize {
