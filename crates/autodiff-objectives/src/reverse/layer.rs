@@ -36,16 +36,16 @@ enum Deps {
     Constant,
     /// The recording's input nodes `base ..` (partial 1).
     Inputs(u32),
-    /// A node per entry in [`Layers::nodes`] from `nodes`, with partials in
-    /// [`Layers::partials`] from `partials` (`None`: all exactly 1).
+    /// A node per entry in [`Payload::nodes`] from `nodes`, with partials in
+    /// [`Payload::partials`] from `partials` (`None`: all exactly 1).
     Listed {
         nodes: usize,
         partials: Option<usize>,
     },
 }
 
-/// One operand of a block: `len` values from `re` (and `eps`) in [`Layers::re`] (and
-/// [`Layers::eps`]), and what the entries depend on.
+/// One operand of a block: `len` values from `re` (and `eps`) in [`Payload::re`] (and
+/// [`Payload::eps`]), and what the entries depend on.
 #[derive(Clone, Copy, Debug)]
 struct Operand {
     len: usize,
