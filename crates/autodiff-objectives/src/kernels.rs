@@ -138,6 +138,7 @@ where
     {
         return;
     }
+    crate::hessian_at::kernel_met::<D>();
     if cols == 0 {
         return;
     }
@@ -274,6 +275,7 @@ where
     {
         return;
     }
+    crate::hessian_at::kernel_met::<D>();
     // Not on a tape: four samples per pass over W, sixteen sums at a time (four rows of W for
     // the four samples), each output summed in the loop's order (the same values as sample by
     // sample; W read a quarter as often).

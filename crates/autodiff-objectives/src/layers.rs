@@ -550,6 +550,7 @@ where
     {
         return;
     }
+    crate::hessian_at::kernel_met::<D>();
     let Some(xv) = x.iter().map(real_of::<D, X>).collect::<Option<Vec<f64>>>() else {
         // X is neither f64 nor D: nothing to multiply as f64.
         y.fill(D::from(f64::NAN));

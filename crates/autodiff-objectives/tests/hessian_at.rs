@@ -5,8 +5,8 @@
 
 use autodiff_objectives::reverse::with_tape_limit;
 use autodiff_objectives::{
-    DualNum, EvalError, FiniteSum, Objective, finite_sum_blocks, gradient, hessian_at,
-    hessian_at_with_budget, hvp, objective,
+    DualNum, EvalError, FiniteSum, Objective, finite_sum_blocks, gradient, hessian, hessian_at,
+    hessian_at_with_budget, hvp, matvec_add, objective,
 };
 use nalgebra::{DMatrix, DVector};
 use objective_zoo::{
@@ -203,10 +203,63 @@ fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
     let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
     let theta = shape.glorot_init(3);
     let h = hessian_at(&net, &theta).expect("records");
+    // Written with the layer kernels: every block is applied on the reverse HVP tape (which
+    // records each layer as a block), none is kept as a node per multiply-add.
+    let s = h.stats();
+    assert!(s.blocks >= 1, "{s:?}");
+    assert_eq!(
+        (
+            s.kernel_blocks,
+            s.rerecorded_blocks,
+            s.recorded_blocks,
+            s.nodes
+        ),
+        (s.blocks, s.blocks, 0, 0),
+        "{s:?}"
+    );
+    let (fx, g) = gradient(&net, &theta).expect("finite");
+    assert!((h.value() - fx).abs() <= 1e-13 * fx.abs());
+    assert!(close(h.gradient(), &g, 1e-13));
     for seed in 0..2 {
         let v = vector(theta.len(), seed);
         let want = hvp(&net, &theta, &v).expect("finite");
         assert!(close(&h.apply(&v).expect("finite"), &want, 1e-13));
+    }
+}
+
+/// One dense layer through `matvec_add`, then tanh and a square.
+fn kernel_layer<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let mut y = [D::from(0.5), D::from(-0.25)];
+    matvec_add(&x[..4], &x[4..], &mut y);
+    y.iter().map(|&v| v.tanh() * v.tanh()).sum::<D>() + x[0] * x[5]
+}
+
+#[test]
+fn a_block_with_a_layer_kernel_is_not_kept_and_matches_hvp_and_finite_differences() {
+    let f = objective!(kernel_layer, 6);
+    let x = DVector::from_vec(vec![0.3, -0.7, 0.2, 0.9, -0.4, 1.1]);
+    let h = hessian_at(&f, &x).expect("records");
+    let s = h.stats();
+    assert_eq!(
+        (s.blocks, s.kernel_blocks, s.rerecorded_blocks, s.nodes),
+        (1, 1, 1, 0)
+    );
+    let dense = hessian(&f, &x).expect("finite");
+    for j in 0..6 {
+        let e = DVector::from_fn(6, |i, _| if i == j { 1.0 } else { 0.0 });
+        let col = h.apply(&e).expect("finite");
+        assert!(
+            close(&col, &dense.column(j).into_owned(), 1e-13),
+            "column {j}"
+        );
+        // Central differences of the gradient.
+        let t = 1e-5;
+        let gp = gradient(&f, &(&x + &e * t)).expect("finite").1;
+        let gm = gradient(&f, &(&x - &e * t)).expect("finite").1;
+        assert!(
+            close(&col, &((gp - gm) / (2.0 * t)), 1e-7),
+            "column {j} vs differences"
+        );
     }
 }
 

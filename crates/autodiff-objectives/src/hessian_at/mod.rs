@@ -43,10 +43,18 @@
 //! products at one point, after checking they agree with `hvp` to 1e-13; 2-core AMD EPYC, load
 //! average up to 1.35; see docs/benchmarks.md): recording once and applying 50 times is 1.1–1.9× faster than 50 calls of
 //! [`hvp`](crate::hvp) on Rosenbrock and the trigonometric objective (d = 10³ … 10⁵);
-//! [`apply_many`](HessianAt::apply_many) costs 0.4–0.95× of `apply` per vector. On
-//! networks written with the dense kernels ([`matvec_add_batch`](crate::matvec_add_batch)) it
-//! is 9× *slower*: the recording has a node per multiply-add, where the reverse tape records a
-//! layer as one block. Until the recording has such blocks, prefer [`hvp`](crate::hvp) there.
+//! [`apply_many`](HessianAt::apply_many) costs 0.4–0.95× of `apply` per vector.
+//!
+//! # Layer kernels
+//!
+//! The recording has no blocks for the layer kernels ([`matvec_add`](crate::matvec_add),
+//! [`matvec_add_batch`](crate::matvec_add_batch), [`dense_batch_add`](crate::dense_batch_add),
+//! [`conv2d_add`](crate::conv2d_add)): it would keep a node per multiply-add, and was measured
+//! 9× slower than [`hvp`](crate::hvp) on a network so recorded. A block that calls one is
+//! therefore not kept: it is recorded again on every apply on the reverse HVP tape, which
+//! applies each layer as a few matrix products — the cost of [`hvp`](crate::hvp), never
+//! more — and [`HessianAtStats::kernel_blocks`] counts it. Once one block of a finite sum has
+//! met a kernel, the blocks after it are not tried.
 //!
 //! # Finite sums
 //!
@@ -64,12 +72,13 @@ mod record;
 mod sweep;
 
 pub use record::Rec;
+pub(crate) use record::kernel_met;
 
 use crate::error::{check_input, check_value, first_non_finite};
 use crate::{EvalCounts, EvalError, Objective};
 use nalgebra::{DMatrix, DVector};
 use std::cell::{Cell, RefCell};
-use sweep::Tape;
+use sweep::{NotKept, Tape};
 
 /// The memory the recordings of one [`HessianAt`] may hold by default: 1 GiB (about 20
 /// million operations at 56 bytes each, node and adjoint).
@@ -82,8 +91,14 @@ pub struct HessianAtStats {
     pub blocks: usize,
     /// Blocks whose recording is kept: applied without running the objective.
     pub recorded_blocks: usize,
-    /// Blocks beyond the memory budget: recorded again on every apply.
+    /// Blocks recorded again on every apply: beyond the memory budget, or written with the
+    /// layer kernels (`kernel_blocks`).
     pub rerecorded_blocks: usize,
+    /// Of `rerecorded_blocks`, those recorded again because they use a kernel the reverse HVP
+    /// tape records as a block ([`matvec_add`](crate::matvec_add),
+    /// [`matvec_add_batch`](crate::matvec_add_batch), [`dense_batch_add`](crate::dense_batch_add),
+    /// [`conv2d_add`](crate::conv2d_add)).
+    pub kernel_blocks: usize,
     /// Nodes kept, over all kept recordings.
     pub nodes: usize,
     /// Bytes kept (nodes and their adjoints).
@@ -202,13 +217,21 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
         ..HessianAtStats::default()
     };
     let tape_limit = crate::reverse::tape_limit();
+    // Once a block has met a layer kernel, the blocks after it (the same code on other data)
+    // are not tried.
+    let mut kernels = false;
     for b in 0..blocks {
         let block = (blocks > 1).then_some(b);
         // The nodes that still fit the budget (each keeps its adjoint; the inputs' adjoints
         // are 8 bytes each more).
         let room = budget.saturating_sub(stats.bytes).saturating_sub(d * 8) / sweep::NODE_BYTES;
-        match Tape::record(f, block, x.as_slice(), room.min(tape_limit)) {
-            Some(tape) => {
+        let recorded = if kernels {
+            Err(NotKept::Kernel)
+        } else {
+            Tape::record(f, block, x.as_slice(), room.min(tape_limit))
+        };
+        match recorded {
+            Ok(tape) => {
                 value += tape.value();
                 tape.add_gradient(gradient.as_mut_slice());
                 stats.recorded_blocks += 1;
@@ -216,15 +239,20 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
                 stats.bytes += tape.bytes();
                 pieces.push(Piece::Kept(tape));
             }
-            None if room < tape_limit => {
-                // Past the budget: this block is recorded again on every apply.
+            Err(why) if why == NotKept::Kernel || room < tape_limit => {
+                // Past the budget, or written with the layer kernels: this block is recorded
+                // again on every apply.
                 let (fb, gb) = rerecorded_gradient(f, block, x.as_slice())?;
                 value += fb;
                 gradient += DVector::from_vec(gb);
                 stats.rerecorded_blocks += 1;
+                if why == NotKept::Kernel {
+                    kernels = true;
+                    stats.kernel_blocks += 1;
+                }
                 pieces.push(Piece::Rerecorded(block));
             }
-            None => return Err(EvalError::TapeLimitExceeded { limit: tape_limit }),
+            Err(_) => return Err(EvalError::TapeLimitExceeded { limit: tape_limit }),
         }
     }
     check_value(value)?;

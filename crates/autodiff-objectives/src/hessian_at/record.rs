@@ -4,6 +4,7 @@
 use crate::local::{self, times};
 use num_dual::DualStruct;
 use num_traits::{One, Signed, Zero};
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::fmt;
 use std::iter::{Product, Sum};
@@ -25,13 +26,15 @@ pub(crate) struct Node {
 }
 
 /// What one recording holds: the number of inputs (indices `0..inputs`) and the nodes (index
-/// `inputs + k` for the k-th), and whether it stopped at its node limit.
+/// `inputs + k` for the k-th), whether it stopped at its node limit, and whether it met a
+/// kernel that the reverse tape records as a block ([`kernel_met`]).
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
     pub(crate) inputs: u32,
     pub(crate) nodes: Vec<Node>,
     pub(crate) limit: usize,
     pub(crate) overflowed: bool,
+    pub(crate) kernel: bool,
 }
 
 thread_local! {
@@ -59,6 +62,7 @@ pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) 
             nodes: Vec::new(),
             limit,
             overflowed: false,
+            kernel: false,
         });
     });
     let guard = Guard;
@@ -75,6 +79,24 @@ pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) 
         .with(|r| r.borrow_mut().pop())
         .unwrap_or_default();
     (recorded, y)
+}
+
+/// Called by the kernels that the reverse tapes record as one block (the dense layers and
+/// convolutions of [`crate::kernels`] and [`crate::layers`]) with their number type: if it is
+/// [`Rec`], the innermost recording is abandoned — it would hold a node per multiply-add, and
+/// the reverse HVP tape applies such a block as a few matrix products — and the rest of the
+/// evaluation records nothing. Returns whether it was.
+pub(crate) fn kernel_met<D: 'static>() -> bool {
+    if TypeId::of::<D>() != TypeId::of::<Rec>() {
+        return false;
+    }
+    RECORDINGS.with(|r| {
+        if let Some(rec) = r.borrow_mut().last_mut() {
+            rec.kernel = true;
+            rec.limit = 0;
+        }
+    });
+    true
 }
 
 /// Appends a node to the innermost recording; its index, or [`NONE`] (a constant) past the

@@ -27,6 +27,15 @@ fn mul<const GUARD: bool>(f: f64, e: f64) -> f64 {
     if GUARD { times(f, e) } else { f * e }
 }
 
+/// Why a recording was not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotKept {
+    /// It needed more nodes than its limit.
+    Limit,
+    /// It met a kernel that the reverse tapes record as a block (see `record::kernel_met`).
+    Kernel,
+}
+
 /// f (or one block of it) recorded at x: the nodes, f's node, its value, and the adjoint
 /// ∂f/∂(node) of every input and node.
 pub(crate) struct Tape {
@@ -40,20 +49,23 @@ pub(crate) struct Tape {
 }
 
 impl Tape {
-    /// Records `f` (block `block`, or all of it) at `x` with at most `limit` nodes; `None` if
-    /// it needs more.
+    /// Records `f` (block `block`, or all of it) at `x` with at most `limit` nodes; or why
+    /// not.
     pub(crate) fn record<O: Objective>(
         f: &O,
         block: Option<usize>,
         x: &[f64],
         limit: usize,
-    ) -> Option<Tape> {
+    ) -> Result<Tape, NotKept> {
         let (recorded, y) = record::record(x, limit, |xs| match block {
             Some(b) => f.eval_block(b, xs),
             None => f.eval(xs),
         });
+        if recorded.kernel {
+            return Err(NotKept::Kernel);
+        }
         if recorded.overflowed {
-            return None;
+            return Err(NotKept::Limit);
         }
         let mut tape = Tape {
             inputs: x.len(),
@@ -68,7 +80,7 @@ impl Tape {
             .iter()
             .all(|n| n.d1.iter().chain(&n.d2).all(|v| v.is_finite()));
         tape.adjoints = tape.sweep_adjoints();
-        Some(tape)
+        Ok(tape)
     }
 
     /// One reverse sweep: ∂f/∂(every input and node).
