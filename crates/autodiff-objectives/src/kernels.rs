@@ -138,8 +138,18 @@ where
     {
         return;
     }
-    crate::hessian_at::kernel_met::<D>();
     if cols == 0 {
+        return;
+    }
+    if crate::hessian_at::kernel_met::<D>() {
+        // An abandoned Hessian recording: only the values matter (constants from here on).
+        for (yi, row) in y.iter_mut().zip(w.chunks_exact(cols)) {
+            let s = row
+                .iter()
+                .zip(x)
+                .fold(yi.re(), |s, (a, &b)| s + a.re() * (D::from(1.0) * b).re());
+            *yi = D::from(s);
+        }
         return;
     }
     // Four rows at a time, each summed in the loop's order: the same values, with the
@@ -275,7 +285,13 @@ where
     {
         return;
     }
-    crate::hessian_at::kernel_met::<D>();
+    if crate::hessian_at::kernel_met::<D>() {
+        // An abandoned Hessian recording: the values, sample by sample.
+        for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
+            matvec_add(w, xs, ys);
+        }
+        return;
+    }
     // Not on a tape: four samples per pass over W, sixteen sums at a time (four rows of W for
     // the four samples), each output summed in the loop's order (the same values as sample by
     // sample; W read a quarter as often).
