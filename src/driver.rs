@@ -473,6 +473,9 @@ impl fmt::Display for CertifiedRun {
         if c.third_order > 0 {
             write!(f, ", {} third-order", c.third_order)?;
         }
+        if c.recordings > 0 {
+            write!(f, ", {} Hessian recordings", c.recordings)?;
+        }
         writeln!(f)?;
         writeln!(f, "  last optimizer round: {}", self.outcome.termination)?;
         write!(f, "{}", self.certificate)

@@ -123,7 +123,7 @@ pub use layers::{Conv2d, Padding, conv2d_add, dense_batch_add, dropout, max_pool
 pub use nalgebra;
 pub use num_dual::{self, DualNum};
 pub use objective::{Objective, Scalar};
-pub use oracle::{EvalCounts, Oracle};
+pub use oracle::{EvalCounts, HessianOperator, Oracle};
 pub use restrict::Restricted;
 
 /// The relative accuracy of every elementary function's local first and second derivatives,

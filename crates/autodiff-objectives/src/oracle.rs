@@ -40,15 +40,21 @@ pub struct EvalCounts {
     /// [`LOCAL_DERIVATIVE_TOLERANCE`](crate::LOCAL_DERIVATIVE_TOLERANCE).
     #[cfg_attr(feature = "serde", serde(default))]
     pub reverse: u64,
+    /// Record-once Hessian operators ([`Oracle::hessian_at`], [`Oracle::hessian_operator`]):
+    /// f recorded at a point once, with its value and gradient (on the reverse path). The
+    /// products they apply count as [`hvp`](Self::hvp). Absent from reports written before
+    /// it was counted, and then read as 0.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub recordings: u64,
 }
 
 impl EvalCounts {
-    /// The derivative evaluations whose path is counted: gradients, HVPs, Hessians and
-    /// directional derivatives (each is either [`forward`](Self::forward) or
-    /// [`reverse`](Self::reverse) when an [`Oracle`] counted them).
-    /// (Saturating: counts read back from an edited report cannot overflow.)
+    /// The derivative evaluations whose path is counted: gradients, HVPs, Hessians,
+    /// directional derivatives and Hessian recordings (each is either
+    /// [`forward`](Self::forward) or [`reverse`](Self::reverse) when an [`Oracle`] counted
+    /// them). (Saturating: counts read back from an edited report cannot overflow.)
     pub fn derivatives(&self) -> u64 {
-        [self.hvp, self.hessian, self.directional]
+        [self.hvp, self.hessian, self.directional, self.recordings]
             .iter()
             .fold(self.gradient, |acc, &n| acc.saturating_add(n))
     }
@@ -66,6 +72,7 @@ impl std::ops::Add for EvalCounts {
             third_order: self.third_order + o.third_order,
             forward: self.forward + o.forward,
             reverse: self.reverse + o.reverse,
+            recordings: self.recordings + o.recordings,
         }
     }
 }
@@ -198,9 +205,11 @@ impl<'a, O: Objective> Oracle<'a, O> {
     }
 
     /// ∇²f(x) as a record-once operator ([`hessian_at`](crate::hessian_at())): f runs once
-    /// here, never again for the products. Counted as one gradient evaluation (it yields f and
-    /// ∇f), and each vector the operator is applied to as one HVP; both on the reverse path
-    /// (the operator's sweeps are adjoint sweeps), whatever the oracle's backend.
+    /// here, never again for the products. Counted as one of
+    /// [`recordings`](EvalCounts::recordings) (it yields f and ∇f too), and each vector the
+    /// operator is applied to as one HVP; both on the reverse path (the operator's sweeps are
+    /// adjoint sweeps), whatever the oracle's backend. [`hessian_operator`](Self::hessian_operator)
+    /// chooses by the backend.
     ///
     /// ```
     /// use autodiff_objectives::{objective, DualNum, Oracle};
@@ -212,7 +221,7 @@ impl<'a, O: Objective> Oracle<'a, O> {
     /// assert_eq!(h.apply(&dvector![1.0, 0.0])?, dvector![6.0, 2.0]);
     /// assert_eq!(h.apply(&dvector![0.0, 1.0])?, dvector![2.0, 0.0]);
     /// let c = oracle.counts();
-    /// assert_eq!((c.gradient, c.hvp, c.reverse), (1, 2, 3));
+    /// assert_eq!((c.recordings, c.hvp, c.reverse, c.gradient), (1, 2, 3, 0));
     /// # Ok::<(), autodiff_objectives::EvalError>(())
     /// ```
     ///
@@ -220,10 +229,54 @@ impl<'a, O: Objective> Oracle<'a, O> {
     /// As [`hessian_at`](crate::hessian_at()).
     pub fn hessian_at(&self, x: &DVector<f64>) -> Result<HessianAt<'_, O>, EvalError> {
         self.bump(|c| {
-            c.gradient += 1;
+            c.recordings += 1;
             c.reverse += 1;
         });
         hessian_at(self.f, x).map(|h| h.counted(&self.counts))
+    }
+
+    /// ∇²f(x) for repeated products at one point, on the engine the backend chooses for
+    /// HVPs: where that is reverse mode ([`Backend::Reverse`], and [`Backend::Auto`] from
+    /// d = 2), the record-once operator of [`hessian_at`](Self::hessian_at) — f recorded once,
+    /// every product a sweep of the recording; with forward mode, one
+    /// [`gradient_hvp`](Self::gradient_hvp) per product, as before the operator existed.
+    /// What the certificates, the spectrum tools and the trust-region and ARC subproblems
+    /// apply the Hessian through.
+    ///
+    /// ```
+    /// use autodiff_objectives::{objective, Backend, DualNum, Oracle};
+    /// use nalgebra::dvector;
+    /// fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D { x[0] * x[0] * x[1] }
+    /// let f = objective!(f, 2);
+    /// let x = dvector![1.0, 3.0];
+    /// for backend in [Backend::Auto, Backend::Forward] {
+    ///     let oracle = Oracle::new(&f).backend(backend);
+    ///     let h = oracle.hessian_operator(&x)?;
+    ///     assert_eq!(h.is_recorded(), backend == Backend::Auto);
+    ///     assert_eq!(h.apply(&dvector![1.0, 0.0])?, dvector![6.0, 2.0]);
+    ///     assert_eq!(h.value_gradient()?, (3.0, dvector![6.0, 1.0]));
+    ///     assert_eq!(oracle.counts().hvp, 1);
+    /// }
+    /// # Ok::<(), autodiff_objectives::EvalError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// With reverse mode, those of [`hessian_at`](crate::hessian_at()); with forward mode, the
+    /// point's (empty, wrong length, non-finite).
+    pub fn hessian_operator(&self, x: &DVector<f64>) -> Result<HessianOperator<'_, O>, EvalError> {
+        if self.backend.resolve_hvp(x.len()) == Backend::Reverse {
+            return self.hessian_at(x).map(|h| HessianOperator {
+                inner: Inner::Recorded(h),
+            });
+        }
+        crate::error::check_input("point", x.as_slice(), self.f.dim())?;
+        Ok(HessianOperator {
+            inner: Inner::PerCall {
+                oracle: self,
+                x: x.clone(),
+                first: std::cell::RefCell::new(None),
+            },
+        })
     }
 
     /// f(x), ∇f(x)·v and vᵀ∇²f(x)v in one pass; see [`directional`](crate::directional).
@@ -237,5 +290,115 @@ impl<'a, O: Objective> Oracle<'a, O> {
             c.forward += 1;
         });
         directional(self.f, x, v)
+    }
+}
+
+/// ∇²f at one point, for repeated products; see [`Oracle::hessian_operator`].
+pub struct HessianOperator<'o, O: Objective> {
+    inner: Inner<'o, O>,
+}
+
+enum Inner<'o, O: Objective> {
+    /// The record-once operator.
+    Recorded(HessianAt<'o, O>),
+    /// One forward-mode `gradient_hvp` per product; f and ∇f from the first.
+    PerCall {
+        oracle: &'o Oracle<'o, O>,
+        x: DVector<f64>,
+        first: std::cell::RefCell<Option<(f64, DVector<f64>)>>,
+    },
+}
+
+impl<O: Objective> std::fmt::Debug for HessianOperator<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Inner::Recorded(h) => f.debug_tuple("HessianOperator::Recorded").field(h).finish(),
+            Inner::PerCall { x, .. } => f
+                .debug_struct("HessianOperator::PerCall")
+                .field("dim", &x.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<O: Objective> HessianOperator<'_, O> {
+    /// Whether f was recorded once (reverse mode), rather than evaluated per product.
+    pub fn is_recorded(&self) -> bool {
+        matches!(self.inner, Inner::Recorded(_))
+    }
+
+    /// The record-once operator, when there is one (its statistics, say).
+    pub fn recorded(&self) -> Option<&HessianAt<'_, O>> {
+        match &self.inner {
+            Inner::Recorded(h) => Some(h),
+            Inner::PerCall { .. } => None,
+        }
+    }
+
+    /// d.
+    pub fn dim(&self) -> usize {
+        match &self.inner {
+            Inner::Recorded(h) => h.dim(),
+            Inner::PerCall { x, .. } => x.len(),
+        }
+    }
+
+    /// ∇²f(x)·v.
+    ///
+    /// # Errors
+    /// As [`HessianAt::apply`] (or [`Oracle::gradient_hvp`] with forward mode).
+    pub fn apply(&self, v: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+        match &self.inner {
+            Inner::Recorded(h) => h.apply(v),
+            Inner::PerCall { oracle, x, first } => {
+                let (fx, g, hv) = oracle.gradient_hvp(x, v)?;
+                first.borrow_mut().get_or_insert((fx, g));
+                Ok(hv)
+            }
+        }
+    }
+
+    /// ∇²f(x)·V, column by column: column j equals [`apply`](Self::apply) of column j (with
+    /// the record-once operator, 8 columns per pass over the recording).
+    ///
+    /// # Errors
+    /// As [`HessianAt::apply_many`] (or [`apply`](Self::apply), column by column).
+    pub fn apply_many(&self, v: &DMatrix<f64>) -> Result<DMatrix<f64>, EvalError> {
+        match &self.inner {
+            Inner::Recorded(h) => h.apply_many(v),
+            Inner::PerCall { x, .. } => {
+                if v.nrows() != x.len() {
+                    return Err(EvalError::DimensionMismatch {
+                        what: "direction",
+                        expected: x.len(),
+                        got: v.nrows(),
+                    });
+                }
+                let mut out = DMatrix::zeros(v.nrows(), v.ncols());
+                for (j, col) in v.column_iter().enumerate() {
+                    out.set_column(j, &self.apply(&col.into_owned())?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// (f(x), ∇f(x)): from the recording, or from the first product (evaluated now, as a
+    /// gradient, if none was made yet).
+    ///
+    /// # Errors
+    /// With forward mode and no product made yet, those of [`Oracle::gradient`].
+    pub fn value_gradient(&self) -> Result<(f64, DVector<f64>), EvalError> {
+        match &self.inner {
+            Inner::Recorded(h) => Ok((h.value(), h.gradient().clone())),
+            Inner::PerCall { oracle, x, first } => {
+                if let Some(fg) = first.borrow().as_ref() {
+                    return Ok(fg.clone());
+                }
+                let fg = oracle.gradient(x)?;
+                *first.borrow_mut() = Some(fg.clone());
+                Ok(fg)
+            }
+        }
     }
 }

@@ -108,6 +108,8 @@ impl Slq {
         let d = x.len();
         let m = self.steps.min(d);
         let oracle = Oracle::new(f).backend(self.backend);
+        // Every product at x through one operator: f recorded once (reverse mode).
+        let h = oracle.hessian_operator(x)?;
         let mut rng = StdRng::seed_from_u64(seed);
         // Memory grows with the probes made, not with the number asked for.
         let room = self.probes.min(1 << 12);
@@ -120,7 +122,7 @@ impl Slq {
             let v = rademacher(d, &mut rng) / (d as f64).sqrt();
             let mut kr = Lanczos::new(v, self.reorth);
             while kr.steps() < m && !kr.is_exhausted() && kr.restarts() == 0 {
-                let hv = oracle.hvp(x, kr.current())?;
+                let hv = h.apply(kr.current())?;
                 kr.step(hv, &mut || random::random_unit(d, &mut rng));
             }
             // Only the block of the start vector: a restart began an unrelated block.

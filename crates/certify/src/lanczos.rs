@@ -153,7 +153,8 @@ pub(crate) fn lanczos<O: Objective>(
     // Full reorthogonalization (DGKS): the Kuczyński–Woźniakowski bound assumes an exact
     // Krylov basis.
     let mut lz = Lanczos::new(random::random_unit(d, &mut rng), Reorthogonalization::Full);
-    let mut first: Option<(f64, DVector<f64>)> = None;
+    // Every product at x through one operator: f recorded once (reverse mode), not per step.
+    let h = oracle.hessian_operator(x)?;
     let mut escape: Option<EscapeDirection> = None;
     let mut passed: Option<Assurance> = None;
     let mut restarts = 0;
@@ -165,10 +166,7 @@ pub(crate) fn lanczos<O: Objective>(
     let mut k = 0;
     while k < kmax {
         k += 1;
-        let (fx, g, hv) = oracle.gradient_hvp(x, lz.current())?;
-        if first.is_none() {
-            first = Some((fx, g));
-        }
+        let hv = h.apply(lz.current())?;
         let step = lz.extend(hv);
         let (hv_norm, b) = (step.hv_norm, step.beta);
         // T_k: k diagonal entries and the k − 1 couplings before this step's β.
@@ -226,7 +224,7 @@ pub(crate) fn lanczos<O: Objective>(
             lz.accept();
         }
     }
-    let (value, grad) = first.unwrap_or((f64::NAN, DVector::zeros(d)));
+    let (value, grad) = h.value_gradient()?;
     let margin = 16.0 * d as f64 * U * theta_min.abs().max(theta_max.abs()) + dropped;
     let (lower, lower_confidence) = if exhausted {
         (Some(theta_min - margin), 1.0)

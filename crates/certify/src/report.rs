@@ -205,6 +205,13 @@ impl R<'_> {
         if e.third_order > 0 {
             parts.push(format!("{} third-order", e.third_order));
         }
+        if e.recordings > 0 {
+            parts.push(format!(
+                "{} Hessian recording{}",
+                e.recordings,
+                if e.recordings == 1 { "" } else { "s" }
+            ));
+        }
         parts.join(", ")
     }
 

@@ -2,8 +2,8 @@
 
 use crate::random::rademacher;
 use crate::spectrum::{SpectrumError, SpectrumResult, check_point, resolve_seed};
-use autodiff_objectives::{Backend, Objective, Oracle};
-use nalgebra::DVector;
+use autodiff_objectives::{Backend, EvalError, HessianOperator, Objective, Oracle};
+use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -119,6 +119,8 @@ impl TraceEstimator {
         let seed = resolve_seed(self.seed)?;
         let d = x.len();
         let oracle = Oracle::new(f).backend(self.backend);
+        // Every product at x through one operator: f recorded once (reverse mode).
+        let h = oracle.hessian_operator(x)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let n = self.probes;
         // Hutch++: the sketch Q and the exact part tr(QᵀHQ).
@@ -128,8 +130,7 @@ impl TraceEstimator {
         if self.method == TraceMethod::HutchPlusPlus {
             sketch = (n / 3).min(d);
             let sk: Vec<DVector<f64>> = (0..sketch).map(|_| rademacher(d, &mut rng)).collect();
-            for s in &sk {
-                let mut y = oracle.hvp(x, s)?;
+            for mut y in products(&h, &sk)? {
                 let before = y.norm();
                 for _ in 0..2 {
                     for q in &basis {
@@ -142,21 +143,32 @@ impl TraceEstimator {
                     basis.push(y / after);
                 }
             }
-            for q in &basis {
-                exact += q.dot(&oracle.hvp(x, q)?);
+            for (q, hq) in basis.iter().zip(products(&h, &basis)?) {
+                exact += q.dot(&hq);
             }
         }
         let used = oracle.counts().hvp as usize;
         let g = n - used;
         // Memory grows with the probes made, not with the number asked for.
         let mut samples = Vec::with_capacity(g.min(1 << 12));
-        for _ in 0..g {
-            let mut z = rademacher(d, &mut rng);
-            for q in &basis {
-                let c = q.dot(&z);
-                z.axpy(-c, q, 1.0);
+        let mut left = g;
+        while left > 0 {
+            // The probes in groups of PROBE_GROUP, drawn in order (the same random numbers as
+            // one by one), each group's products in one pass of the operator.
+            let zs: Vec<DVector<f64>> = (0..left.min(PROBE_GROUP))
+                .map(|_| {
+                    let mut z = rademacher(d, &mut rng);
+                    for q in &basis {
+                        let c = q.dot(&z);
+                        z.axpy(-c, q, 1.0);
+                    }
+                    z
+                })
+                .collect();
+            left -= zs.len();
+            for (z, hz) in zs.iter().zip(products(&h, &zs)?) {
+                samples.push(z.dot(&hz));
             }
-            samples.push(z.dot(&oracle.hvp(x, &z)?));
         }
         let mean = samples.iter().sum::<f64>() / g as f64;
         let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (g - 1) as f64;
@@ -257,6 +269,22 @@ fn normal_quantile(p: f64) -> f64 {
     } else {
         -tail((-2.0 * (1.0 - p).ln()).sqrt())
     }
+}
+
+/// Probes whose products are made in one pass of the operator (its lanes).
+const PROBE_GROUP: usize = 8;
+
+/// H·v for every v of `vs`, PROBE_GROUP at a time ([`HessianOperator::apply_many`]).
+fn products<O: Objective>(
+    h: &HessianOperator<'_, O>,
+    vs: &[DVector<f64>],
+) -> Result<Vec<DVector<f64>>, EvalError> {
+    let mut out = Vec::with_capacity(vs.len());
+    for group in vs.chunks(PROBE_GROUP) {
+        let hv = h.apply_many(&DMatrix::from_columns(group))?;
+        out.extend(hv.column_iter().map(|c| c.into_owned()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

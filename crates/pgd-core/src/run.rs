@@ -165,16 +165,22 @@ impl<'a, O: Objective> Run<'a, O> {
             .map_err(|source| OptimError::Evaluation { iteration, source })
     }
 
-    /// ∇²f(x)·v through the counting oracle (one HVP); a failure is reported at `iteration`.
-    pub fn hvp(
+    /// ∇²f(x) for repeated products at x ([`Oracle::hessian_operator`]): with reverse mode f
+    /// is recorded once here and every product is a sweep of the recording. A failure is
+    /// reported at `iteration`.
+    pub fn hessian_operator(
         &self,
         x: &DVector<f64>,
-        v: &DVector<f64>,
         iteration: usize,
-    ) -> Result<DVector<f64>, OptimError> {
-        self.oracle
-            .hvp(x, v)
-            .map_err(|source| OptimError::Evaluation { iteration, source })
+    ) -> Result<impl Fn(&DVector<f64>) -> Result<DVector<f64>, OptimError> + '_, OptimError> {
+        let h = self
+            .oracle
+            .hessian_operator(x)
+            .map_err(|source| OptimError::Evaluation { iteration, source })?;
+        Ok(move |v: &DVector<f64>| {
+            h.apply(v)
+                .map_err(|source| OptimError::Evaluation { iteration, source })
+        })
     }
 
     /// Counts `k` gradient evaluations made outside the oracle (term gradients of a finite

@@ -467,8 +467,9 @@ macro_rules! second_order_method {
                 let d = x.x.len();
                 let max_k = tol.max_krylov.min(d);
                 let u: DVector<f64> = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut run.rng));
+                let hessian = run.hessian_operator(&x.x, t)?;
                 let (theta, mut v, hvps) =
-                    subproblem::smallest_ritz(&u, tol.curvature_tol, max_k, |w| run.hvp(&x.x, w, t))?;
+                    subproblem::smallest_ritz(&u, tol.curvature_tol, max_k, hessian)?;
                 if theta >= -tol.curvature_tol {
                     return Ok(Some(Stop::here(Termination::SecondOrderTolerance {
                         grad_norm: x.grad_norm,
@@ -500,9 +501,10 @@ macro_rules! second_order_method {
                     None => {
                         let x = &state.x;
                         let forcing = tol.forcing.min(x.grad_norm.powf(tol.forcing_exponent));
+                        let hessian = run.hessian_operator(&x.x, t)?;
                         state
                             .rule
-                            .solve(&x.grad, forcing * x.grad_norm, max_k, |w| run.hvp(&x.x, w, t))?
+                            .solve(&x.grad, forcing * x.grad_norm, max_k, hessian)?
                     }
                 };
                 // A trial where f or ∇f is not finite (or x + s overflowed) is a rejected step:
