@@ -62,13 +62,22 @@ pub fn gram_schmidt(
     basis: &[DVector<f64>],
     which: &mut dyn Iterator<Item = usize>,
 ) -> usize {
-    let idx: Vec<usize> = which.filter(|&k| k < basis.len()).collect();
+    let idx: Vec<usize> = which
+        .filter(|&k| k < basis.len() && basis[k].len() == w.len())
+        .collect();
     let mut count = 0;
+    let mut c = vec![0.0; idx.len()];
     for _ in 0..2 {
         let before = w.norm();
-        for &k in &idx {
-            let c = basis[k].dot(w);
-            w.axpy(-c, &basis[k], 1.0);
+        // c = Qᵀw, then w ← w − Qc: four basis vectors per pass over w (each basis vector is
+        // read once for each half).
+        for (ks, cs) in idx.chunks(GROUP).zip(c.chunks_mut(GROUP)) {
+            let qs: Vec<&[f64]> = ks.iter().map(|&k| basis[k].as_slice()).collect();
+            dots(w.as_slice(), &qs, cs);
+        }
+        for (ks, cs) in idx.chunks(GROUP).zip(c.chunks(GROUP)) {
+            let qs: Vec<&[f64]> = ks.iter().map(|&k| basis[k].as_slice()).collect();
+            subtract(w.as_mut_slice(), &qs, cs);
         }
         count += idx.len();
         if w.norm() > std::f64::consts::FRAC_1_SQRT_2 * before {
@@ -76,6 +85,66 @@ pub fn gram_schmidt(
         }
     }
     count
+}
+
+/// Basis vectors handled per pass over w by [`gram_schmidt`].
+const GROUP: usize = 4;
+
+/// c_k = q_kᵀw for the (at most [`GROUP`]) vectors q_k, in one pass over w: each sum in four
+/// interleaved partial sums (the lanes of i mod 4), added at the end.
+fn dots(w: &[f64], qs: &[&[f64]], c: &mut [f64]) {
+    /// Σ a·b in four interleaved lanes, for four a's at once.
+    fn lanes(w: &[f64], q: [&[f64]; 4]) -> [[f64; 4]; 4] {
+        let mut acc = [[0.0_f64; 4]; 4];
+        for ((((w4, a), b), c), d) in w
+            .chunks_exact(4)
+            .zip(q[0].chunks_exact(4))
+            .zip(q[1].chunks_exact(4))
+            .zip(q[2].chunks_exact(4))
+            .zip(q[3].chunks_exact(4))
+        {
+            for l in 0..4 {
+                acc[0][l] += a[l] * w4[l];
+                acc[1][l] += b[l] * w4[l];
+                acc[2][l] += c[l] * w4[l];
+                acc[3][l] += d[l] * w4[l];
+            }
+        }
+        acc
+    }
+    let n4 = w.len() / 4 * 4;
+    let acc = match qs {
+        &[a, b, c, d] => lanes(w, [a, b, c, d]),
+        _ => {
+            let mut acc = [[0.0_f64; 4]; 4];
+            for (a, q) in acc.iter_mut().zip(qs) {
+                *a = lanes(w, [q, q, q, q])[0];
+            }
+            acc
+        }
+    };
+    for ((ck, a), q) in c.iter_mut().zip(&acc).zip(qs) {
+        let tail: f64 = w[n4..].iter().zip(&q[n4..]).map(|(x, y)| x * y).sum();
+        *ck = (a[0] + a[1]) + (a[2] + a[3]) + tail;
+    }
+}
+
+/// w ← w − Σ_k c_k q_k for the (at most [`GROUP`]) vectors q_k, in one pass over w.
+fn subtract(w: &mut [f64], qs: &[&[f64]], c: &[f64]) {
+    match (qs, c) {
+        (&[q0, q1, q2, q3], &[c0, c1, c2, c3]) => {
+            for ((((wi, a), b), cc), d) in w.iter_mut().zip(q0).zip(q1).zip(q2).zip(q3) {
+                *wi -= (c0 * a + c1 * b) + (c2 * cc + c3 * d);
+            }
+        }
+        _ => {
+            for (q, ck) in qs.iter().zip(c) {
+                for (wi, qi) in w.iter_mut().zip(q.iter()) {
+                    *wi -= ck * qi;
+                }
+            }
+        }
+    }
 }
 
 /// What one [`Lanczos::extend`] computed: the new diagonal entry α_j = q_jᵀHq_j, the norm
