@@ -56,6 +56,10 @@ fn second_order_methods_need_no_escape_from_the_saddle() {
         run.certified() && run.escapes.is_empty() && run.rounds == 1,
         "{run}"
     );
+    // The trust-region subproblems applied the Hessian through record-once operators (issue
+    // 25): several products per recording.
+    let e = run.evaluations;
+    assert!(e.recordings >= 1 && e.hvp > e.recordings, "{e:?}");
     let arc = AdaptiveCubic::new(ArcParams::default()).unwrap();
     let run = CertifiedDriver::new(arc, EPS, RHO)
         .run(&f, &dvector![0.0, 0.0])

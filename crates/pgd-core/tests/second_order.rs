@@ -729,3 +729,33 @@ fn gd_tr_and_arc_leave_the_tanh_point_that_forward_mode_used_to_flatten() {
         assert!(out.value <= f0, "{name}: f = {} > f(0) = {f0}", out.value);
     }
 }
+
+/// `quadratic` at d = 12 (reverse mode throughout), counting how often f itself runs.
+struct Counted {
+    calls: std::cell::Cell<u64>,
+}
+
+impl Objective for Counted {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        self.calls.set(self.calls.get() + 1);
+        quadratic(x)
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(12)
+    }
+}
+
+#[test]
+fn each_subproblem_records_f_once_and_never_runs_it_per_product() {
+    let x0 = DVector::from_fn(12, |i, _| (i as f64 * 0.7).sin());
+    for (name, run) in methods(1e-2) {
+        let problem = Problem(Counted { calls: 0.into() }, x0.clone());
+        let out = run(&problem);
+        let (f, e) = (&problem.0, out.evals);
+        // f runs once per gradient and once per recording of the Hessian; the products
+        // (more than one per recording) never run it.
+        assert_eq!(f.calls.get(), e.gradient + e.recordings, "{name}: {e:?}");
+        assert!(e.recordings >= 1 && e.hvp > e.recordings, "{name}: {e:?}");
+        assert_eq!(e.forward + e.reverse, e.derivatives(), "{name}: {e:?}");
+    }
+}
