@@ -345,7 +345,8 @@ impl Certifier {
         };
         let third = match (self.third_order, &verdict) {
             (Some(eps3), Verdict::SecondOrderStationary { .. }) => {
-                let (check, n) = crate::third_order::check(&oracle, x, eps3, tau, seed)?;
+                let (check, n) =
+                    crate::third_order::check(&oracle, x, eps3, tau, seed, out.eigen.as_ref())?;
                 third_order += n;
                 Some(check)
             }

@@ -99,6 +99,7 @@ pub(crate) fn dense<O: Objective>(oracle: &Oracle<'_, O>, x: &Vector, tau: f64) 
             .iter()
             .copied()
             .fold(f64::NEG_INFINITY, f64::max),
+        eigen: Some(eig),
     })
 }
 
@@ -222,5 +223,6 @@ pub(crate) fn factorization<O: Objective>(oracle: &Oracle<'_, O>, x: &Vector, ta
         },
         spectral_radius: dmin.abs().max(dmax.abs()),
         curvature_max: dmax,
+        eigen: None,
     })
 }

@@ -295,6 +295,7 @@ pub(crate) fn lanczos<O: Objective>(
         }),
         spectral_radius: theta_min.abs().max(theta_max.abs()),
         curvature_max: theta_max,
+        eigen: None,
     })
 }
 

@@ -21,6 +21,9 @@ pub(crate) struct Outcome {
     /// A lower bound on λ_max seen by the method (largest eigenvalue, Ritz value or diagonal
     /// entry): a given ℓ below it is not an upper bound on λ_max.
     pub curvature_max: f64,
+    /// The dense method's eigendecomposition of ∇²f(x), kept for the third-order check's
+    /// near-null space (so that the Hessian is not evaluated twice).
+    pub eigen: Option<nalgebra::SymmetricEigen<f64, nalgebra::Dyn>>,
 }
 
 /// Normalizes v and fixes its sign: the entry of largest magnitude (first one on ties) is positive.

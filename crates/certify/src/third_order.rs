@@ -8,7 +8,7 @@ use crate::certificate::ser_dvector;
 use crate::error::CertifyError;
 use autodiff_objectives::num_dual::{Dual3_64, HyperHyperDual64};
 use autodiff_objectives::{EvalError, Objective, Oracle};
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use nalgebra::{DMatrix, DVector, Dyn, SymmetricEigen};
 use serde::Serialize;
 
 /// The largest near-null space the check examines: beyond it the eigenvectors with the
@@ -151,13 +151,22 @@ fn maximize(t: &[f64], k: usize, seed: u64) -> (f64, Vec<f64>) {
 
 /// The near-null basis (d × k, orthonormal columns, eigenvalues ascending) from the dense
 /// Hessian, and whether more than [`MAX_NEAR_NULL`] eigenvalues were ≤ τ.
+/// `known`: the eigendecomposition the dense method already made, if any.
 fn near_null_dense<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
     tau: f64,
+    known: Option<&SymmetricEigen<f64, Dyn>>,
 ) -> Result<(DMatrix<f64>, bool), CertifyError> {
-    let (_, _, h) = oracle.hessian(x)?;
-    let eig = SymmetricEigen::new(h);
+    let computed;
+    let eig = match known {
+        Some(e) => e,
+        None => {
+            let (_, _, h) = oracle.hessian(x)?;
+            computed = SymmetricEigen::new(h);
+            &computed
+        }
+    };
     let mut low: Vec<(f64, usize)> = eig
         .eigenvalues
         .iter()
@@ -202,19 +211,22 @@ fn near_null_lanczos<O: Objective>(
     Ok((u, capped))
 }
 
-/// Runs the check at x (an ε-SOSP): the near-null space (dense or Lanczos), the k×k×k tensor of third derivatives on it, the largest cubic value on
-/// its unit sphere. Returns the check and the number of third-order evaluations.
+/// Runs the check at x (an ε-SOSP): the near-null space (dense or Lanczos), the k×k×k tensor
+/// of third derivatives on it, the largest cubic value on its unit sphere. `eigen`: the dense
+/// method's eigendecomposition of the Hessian at x, reused when given. Returns the check and
+/// the number of third-order evaluations.
 pub(crate) fn check<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
     eps3: f64,
     tau: f64,
     seed: u64,
+    eigen: Option<&SymmetricEigen<f64, Dyn>>,
 ) -> Result<(ThirdOrderCheck, u64), CertifyError> {
     let f = oracle.objective();
     let d = x.len();
-    let (u, capped) = if d <= MAX_DENSE_NEAR_NULL_DIM {
-        near_null_dense(oracle, x, tau)?
+    let (u, capped) = if eigen.is_some() || d <= MAX_DENSE_NEAR_NULL_DIM {
+        near_null_dense(oracle, x, tau, eigen)?
     } else {
         near_null_lanczos(oracle, x, tau, seed)?
     };

@@ -74,6 +74,8 @@ fn x2_plus_y3_descends_along_minus_y() {
     let t = cert.third_order.as_ref().expect("ran");
     assert_eq!(t.near_null_dim, 1);
     assert!((t.direction_cubic + 6.0).abs() < 1e-12);
+    // The dense method's eigendecomposition serves the near-null space: one Hessian.
+    assert_eq!(cert.evaluations.hessian, 1);
     descends(&f, &x, &cert);
 }
 
