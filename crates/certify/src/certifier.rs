@@ -94,8 +94,8 @@ impl Certifier {
     /// f per entry of the k×k×k tensor on U); the near-null space comes from the dense Hessian
     /// up to d = [`MAX_DENSE_NEAR_NULL_DIM`](crate::MAX_DENSE_NEAR_NULL_DIM), from a Lanczos
     /// run's bottom Ritz pairs beyond (seeded like the certificate's other randomness).
-    /// The largest cubic value on U's sphere is exact for k ≤ 1 and the best of a local search
-    /// for k ≥ 2, so "none found" is not a proof there.
+    /// The largest cubic value on U's sphere is exact for k ≤ 2 and the best of a local search
+    /// for k ≥ 3, so "none found" is not a proof there.
     pub fn third_order(mut self, eps3: f64) -> Self {
         self.third_order = Some(eps3);
         self

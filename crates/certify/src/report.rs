@@ -224,7 +224,7 @@ impl R<'_> {
             if t.capped { ", capped" } else { "" },
             self.n(t.tau)
         );
-        let search = if t.near_null_dim <= 1 {
+        let search = if t.near_null_dim <= 2 {
             "exact"
         } else {
             "local search"

@@ -35,8 +35,9 @@ pub struct ThirdOrderCheck {
     /// Whether more than [`MAX_NEAR_NULL`] eigenvalues were ≤ τ (only the smallest were
     /// examined).
     pub capped: bool,
-    /// The largest ∇³f\[u,u,u\] found over unit u ∈ span(U) — exact for k ≤ 1, the best of a
-    /// local search on the sphere (shifted power iterations from 2k + 8 starts) for k ≥ 2.
+    /// The largest ∇³f\[u,u,u\] found over unit u ∈ span(U) — exact for k ≤ 2 (for k = 2 from
+    /// the real roots of a cubic: every critical point on the circle), the best of a local
+    /// search on the sphere (shifted power iterations from 2k + 8 starts) for k ≥ 3.
     /// The cubic form is odd, so the smallest is its negative.
     pub max_cubic: f64,
     /// A unit u with ∇³f\[u,u,u\] < −ε₃ (measured once more along u), if one was found.
@@ -90,12 +91,103 @@ fn form(t: &[f64], k: usize, w: &[f64]) -> (f64, Vec<f64>) {
     (p, g.into_iter().map(|v| 3.0 * v).collect())
 }
 
-/// max p(w) over the unit sphere: exact for k ≤ 1; for k ≥ 2 the shifted symmetric higher-order
-/// power method (Kolda & Mayo, SIAM J. Matrix Anal. Appl. 32, 2011) from ±eᵢ and 8
-/// pseudo-random starts, with a shift α = 2Σ|T| that makes every step increase p.
+/// The real roots of c₀ + c₁t + c₂t² + c₃t³ (`c` = [c₀, c₁, c₂, c₃]; leading zeros allowed;
+/// none for the zero polynomial): the derivative's real roots split the line into pieces on
+/// which the polynomial is monotone, and each piece with a sign change (within the Cauchy
+/// bound 1 + max|cᵢ/c_n|) is bisected to the last bit.
+fn real_roots(c: [f64; 4]) -> Vec<f64> {
+    let Some(n) = c.iter().rposition(|&v| v != 0.0) else {
+        return Vec::new();
+    };
+    if n == 0 {
+        return Vec::new();
+    }
+    let poly = |t: f64| ((c[3] * t + c[2]) * t + c[1]) * t + c[0];
+    let bound = 1.0 + c[..n].iter().map(|v| (v / c[n]).abs()).fold(0.0, f64::max);
+    // The derivative's real roots, c₁ + 2c₂t + 3c₃t² = 0.
+    let mut cuts: Vec<f64> = match n {
+        1 => Vec::new(),
+        2 => vec![-c[1] / (2.0 * c[2])],
+        _ => {
+            let (a, b, cc) = (3.0 * c[3], 2.0 * c[2], c[1]);
+            let disc = b * b - 4.0 * a * cc;
+            if disc < 0.0 {
+                Vec::new()
+            } else {
+                // The root of larger magnitude without cancellation, the other from the product.
+                let q = -0.5 * (b + b.signum() * disc.sqrt());
+                if q == 0.0 {
+                    vec![0.0]
+                } else {
+                    vec![q / a, cc / q]
+                }
+            }
+        }
+    };
+    cuts.retain(|v| v.is_finite() && v.abs() < bound);
+    cuts.sort_by(f64::total_cmp);
+    let mut edges = vec![-bound];
+    edges.extend(cuts);
+    edges.push(bound);
+    let mut roots = Vec::new();
+    for w in edges.windows(2) {
+        let (mut lo, mut hi) = (w[0], w[1]);
+        let (plo, phi) = (poly(lo), poly(hi));
+        if plo == 0.0 {
+            roots.push(lo);
+            continue;
+        }
+        // A root at hi is the next piece's (at its lo); none at ±bound.
+        if phi == 0.0 || plo.signum() == phi.signum() {
+            continue;
+        }
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if poly(mid).signum() == plo.signum() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        roots.push(0.5 * (lo + hi));
+    }
+    roots.dedup();
+    roots
+}
+
+/// max p(w) over the unit circle for k = 2, exactly (to rounding): with
+/// p(x, y) = a x³ + 3b x²y + 3c xy² + d y³, the critical points of p on the circle are where
+/// x ∂p/∂y − y ∂p/∂x = 3b x³ + (6c − 3a) x²y + (3d − 6b) xy² − 3c y³ vanishes: w ∝ (1, t) at the
+/// real roots t of that cubic, and (0, ±1). The largest value among them is the maximum.
+fn maximize_circle(t: &[f64]) -> (f64, Vec<f64>) {
+    let (a, b, c, d) = (t[0], t[1], t[3], t[7]);
+    let mut candidates = vec![vec![0.0, 1.0], vec![0.0, -1.0]];
+    for r in real_roots([3.0 * b, 6.0 * c - 3.0 * a, 3.0 * d - 6.0 * b, -3.0 * c]) {
+        let n = (1.0 + r * r).sqrt();
+        candidates.push(vec![1.0 / n, r / n]);
+        candidates.push(vec![-1.0 / n, -r / n]);
+    }
+    candidates.into_iter().map(|w| (form(t, 2, &w).0, w)).fold(
+        (f64::NEG_INFINITY, vec![0.0; 2]),
+        |best, c| {
+            if c.0 > best.0 { c } else { best }
+        },
+    )
+}
+
+/// max p(w) over the unit sphere: exact for k ≤ 2 (for k = 2, [`maximize_circle`]); for
+/// k ≥ 3 the shifted symmetric higher-order power method (Kolda & Mayo, SIAM J. Matrix Anal.
+/// Appl. 32, 2011) from ±eᵢ and 8 pseudo-random starts, with a shift α = 2Σ|T| that makes
+/// every step increase p.
 fn maximize(t: &[f64], k: usize, seed: u64) -> (f64, Vec<f64>) {
     if k == 0 {
         return (0.0, Vec::new());
+    }
+    if k == 2 {
+        return maximize_circle(t);
     }
     let alpha = 2.0 * t.iter().map(|v| v.abs()).sum::<f64>();
     let mut starts: Vec<Vec<f64>> = Vec::new();
@@ -287,4 +379,81 @@ pub(crate) fn check<O: Objective>(
         },
         evals,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_roots_of_cubics_quadratics_and_lines() {
+        let close = |got: Vec<f64>, want: &[f64]| {
+            assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                    "{got:?} vs {want:?}"
+                );
+            }
+        };
+        // (t + 2)(t − 1)(t − 3) = t³ − 2t² − 5t + 6.
+        close(real_roots([6.0, -5.0, -2.0, 1.0]), &[-2.0, 1.0, 3.0]);
+        // (t − 1)³: a triple root, where the derivative's roots coincide.
+        close(real_roots([-1.0, 3.0, -3.0, 1.0]), &[1.0]);
+        // t³ + t + 1: one real root.
+        let r = real_roots([1.0, 1.0, 0.0, 1.0]);
+        assert_eq!(r.len(), 1);
+        assert!((r[0].powi(3) + r[0] + 1.0).abs() < 1e-14);
+        close(
+            real_roots([-2.0, 0.0, 1.0, 0.0]),
+            &[-(2f64.sqrt()), 2f64.sqrt()],
+        );
+        close(real_roots([1.0, 0.0, 1.0, 0.0]), &[]);
+        close(real_roots([3.0, -1.5, 0.0, 0.0]), &[2.0]);
+        close(real_roots([0.0; 4]), &[]);
+        close(real_roots([5.0, 0.0, 0.0, 0.0]), &[]);
+    }
+
+    #[test]
+    fn the_circle_maximum_is_exact() {
+        // Symmetric 2×2×2 tensors from (a, b, c, d), against 200 000 angles.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        let mut cases: Vec<[f64; 4]> = (0..50).map(|_| [next(), next(), next(), next()]).collect();
+        // x²y-type forms whose maxima lie off the axes, and x³ (critical points at the axes).
+        cases.extend([
+            [0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0],
+        ]);
+        cases.push([1.0, 0.0, -1.0, 0.0]); // the monkey saddle's form x³ − 3xy²
+        for [a, b, c, d] in cases {
+            let t = [a, b, b, c, b, c, c, d];
+            let (best, w) = maximize_circle(&t);
+            assert!((w[0] * w[0] + w[1] * w[1] - 1.0).abs() < 1e-14);
+            assert!((form(&t, 2, &w).0 - best).abs() <= 1e-15);
+            let sampled = (0..200_000)
+                .map(|i| {
+                    let th = i as f64 * std::f64::consts::TAU / 200_000.0;
+                    form(&t, 2, &[th.cos(), th.sin()]).0
+                })
+                .fold(f64::NEG_INFINITY, f64::max);
+            let scale = a.abs() + b.abs() + c.abs() + d.abs();
+            assert!(
+                best >= sampled - 1e-14 * scale,
+                "{best} < {sampled} for {:?}",
+                [a, b, c, d]
+            );
+            assert!(
+                best <= sampled + 1e-8 * scale,
+                "{best} ≫ {sampled} for {:?}",
+                [a, b, c, d]
+            );
+        }
+    }
 }

@@ -159,7 +159,7 @@ fn kind(c: &Certificate) -> String {
                 }
                 (Some(t), Some(true)) => format!(
                     "no cubic descent > ε₃ on the near-null space ({}){}",
-                    if t.near_null_dim <= 1 && !t.capped {
+                    if t.near_null_dim <= 2 && !t.capped {
                         "proof"
                     } else {
                         "search result"
@@ -238,7 +238,7 @@ pub(crate) fn table(
     }
     writeln!(
         t,
-        "\nε = {} (polishing and certificate), ρ = {RHO}, near-null threshold τ = √(ρε) = {:.2e}, ε₃ = {}; the largest cubic descent is exact for k ≤ 1 and the best of a multi-start search beyond.",
+        "\nε = {} (polishing and certificate), ρ = {RHO}, near-null threshold τ = √(ρε) = {:.2e}, ε₃ = {}; the largest cubic descent is exact for k ≤ 2 and the best of a multi-start search beyond.",
         s.eps,
         (RHO * s.eps).sqrt(),
         s.eps3
