@@ -5,10 +5,16 @@ use crate::random::{self, rademacher};
 use crate::spectrum::{SpectrumError, SpectrumResult, check_point, resolve_seed};
 use autodiff_objectives::{Backend, Objective, Oracle};
 use krylov::{Lanczos, Reorthogonalization, tridiagonal};
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt::Write;
+
+/// Probes run in lockstep (the operator's lanes).
+const PROBE_GROUP: usize = 8;
+
+/// The memory a group of probes' Lanczos bases may take together: 256 MiB.
+const GROUP_BYTES: usize = 256 << 20;
 
 /// Stochastic Lanczos quadrature (SLQ; Ubaru, Chen, Saad, *Fast Estimation of tr(f(A)) via
 /// Stochastic Lanczos Quadrature*, SIAM J. Matrix Anal. Appl. 38(4), 2017; Lin, Saad, Yang,
@@ -118,26 +124,48 @@ impl Slq {
             Vec::with_capacity(room),
             Vec::with_capacity(room),
         );
-        for _ in 0..self.probes {
-            let v = rademacher(d, &mut rng) / (d as f64).sqrt();
-            let mut kr = Lanczos::new(v, self.reorth);
-            while kr.steps() < m && !kr.is_exhausted() && kr.restarts() == 0 {
-                let hv = h.apply(kr.current())?;
-                kr.step(hv, &mut || random::random_unit(d, &mut rng));
+        // The probes run in lockstep, a group at a time: each step's products in one pass of
+        // the operator (`apply_many`). A group's bases together stay within GROUP_BYTES.
+        let group = (GROUP_BYTES / (8 * m * d).max(1)).clamp(1, PROBE_GROUP);
+        let mut left = self.probes;
+        while left > 0 {
+            let n = left.min(group);
+            left -= n;
+            let mut krs: Vec<Lanczos> = (0..n)
+                .map(|_| Lanczos::new(rademacher(d, &mut rng) / (d as f64).sqrt(), self.reorth))
+                .collect();
+            loop {
+                let active: Vec<usize> = (0..n)
+                    .filter(|&i| {
+                        let kr = &krs[i];
+                        kr.steps() < m && !kr.is_exhausted() && kr.restarts() == 0
+                    })
+                    .collect();
+                if active.is_empty() {
+                    break;
+                }
+                let vs: Vec<DVector<f64>> =
+                    active.iter().map(|&i| krs[i].current().clone()).collect();
+                let hv = h.apply_many(&DMatrix::from_columns(&vs))?;
+                for (col, &i) in hv.column_iter().zip(&active) {
+                    krs[i].step(col.into_owned(), &mut || random::random_unit(d, &mut rng));
+                }
             }
-            // Only the block of the start vector: a restart began an unrelated block.
-            let k = kr
-                .beta()
-                .iter()
-                .position(|&b| b == 0.0)
-                .map_or(kr.steps(), |j| j + 1);
-            let tridiagonal::Spectrum {
-                values: theta,
-                vectors: s,
-            } = tridiagonal::sorted_eigen(&kr.leading_tridiagonal(k));
-            weights.push((0..k).map(|i| s[(0, i)] * s[(0, i)]).collect());
-            nodes.push(theta);
-            steps.push(k);
+            for kr in &krs {
+                // Only the block of the start vector: a restart began an unrelated block.
+                let k = kr
+                    .beta()
+                    .iter()
+                    .position(|&b| b == 0.0)
+                    .map_or(kr.steps(), |j| j + 1);
+                let tridiagonal::Spectrum {
+                    values: theta,
+                    vectors: s,
+                } = tridiagonal::sorted_eigen(&kr.leading_tridiagonal(k));
+                weights.push((0..k).map(|i| s[(0, i)] * s[(0, i)]).collect());
+                nodes.push(theta);
+                steps.push(k);
+            }
         }
         Ok(SpectralDensity {
             nodes,
