@@ -297,3 +297,35 @@ pub fn linear_fit(x: &[f64], y: &[f64]) -> (f64, f64) {
     let b = sxy / sxx;
     (my - b * mx, b)
 }
+
+/// `work(k, &items[k])` for every item, spread round-robin over `threads` scoped threads
+/// (item k on thread k mod `threads`), the results in item order. Each item's work must not
+/// depend on the thread it runs on. The first failing thread's error is returned.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(usize, &T) -> Result<R, String> + Sync,
+) -> Result<Vec<R>, Box<dyn Error>> {
+    let threads = threads.max(1);
+    let work = &work;
+    let mut all: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || -> Result<Vec<(usize, R)>, String> {
+                    let mut out = Vec::new();
+                    for (k, item) in items.iter().enumerate().skip(t).step_by(threads) {
+                        out.push((k, work(k, item)?));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| "a worker thread panicked")??);
+        }
+        Ok::<_, Box<dyn Error>>(all)
+    })?;
+    all.sort_by_key(|(k, _)| *k);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}

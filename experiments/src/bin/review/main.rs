@@ -609,29 +609,11 @@ fn study<N: Network>(
     let marks = eval_epochs(cfg.epochs, cfg.eval_every);
     let bar = support::progress(jobs.len() as u64, cfg.quick);
     let train_start = Instant::now();
-    let mut results: Vec<RunResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..cfg.threads)
-            .map(|t| {
-                let (jobs, methods, train, test, cfg, bar) =
-                    (&jobs, &methods, &train, &test, &cfg, &bar);
-                scope.spawn(move || -> Result<Vec<RunResult>, String> {
-                    let mut out = Vec::new();
-                    for &(m, s) in jobs.iter().skip(t).step_by(cfg.threads) {
-                        let r = train_one(train, test, eta, methods[m], m, s, cfg, steps_per_epoch)
-                            .map_err(|e| format!("{} seed {s}: {e}", methods[m].name()))?;
-                        bar.inc(1);
-                        out.push(r);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            let part = h.join().map_err(|_| "a training thread panicked")??;
-            all.extend(part);
-        }
-        Ok::<_, Box<dyn Error>>(all)
+    let mut results: Vec<RunResult> = support::par_map(&jobs, cfg.threads, |_, &(m, s)| {
+        let r = train_one(&train, &test, eta, methods[m], m, s, cfg, steps_per_epoch)
+            .map_err(|e| format!("{} seed {s}: {e}", methods[m].name()))?;
+        bar.inc(1);
+        Ok(r)
     })?;
     bar.finish_and_clear();
     let train_seconds = train_start.elapsed().as_secs_f64();
@@ -791,35 +773,17 @@ fn study<N: Network>(
     // Certify every end point, spread over the threads (each certificate draws its own
     // default seed; the Ritz runs are seeded by the run's seed).
     type Checked = (usize, f64, Certificate, Vec<f64>);
-    let mut checked: Vec<Checked> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..cfg.threads)
-            .map(|t| {
-                let (results, plain, certifier, cfg) = (&results, &plain, &certifier, &cfg);
-                scope.spawn(move || -> Result<Vec<Checked>, String> {
-                    let mut out = Vec::new();
-                    for (k, r) in results.iter().enumerate().skip(t).step_by(cfg.threads) {
-                        let fail = |e: &dyn std::fmt::Display| format!("certifying run {k}: {e}");
-                        let (_, g) = gradient(plain, &r.x).map_err(|e| fail(&e))?;
-                        let cert = certifier.certify(plain, &r.x).map_err(|e| fail(&e))?;
-                        let ritz = if r.seed < cfg.ritz_seeds {
-                            ritz_values(plain, &r.x, cfg.lanczos, r.seed ^ 0xA5A5)
-                                .map_err(|e| fail(&e))?
-                        } else {
-                            Vec::new()
-                        };
-                        out.push((k, g.norm(), cert, ritz));
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(h.join().map_err(|_| "a certification thread panicked")??);
-        }
-        Ok::<_, Box<dyn Error>>(all)
+    let checked: Vec<Checked> = support::par_map(&results, cfg.threads, |k, r| {
+        let fail = |e: &dyn std::fmt::Display| format!("certifying run {k}: {e}");
+        let (_, g) = gradient(&plain, &r.x).map_err(|e| fail(&e))?;
+        let cert = certifier.certify(&plain, &r.x).map_err(|e| fail(&e))?;
+        let ritz = if r.seed < cfg.ritz_seeds {
+            ritz_values(&plain, &r.x, cfg.lanczos, r.seed ^ 0xA5A5).map_err(|e| fail(&e))?
+        } else {
+            Vec::new()
+        };
+        Ok((k, g.norm(), cert, ritz))
     })?;
-    checked.sort_by_key(|c| c.0);
     for (k, grad_norm, cert, ritz) in &checked {
         let r = &results[*k];
         let bottom: Vec<String> = ritz.iter().take(4).map(|v| format!("{v:.2e}")).collect();

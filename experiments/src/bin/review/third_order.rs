@@ -119,28 +119,9 @@ pub(crate) fn polish_all<N: Network>(
     s: &Settings,
     threads: usize,
 ) -> Result<Vec<Polished>, Box<dyn Error>> {
-    let mut all: Vec<(usize, Polished)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || -> Result<Vec<(usize, Polished)>, String> {
-                    let mut out = Vec::new();
-                    for (k, r) in results.iter().enumerate().skip(t).step_by(threads) {
-                        let p = one(train, test, r, s)
-                            .map_err(|e| format!("polishing end point {k}: {e}"))?;
-                        out.push((k, p));
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(h.join().map_err(|_| "a polishing thread panicked")??);
-        }
-        Ok::<_, Box<dyn Error>>(all)
-    })?;
-    all.sort_by_key(|(k, _)| *k);
-    Ok(all.into_iter().map(|(_, p)| p).collect())
+    saddle_experiments::par_map(results, threads, |k, r| {
+        one(train, test, r, s).map_err(|e| format!("polishing end point {k}: {e}"))
+    })
 }
 
 /// What the certificate says the polished point is.
