@@ -188,3 +188,106 @@ fn beyond_the_dense_limit_the_near_null_space_comes_from_lanczos() {
     let e = cert.evaluations;
     assert_eq!(e.forward + e.reverse, e.derivatives());
 }
+
+fn bounded_monkey<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let r2 = x[0] * x[0] + x[1] * x[1];
+    x[0].powi(3) - x[0] * x[1] * x[1] * 3.0 + r2 * r2
+}
+
+fn x2_plus_y4<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    x[0] * x[0] + x[1].powi(4)
+}
+
+fn x2_plus_y3_plus_y4<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    x[0] * x[0] + x[1].powi(3) + x[1].powi(4)
+}
+
+#[test]
+fn the_issues_known_answers_in_two_variables() {
+    let x = dvector![0.0, 0.0];
+    // The bounded monkey saddle: the quartic term hides nothing at third order (k = 2, exact).
+    let cert = certify(&objective!(bounded_monkey, 2), &x);
+    assert!(cert.is_second_order_stationary());
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(t.near_null_dim, 2);
+    assert!((t.max_cubic - 6.0).abs() < 1e-9, "{}", t.max_cubic);
+    descends(&objective!(bounded_monkey, 2), &x, &cert);
+    // x² + y³ + y⁴: refuted along −e_y.
+    let f = objective!(x2_plus_y3_plus_y4, 2);
+    let cert = certify(&f, &x);
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let u = cert.third_order_direction().expect("a direction");
+    assert!(u[0].abs() < 1e-12 && (u[1] + 1.0).abs() < 1e-12, "{u}");
+    descends(&f, &x, &cert);
+    // x² + y⁴: a minimum; the check passes with k = 1 (exact: a proof of no cubic descent).
+    let cert = certify(&objective!(x2_plus_y4, 2), &x);
+    assert_eq!(cert.is_third_order_stationary(), Some(true));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!((t.near_null_dim, t.max_cubic), (1, 0.0));
+}
+
+/// ½Σᵢ₌₁ (1 + i/d) yᵢ² + y₀³ with y = Qx for a seeded rotation Q: at 0 the Hessian has one
+/// zero eigenvalue (along q₀ = Qᵀe₀) among d − 1 positive ones, and ∇³f[u,u,u] = 6(q₀ᵀu)³.
+struct HiddenCubic {
+    q: nalgebra::DMatrix<f64>,
+}
+
+impl Objective for HiddenCubic {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        let d = x.len();
+        let mut s = D::from(0.0);
+        for i in 0..d {
+            let yi = (0..d).fold(D::from(0.0), |a, j| a + x[j] * self.q[(i, j)]);
+            s += if i == 0 {
+                yi.powi(3)
+            } else {
+                yi * yi * (0.5 * (1.0 + i as f64 / d as f64))
+            };
+        }
+        s
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.q.nrows())
+    }
+}
+
+#[test]
+fn a_degenerate_saddle_hidden_by_a_rotation_in_d_300_is_found() {
+    let d = 300;
+    let mut rng = autodiff_objectives::seeded::SplitMix64::new(11);
+    let g = nalgebra::DMatrix::from_fn(d, d, |_, _| rng.normal());
+    let q = g.qr().q();
+    let q0 = q.row(0).transpose();
+    let f = HiddenCubic { q };
+    let x = DVector::zeros(d);
+    let cert = certify(&f, &x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(t.near_null_dim, 1);
+    let u = cert.third_order_direction().expect("a direction");
+    assert!((u + &q0).norm() < 1e-8, "{}", (u + &q0).norm());
+    assert!(
+        (t.direction_cubic + 6.0).abs() < 1e-8,
+        "{}",
+        t.direction_cubic
+    );
+    descends(&f, &x, &cert);
+}
+
+#[test]
+fn matrix_factorization_at_a_rank_deficient_global_minimum_passes() {
+    // M* of spectrum (4, 2, 0), r = 3, U = [√4 v₀, √2 v₁, 0]: a global minimum (f = 0) with a
+    // zero column. The Hessian has 4 zero eigenvalues (the zero column along v₀, v₁ and v₂,
+    // and the rotation of the two nonzero columns); f ≥ 0 = f(U), so no cubic descent exists.
+    let f = objective_zoo::MatrixFactorization::from_spectrum(vec![4.0, 2.0, 0.0], 3, 7)
+        .expect("valid");
+    let x = f.critical_point(&[0, 1]).expect("valid").x;
+    let cert = certify(&f, &x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(true));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(t.near_null_dim, 4);
+    assert!(t.max_cubic <= 1e-9, "{}", t.max_cubic);
+}
