@@ -201,14 +201,25 @@ pub enum DriverError {
     },
 }
 
+/// The certified driver's default third-order tolerance as a fraction of ρ: ε₃ = ρ/10 (see
+/// [`CertifiedDriver::new`]).
+pub const DEFAULT_EPS3_PER_RHO: f64 = 0.1;
+
 impl<Opt: Optimizer> CertifiedDriver<Opt> {
-    /// The driver for tolerance ε and Hessian-Lipschitz constant ρ, with a default
-    /// `Certifier::new(eps, rho)`, at most 20 rounds and 60 halvings per escape. Invalid ε or ρ
-    /// are reported by [`run`](Self::run).
+    /// The driver for tolerance ε and Hessian-Lipschitz constant ρ, with the certifier
+    /// `Certifier::new(eps, rho).third_order(DEFAULT_EPS3_PER_RHO * rho)`, at most 20 rounds
+    /// and 60 halvings per escape. Invalid ε or ρ are reported by [`run`](Self::run).
+    ///
+    /// The third-order check is on by default: at an ε-SOSP whose Hessian has a near-null
+    /// space, a direction u with ∇³f\[u,u,u\] < −ε₃ is escaped along like a direction of
+    /// negative curvature. ε₃ = ρ/10 by default ([`DEFAULT_EPS3_PER_RHO`]): a ρ-Hessian-Lipschitz
+    /// f has |∇³f\[u,u,u\]| ≤ ρ, so the check fires where the cubic form reaches a tenth of its
+    /// largest possible value. `certifier_with(|c| c.third_order(e))` sets another ε₃,
+    /// `certifier_with(|c| c.without_third_order())` turns it off.
     pub fn new(optimizer: Opt, eps: f64, rho: f64) -> Self {
         CertifiedDriver {
             optimizer,
-            certifier: Certifier::new(eps, rho),
+            certifier: Certifier::new(eps, rho).third_order(DEFAULT_EPS3_PER_RHO * rho),
             eps,
             rho,
             max_rounds: 20,

@@ -35,7 +35,9 @@ mod driver;
 
 pub use autodiff_objectives;
 pub use certify;
-pub use driver::{CertifiedDriver, CertifiedRun, DriverError, DriverStop, Escape};
+pub use driver::{
+    CertifiedDriver, CertifiedRun, DEFAULT_EPS3_PER_RHO, DriverError, DriverStop, Escape,
+};
 /// The linear algebra of points and matrices ([`nalgebra::DVector`], [`nalgebra::DMatrix`]),
 /// re-exported so that a program whose only dependency is `saddle-escape` can name it.
 pub use nalgebra;

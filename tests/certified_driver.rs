@@ -262,13 +262,14 @@ fn the_third_order_check_moves_the_driver_off_a_degenerate_saddle() {
     let x0 = dvector![0.0, 0.0];
     // Without the check: certified at 0 (the second-order certificate holds there).
     let plain = CertifiedDriver::new(gd.clone(), EPS, RHO)
+        .certifier_with(|c| c.without_third_order())
         .run(&f, &x0)
         .unwrap();
     assert!(plain.certified());
     assert_eq!(plain.outcome.x, x0);
     assert_eq!(plain.certificate.is_third_order_stationary(), None);
     // With it: one third-order escape along −e₂, then the minimum.
-    let run = CertifiedDriver::new(gd, EPS, RHO)
+    let run = CertifiedDriver::new(gd.clone(), EPS, RHO)
         .certifier_with(|c| c.third_order(1e-3).seed(3))
         .run(&f, &x0)
         .unwrap();
@@ -282,4 +283,15 @@ fn the_third_order_check_moves_the_driver_off_a_degenerate_saddle() {
     let x = &run.outcome.x;
     assert!(x[0].abs() < 1e-6 && (x[1] + 0.75).abs() < 1e-4, "{x}");
     assert!(run.to_string().contains("third-order"));
+    // The default driver has the check on (ε₃ = ρ/10): the same escape and minimum.
+    let default = CertifiedDriver::new(gd, EPS, RHO).run(&f, &x0).unwrap();
+    assert!(default.certified(), "{default}");
+    assert_eq!(default.escapes.len(), 1, "{default}");
+    assert_eq!(default.escapes[0].order, 3);
+    let x = &default.outcome.x;
+    assert!(x[0].abs() < 1e-6 && (x[1] + 0.75).abs() < 1e-4, "{x}");
+    assert_eq!(
+        default.certificate.third_order.as_ref().map(|t| t.eps3),
+        Some(0.1 * RHO)
+    );
 }

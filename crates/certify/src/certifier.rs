@@ -101,6 +101,13 @@ impl Certifier {
         self
     }
 
+    /// Turns the third-order check off (the default of `Certifier::new`; the certified
+    /// driver's certifier has it on).
+    pub fn without_third_order(mut self) -> Self {
+        self.third_order = None;
+        self
+    }
+
     /// The confidence 1 − δ required of probabilistic verdicts (sets δ = 1 − `confidence`).
     pub fn confidence(mut self, confidence: f64) -> Self {
         self.delta = 1.0 - confidence;
