@@ -31,6 +31,32 @@ fn descends<O: Objective>(f: &O, x: &DVector<f64>, cert: &Certificate) {
     }
 }
 
+/// Certifies f at the ε-SOSP x and checks that the third-order check refutes it on a
+/// one-dimensional near-null space, along `want` (to `tol_u`) with ∇³f[u,u,u] = −6 (to
+/// `tol_cubic`), and that f decreases along the direction.
+fn refuted_along<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    want: &DVector<f64>,
+    tol_u: f64,
+    tol_cubic: f64,
+) -> Certificate {
+    let cert = certify(f, x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(t.near_null_dim, 1);
+    let u = cert.third_order_direction().expect("a direction");
+    assert!((u - want).norm() < tol_u, "{}", (u - want).norm());
+    assert!(
+        (t.direction_cubic + 6.0).abs() < tol_cubic,
+        "{}",
+        t.direction_cubic
+    );
+    descends(f, x, &cert);
+    cert
+}
+
 fn x2_plus_y3<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     x[0] * x[0] + x[1].powi(3)
 }
@@ -171,19 +197,9 @@ fn beyond_the_dense_limit_the_near_null_space_comes_from_lanczos() {
     let d = certify::MAX_DENSE_NEAR_NULL_DIM + 500;
     let f = CubicInBowl(d);
     let x = DVector::zeros(d);
-    let cert = certify(&f, &x);
-    assert!(cert.is_second_order_stationary(), "{cert}");
-    assert_eq!(cert.is_third_order_stationary(), Some(false));
-    let t = cert.third_order.as_ref().expect("ran");
-    assert_eq!(t.near_null_dim, 1);
-    let u = cert.third_order_direction().expect("a direction");
-    assert!((u[0] + 1.0).abs() < 1e-6, "u₀ = {}", u[0]);
-    assert!(
-        (t.direction_cubic + 6.0).abs() < 1e-4,
-        "{}",
-        t.direction_cubic
-    );
-    descends(&f, &x, &cert);
+    let mut e0 = DVector::zeros(d);
+    e0[0] = 1.0;
+    let cert = refuted_along(&f, &x, &-e0, 1e-6, 1e-4);
     // Every derivative evaluation has its path, the eigensolver's HVPs included.
     let e = cert.evaluations;
     assert_eq!(e.forward + e.reverse, e.derivatives());
@@ -261,19 +277,7 @@ fn a_degenerate_saddle_hidden_by_a_rotation_in_d_300_is_found() {
     let q0 = q.row(0).transpose();
     let f = HiddenCubic { q };
     let x = DVector::zeros(d);
-    let cert = certify(&f, &x);
-    assert!(cert.is_second_order_stationary(), "{cert}");
-    assert_eq!(cert.is_third_order_stationary(), Some(false));
-    let t = cert.third_order.as_ref().expect("ran");
-    assert_eq!(t.near_null_dim, 1);
-    let u = cert.third_order_direction().expect("a direction");
-    assert!((u + &q0).norm() < 1e-8, "{}", (u + &q0).norm());
-    assert!(
-        (t.direction_cubic + 6.0).abs() < 1e-8,
-        "{}",
-        t.direction_cubic
-    );
-    descends(&f, &x, &cert);
+    refuted_along(&f, &x, &-q0, 1e-8, 1e-8);
 }
 
 #[test]
