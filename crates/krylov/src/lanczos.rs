@@ -116,9 +116,14 @@ fn dots(w: &[f64], qs: &[&[f64]], c: &mut [f64]) {
     let acc = match qs {
         &[a, b, c, d] => lanes(w, [a, b, c, d]),
         _ => {
+            // Fewer than four: each alone, in the same four lanes.
             let mut acc = [[0.0_f64; 4]; 4];
             for (a, q) in acc.iter_mut().zip(qs) {
-                *a = lanes(w, [q, q, q, q])[0];
+                for (w4, q4) in w.chunks_exact(4).zip(q.chunks_exact(4)) {
+                    for l in 0..4 {
+                        a[l] += q4[l] * w4[l];
+                    }
+                }
             }
             acc
         }
