@@ -4,6 +4,7 @@
 //! (`parallel_gradient`, `parallel_gradient_hvp`) with the same bits.
 
 use crate::derive::{check_gradient, with_fallback};
+use crate::distributed::{Blame, Exchange, exchange_blocks, own_in_order};
 use crate::error::{EvalError, check_value, first_non_finite};
 use crate::{Backend, Objective, forward, reverse};
 use nalgebra::{DMatrix, DVector};
@@ -173,6 +174,11 @@ impl GradientSum {
         self.value += v;
         add_into(&mut self.grad, &g);
     }
+    /// The same additions, from a block's gathered record `[f_b, ∇f_b]`.
+    fn add_record(&mut self, r: &[f64]) {
+        self.value += r[0];
+        add_into(&mut self.grad, &r[1..]);
+    }
 }
 
 /// Σ_b (f_b, ∇f_b, ∇²f_b·v), accumulated from 0 in the order the blocks are added.
@@ -191,6 +197,12 @@ impl HvpSum {
     fn add(&mut self, (v, g, h): GradHvp) {
         self.sum.add((v, g));
         add_into(&mut self.hv, &h);
+    }
+    /// The same additions, from a block's gathered record `[f_b, ∇f_b, ∇²f_b·v]`.
+    fn add_record(&mut self, r: &[f64]) {
+        let d = self.hv.len();
+        self.sum.add_record(&r[..1 + d]);
+        add_into(&mut self.hv, &r[1 + d..]);
     }
     fn into_parts(self) -> GradHvp {
         (self.sum.value, self.sum.grad, self.hv)
@@ -222,11 +234,70 @@ pub(crate) fn gradient_with<O: Objective>(
     let blocks = block_count(f)?;
     with_fallback(backend, backend.resolve(x.len()), |engine| {
         let mut sum = GradientSum::new(x.len());
+        if let Some(ex) = f.exchange() {
+            let own = own_in_order(ex, blocks, |b| {
+                block_gradient(f, b, x.as_slice(), engine).map(gradient_record)
+            });
+            let blame = gather(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |r| {
+                sum.add_record(r)
+            })?;
+            return check_gradient_result(sum.value, sum.grad).map_err(|e| blame.on(e));
+        }
         for b in 0..blocks {
             sum.add(block_gradient(f, b, x.as_slice(), engine)?);
         }
         check_gradient_result(sum.value, sum.grad)
     })
+}
+
+/// `[f_b, ∇f_b]`: a block's gradient as the distributed sums send it.
+fn gradient_record((v, g): (f64, Vec<f64>)) -> Vec<f64> {
+    let mut r = Vec::with_capacity(1 + g.len());
+    r.push(v);
+    r.extend_from_slice(&g);
+    r
+}
+
+/// `[f_b, ∇f_b, ∇²f_b·v]`.
+fn hvp_record((v, g, hv): GradHvp) -> Vec<f64> {
+    let mut r = gradient_record((v, g));
+    r.extend_from_slice(&hv);
+    r
+}
+
+/// [`exchange_blocks`], adding every block's record in block order.
+fn gather(
+    ex: &dyn Exchange,
+    inputs: &[&[f64]],
+    blocks: usize,
+    len: usize,
+    own: Vec<Result<Vec<f64>, EvalError>>,
+    mut add: impl FnMut(&[f64]),
+) -> Result<Blame, EvalError> {
+    exchange_blocks(ex, inputs, blocks, len, own, |_, r| add(r))
+}
+
+/// This rank's blocks on `threads` threads (the order of each block's own arithmetic does not
+/// depend on them), until the first error.
+fn own_on_threads<R: Send>(
+    ex: &dyn Exchange,
+    blocks: usize,
+    threads: usize,
+    job: impl Fn(usize) -> Result<R, EvalError> + Sync,
+    record: impl Fn(R) -> Vec<f64>,
+) -> Vec<Result<Vec<f64>, EvalError>> {
+    let range = crate::distributed::owned_blocks(blocks, ex.ranks(), ex.rank());
+    let mut own = Vec::with_capacity(range.len());
+    let start = range.start;
+    if let Err(e) = reduce_in_order(
+        range.len(),
+        threads,
+        |i| job(start + i),
+        |r| own.push(Ok(record(r))),
+    ) {
+        own.push(Err(e));
+    }
+    own
 }
 
 /// The block-wise [`gradient_hvp_with`](crate::gradient_hvp_with) (input already checked):
@@ -240,6 +311,16 @@ pub(crate) fn gradient_hvp_with<O: Objective>(
     let blocks = block_count(f)?;
     with_fallback(backend, backend.resolve_hvp(x.len()), |engine| {
         let mut sum = HvpSum::new(x.len());
+        if let Some(ex) = f.exchange() {
+            let (xs, vs) = (x.as_slice(), v.as_slice());
+            let own = own_in_order(ex, blocks, |b| {
+                block_gradient_hvp(f, b, xs, vs, engine).map(hvp_record)
+            });
+            let blame = gather(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |r| {
+                sum.add_record(r)
+            })?;
+            return check_hvp_result(sum.into_parts()).map_err(|e| blame.on(e));
+        }
         for b in 0..blocks {
             sum.add(block_gradient_hvp(
                 f,
@@ -263,14 +344,33 @@ pub(crate) fn hessian_with<O: Objective>(
     let blocks = block_count(f)?;
     let d = x.len();
     let (mut value, mut grad, mut h) = (0.0, vec![0.0; d], DMatrix::zeros(d, d));
-    for b in 0..blocks {
+    let block_hessian = |b: usize| -> Result<(f64, Vec<f64>, DMatrix<f64>), EvalError> {
         let block = BlockOf { f, b };
-        let (fb, g, hb) = match engine {
+        Ok(match engine {
             Backend::Auto | Backend::Forward => {
                 forward::hessian::<_, { forward::CHUNK }>(&block, x.as_slice())
             }
             Backend::Reverse => reverse::hessian(&block, x.as_slice())?,
-        };
+        })
+    };
+    if let Some(ex) = f.exchange() {
+        let own = own_in_order(ex, blocks, |b| {
+            block_hessian(b).map(|(fb, g, hb)| {
+                let mut r = gradient_record((fb, g));
+                r.extend_from_slice(hb.as_slice());
+                r
+            })
+        });
+        // The caller checks finiteness (and blames no block: the Hessian is small-d work).
+        gather(ex, &[x.as_slice()], blocks, 1 + d + d * d, own, |r| {
+            value += r[0];
+            add_into(&mut grad, &r[1..1 + d]);
+            add_into(h.as_mut_slice(), &r[1 + d..]);
+        })?;
+        return Ok((value, grad, h));
+    }
+    for b in 0..blocks {
+        let (fb, g, hb) = block_hessian(b)?;
         value += fb;
         add_into(&mut grad, &g);
         h += hb;
@@ -281,7 +381,14 @@ pub(crate) fn hessian_with<O: Objective>(
 /// Σ_b f_b(x) in block order (what [`value`](crate::value) returns for a block-wise
 /// objective; no tape).
 pub(crate) fn value<O: Objective>(f: &O, x: &[f64]) -> Result<f64, EvalError> {
-    block_count(f)?;
+    let blocks = block_count(f)?;
+    if let Some(ex) = f.exchange() {
+        // Summed's additions: from 0, in block order.
+        let own = own_in_order(ex, blocks, |b| Ok(vec![f.eval_block(b, x)]));
+        let mut sum = 0.0;
+        let blame = gather(ex, &[x], blocks, 1, own, |r| sum += r[0])?;
+        return check_value(sum).map_err(|e| blame.on(e));
+    }
     Ok(Summed(f).eval(x))
 }
 
@@ -291,7 +398,17 @@ pub(crate) fn directional<O: Objective>(
     x: &[f64],
     v: &[f64],
 ) -> Result<(f64, f64, f64), EvalError> {
-    block_count(f)?;
+    let blocks = block_count(f)?;
+    if let Some(ex) = f.exchange() {
+        // The hyper-dual sum adds each part separately, from 0 in block order: so do we.
+        let own = own_in_order(ex, blocks, |b| {
+            let (fb, s, c) = forward::directional(&BlockOf { f, b }, x, v);
+            Ok(vec![fb, s, c])
+        });
+        let mut sum = [0.0; 3];
+        gather(ex, &[x, v], blocks, 3, own, |r| add_into(&mut sum, r))?;
+        return Ok((sum[0], sum[1], sum[2]));
+    }
     Ok(forward::directional(&Summed(f), x, v))
 }
 
@@ -306,6 +423,14 @@ pub(crate) fn parallel_gradient<O: Objective + Sync>(
     let blocks = block_count(f)?;
     with_fallback(backend, backend.resolve(x.len()), |engine| {
         let mut sum = GradientSum::new(x.len());
+        if let Some(ex) = f.exchange() {
+            let job = |b| block_gradient(f, b, x.as_slice(), engine);
+            let own = own_on_threads(ex, blocks, threads, job, gradient_record);
+            let blame = gather(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |r| {
+                sum.add_record(r)
+            })?;
+            return check_gradient_result(sum.value, sum.grad).map_err(|e| blame.on(e));
+        }
         reduce_in_order(
             blocks,
             threads,
@@ -328,6 +453,15 @@ pub(crate) fn parallel_gradient_hvp<O: Objective + Sync>(
     let blocks = block_count(f)?;
     with_fallback(backend, backend.resolve_hvp(x.len()), |engine| {
         let mut sum = HvpSum::new(x.len());
+        if let Some(ex) = f.exchange() {
+            let (xs, vs) = (x.as_slice(), v.as_slice());
+            let job = |b| block_gradient_hvp(f, b, xs, vs, engine);
+            let own = own_on_threads(ex, blocks, threads, job, hvp_record);
+            let blame = gather(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |r| {
+                sum.add_record(r)
+            })?;
+            return check_hvp_result(sum.into_parts()).map_err(|e| blame.on(e));
+        }
         reduce_in_order(
             blocks,
             threads,

@@ -174,7 +174,7 @@ pub fn gradient_with<O: Objective>(
 /// Whether an error says that a computed value or derivative was not finite.
 fn is_non_finite(e: &EvalError) -> bool {
     matches!(
-        e,
+        e.root_cause(),
         EvalError::NonFiniteValue { .. }
             | EvalError::NonFiniteGradient { .. }
             | EvalError::NonFiniteHvp { .. }
@@ -200,7 +200,7 @@ pub(crate) fn with_fallback<R>(
         {
             match compute(Backend::Reverse) {
                 // A tape limit says nothing about the point: keep forward mode's diagnosis.
-                Err(EvalError::TapeLimitExceeded { .. }) => Err(e),
+                Err(r) if matches!(r.root_cause(), EvalError::TapeLimitExceeded { .. }) => Err(e),
                 other => other,
             }
         }

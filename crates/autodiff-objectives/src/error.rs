@@ -116,6 +116,45 @@ pub enum EvalError {
         /// The limit in force, in nodes.
         limit: usize,
     },
+    /// A block of a [`Distributed`](crate::distributed::Distributed) objective failed on the
+    /// rank that owns it: every rank returns this same error, naming that rank and block and
+    /// what went wrong there (the first failing block in block order, as one process would
+    /// report it).
+    #[error("block {block} on rank {rank}: {source}")]
+    OnRank {
+        /// The rank that computes the block.
+        rank: usize,
+        /// The block.
+        block: usize,
+        /// What went wrong with it.
+        source: Box<EvalError>,
+    },
+    /// The ranks of a [`Distributed`](crate::distributed::Distributed) objective disagree about
+    /// the objective (its blocks, dimension or terms) or about an input: detected before any
+    /// block is computed.
+    #[error(
+        "rank {rank} disagrees with rank 0 about {what}: rank 0 has {expected}, rank {rank} has {got}"
+    )]
+    RanksDisagree {
+        /// What they disagree about (`"blocks"`, `"dimension"`, `"terms"`, `"point"`, …).
+        what: &'static str,
+        /// The first rank that disagrees with rank 0.
+        rank: usize,
+        /// Rank 0's value (for a point: its length).
+        expected: usize,
+        /// That rank's value.
+        got: usize,
+    },
+}
+
+impl EvalError {
+    /// The error itself, or for [`OnRank`](Self::OnRank) what went wrong on that rank.
+    pub fn root_cause(&self) -> &EvalError {
+        match self {
+            EvalError::OnRank { source, .. } => source.root_cause(),
+            e => e,
+        }
+    }
 }
 
 /// Checks a point (or direction) before any evaluation: non-empty, of the objective's

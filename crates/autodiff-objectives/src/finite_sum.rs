@@ -261,6 +261,9 @@ impl<F: FiniteSum> Objective for MiniBatch<'_, F> {
             [(b.saturating_mul(len)).min(m)..b.saturating_add(1).saturating_mul(len).min(m)];
         self.f.sum_terms(run, x) / m as f64
     }
+    fn exchange(&self) -> Option<&dyn crate::distributed::Exchange> {
+        self.f.exchange()
+    }
 }
 
 /// The mini-batch value and gradient (1/|B|) Σ_{i∈B} ∇fᵢ(x), checked like
@@ -313,6 +316,9 @@ impl<F: FiniteSum> Objective for TermBlocks<'_, F> {
     }
     fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
         eval_term_block(self.0, b, x)
+    }
+    fn exchange(&self) -> Option<&dyn crate::distributed::Exchange> {
+        self.0.exchange()
     }
 }
 

@@ -93,6 +93,7 @@
 
 mod blocks;
 mod derive;
+pub mod distributed;
 mod error;
 mod finite_sum;
 pub mod forward;

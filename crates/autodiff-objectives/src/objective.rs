@@ -96,6 +96,15 @@ pub trait Objective {
         let _ = b;
         self.eval(x)
     }
+
+    /// The ranks f's blocks are spread over, if any: `None` (the default) for an objective
+    /// computed in this process; [`Distributed`](crate::distributed::Distributed) returns its
+    /// exchange, and every wrapper that forwards [`blocks`](Self::blocks) forwards this too.
+    /// The derivative drivers then compute this rank's blocks and gather the rest
+    /// ([`distributed`](crate::distributed)).
+    fn exchange(&self) -> Option<&dyn crate::distributed::Exchange> {
+        None
+    }
 }
 
 impl<O: Objective> Objective for &O {
@@ -110,6 +119,9 @@ impl<O: Objective> Objective for &O {
     }
     fn eval_block<D: DualNum<Primitive = f64> + Copy>(&self, b: usize, x: &[D]) -> D {
         (**self).eval_block(b, x)
+    }
+    fn exchange(&self) -> Option<&dyn crate::distributed::Exchange> {
+        (**self).exchange()
     }
 }
 

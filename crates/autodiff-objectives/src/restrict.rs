@@ -117,4 +117,7 @@ impl<O: Objective> Objective for Restricted<'_, O> {
         self.full(y)
             .map_or(D::from(f64::NAN), |x| self.f.eval_block(b, &x))
     }
+    fn exchange(&self) -> Option<&dyn crate::distributed::Exchange> {
+        self.f.exchange()
+    }
 }

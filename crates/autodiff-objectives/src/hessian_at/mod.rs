@@ -99,6 +99,9 @@ pub struct HessianAtStats {
     /// [`matvec_add_batch`](crate::matvec_add_batch), [`dense_batch_add`](crate::dense_batch_add),
     /// [`conv2d_add`](crate::conv2d_add)).
     pub kernel_blocks: usize,
+    /// Blocks other ranks record and apply ([`Distributed`](crate::distributed::Distributed)
+    /// objectives; 0 otherwise): this rank receives their products.
+    pub remote_blocks: usize,
     /// Nodes kept, over all kept recordings.
     pub nodes: usize,
     /// Bytes kept (nodes and their adjoints).
@@ -220,8 +223,20 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
     // Once a block has met a layer kernel, the blocks after it (the same code on other data)
     // are not tried.
     let mut kernels = false;
-    for b in 0..blocks {
+    // Distributed: this rank records its own blocks; the others' parts arrive by exchange.
+    let exchange = f.exchange();
+    let owned = match exchange {
+        Some(ex) => crate::distributed::owned_blocks(blocks, ex.ranks(), ex.rank()),
+        None => 0..blocks,
+    };
+    let mut own_records = Vec::new();
+    for b in owned {
         let block = (blocks > 1).then_some(b);
+        if exchange.is_some() {
+            // This block's part alone, for the exchange.
+            value = 0.0;
+            gradient.fill(0.0);
+        }
         // The nodes that still fit the budget (each keeps its adjoint; the inputs' adjoints
         // are 8 bytes each more).
         let room = budget.saturating_sub(stats.bytes).saturating_sub(d * 8) / sweep::NODE_BYTES;
@@ -242,7 +257,14 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
             Err(why) if why == NotKept::Kernel || room < tape_limit => {
                 // Past the budget, or written with the layer kernels: this block is recorded
                 // again on every apply.
-                let (fb, gb) = rerecorded_gradient(f, block, x.as_slice())?;
+                let (fb, gb) = match rerecorded_gradient(f, block, x.as_slice()) {
+                    Ok(r) => r,
+                    Err(e) if exchange.is_some() => {
+                        own_records.push(Err(e));
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
                 value += fb;
                 gradient += DVector::from_vec(gb);
                 stats.rerecorded_blocks += 1;
@@ -252,12 +274,45 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
                 }
                 pieces.push(Piece::Rerecorded(block));
             }
+            Err(_) if exchange.is_some() => {
+                own_records.push(Err(EvalError::TapeLimitExceeded { limit: tape_limit }));
+                break;
+            }
             Err(_) => return Err(EvalError::TapeLimitExceeded { limit: tape_limit }),
         }
+        if exchange.is_some() {
+            let mut r = vec![value];
+            r.extend_from_slice(gradient.as_slice());
+            own_records.push(Ok(r));
+        }
     }
-    check_value(value)?;
+    let mut blame = None;
+    if let Some(ex) = exchange {
+        let (mut v, mut g) = (0.0, vec![0.0; d]);
+        let own = std::mem::take(&mut own_records);
+        let b = crate::distributed::exchange_blocks(
+            ex,
+            &[x.as_slice()],
+            blocks,
+            1 + d,
+            own,
+            |_, r| {
+                v += r[0];
+                for (gi, ri) in g.iter_mut().zip(&r[1..]) {
+                    *gi += ri;
+                }
+            },
+        )?;
+        (value, gradient, blame) = (v, DVector::from_vec(g), Some(b));
+        stats.remote_blocks = blocks - pieces.len();
+    }
+    let blamed = |e: EvalError| match blame {
+        Some(b) => b.on(e),
+        None => e,
+    };
+    check_value(value).map_err(blamed)?;
     if let Some((index, value)) = first_non_finite(gradient.as_slice()) {
-        return Err(EvalError::NonFiniteGradient { index, value });
+        return Err(blamed(EvalError::NonFiniteGradient { index, value }));
     }
     Ok(HessianAt {
         f,
@@ -306,8 +361,8 @@ impl<'a, O: Objective> HessianAt<'a, O> {
     pub fn apply(&self, v: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
         check_input("direction", v.as_slice(), Some(self.dim()))?;
         let mut out = DMatrix::zeros(self.dim(), 1);
-        self.apply_lanes::<1>(v.as_slice(), 1, &mut out)?;
-        self.finish(out, 1).map(|m| m.column(0).into_owned())
+        let blame = self.apply_lanes::<1>(v.as_slice(), 1, &mut out)?;
+        self.finish(out, 1, blame).map(|m| m.column(0).into_owned())
     }
 
     /// ∇²f(x)·V for every column of V, 8 columns per pass over the recording; column j equals
@@ -330,36 +385,78 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         }
         let k = v.ncols();
         let mut out = DMatrix::zeros(self.dim(), k);
+        let mut blame: Option<crate::distributed::Blame> = None;
         for start in (0..k).step_by(sweep::LANES) {
             let cols = (k - start).min(sweep::LANES);
             let block = v.columns(start, cols).into_owned();
             let mut part = DMatrix::zeros(self.dim(), cols);
-            self.apply_lanes::<{ sweep::LANES }>(block.as_slice(), cols, &mut part)?;
+            let b = self.apply_lanes::<{ sweep::LANES }>(block.as_slice(), cols, &mut part)?;
+            blame = match (blame, b) {
+                (Some(first), later) => first.or(later),
+                (None, later) => later,
+            };
             out.columns_mut(start, cols).copy_from(&part);
         }
-        self.finish(out, k)
+        self.finish(out, k, blame)
     }
 
-    /// Adds every block's H_b·V (V column-major, `cols` columns) into `out`, in block order.
+    /// Adds every block's H_b·V (V column-major, `cols` columns) into `out`, in block order;
+    /// for a distributed objective, also says which block a non-finite product came from.
     fn apply_lanes<const L: usize>(
         &self,
         v: &[f64],
         cols: usize,
         out: &mut DMatrix<f64>,
+    ) -> Result<Option<crate::distributed::Blame>, EvalError> {
+        let Some(ex) = self.f.exchange() else {
+            for piece in &self.pieces {
+                self.apply_piece::<L>(piece, v, cols, out)?;
+            }
+            return Ok(None);
+        };
+        // Distributed: each own block's product alone, then every block's, added in block
+        // order (as above: each piece adds its whole product once).
+        let mut own = Vec::with_capacity(self.pieces.len());
+        for piece in &self.pieces {
+            let mut part = DMatrix::zeros(self.dim(), cols);
+            match self.apply_piece::<L>(piece, v, cols, &mut part) {
+                Ok(()) => own.push(Ok(part.as_slice().to_vec())),
+                Err(e) => {
+                    own.push(Err(e));
+                    break;
+                }
+            }
+        }
+        let blocks = self.stats.get().blocks;
+        let inputs = [self.x.as_slice(), v];
+        let len = self.dim() * cols;
+        let blame = crate::distributed::exchange_blocks(ex, &inputs, blocks, len, own, |_, r| {
+            for (o, p) in out.as_mut_slice().iter_mut().zip(r) {
+                *o += p;
+            }
+        })?;
+        Ok(Some(blame))
+    }
+
+    /// Adds one block's H_b·V into `out`.
+    fn apply_piece<const L: usize>(
+        &self,
+        piece: &Piece,
+        v: &[f64],
+        cols: usize,
+        out: &mut DMatrix<f64>,
     ) -> Result<(), EvalError> {
         let d = self.dim();
-        for piece in &self.pieces {
-            match piece {
-                Piece::Kept(tape) => {
-                    tape.add_hvp::<L>(v, cols, out, &mut self.scratch.borrow_mut());
-                }
-                Piece::Rerecorded(block) => {
-                    for l in 0..cols {
-                        let vl = &v[l * d..(l + 1) * d];
-                        let (_, _, hv) = rerecorded_hvp(self.f, *block, self.x.as_slice(), vl)?;
-                        for (o, h) in out.column_mut(l).iter_mut().zip(&hv) {
-                            *o += h;
-                        }
+        match piece {
+            Piece::Kept(tape) => {
+                tape.add_hvp::<L>(v, cols, out, &mut self.scratch.borrow_mut());
+            }
+            Piece::Rerecorded(block) => {
+                for l in 0..cols {
+                    let vl = &v[l * d..(l + 1) * d];
+                    let (_, _, hv) = rerecorded_hvp(self.f, *block, self.x.as_slice(), vl)?;
+                    for (o, h) in out.column_mut(l).iter_mut().zip(&hv) {
+                        *o += h;
                     }
                 }
             }
@@ -368,11 +465,20 @@ impl<'a, O: Objective> HessianAt<'a, O> {
     }
 
     /// Checks the products and counts them.
-    fn finish(&self, out: DMatrix<f64>, k: usize) -> Result<DMatrix<f64>, EvalError> {
+    fn finish(
+        &self,
+        out: DMatrix<f64>,
+        k: usize,
+        blame: Option<crate::distributed::Blame>,
+    ) -> Result<DMatrix<f64>, EvalError> {
         if let Some((index, value)) = first_non_finite(out.as_slice()) {
-            return Err(EvalError::NonFiniteHvp {
+            let e = EvalError::NonFiniteHvp {
                 index: index % self.dim().max(1),
                 value,
+            };
+            return Err(match blame {
+                Some(b) => b.on(e),
+                None => e,
             });
         }
         let mut s = self.stats.get();
