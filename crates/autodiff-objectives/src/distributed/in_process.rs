@@ -61,7 +61,7 @@ impl Exchange for InProcess {
     /// # Panics
     /// If another rank panicked (the job is dead, as MPI would abort it), or if `mine` is not
     /// `counts[rank]` long (a broken caller).
-    fn all_gather(&self, mine: &[f64], counts: &[usize]) -> Vec<f64> {
+    fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>) {
         assert_eq!(
             mine.len(),
             counts[self.rank],
@@ -95,7 +95,8 @@ impl Exchange for InProcess {
         }
         // The next round cannot complete before this rank has joined it, so `result` is still
         // this round's.
-        st.result.as_ref().clone()
+        all.clear();
+        all.extend_from_slice(&st.result);
     }
 }
 
@@ -104,7 +105,11 @@ impl Exchange for InProcess {
 ///
 /// ```
 /// use autodiff_objectives::distributed::{in_process, Exchange};
-/// let sums = in_process::run(3, |ex| ex.all_gather(&[ex.rank() as f64], &[1, 1, 1]));
+/// let sums = in_process::run(3, |ex| {
+///     let mut all = Vec::new();
+///     ex.all_gather(&[ex.rank() as f64], &[1, 1, 1], &mut all);
+///     all
+/// });
 /// assert_eq!(sums, vec![vec![0.0, 1.0, 2.0]; 3]);
 /// ```
 ///

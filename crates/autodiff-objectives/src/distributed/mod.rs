@@ -21,11 +21,11 @@
 //!
 //! What goes through here: [`value`](crate::value), [`gradient`](crate::gradient) and
 //! [`gradient_with`](crate::gradient_with), [`hvp`](crate::hvp) and
-//! [`gradient_hvp`](crate::gradient_hvp), [`hessian`](crate::hessian),
+//! [`gradient_hvp_with`](crate::gradient_hvp_with), [`hessian`](crate::hessian),
 //! [`directional`](crate::directional), [`parallel_gradient`](crate::parallel_gradient) and
 //! [`parallel_gradient_hvp`](crate::parallel_gradient_hvp) (threads inside each rank), the
 //! mini-batch gradients ([`MiniBatch`](crate::MiniBatch) of a distributed sum), the record-once
-//! operator [`hessian_at`](crate::hessian_at) (each rank records its own blocks; each apply is
+//! operator [`hessian_at`](crate::hessian_at()) (each rank records its own blocks; each apply is
 //! one collective), and so every [`Oracle`](crate::Oracle) call. A direct
 //! [`Objective::eval`] is not distributed: every rank evaluates all of f.
 //!
@@ -45,7 +45,7 @@
 //! Holds for every path above, with two exceptions that one process does not share either
 //! way: [`directional`](crate::directional) falls back to a slower, exact evaluation only for
 //! the blocks whose fast result overflowed (one process: for all of f), and
-//! [`hessian_at`](crate::hessian_at)'s memory budget is per rank, so a rank may keep a block
+//! [`hessian_at`](crate::hessian_at())'s memory budget is per rank, so a rank may keep a block
 //! that one process, its budget spent on earlier blocks, records again on each apply (the two
 //! agree to rounding). Within the default budget and without overflow, they are the same bits.
 //!
@@ -98,7 +98,7 @@ use std::time::Instant;
 
 /// The one collective the distributed sums need: an all-gather of `f64`s in rank order.
 ///
-/// Implemented for MPI's communicators ([`mpi::MpiExchange`](crate::distributed), feature
+/// Implemented for MPI's communicators (`mpi::MpiExchange`, feature
 /// `mpi`) and for threads standing in for ranks ([`in_process`]). A call is collective: every
 /// rank of the group makes it, in the same order.
 pub trait Exchange {
@@ -107,9 +107,10 @@ pub trait Exchange {
     /// The number of ranks, ≥ 1.
     fn ranks(&self) -> usize;
     /// Every rank passes its part, `counts[rank()]` values long; every rank receives all the
-    /// parts, rank 0's first, concatenated (`counts.iter().sum()` values). `counts` is the same
-    /// on every rank.
-    fn all_gather(&self, mine: &[f64], counts: &[usize]) -> Vec<f64>;
+    /// parts, rank 0's first, concatenated (`counts.iter().sum()` values) into `all` (cleared
+    /// first; a buffer the caller reuses, so that repeated calls do not fault in fresh pages).
+    /// `counts` is the same on every rank.
+    fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>);
 }
 
 /// The blocks rank `rank` of `ranks` owns, out of `blocks`: [⌊B·r/p⌋, ⌊B·(r+1)/p⌋). The ranges
@@ -168,9 +169,9 @@ impl<E: Exchange> Exchange for Counted<E> {
     fn ranks(&self) -> usize {
         self.inner.ranks()
     }
-    fn all_gather(&self, mine: &[f64], counts: &[usize]) -> Vec<f64> {
+    fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>) {
         let clock = Instant::now();
-        let all = self.inner.all_gather(mine, counts);
+        self.inner.all_gather(mine, counts, all);
         let nanos = clock.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         self.nanos.fetch_add(nanos, Ordering::Relaxed);
         self.collectives.fetch_add(1, Ordering::Relaxed);
@@ -179,7 +180,6 @@ impl<E: Exchange> Exchange for Counted<E> {
         let others = all.len().saturating_sub(mine.len());
         self.received
             .fetch_add(8 * others as u64, Ordering::Relaxed);
-        all
     }
 }
 
@@ -213,7 +213,8 @@ impl<O: Objective, E: Exchange> Distributed<O, E> {
         };
         // blocks, and the dimension + 1 (0: any dimension).
         let mine = [f.blocks() as f64, f.dim().map_or(0.0, |d| d as f64 + 1.0)];
-        let all = comm.all_gather(&mine, &vec![2; ranks]);
+        let mut all = Vec::new();
+        comm.all_gather(&mine, &vec![2; ranks], &mut all);
         for (what, k) in [("blocks", 0), ("dimension", 1)] {
             let value = |r: usize| all[2 * r + k] as usize;
             if let Some(r) = (1..ranks).find(|&r| value(r) != value(0)) {
@@ -482,10 +483,39 @@ pub(crate) fn exchange_blocks(
     own: Vec<Result<Vec<f64>, EvalError>>,
     mut add: impl FnMut(usize, &[f64]),
 ) -> Result<Blame, EvalError> {
+    let (mut mine, mut all) = BUFFERS.with(|b| b.take());
+    let out = exchange_in(ex, inputs, blocks, len, own, &mut add, &mut mine, &mut all);
+    // Kept for the next call unless large (a dense Hessian's gather).
+    if mine.capacity() + all.capacity() <= KEEP_VALUES {
+        BUFFERS.with(|b| b.set((mine, all)));
+    }
+    out
+}
+
+thread_local! {
+    /// The part a rank sends and the parts it receives, reused from call to call.
+    static BUFFERS: std::cell::Cell<(Vec<f64>, Vec<f64>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// The most values [`BUFFERS`] keep between calls (64 MiB).
+const KEEP_VALUES: usize = 1 << 23;
+
+#[allow(clippy::too_many_arguments)]
+fn exchange_in(
+    ex: &dyn Exchange,
+    inputs: &[&[f64]],
+    blocks: usize,
+    len: usize,
+    own: Vec<Result<Vec<f64>, EvalError>>,
+    add: &mut impl FnMut(usize, &[f64]),
+    mine: &mut Vec<f64>,
+    all: &mut Vec<f64>,
+) -> Result<Blame, EvalError> {
     let ranks = ex.ranks().max(1);
     let record = HEADER + len;
     let mine_range = owned_blocks(blocks, ranks, ex.rank());
-    let mut mine = Vec::with_capacity(1 + mine_range.len() * record);
+    mine.clear();
+    mine.reserve(1 + mine_range.len() * record);
     mine.push(fingerprint(inputs));
     let mut own = own.into_iter();
     for _ in mine_range.clone() {
@@ -517,7 +547,13 @@ pub(crate) fn exchange_blocks(
     let counts: Vec<usize> = (0..ranks)
         .map(|r| 1 + owned_blocks(blocks, ranks, r).len() * record)
         .collect();
-    let all = ex.all_gather(&mine, &counts);
+    let all: &[f64] = if ranks == 1 {
+        // Nothing to exchange.
+        mine
+    } else {
+        ex.all_gather(mine, &counts, all);
+        all
+    };
     // Every rank checks the same things on the same data, so every rank returns the same.
     let mut at = 0;
     let starts: Vec<usize> = counts

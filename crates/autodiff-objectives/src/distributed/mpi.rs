@@ -80,7 +80,7 @@ impl Exchange for MpiExchange {
     ///
     /// # Panics
     /// If the gathered values number 2³¹ or more (16 GiB: MPI's counts are `int`s).
-    fn all_gather(&self, mine: &[f64], counts: &[usize]) -> Vec<f64> {
+    fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>) {
         let total: usize = counts.iter().sum();
         count(total);
         let mut displs = Vec::with_capacity(counts.len());
@@ -90,9 +90,9 @@ impl Exchange for MpiExchange {
             at += c;
         }
         let counts: Vec<Count> = counts.iter().map(|&c| count(c)).collect();
-        let mut all = vec![0.0; total];
+        all.clear();
+        all.resize(total, 0.0);
         let mut parts = PartitionMut::new(&mut all[..], counts, displs);
         self.comm.all_gather_varcount_into(mine, &mut parts);
-        all
     }
 }
