@@ -21,23 +21,11 @@ const SHAPE: MlpShape = MlpShape {
     classes: 3,
 };
 
+mod common;
+
 /// 90 samples in three noisy clusters; 8 samples per block: 12 blocks.
 fn net() -> ReviewMlp {
-    let mut state = 99u64;
-    let mut noise = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64) * 0.3
-    };
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for i in 0..90 {
-        let c = i % 3;
-        for k in 0..6 {
-            x.push(if k / 2 == c { 0.8 } else { 0.0 } + noise());
-        }
-        y.push(c as u8);
-    }
+    let (x, y) = common::clusters(90, 99);
     ReviewMlp::new(SHAPE, x, y, Loss::CrossEntropy)
         .unwrap()
         .block_terms(8)

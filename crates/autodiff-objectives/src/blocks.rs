@@ -4,7 +4,7 @@
 //! (`parallel_gradient`, `parallel_gradient_hvp`) with the same bits.
 
 use crate::derive::{check_gradient, with_fallback};
-use crate::distributed::{Blame, Exchange, exchange_blocks, own_in_order};
+use crate::distributed::{Exchange, exchange_blocks, own_in_order};
 use crate::error::{EvalError, check_value, first_non_finite};
 use crate::{Backend, Objective, forward, reverse};
 use nalgebra::{DMatrix, DVector};
@@ -238,7 +238,7 @@ pub(crate) fn gradient_with<O: Objective>(
             let own = own_in_order(ex, blocks, |b| {
                 block_gradient(f, b, x.as_slice(), engine).map(gradient_record)
             });
-            let blame = gather(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |r| {
+            let blame = exchange_blocks(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |_, r| {
                 sum.add_record(r)
             })?;
             return check_gradient_result(sum.value, sum.grad).map_err(|e| blame.on(e));
@@ -263,18 +263,6 @@ fn hvp_record((v, g, hv): GradHvp) -> Vec<f64> {
     let mut r = gradient_record((v, g));
     r.extend_from_slice(&hv);
     r
-}
-
-/// [`exchange_blocks`], adding every block's record in block order.
-fn gather(
-    ex: &dyn Exchange,
-    inputs: &[&[f64]],
-    blocks: usize,
-    len: usize,
-    own: Vec<Result<Vec<f64>, EvalError>>,
-    mut add: impl FnMut(&[f64]),
-) -> Result<Blame, EvalError> {
-    exchange_blocks(ex, inputs, blocks, len, own, |_, r| add(r))
 }
 
 /// This rank's blocks on `threads` threads (the order of each block's own arithmetic does not
@@ -316,7 +304,7 @@ pub(crate) fn gradient_hvp_with<O: Objective>(
             let own = own_in_order(ex, blocks, |b| {
                 block_gradient_hvp(f, b, xs, vs, engine).map(hvp_record)
             });
-            let blame = gather(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |r| {
+            let blame = exchange_blocks(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |_, r| {
                 sum.add_record(r)
             })?;
             return check_hvp_result(sum.into_parts()).map_err(|e| blame.on(e));
@@ -362,7 +350,7 @@ pub(crate) fn hessian_with<O: Objective>(
             })
         });
         // The caller checks finiteness (and blames no block: the Hessian is small-d work).
-        gather(ex, &[x.as_slice()], blocks, 1 + d + d * d, own, |r| {
+        exchange_blocks(ex, &[x.as_slice()], blocks, 1 + d + d * d, own, |_, r| {
             value += r[0];
             add_into(&mut grad, &r[1..1 + d]);
             add_into(h.as_mut_slice(), &r[1 + d..]);
@@ -386,7 +374,7 @@ pub(crate) fn value<O: Objective>(f: &O, x: &[f64]) -> Result<f64, EvalError> {
         // Summed's additions: from 0, in block order.
         let own = own_in_order(ex, blocks, |b| Ok(vec![f.eval_block(b, x)]));
         let mut sum = 0.0;
-        let blame = gather(ex, &[x], blocks, 1, own, |r| sum += r[0])?;
+        let blame = exchange_blocks(ex, &[x], blocks, 1, own, |_, r| sum += r[0])?;
         return check_value(sum).map_err(|e| blame.on(e));
     }
     Ok(Summed(f).eval(x))
@@ -406,7 +394,7 @@ pub(crate) fn directional<O: Objective>(
             Ok(vec![fb, s, c])
         });
         let mut sum = [0.0; 3];
-        gather(ex, &[x, v], blocks, 3, own, |r| add_into(&mut sum, r))?;
+        exchange_blocks(ex, &[x, v], blocks, 3, own, |_, r| add_into(&mut sum, r))?;
         return Ok((sum[0], sum[1], sum[2]));
     }
     Ok(forward::directional(&Summed(f), x, v))
@@ -426,7 +414,7 @@ pub(crate) fn parallel_gradient<O: Objective + Sync>(
         if let Some(ex) = f.exchange() {
             let job = |b| block_gradient(f, b, x.as_slice(), engine);
             let own = own_on_threads(ex, blocks, threads, job, gradient_record);
-            let blame = gather(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |r| {
+            let blame = exchange_blocks(ex, &[x.as_slice()], blocks, 1 + x.len(), own, |_, r| {
                 sum.add_record(r)
             })?;
             return check_gradient_result(sum.value, sum.grad).map_err(|e| blame.on(e));
@@ -457,7 +445,7 @@ pub(crate) fn parallel_gradient_hvp<O: Objective + Sync>(
             let (xs, vs) = (x.as_slice(), v.as_slice());
             let job = |b| block_gradient_hvp(f, b, xs, vs, engine);
             let own = own_on_threads(ex, blocks, threads, job, hvp_record);
-            let blame = gather(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |r| {
+            let blame = exchange_blocks(ex, &[xs, vs], blocks, 1 + 2 * x.len(), own, |_, r| {
                 sum.add_record(r)
             })?;
             return check_hvp_result(sum.into_parts()).map_err(|e| blame.on(e));
