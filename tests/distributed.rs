@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use autodiff_objectives::distributed::{Distributed, in_process};
+use autodiff_objectives::distributed::{Distributed, Reduction, in_process};
 use autodiff_objectives::{FiniteSum, Objective};
 use certify::{Certificate, Certifier, Method};
 use nalgebra::DVector;
@@ -73,14 +73,21 @@ fn psgd_and_the_lanczos_certificate_give_every_rank_one_process_bits() {
     let one_net = net().dropout(0.25, 3).unwrap();
     let one = psgd_and_certificate(&one_net, &one_net);
     assert!(one.1.contains("Lanczos"), "{}", one.1);
-    for ranks in 1..=3 {
+    for (ranks, reduction) in [
+        (1, Reduction::Gather),
+        (2, Reduction::Gather),
+        (3, Reduction::Gather),
+        (3, Reduction::Pipeline),
+    ] {
         let each = in_process::run(ranks, |ex| {
-            let f = Distributed::new(net().dropout(0.25, 3).unwrap(), ex).unwrap();
+            let f = Distributed::new(net().dropout(0.25, 3).unwrap(), ex)
+                .unwrap()
+                .reduction(reduction);
             let r = psgd_and_certificate(&f, f.inner());
             (r, f.comm_stats().collectives)
         });
         for (rank, (got, collectives)) in each.into_iter().enumerate() {
-            assert_eq!(got, one, "{ranks} ranks, rank {rank}");
+            assert_eq!(got, one, "{reduction:?}, {ranks} ranks, rank {rank}");
             assert!(
                 ranks == 1 || collectives > 60,
                 "the mini-batches went through the exchange"
@@ -157,7 +164,9 @@ fn trust_region_and_spectrum<O: Objective>(f: &O) -> (String, String) {
 fn trust_region_and_the_eigensolver_give_every_rank_one_process_bits() {
     let one = trust_region_and_spectrum(&net());
     let each = in_process::run(3, |ex| {
-        let f = Distributed::new(net(), ex).unwrap();
+        let f = Distributed::new(net(), ex)
+            .unwrap()
+            .reduction(Reduction::Pipeline);
         trust_region_and_spectrum(&f)
     });
     for (rank, got) in each.into_iter().enumerate() {

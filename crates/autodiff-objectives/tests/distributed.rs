@@ -2,7 +2,9 @@
 //! gives every rank one process's bits, for 1, 2, 3 and 4 ranks; failures give every rank the
 //! same typed error naming the rank and the block.
 
-use autodiff_objectives::distributed::{Distributed, block_owner, in_process, owned_blocks};
+use autodiff_objectives::distributed::{
+    Distributed, Reduction, block_owner, in_process, owned_blocks,
+};
 use autodiff_objectives::{
     Backend, DualNum, EvalError, FiniteSum, Objective, Oracle, batch_gradient, directional,
     finite_sum_blocks, gradient_hvp_with, gradient_with, hessian_at, hessian_with,
@@ -125,22 +127,33 @@ fn every_path_gives_every_rank_one_process_bits() {
     let f = Sum::new(60);
     assert_eq!(f.blocks(), 7);
     let one = everything(&f).expect("one process");
-    for ranks in 1..=4 {
-        let each = in_process::run(ranks, |ex| {
-            let g = Distributed::new(f.clone(), ex)?;
-            let all = everything(&g);
-            // The start-up check, one collective per call (apply_many: one per 8 columns); one
-            // rank has nothing to exchange.
-            let calls = if ranks == 1 { 0 } else { 12 };
-            assert_eq!(g.comm_stats().collectives, 1 + calls);
-            all
-        });
-        for (r, got) in each.into_iter().enumerate() {
-            assert_eq!(
-                got.as_ref().ok(),
-                Some(&one),
-                "{ranks} ranks, rank {r}: {got:?}"
-            );
+    for reduction in [Reduction::Gather, Reduction::Pipeline] {
+        for ranks in 1..=4 {
+            let each = in_process::run(ranks, |ex| {
+                let g = Distributed::new(f.clone(), ex)?.reduction(reduction);
+                let all = everything(&g);
+                // The start-up check, one collective per call (apply_many: one per 8
+                // columns); one rank has nothing to exchange. The pipeline's collective is
+                // its broadcast, after one message to the next rank.
+                let calls = if ranks == 1 { 0 } else { 12 };
+                let s = g.comm_stats();
+                assert_eq!(s.collectives, 1 + calls);
+                let last = g.rank() + 1 == ranks;
+                let messages = if reduction == Reduction::Gather || last {
+                    0
+                } else {
+                    calls
+                };
+                assert_eq!(s.messages, messages);
+                all
+            });
+            for (r, got) in each.into_iter().enumerate() {
+                assert_eq!(
+                    got.as_ref().ok(),
+                    Some(&one),
+                    "{reduction:?}, {ranks} ranks, rank {r}: {got:?}"
+                );
+            }
         }
     }
 }
@@ -168,6 +181,32 @@ fn a_rank_moves_only_its_share_in_one_collective_per_call() {
 }
 
 #[test]
+fn the_pipeline_moves_one_running_sum_per_rank_whatever_the_blocks() {
+    let f = Sum::new(60);
+    let (x, _) = point();
+    let stats = in_process::run(3, |ex| {
+        let g = Distributed::new(f.clone(), ex)
+            .expect("same objective")
+            .reduction(Reduction::Pipeline);
+        let start = g.comm_stats();
+        gradient_with(&g, &x, Backend::Reverse).expect("gradient");
+        (g.rank(), start, g.comm_stats())
+    });
+    // The carried header (9 values) and f, ∇f (6): sent once to the next rank, and broadcast
+    // by the last.
+    let message = 8 * (9 + 6);
+    for (r, start, s) in stats {
+        let sent = s.bytes_sent - start.bytes_sent;
+        let received = s.bytes_received - start.bytes_received;
+        match r {
+            0 => assert_eq!((sent, received), (message, message)),
+            1 => assert_eq!((sent, received), (message, 2 * message)),
+            _ => assert_eq!((sent, received), (message, message)),
+        }
+    }
+}
+
+#[test]
 fn a_non_finite_block_gives_every_rank_the_same_error_naming_its_rank_and_block() {
     // Term 40 is in block 40 / 9 = 4.
     let f = Sum {
@@ -175,10 +214,17 @@ fn a_non_finite_block_gives_every_rank_the_same_error_naming_its_rank_and_block(
         ..Sum::new(60)
     };
     let (x, v) = point();
-    for ranks in [2, 3] {
+    for (ranks, reduction) in [
+        (2, Reduction::Gather),
+        (3, Reduction::Gather),
+        (2, Reduction::Pipeline),
+        (3, Reduction::Pipeline),
+    ] {
         let owner = block_owner(7, ranks, 4);
         let errors = in_process::run(ranks, |ex| {
-            let g = Distributed::new(f.clone(), ex).expect("same objective");
+            let g = Distributed::new(f.clone(), ex)
+                .expect("same objective")
+                .reduction(reduction);
             (
                 gradient_with(&g, &x, Backend::Reverse).err(),
                 value(&g, &x).err(),
@@ -203,24 +249,29 @@ fn a_non_finite_block_gives_every_rank_the_same_error_naming_its_rank_and_block(
 fn a_failing_block_on_one_rank_stops_every_rank_with_its_error() {
     let f = Sum::new(60);
     let (x, _) = point();
-    let errors = in_process::run(3, |ex| {
-        // Rank 2's tape is too small for one block (its tape limit is its own thread's).
-        if ex_rank(&ex) == 2 {
-            reverse::set_tape_limit(10);
+    for reduction in [Reduction::Gather, Reduction::Pipeline] {
+        let errors = in_process::run(3, |ex| {
+            // Rank 1's tape is too small for one block (its tape limit is its own thread's).
+            if ex_rank(&ex) == 1 {
+                reverse::set_tape_limit(10);
+            }
+            let g = Distributed::new(f.clone(), ex)
+                .expect("same objective")
+                .reduction(reduction);
+            gradient_with(&g, &x, Backend::Reverse).err()
+        });
+        let first = owned_blocks(7, 3, 1).start;
+        for e in errors {
+            assert_eq!(
+                e,
+                Some(EvalError::OnRank {
+                    rank: 1,
+                    block: first,
+                    source: Box::new(EvalError::TapeLimitExceeded { limit: 10 })
+                }),
+                "{reduction:?}"
+            );
         }
-        let g = Distributed::new(f.clone(), ex).expect("same objective");
-        gradient_with(&g, &x, Backend::Reverse).err()
-    });
-    let first = owned_blocks(7, 3, 2).start;
-    for e in errors {
-        assert_eq!(
-            e,
-            Some(EvalError::OnRank {
-                rank: 2,
-                block: first,
-                source: Box::new(EvalError::TapeLimitExceeded { limit: 10 })
-            })
-        );
     }
 }
 
@@ -266,17 +317,21 @@ fn ranks_that_disagree_are_told_before_any_block_is_computed() {
         );
     }
     // The same objective, different points: caught at the call.
-    let errors = in_process::run(2, |ex| {
-        let mut x = point().0;
-        x[3] += ex_rank(&ex) as f64;
-        let g = Distributed::new(Sum::new(60), ex).expect("same objective");
-        gradient_with(&g, &x, Backend::Reverse).err()
-    });
-    for e in errors {
-        assert!(
-            matches!(e, Some(EvalError::RanksDisagree { rank: 1, .. })),
-            "{e:?}"
-        );
+    for reduction in [Reduction::Gather, Reduction::Pipeline] {
+        let errors = in_process::run(3, |ex| {
+            let mut x = point().0;
+            x[3] += (ex_rank(&ex) / 2) as f64; // rank 2 differs
+            let g = Distributed::new(Sum::new(60), ex)
+                .expect("same objective")
+                .reduction(reduction);
+            gradient_with(&g, &x, Backend::Reverse).err()
+        });
+        for e in errors {
+            assert!(
+                matches!(e, Some(EvalError::RanksDisagree { rank: 2, .. })),
+                "{reduction:?}: {e:?}"
+            );
+        }
     }
 }
 

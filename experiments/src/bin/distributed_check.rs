@@ -13,18 +13,22 @@
 //! - the gradient and an HVP of the full training loss;
 //! - a seeded PSGD run with dropout (mini-batches of 128: 4 blocks, spread over the ranks),
 //!   every iterate's record;
-//! - a seeded Lanczos certificate at PSGD's end point.
+//! - a seeded Lanczos certificate at PSGD's end point;
+//!
+//! with the ordered gather ([`Reduction::Gather`]) and with the ordered pipeline
+//! ([`Reduction::Pipeline`]).
 //!
 //! It compares every number's bits, gathers every rank's verdict, and exits 0 only when every
 //! rank found everything identical; rank 0 then prints one line saying so.
 //!
-//! **`--bench N [--block K]`.** N full-batch gradients and N HVPs of the review MLP's loss over
+//! **`--bench N [--block K] [--pipeline]`.** N full-batch gradients and N HVPs of the review MLP's loss over
 //! all 1 797 digits (K = 128 images per block: 15 blocks), distributed only; rank 0 prints the
 //! median time per call, the bytes rank 0 sent and received per call and the largest share of
 //! a call any rank spent in the collective (moving data, and waiting for the slower rank).
 //! Run it at 1 and 2 ranks to measure the scaling.
 
-use autodiff_objectives::distributed::{CommStats, Distributed, Exchange, mpi};
+use autodiff_objectives::distributed::mpi::rsmpi::environment::Universe;
+use autodiff_objectives::distributed::{CommStats, Distributed, Exchange, Reduction, mpi};
 use autodiff_objectives::{Backend, FiniteSum, Objective, gradient_hvp_with, gradient_with};
 use certify::{Certifier, Method};
 use objective_zoo::{Loss, MlpShape, ReviewMlp};
@@ -95,29 +99,39 @@ fn results<F: FiniteSum>(f: &F, net: &ReviewMlp) -> Result<Results, Box<dyn Erro
     })
 }
 
-fn check(world: mpi::MpiExchange) -> Result<bool, Box<dyn Error>> {
+fn check(universe: &Universe) -> Result<bool, Box<dyn Error>> {
     let alone_net = review_mlp(32, false)?.dropout(0.25, 5)?;
     let alone = results(&alone_net, &alone_net)?;
-    let f = Distributed::new(review_mlp(32, false)?.dropout(0.25, 5)?, world)?;
-    let spread = results(&f, f.inner())?;
-    let items = [
-        ("gradient", &alone.gradient, &spread.gradient),
-        ("HVP", &alone.hvp, &spread.hvp),
-        ("PSGD trace", &alone.psgd, &spread.psgd),
-        (
-            "Lanczos certificate",
-            &alone.certificate,
-            &spread.certificate,
-        ),
-    ];
     let mut ok = true;
-    for (what, a, b) in items {
-        if a != b {
-            ok = false;
-            eprintln!(
-                "rank {}: the distributed {what} differs from one process's",
-                f.rank()
-            );
+    // The ordered gather, then the ordered pipeline: the same bits.
+    let spread_with = |reduction| -> Result<_, Box<dyn Error>> {
+        let world = mpi::MpiExchange::new(universe.world());
+        let f =
+            Distributed::new(review_mlp(32, false)?.dropout(0.25, 5)?, world)?.reduction(reduction);
+        let spread = results(&f, f.inner())?;
+        Ok((f, spread))
+    };
+    let (_, piped) = spread_with(Reduction::Pipeline)?;
+    let (f, spread) = spread_with(Reduction::Gather)?;
+    for (how, spread) in [("gathered", &spread), ("pipelined", &piped)] {
+        let items = [
+            ("gradient", &alone.gradient, &spread.gradient),
+            ("HVP", &alone.hvp, &spread.hvp),
+            ("PSGD trace", &alone.psgd, &spread.psgd),
+            (
+                "Lanczos certificate",
+                &alone.certificate,
+                &spread.certificate,
+            ),
+        ];
+        for (what, a, b) in items {
+            if a != b {
+                ok = false;
+                eprintln!(
+                    "rank {}: the distributed ({how}) {what} differs from one process's",
+                    f.rank()
+                );
+            }
         }
     }
     // Every rank's verdict, to every rank.
@@ -129,7 +143,7 @@ fn check(world: mpi::MpiExchange) -> Result<bool, Box<dyn Error>> {
     if f.is_root() && all_ok {
         let s = f.comm_stats();
         println!(
-            "distributed check passed: {ranks} rank(s), {} blocks, {} weights — the gradient, an HVP, a {PSGD_STEPS}-step PSGD trace and a Lanczos certificate are identical to one process's, bit for bit, on every rank ({} collectives, {:.1} MB sent by rank 0)",
+            "distributed check passed: {ranks} rank(s), {} blocks, {} weights — the gradient, an HVP, a {PSGD_STEPS}-step PSGD trace and a Lanczos certificate, by the ordered gather and by the ordered pipeline, are identical to one process's, bit for bit, on every rank (gather: {} collectives, {:.1} MB sent by rank 0)",
             f.blocks(),
             MlpShape::review_digits().n_params(),
             s.collectives,
@@ -164,6 +178,7 @@ fn timed(
         median(times),
         CommStats {
             collectives: per(after.collectives, before.collectives),
+            messages: per(after.messages, before.messages),
             bytes_sent: per(after.bytes_sent, before.bytes_sent),
             bytes_received: per(after.bytes_received, before.bytes_received),
             seconds: (after.seconds - before.seconds) / calls as f64,
@@ -171,8 +186,13 @@ fn timed(
     ))
 }
 
-fn bench(world: mpi::MpiExchange, calls: usize, block: usize) -> Result<(), Box<dyn Error>> {
-    let f = Distributed::new(review_mlp(block, true)?, world)?;
+fn bench(
+    world: mpi::MpiExchange,
+    calls: usize,
+    block: usize,
+    reduction: Reduction,
+) -> Result<(), Box<dyn Error>> {
+    let f = Distributed::new(review_mlp(block, true)?, world)?.reduction(reduction);
     let shape = MlpShape::review_digits();
     let (x, v) = (shape.glorot_init(1), shape.glorot_init(2));
     let stats = || f.comm_stats();
@@ -219,7 +239,7 @@ fn bench(world: mpi::MpiExchange, calls: usize, block: usize) -> Result<(), Box<
                 .fold(0.0_f64, f64::max)
         };
         println!(
-            "ranks {ranks}: all {} digits, blocks {} of {block} (owned by rank 0: {}); median of {calls}: gradient {:.3} ms, gradient+HVP {:.3} ms{alone}; per call rank 0 sent {} B and received {} B (gradient), {} B / {} B (HVP); time in the collective: up to {:.1} % (gradient), {:.1} % (HVP) of a call",
+            "ranks {ranks} ({reduction:?}): all {} digits, blocks {} of {block} (owned by rank 0: {}); median of {calls}: gradient {:.3} ms, gradient+HVP {:.3} ms{alone}; per call rank 0 sent {} B and received {} B (gradient), {} B / {} B (HVP); time in the collective: up to {:.1} % (gradient), {:.1} % (HVP) of a call",
             f.n_terms(),
             f.blocks(),
             f.owned_blocks().len(),
@@ -238,7 +258,7 @@ fn bench(world: mpi::MpiExchange, calls: usize, block: usize) -> Result<(), Box<
 
 fn run() -> Result<bool, Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (_universe, world) = mpi::initialize().ok_or("MPI was initialized before")?;
+    let (universe, world) = mpi::initialize().ok_or("MPI was initialized before")?;
     let number = |flag: &str, default: usize| -> Result<usize, String> {
         match args.iter().position(|a| a == flag).map(|i| args.get(i + 1)) {
             None => Ok(default),
@@ -249,18 +269,32 @@ fn run() -> Result<bool, Box<dyn Error>> {
             Some(None) => Err(format!("{flag} takes a count")),
         }
     };
-    let known = ["--bench", "--block", "--quick"];
+    let known = ["--bench", "--block", "--pipeline", "--quick"];
     if let Some(a) = args
         .iter()
         .find(|a| a.starts_with("--") && !known.contains(&a.as_str()))
     {
-        return Err(format!("unknown argument {a:?} (--bench N [--block K], --quick)").into());
+        return Err(format!(
+            "unknown argument {a:?} (--bench N [--block K] [--pipeline], --quick)"
+        )
+        .into());
     }
     if args.iter().any(|a| a == "--bench") {
-        bench(world, number("--bench", 20)?, number("--block", 128)?)?;
+        let reduction = if args.iter().any(|a| a == "--pipeline") {
+            Reduction::Pipeline
+        } else {
+            Reduction::Gather
+        };
+        bench(
+            world,
+            number("--bench", 20)?,
+            number("--block", 128)?,
+            reduction,
+        )?;
         Ok(true)
     } else {
-        check(world)
+        drop(world);
+        check(&universe)
     }
 }
 

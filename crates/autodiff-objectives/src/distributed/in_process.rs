@@ -8,6 +8,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 #[derive(Debug, Default)]
 struct State {
+    /// Point-to-point messages not yet received, by (from, to), in the order sent.
+    mail: std::collections::HashMap<(usize, usize), std::collections::VecDeque<Vec<f64>>>,
     /// Completed all-gathers.
     round: u64,
     /// This round's parts, by rank.
@@ -48,6 +50,19 @@ impl Drop for DeathWatch<'_> {
             self.0.lock().dead = true;
             self.0.changed.notify_all();
         }
+    }
+}
+
+impl InProcess {
+    /// Waits on the group's condition variable; panics if a rank died meanwhile.
+    fn wait<'a>(&self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let st = self
+            .shared
+            .changed
+            .wait(st)
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(!st.dead, "rank {}: another rank died", self.rank);
+        st
     }
 }
 
@@ -97,6 +112,49 @@ impl Exchange for InProcess {
         // this round's.
         all.clear();
         all.extend_from_slice(&st.result);
+    }
+    /// # Panics
+    /// If another rank died.
+    fn send(&self, to: usize, data: &[f64]) {
+        let mut st = self.shared.lock();
+        assert!(!st.dead, "rank {}: another rank died", self.rank);
+        st.mail
+            .entry((self.rank, to))
+            .or_default()
+            .push_back(data.to_vec());
+        self.shared.changed.notify_all();
+    }
+    /// # Panics
+    /// If another rank died, or if the message's length is not `buf`'s (a broken caller).
+    fn receive(&self, from: usize, buf: &mut [f64]) {
+        let mut st = self.shared.lock();
+        assert!(!st.dead, "rank {}: another rank died", self.rank);
+        loop {
+            if let Some(m) = st
+                .mail
+                .get_mut(&(from, self.rank))
+                .and_then(|q| q.pop_front())
+            {
+                assert_eq!(
+                    m.len(),
+                    buf.len(),
+                    "rank {}: message of the wrong length",
+                    self.rank
+                );
+                buf.copy_from_slice(&m);
+                return;
+            }
+            st = self.wait(st);
+        }
+    }
+    /// An all-gather in which only `root` contributes.
+    fn broadcast(&self, root: usize, buf: &mut [f64]) {
+        let mut counts = vec![0; self.ranks];
+        counts[root] = buf.len();
+        let mine: &[f64] = if root == self.rank { buf } else { &[] };
+        let mut all = Vec::new();
+        self.all_gather(mine, &counts, &mut all);
+        buf.copy_from_slice(&all);
     }
 }
 

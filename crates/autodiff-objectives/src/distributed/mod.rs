@@ -111,6 +111,35 @@ pub trait Exchange {
     /// first; a buffer the caller reuses, so that repeated calls do not fault in fresh pages).
     /// `counts` is the same on every rank.
     fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>);
+    /// Sends `data` to rank `to`; returns when `data` may be reused. Every send is matched by
+    /// one [`receive`](Self::receive) of the same length on `to`, and messages from one rank
+    /// to another arrive in the order they were sent.
+    fn send(&self, to: usize, data: &[f64]);
+    /// Receives into `buf` the next message rank `from` sent to this rank (of `buf`'s length).
+    fn receive(&self, from: usize, buf: &mut [f64]);
+    /// Collective: rank `root`'s `buf` is copied into every rank's `buf` (of the same length).
+    fn broadcast(&self, root: usize, buf: &mut [f64]);
+    /// How the distributed sums combine the blocks' results over this exchange (default
+    /// [`Reduction::Gather`]; [`Distributed::reduction`] sets it).
+    fn reduction(&self) -> Reduction {
+        Reduction::Gather
+    }
+}
+
+/// How a distributed sum brings every block's result to every rank, added in block order.
+/// Both give one process's bits; they differ in what they move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// One all-gather of every block's result (B·len values reach every rank), then every rank
+    /// adds them in block order. One collective per call; the bytes grow with the number of
+    /// blocks.
+    #[default]
+    Gather,
+    /// An ordered pipeline: rank 0 adds its blocks from zero and sends the running sum to rank
+    /// 1, which adds its blocks and sends it on, …; the last rank broadcasts the total. Each
+    /// rank sends len values once (plus the broadcast), whatever the number of blocks, in
+    /// p − 1 dependent steps: for many blocks of a large d.
+    Pipeline,
 }
 
 /// The blocks rank `rank` of `ranks` owns, out of `blocks`: [⌊B·r/p⌋, ⌊B·(r+1)/p⌋). The ranges
@@ -142,8 +171,10 @@ pub fn block_owner(blocks: usize, ranks: usize, block: usize) -> usize {
 /// What a rank's [`Exchange`] has done: collectives, bytes, time.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CommStats {
-    /// Collectives (all-gathers) made.
+    /// Collectives (all-gathers and broadcasts) made.
     pub collectives: u64,
+    /// Point-to-point messages sent ([`Reduction::Pipeline`]).
+    pub messages: u64,
     /// Bytes this rank contributed, over all collectives.
     pub bytes_sent: u64,
     /// Bytes this rank received from the other ranks, over all collectives.
@@ -156,10 +187,24 @@ pub struct CommStats {
 #[derive(Debug)]
 struct Counted<E> {
     inner: E,
+    reduction: Reduction,
     collectives: AtomicU64,
+    messages: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
     nanos: AtomicU64,
+}
+
+impl<E> Counted<E> {
+    /// Counts one call that took `clock`'s time, sent `sent` and received `received` values.
+    fn count(&self, counter: &AtomicU64, clock: Instant, sent: usize, received: usize) {
+        let nanos = clock.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.sent.fetch_add(8 * sent as u64, Ordering::Relaxed);
+        self.received
+            .fetch_add(8 * received as u64, Ordering::Relaxed);
+    }
 }
 
 impl<E: Exchange> Exchange for Counted<E> {
@@ -172,14 +217,37 @@ impl<E: Exchange> Exchange for Counted<E> {
     fn all_gather(&self, mine: &[f64], counts: &[usize], all: &mut Vec<f64>) {
         let clock = Instant::now();
         self.inner.all_gather(mine, counts, all);
-        let nanos = clock.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-        self.nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.collectives.fetch_add(1, Ordering::Relaxed);
-        self.sent
-            .fetch_add(8 * mine.len() as u64, Ordering::Relaxed);
         let others = all.len().saturating_sub(mine.len());
+        self.count(&self.collectives, clock, mine.len(), others);
+    }
+    fn send(&self, to: usize, data: &[f64]) {
+        let clock = Instant::now();
+        self.inner.send(to, data);
+        self.count(&self.messages, clock, data.len(), 0);
+    }
+    fn receive(&self, from: usize, buf: &mut [f64]) {
+        let clock = Instant::now();
+        self.inner.receive(from, buf);
+        self.nanos.fetch_add(
+            clock.elapsed().as_nanos().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
         self.received
-            .fetch_add(8 * others as u64, Ordering::Relaxed);
+            .fetch_add(8 * buf.len() as u64, Ordering::Relaxed);
+    }
+    fn broadcast(&self, root: usize, buf: &mut [f64]) {
+        let clock = Instant::now();
+        self.inner.broadcast(root, buf);
+        let root_here = root == self.rank();
+        let (sent, received) = if root_here {
+            (buf.len(), 0)
+        } else {
+            (0, buf.len())
+        };
+        self.count(&self.collectives, clock, sent, received);
+    }
+    fn reduction(&self) -> Reduction {
+        self.reduction
     }
 }
 
@@ -206,7 +274,9 @@ impl<O: Objective, E: Exchange> Distributed<O, E> {
         let ranks = exchange.ranks().max(1);
         let comm = Counted {
             inner: exchange,
+            reduction: Reduction::default(),
             collectives: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             nanos: AtomicU64::new(0),
@@ -231,6 +301,13 @@ impl<O: Objective, E: Exchange> Distributed<O, E> {
             return Err(EvalError::NoBlocks);
         }
         Ok(Distributed { f, comm })
+    }
+
+    /// Combines the blocks' results with `reduction` (default [`Reduction::Gather`]). Every
+    /// rank must choose the same; the results are the same bits either way.
+    pub fn reduction(mut self, reduction: Reduction) -> Self {
+        self.comm.reduction = reduction;
+        self
     }
 
     /// This process's rank.
@@ -267,6 +344,7 @@ impl<O: Objective, E: Exchange> Distributed<O, E> {
     pub fn comm_stats(&self) -> CommStats {
         CommStats {
             collectives: self.comm.collectives.load(Ordering::Relaxed),
+            messages: self.comm.messages.load(Ordering::Relaxed),
             bytes_sent: self.comm.sent.load(Ordering::Relaxed),
             bytes_received: self.comm.received.load(Ordering::Relaxed),
             seconds: self.comm.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
@@ -469,10 +547,12 @@ impl Blame {
     }
 }
 
-/// The collective of one oracle call: every rank passes its own blocks' results (`len` values
-/// each, computed in block order, stopping at the first error: [`own_in_order`]), and every
-/// rank gets every block's result, handed to `add` in block order — or, if a block failed,
-/// the first failing block's error as [`EvalError::OnRank`] on every rank (after no `add`
+/// The communication of one oracle call: every rank passes its own blocks' results (`len`
+/// values each, computed in block order, stopping at the first error: [`own_in_order`]), and
+/// every rank gets every block's result, handed to `add` in block order ([`Reduction::Gather`])
+/// or their sum from zero in block order, handed to `add` once ([`Reduction::Pipeline`]) — so
+/// `add` must add element-wise into accumulators that start at zero. If a block failed, every
+/// rank gets the first failing block's error as [`EvalError::OnRank`] instead (after no `add`
 /// call for it or any later block). `inputs` are the call's point (and direction): every rank
 /// must pass the same ones.
 pub(crate) fn exchange_blocks(
@@ -484,7 +564,13 @@ pub(crate) fn exchange_blocks(
     mut add: impl FnMut(usize, &[f64]),
 ) -> Result<Blame, EvalError> {
     let (mut mine, mut all) = BUFFERS.with(|b| b.take());
-    let out = exchange_in(ex, inputs, blocks, len, own, &mut add, &mut mine, &mut all);
+    let call = Call {
+        ex,
+        inputs,
+        blocks,
+        len,
+    };
+    let out = exchange_in(&call, own, &mut add, &mut mine, &mut all);
     // Kept for the next call unless large (a dense Hessian's gather).
     if mine.capacity() + all.capacity() <= KEEP_VALUES {
         BUFFERS.with(|b| b.set((mine, all)));
@@ -500,18 +586,27 @@ thread_local! {
 /// The most values [`BUFFERS`] keep between calls (64 MiB).
 const KEEP_VALUES: usize = 1 << 23;
 
-#[allow(clippy::too_many_arguments)]
-fn exchange_in(
-    ex: &dyn Exchange,
-    inputs: &[&[f64]],
+/// One oracle call's communication: over `ex`, for the call's `inputs`, `blocks` blocks of
+/// `len` values each.
+struct Call<'a> {
+    ex: &'a dyn Exchange,
+    inputs: &'a [&'a [f64]],
     blocks: usize,
     len: usize,
+}
+
+fn exchange_in(
+    call: &Call<'_>,
     own: Vec<Result<Vec<f64>, EvalError>>,
     add: &mut impl FnMut(usize, &[f64]),
     mine: &mut Vec<f64>,
     all: &mut Vec<f64>,
 ) -> Result<Blame, EvalError> {
+    let (ex, inputs, blocks, len) = (call.ex, call.inputs, call.blocks, call.len);
     let ranks = ex.ranks().max(1);
+    if ranks > 1 && ex.reduction() == Reduction::Pipeline {
+        return pipeline(call, own, add, mine);
+    }
     let record = HEADER + len;
     let mine_range = owned_blocks(blocks, ranks, ex.rank());
     mine.clear();
@@ -592,6 +687,95 @@ fn exchange_in(
             add(b, values);
         }
     }
+    Ok(Blame(blame))
+}
+
+/// What [`Reduction::Pipeline`] carries ahead of the running sum: the fingerprint of rank 0's
+/// inputs, the first failure (its 4-value header, rank and block) and the first block with a
+/// non-finite result (rank and block); −1 for "none".
+const CARRIED: usize = 1 + HEADER + 4;
+
+/// The code of a fingerprint mismatch in the carried header (not an [`encode`]d error).
+const DISAGREE: f64 = 99.0;
+
+/// [`Reduction::Pipeline`]: the running sum passes from rank to rank in block order; the last
+/// rank broadcasts it, and every rank hands it to `add` once (`add` adds into accumulators
+/// that start at zero, and 0 + s = s: the sum's bits, which a fold from +0 never makes −0).
+fn pipeline(
+    call: &Call<'_>,
+    own: Vec<Result<Vec<f64>, EvalError>>,
+    add: &mut impl FnMut(usize, &[f64]),
+    carried: &mut Vec<f64>,
+) -> Result<Blame, EvalError> {
+    let (ex, inputs, blocks, len) = (call.ex, call.inputs, call.blocks, call.len);
+    let (rank, ranks) = (ex.rank(), ex.ranks());
+    let fp = fingerprint(inputs);
+    carried.clear();
+    carried.resize(CARRIED + len, 0.0);
+    if rank == 0 {
+        carried[0] = fp;
+        carried[1 + HEADER..CARRIED].fill(-1.0);
+    } else {
+        ex.receive(rank - 1, carried);
+    }
+    let failed = |c: &[f64]| c[1].to_bits() != OK.to_bits();
+    if !failed(carried) && carried[0].to_bits() != fp.to_bits() {
+        let first = carried[0];
+        carried[1..1 + HEADER].copy_from_slice(&[DISAGREE, rank as f64, first, fp]);
+    }
+    let mut own = own.into_iter();
+    for b in owned_blocks(blocks, ranks, rank) {
+        if failed(carried) {
+            break;
+        }
+        let problem = match own.next() {
+            Some(Ok(values)) if values.len() == len => {
+                if carried[CARRIED - 2] < 0.0 && values.iter().any(|v| !v.is_finite()) {
+                    carried[CARRIED - 2] = rank as f64;
+                    carried[CARRIED - 1] = b as f64;
+                }
+                for (s, v) in carried[CARRIED..].iter_mut().zip(&values) {
+                    *s += v;
+                }
+                None
+            }
+            Some(Ok(values)) => Some(EvalError::DimensionMismatch {
+                what: "another rank's argument",
+                expected: len,
+                got: values.len(),
+            }),
+            Some(Err(e)) => Some(e),
+            // Cannot happen: `own` stops only after an error, which stopped us above.
+            None => Some(EvalError::NoBlocks),
+        };
+        if let Some(e) = problem {
+            carried[1..1 + HEADER].copy_from_slice(&encode(&e));
+            carried[1 + HEADER] = rank as f64;
+            carried[2 + HEADER] = b as f64;
+        }
+    }
+    if rank + 1 < ranks {
+        ex.send(rank + 1, carried);
+    }
+    ex.broadcast(ranks - 1, carried);
+    if failed(carried) {
+        if carried[1].to_bits() == DISAGREE.to_bits() {
+            return Err(EvalError::RanksDisagree {
+                what: "the inputs of an oracle call (their fingerprint)",
+                rank: carried[2] as usize,
+                expected: carried[3] as usize,
+                got: carried[4] as usize,
+            });
+        }
+        return Err(EvalError::OnRank {
+            rank: carried[1 + HEADER] as usize,
+            block: carried[2 + HEADER] as usize,
+            source: Box::new(decode(&carried[1..1 + HEADER])),
+        });
+    }
+    add(0, &carried[CARRIED..]);
+    let blame = (carried[CARRIED - 2] >= 0.0)
+        .then(|| (carried[CARRIED - 2] as usize, carried[CARRIED - 1] as usize));
     Ok(Blame(blame))
 }
 

@@ -27,7 +27,7 @@ use ::mpi::Count;
 use ::mpi::datatype::PartitionMut;
 use ::mpi::environment::Universe;
 use ::mpi::topology::SimpleCommunicator;
-use ::mpi::traits::{Communicator, CommunicatorCollectives};
+use ::mpi::traits::{Communicator, CommunicatorCollectives, Destination, Root, Source};
 
 /// An MPI communicator as an [`Exchange`].
 pub struct MpiExchange {
@@ -69,6 +69,10 @@ fn count(n: usize) -> Count {
     })
 }
 
+fn rank_of(r: usize) -> ::mpi::Rank {
+    ::mpi::Rank::try_from(r).unwrap_or(::mpi::Rank::MAX)
+}
+
 impl Exchange for MpiExchange {
     fn rank(&self) -> usize {
         self.comm.rank() as usize
@@ -94,5 +98,17 @@ impl Exchange for MpiExchange {
         all.resize(total, 0.0);
         let mut parts = PartitionMut::new(&mut all[..], counts, displs);
         self.comm.all_gather_varcount_into(mine, &mut parts);
+    }
+    /// `MPI_Send`.
+    fn send(&self, to: usize, data: &[f64]) {
+        self.comm.process_at_rank(rank_of(to)).send(data);
+    }
+    /// `MPI_Recv`.
+    fn receive(&self, from: usize, buf: &mut [f64]) {
+        self.comm.process_at_rank(rank_of(from)).receive_into(buf);
+    }
+    /// `MPI_Bcast`.
+    fn broadcast(&self, root: usize, buf: &mut [f64]) {
+        self.comm.process_at_rank(rank_of(root)).broadcast_into(buf);
     }
 }
