@@ -521,16 +521,14 @@ pub(crate) fn own_in_order(
 
 /// Where a non-finite result came from: the first block, in block order, whose own result
 /// has a non-finite entry.
-#[derive(Debug, Clone, Copy)]
+/// `Blame::default()` names none (one process, or no block's result was non-finite).
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Blame(Option<(usize, usize)>);
 
 impl Blame {
     /// The first of two calls' blames that names a block.
-    pub(crate) fn or(self, later: Option<Blame>) -> Option<Blame> {
-        match (self.0, later) {
-            (None, Some(b)) => Some(b),
-            _ => Some(self),
-        }
+    pub(crate) fn or(self, later: Blame) -> Blame {
+        Blame(self.0.or(later.0))
     }
 
     /// `e` as the error of that block on its rank, if a block's own result was not finite
@@ -603,6 +601,15 @@ fn exchange_in(
     all: &mut Vec<f64>,
 ) -> Result<Blame, EvalError> {
     let (ex, inputs, blocks, len) = (call.ex, call.inputs, call.blocks, call.len);
+    // Our own jobs always give `len` values: a mismatch is a bug, sent as an error.
+    let mut own = own.into_iter().map(|r| match r {
+        Ok(values) if values.len() != len => Err(EvalError::DimensionMismatch {
+            what: "another rank's argument",
+            expected: len,
+            got: values.len(),
+        }),
+        r => r,
+    });
     let ranks = ex.ranks().max(1);
     if ranks > 1 && ex.reduction() == Reduction::Pipeline {
         return pipeline(call, own, add, mine);
@@ -612,22 +619,11 @@ fn exchange_in(
     mine.clear();
     mine.reserve(1 + mine_range.len() * record);
     mine.push(fingerprint(inputs));
-    let mut own = own.into_iter();
     for _ in mine_range.clone() {
         match own.next() {
-            Some(Ok(values)) if values.len() == len => {
+            Some(Ok(values)) => {
                 mine.extend_from_slice(&[OK, 0.0, 0.0, 0.0]);
                 mine.extend_from_slice(&values);
-            }
-            Some(Ok(values)) => {
-                // Our own jobs always give `len` values: a mismatch is a bug, sent as one.
-                let wrong = EvalError::DimensionMismatch {
-                    what: "another rank's argument",
-                    expected: len,
-                    got: values.len(),
-                };
-                mine.extend_from_slice(&encode(&wrong));
-                mine.resize(mine.len() + len, f64::NAN);
             }
             Some(Err(e)) => {
                 mine.extend_from_slice(&encode(&e));
@@ -703,7 +699,7 @@ const DISAGREE: f64 = 99.0;
 /// that start at zero, and 0 + s = s: the sum's bits, which a fold from +0 never makes −0).
 fn pipeline(
     call: &Call<'_>,
-    own: Vec<Result<Vec<f64>, EvalError>>,
+    mut own: impl Iterator<Item = Result<Vec<f64>, EvalError>>,
     add: &mut impl FnMut(usize, &[f64]),
     carried: &mut Vec<f64>,
 ) -> Result<Blame, EvalError> {
@@ -723,13 +719,12 @@ fn pipeline(
         let first = carried[0];
         carried[1..1 + HEADER].copy_from_slice(&[DISAGREE, rank as f64, first, fp]);
     }
-    let mut own = own.into_iter();
     for b in owned_blocks(blocks, ranks, rank) {
         if failed(carried) {
             break;
         }
         let problem = match own.next() {
-            Some(Ok(values)) if values.len() == len => {
+            Some(Ok(values)) => {
                 if carried[CARRIED - 2] < 0.0 && values.iter().any(|v| !v.is_finite()) {
                     carried[CARRIED - 2] = rank as f64;
                     carried[CARRIED - 1] = b as f64;
@@ -739,11 +734,6 @@ fn pipeline(
                 }
                 None
             }
-            Some(Ok(values)) => Some(EvalError::DimensionMismatch {
-                what: "another rank's argument",
-                expected: len,
-                got: values.len(),
-            }),
             Some(Err(e)) => Some(e),
             // Cannot happen: `own` stops only after an error, which stopped us above.
             None => Some(EvalError::NoBlocks),

@@ -286,16 +286,15 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
             own_records.push(Ok(r));
         }
     }
-    let mut blame = None;
+    let mut blame = crate::distributed::Blame::default();
     if let Some(ex) = exchange {
         let (mut v, mut g) = (0.0, vec![0.0; d]);
-        let own = std::mem::take(&mut own_records);
         let b = crate::distributed::exchange_blocks(
             ex,
             &[x.as_slice()],
             blocks,
             1 + d,
-            own,
+            own_records,
             |_, r| {
                 v += r[0];
                 for (gi, ri) in g.iter_mut().zip(&r[1..]) {
@@ -303,16 +302,12 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
                 }
             },
         )?;
-        (value, gradient, blame) = (v, DVector::from_vec(g), Some(b));
+        (value, gradient, blame) = (v, DVector::from_vec(g), b);
         stats.remote_blocks = blocks - pieces.len();
     }
-    let blamed = |e: EvalError| match blame {
-        Some(b) => b.on(e),
-        None => e,
-    };
-    check_value(value).map_err(blamed)?;
+    check_value(value).map_err(|e| blame.on(e))?;
     if let Some((index, value)) = first_non_finite(gradient.as_slice()) {
-        return Err(blamed(EvalError::NonFiniteGradient { index, value }));
+        return Err(blame.on(EvalError::NonFiniteGradient { index, value }));
     }
     Ok(HessianAt {
         f,
@@ -385,16 +380,13 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         }
         let k = v.ncols();
         let mut out = DMatrix::zeros(self.dim(), k);
-        let mut blame: Option<crate::distributed::Blame> = None;
+        let mut blame = crate::distributed::Blame::default();
         for start in (0..k).step_by(sweep::LANES) {
             let cols = (k - start).min(sweep::LANES);
             let block = v.columns(start, cols).into_owned();
             let mut part = DMatrix::zeros(self.dim(), cols);
             let b = self.apply_lanes::<{ sweep::LANES }>(block.as_slice(), cols, &mut part)?;
-            blame = match (blame, b) {
-                (Some(first), later) => first.or(later),
-                (None, later) => later,
-            };
+            blame = blame.or(b);
             out.columns_mut(start, cols).copy_from(&part);
         }
         self.finish(out, k, blame)
@@ -407,12 +399,12 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         v: &[f64],
         cols: usize,
         out: &mut DMatrix<f64>,
-    ) -> Result<Option<crate::distributed::Blame>, EvalError> {
+    ) -> Result<crate::distributed::Blame, EvalError> {
         let Some(ex) = self.f.exchange() else {
             for piece in &self.pieces {
                 self.apply_piece::<L>(piece, v, cols, out)?;
             }
-            return Ok(None);
+            return Ok(crate::distributed::Blame::default());
         };
         // Distributed: each own block's product alone, then every block's, added in block
         // order (as above: each piece adds its whole product once).
@@ -435,7 +427,7 @@ impl<'a, O: Objective> HessianAt<'a, O> {
                 *o += p;
             }
         })?;
-        Ok(Some(blame))
+        Ok(blame)
     }
 
     /// Adds one block's H_b·V into `out`.
@@ -469,17 +461,14 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         &self,
         out: DMatrix<f64>,
         k: usize,
-        blame: Option<crate::distributed::Blame>,
+        blame: crate::distributed::Blame,
     ) -> Result<DMatrix<f64>, EvalError> {
         if let Some((index, value)) = first_non_finite(out.as_slice()) {
             let e = EvalError::NonFiniteHvp {
                 index: index % self.dim().max(1),
                 value,
             };
-            return Err(match blame {
-                Some(b) => b.on(e),
-                None => e,
-            });
+            return Err(blame.on(e));
         }
         let mut s = self.stats.get();
         s.applied += k as u64;
