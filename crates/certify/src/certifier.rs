@@ -52,6 +52,7 @@ pub struct Certifier {
     estimate_directions: Option<usize>,
     backend: Backend,
     third_order: Option<f64>,
+    near_null_cap: usize,
 }
 
 /// Default failure probability δ of the probabilistic (Lanczos) verdicts.
@@ -81,23 +82,35 @@ impl Certifier {
             estimate_directions: None,
             backend: Backend::Auto,
             third_order: None,
+            near_null_cap: crate::MAX_NEAR_NULL,
         }
     }
 
     /// Turns on the third-order check with tolerance ε₃ (Anandkumar & Ge, COLT 2016): at an
     /// ε-SOSP, on the near-null space U of the Hessian (eigenvectors with λ ≤ √(ρε), at most
-    /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) of them), look for a unit u ∈ span(U) with
+    /// [`near_null_cap`](Self::near_null_cap) of them), look for a unit u ∈ span(U) with
     /// ∇³f\[u,u,u\] < −ε₃ — a direction along which f decreases although the second-order
     /// certificate holds. See [`Certificate::is_third_order_stationary`](crate::Certificate::is_third_order_stationary).
     ///
-    /// The third derivatives are exact (num-dual's hyper-hyper-dual numbers, one evaluation of
-    /// f per entry of the k×k×k tensor on U); the near-null space comes from the dense Hessian
-    /// up to d = [`MAX_DENSE_NEAR_NULL_DIM`](crate::MAX_DENSE_NEAR_NULL_DIM), from a Lanczos
-    /// run's bottom Ritz pairs beyond (seeded like the certificate's other randomness).
-    /// The largest cubic value on U's sphere is exact for k ≤ 2 and the best of a local search
-    /// for k ≥ 3, so "none found" is not a proof there.
+    /// The third derivatives are exact (num-dual's nested dual numbers): the k×k×k tensor on
+    /// U for k ≤ [`MAX_TENSOR_DIM`](crate::MAX_TENSOR_DIM), exact gradients of the cubic form
+    /// beyond ([`CubicSearch`](crate::CubicSearch)). The near-null space comes from the dense
+    /// Hessian up to d = [`MAX_DENSE_NEAR_NULL_DIM`](crate::MAX_DENSE_NEAR_NULL_DIM), from a
+    /// Lanczos run's bottom Ritz pairs beyond (seeded like the certificate's other
+    /// randomness). The largest cubic value on U's sphere is exact for k ≤ 2 and the best of a
+    /// local search for k ≥ 3, so "none found" is not a proof there.
     pub fn third_order(mut self, eps3: f64) -> Self {
         self.third_order = Some(eps3);
+        self
+    }
+
+    /// The largest near-null dimension the third-order check examines (default
+    /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) = 32; at least 1). When more eigenvalues are
+    /// ≤ √(ρε), the `cap` smallest are taken and the check reports `capped`. Its cost grows
+    /// with the dimension k examined: a tensor of k(k+1)(k+2)/6 evaluations up to
+    /// [`MAX_TENSOR_DIM`](crate::MAX_TENSOR_DIM), then ⌈k/8⌉ evaluations per gradient step.
+    pub fn near_null_cap(mut self, cap: usize) -> Self {
+        self.near_null_cap = cap;
         self
     }
 
@@ -216,6 +229,9 @@ impl Certifier {
             && !positive_finite(e3)
         {
             return Err(CertifyError::InvalidThirdOrderTolerance(e3));
+        }
+        if self.near_null_cap == 0 {
+            return Err(CertifyError::InvalidNearNullCap(self.near_null_cap));
         }
         if self.estimate_directions == Some(0) {
             return Err(CertifyError::InvalidEstimateDirections(0));
@@ -352,8 +368,15 @@ impl Certifier {
         };
         let third = match (self.third_order, &verdict) {
             (Some(eps3), Verdict::SecondOrderStationary { .. }) => {
-                let (check, n) =
-                    crate::third_order::check(&oracle, x, eps3, tau, seed, out.eigen.as_ref())?;
+                let (check, n) = crate::third_order::check(
+                    &oracle,
+                    x,
+                    eps3,
+                    tau,
+                    self.near_null_cap,
+                    seed,
+                    out.eigen.as_ref(),
+                )?;
                 third_order += n;
                 Some(check)
             }

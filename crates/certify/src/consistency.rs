@@ -54,7 +54,7 @@ impl Certificate {
     /// rounding of a report rendered with fewer digits. Inequalities are checked exactly:
     /// rounding to a number of significant digits is monotone, so it keeps them.
     /// The third-order check's relations: it ran at an ε-SOSP; ε₃ and τ positive; k ≤ d and
-    /// k ≤ [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL); a direction has d finite entries, norm 1
+    /// k ≤ cap (k = cap when capped); a direction has d finite entries, norm 1
     /// and ∇³f\[u,u,u\] < −ε₃; without one, the largest cubic value found is ≤ ε₃.
     fn check_third_order(&self, t: &crate::ThirdOrderCheck, tol: f64) -> Result<(), Inconsistency> {
         require(
@@ -68,9 +68,14 @@ impl Certificate {
             || format!("ε₃ = {}, τ = {}", t.eps3, t.tau),
         )?;
         require(
-            t.near_null_dim <= self.dim && t.near_null_dim <= crate::MAX_NEAR_NULL,
-            "the near-null space has at most min(d, MAX_NEAR_NULL) dimensions",
-            || format!("k = {} at d = {}", t.near_null_dim, self.dim),
+            t.cap >= 1 && t.near_null_dim <= self.dim && t.near_null_dim <= t.cap,
+            "the near-null space has at most min(d, cap) dimensions, cap ≥ 1",
+            || format!("k = {} at d = {}, cap {}", t.near_null_dim, self.dim, t.cap),
+        )?;
+        require(
+            !t.capped || t.near_null_dim == t.cap,
+            "a capped near-null space has exactly cap dimensions",
+            || format!("k = {}, cap {}", t.near_null_dim, t.cap),
         )?;
         match &t.direction {
             Some(u) => require(

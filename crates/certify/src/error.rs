@@ -87,6 +87,9 @@ pub enum CertifyError {
     /// The third-order tolerance ε₃ must be finite and positive.
     #[error("the third-order tolerance ε₃ must be finite and positive, got {0}")]
     InvalidThirdOrderTolerance(f64),
+    /// The third-order check's near-null cap must be at least 1.
+    #[error("the third-order check's near-null cap must be at least 1, got {0}")]
+    InvalidNearNullCap(usize),
     /// The given ℓ is below a Ritz value of the Hessian, so it is not an upper bound on
     /// λ_max(∇²f(x)) and the Kuczyński–Woźniakowski bound built on it would be void.
     #[error(

@@ -101,7 +101,10 @@ pub use fmt::{MAX_DIGITS, fmt_sig};
 pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
 pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
-pub use third_order::{MAX_DENSE_NEAR_NULL_DIM, MAX_NEAR_NULL, ThirdOrderCheck};
+pub use third_order::{
+    CubicSearch, GRADIENT_SEARCH_STARTS, GRADIENT_SEARCH_STEPS, MAX_DENSE_NEAR_NULL_DIM,
+    MAX_NEAR_NULL, MAX_TENSOR_DIM, ThirdOrderCheck,
+};
 
 /// The guide `docs/certify.md`, compiled as a doctest so that its example stays true.
 #[cfg(doctest)]

@@ -221,14 +221,14 @@ impl R<'_> {
         let space = format!(
             "near-null space of dimension {}{} (λ ≤ {})",
             t.near_null_dim,
-            if t.capped { ", capped" } else { "" },
+            if t.capped {
+                format!(", capped at {}", t.cap)
+            } else {
+                String::new()
+            },
             self.n(t.tau)
         );
-        let search = if t.near_null_dim <= 2 {
-            "exact"
-        } else {
-            "local search"
-        };
+        let search = t.search().describe();
         Some(match &t.direction {
             Some(u) => format!(
                 "not third-order stationary: u = {} has ∇³f[u,u,u] = {} < −ε₃ = −{} on the {space}; f decreases along u",

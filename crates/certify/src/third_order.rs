@@ -3,23 +3,89 @@
 //! U of the Hessian (the eigenvectors with λ ≤ τ), is |∇³f\[u,u,u\]| ≤ ε₃ for every unit
 //! u ∈ span(U)? A u with ∇³f\[u,u,u\] < −ε₃ is a descent direction at third order:
 //! f(x + tu) < f(x) for small t > 0.
+//!
+//! The cubic form p(w) = ∇³f\[Uw,Uw,Uw\] on the unit sphere of ℝᵏ is maximized
+//! ([`CubicSearch`]): exactly for k ≤ 2, from the k×k×k tensor of third derivatives for
+//! k ≤ [`MAX_TENSOR_DIM`], and beyond by gradient ascent on the sphere, whose gradient
+//! ∇p(w) = 3·Uᵀ∇³f\[u,u,·\] comes from evaluations of f on second-order dual numbers along u
+//! over vector duals along eight columns of U at a time — ⌈k/8⌉ evaluations per gradient
+//! instead of the tensor's k(k+1)(k+2)/6.
 
 use crate::certificate::ser_dvector;
 use crate::error::CertifyError;
-use autodiff_objectives::num_dual::{Dual3_64, HyperHyperDual64};
+use autodiff_objectives::num_dual::{Derivative, Dual2, Dual3_64, DualSVec64, HyperHyperDual64};
 use autodiff_objectives::{EvalError, Objective, Oracle};
-use nalgebra::{DMatrix, DVector, Dyn, SymmetricEigen};
+use nalgebra::{Const, DMatrix, DVector, Dyn, SVector, SymmetricEigen, U1};
 use serde::Serialize;
 
-/// The largest near-null space the check examines: beyond it the eigenvectors with the
-/// smallest eigenvalues are taken, and the check says the space was capped.
-pub const MAX_NEAR_NULL: usize = 8;
+/// The default cap on the near-null space the check examines
+/// ([`Certifier::near_null_cap`](crate::Certifier::near_null_cap)): beyond it the
+/// eigenvectors with the smallest eigenvalues are taken, and the check says the space was
+/// capped.
+pub const MAX_NEAR_NULL: usize = 32;
+
+/// The largest near-null dimension k whose k×k×k tensor of third derivatives is built
+/// (k(k+1)(k+2)/6 evaluations on hyper-hyper-dual numbers: 120 at k = 8); beyond it the cubic
+/// form is maximized by gradient ascent ([`CubicSearch::Gradient`]).
+pub const MAX_TENSOR_DIM: usize = 8;
+
+/// Random starts of the gradient search (beyond the tensor's best on the
+/// [`MAX_TENSOR_DIM`] smallest directions, which is the first start).
+pub const GRADIENT_SEARCH_STARTS: usize = 4;
+
+/// The largest number of ascent steps per start of the gradient search.
+pub const GRADIENT_SEARCH_STEPS: usize = 30;
 
 /// The largest dimension at which the near-null space comes from a dense eigendecomposition
-/// of the Hessian; beyond it, from the bottom Ritz pairs of a Lanczos run
-/// ([`EigenSolver`](crate::EigenSolver), full reorthogonalization, [`MAX_NEAR_NULL`] + 1
-/// pairs to tell whether the space was capped).
+/// of the Hessian; beyond it, from the bottom Ritz pairs of Lanczos runs
+/// ([`EigenSolver`](crate::EigenSolver), full reorthogonalization, asking for more pairs
+/// until one exceeds τ or the cap is reached).
 pub const MAX_DENSE_NEAR_NULL_DIM: usize = 2000;
+
+/// The columns of U per evaluation of the cubic form's gradient.
+const CHUNK: usize = 8;
+
+/// How the largest cubic value on the unit sphere of span(U) was searched, which decides what
+/// "none found" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CubicSearch {
+    /// k ≤ 2: the maximum itself (k = 1: |T₁₁₁|; k = 2: every critical point on the circle,
+    /// from the real roots of a cubic). "None found" is a proof that none exists.
+    Exact,
+    /// 3 ≤ k ≤ [`MAX_TENSOR_DIM`]: the exact k×k×k tensor, maximized by the shifted
+    /// symmetric higher-order power method from 2k + 8 starts. A search result.
+    Tensor,
+    /// k > [`MAX_TENSOR_DIM`]: Riemannian gradient ascent on the sphere with exact gradients,
+    /// from the tensor's best direction on the [`MAX_TENSOR_DIM`] smallest eigendirections
+    /// and [`GRADIENT_SEARCH_STARTS`] seeded random starts. A search result, never below
+    /// what the tensor on those directions finds.
+    Gradient,
+}
+
+impl CubicSearch {
+    /// The search used for a near-null space of dimension k.
+    pub fn for_dim(k: usize) -> Self {
+        match k {
+            0..=2 => CubicSearch::Exact,
+            k if k <= MAX_TENSOR_DIM => CubicSearch::Tensor,
+            _ => CubicSearch::Gradient,
+        }
+    }
+
+    /// A short description for reports: "exact", "tensor search" or "gradient search".
+    pub fn describe(self) -> &'static str {
+        match self {
+            CubicSearch::Exact => "exact",
+            CubicSearch::Tensor => "tensor search",
+            CubicSearch::Gradient => "gradient search",
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+fn legacy_cap() -> usize {
+    MAX_TENSOR_DIM
+}
 
 /// What the third-order check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,12 +98,14 @@ pub struct ThirdOrderCheck {
     pub tau: f64,
     /// k, the dimension of the near-null space examined.
     pub near_null_dim: usize,
-    /// Whether more than [`MAX_NEAR_NULL`] eigenvalues were ≤ τ (only the smallest were
-    /// examined).
+    /// The cap on k the check ran with ([`Certifier::near_null_cap`](crate::Certifier::near_null_cap),
+    /// default [`MAX_NEAR_NULL`]; reports written before the cap was configurable read as 8).
+    #[cfg_attr(feature = "serde", serde(default = "legacy_cap"))]
+    pub cap: usize,
+    /// Whether more than `cap` eigenvalues were ≤ τ (only the `cap` smallest were examined).
     pub capped: bool,
-    /// The largest ∇³f\[u,u,u\] found over unit u ∈ span(U) — exact for k ≤ 2 (for k = 2 from
-    /// the real roots of a cubic: every critical point on the circle), the best of a local
-    /// search on the sphere (shifted power iterations from 2k + 8 starts) for k ≥ 3.
+    /// The largest ∇³f\[u,u,u\] found over unit u ∈ span(U), by the search
+    /// [`search`](Self::search) names: exact for k ≤ 2, the best of a local search beyond.
     /// The cubic form is odd, so the smallest is its negative.
     pub max_cubic: f64,
     /// A unit u with ∇³f\[u,u,u\] < −ε₃ (measured once more along u), if one was found.
@@ -49,6 +117,13 @@ pub struct ThirdOrderCheck {
     pub direction: Option<DVector<f64>>,
     /// ∇³f\[u,u,u\] along `direction` (0 without one).
     pub direction_cubic: f64,
+}
+
+impl ThirdOrderCheck {
+    /// How the cubic form was maximized (it depends on k alone): what "none found" means.
+    pub fn search(&self) -> CubicSearch {
+        CubicSearch::for_dim(self.near_null_dim)
+    }
 }
 
 fn ser_option_dvector<S: serde::Serializer>(
@@ -198,18 +273,7 @@ fn maximize(t: &[f64], k: usize, seed: u64) -> (f64, Vec<f64>) {
             starts.push(w);
         }
     }
-    let mut state = seed | 1;
-    for _ in 0..8 {
-        let w: Vec<f64> = (0..k)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect();
-        starts.push(w);
-    }
+    starts.extend(random_starts(k, 8, seed));
     let mut best = (f64::NEG_INFINITY, vec![0.0; k]);
     for mut w in starts {
         let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -242,12 +306,13 @@ fn maximize(t: &[f64], k: usize, seed: u64) -> (f64, Vec<f64>) {
 }
 
 /// The near-null basis (d × k, orthonormal columns, eigenvalues ascending) from the dense
-/// Hessian, and whether more than [`MAX_NEAR_NULL`] eigenvalues were ≤ τ.
+/// Hessian, and whether more than `cap` eigenvalues were ≤ τ.
 /// `known`: the eigendecomposition the dense method already made, if any.
 fn near_null_dense<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
     tau: f64,
+    cap: usize,
     known: Option<&SymmetricEigen<f64, Dyn>>,
 ) -> Result<(DMatrix<f64>, bool), CertifyError> {
     let computed;
@@ -268,64 +333,187 @@ fn near_null_dense<O: Objective>(
         .map(|(i, l)| (l, i))
         .collect();
     low.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let capped = low.len() > MAX_NEAR_NULL;
-    low.truncate(MAX_NEAR_NULL);
+    let capped = low.len() > cap;
+    low.truncate(cap);
     let d = x.len();
     let u = DMatrix::from_fn(d, low.len(), |r, c| eig.eigenvectors[(r, low[c].1)]);
     Ok((u, capped))
 }
 
-/// The near-null basis from the bottom [`MAX_NEAR_NULL`] + 1 Ritz pairs of a fully
-/// reorthogonalized Lanczos run: the pairs whose measured Rayleigh quotient is ≤ τ.
+/// The near-null basis from the bottom Ritz pairs of fully reorthogonalized Lanczos runs
+/// ([`EigenSolver`](crate::EigenSolver)): the pairs whose measured Rayleigh quotient is ≤ τ.
+/// The number of pairs asked for grows — [`MAX_TENSOR_DIM`] + 1, then doubling, up to
+/// `cap` + 1 — while every pair found is ≤ τ: it stops when the next Ritz value exceeds τ
+/// (the space is complete) or at the cap (capped).
 fn near_null_lanczos<O: Objective>(
     oracle: &Oracle<'_, O>,
     x: &DVector<f64>,
     tau: f64,
+    cap: usize,
     seed: u64,
 ) -> Result<(DMatrix<f64>, bool), CertifyError> {
-    let want = (MAX_NEAR_NULL + 1).min(x.len());
-    let pairs = crate::EigenSolver::smallest(want)
-        .reorthogonalization(krylov::Reorthogonalization::Full)
-        .run(oracle, x, seed)
-        .map_err(|e| match e {
-            crate::SpectrumError::Eval(e) => CertifyError::from(e),
-            other => CertifyError::ThirdOrder(other.to_string()),
-        })?;
-    let low: Vec<&DVector<f64>> = pairs
-        .pairs
-        .iter()
-        .filter(|p| p.value <= tau)
-        .map(|p| &p.vector)
-        .collect();
-    let capped = low.len() > MAX_NEAR_NULL;
-    let k = low.len().min(MAX_NEAR_NULL);
-    let u = DMatrix::from_fn(x.len(), k, |r, c| low[c][r]);
-    Ok((u, capped))
+    let d = x.len();
+    let most = (cap + 1).min(d);
+    let mut want = (MAX_TENSOR_DIM + 1).min(most);
+    loop {
+        let pairs = crate::EigenSolver::smallest(want)
+            .budget(crate::spectrum::DEFAULT_EIGEN_BUDGET.max(4 * want))
+            .reorthogonalization(krylov::Reorthogonalization::Full)
+            .run(oracle, x, seed)
+            .map_err(|e| match e {
+                crate::SpectrumError::Eval(e) => CertifyError::from(e),
+                other => CertifyError::ThirdOrder(other.to_string()),
+            })?;
+        let low: Vec<&DVector<f64>> = pairs
+            .pairs
+            .iter()
+            .filter(|p| p.value <= tau)
+            .map(|p| &p.vector)
+            .collect();
+        if low.len() < want || want == most {
+            let capped = low.len() > cap;
+            let k = low.len().min(cap);
+            return Ok((DMatrix::from_fn(d, k, |r, c| low[c][r]), capped));
+        }
+        want = (2 * want).min(most);
+    }
 }
 
-/// Runs the check at x (an ε-SOSP): the near-null space (dense or Lanczos), the k×k×k tensor
-/// of third derivatives on it, the largest cubic value on its unit sphere. `eigen`: the dense
-/// method's eigendecomposition of the Hessian at x, reused when given. Returns the check and
-/// the number of third-order evaluations.
-pub(crate) fn check<O: Objective>(
-    oracle: &Oracle<'_, O>,
+/// D³f(x)\[u, u, U_j\] for every column U_j of `cols`, and the evaluations spent: f on
+/// x + t·u + Σⱼ sⱼU_j in second-order dual numbers in t over vector duals in s (eight columns
+/// per evaluation), whose second t-derivative's s-gradient is the wanted row.
+fn cubic_row<O: Objective>(
+    f: &O,
     x: &DVector<f64>,
-    eps3: f64,
-    tau: f64,
-    seed: u64,
-    eigen: Option<&SymmetricEigen<f64, Dyn>>,
-) -> Result<(ThirdOrderCheck, u64), CertifyError> {
-    let f = oracle.objective();
-    let d = x.len();
-    let (u, capped) = if eigen.is_some() || d <= MAX_DENSE_NEAR_NULL_DIM {
-        near_null_dense(oracle, x, tau, eigen)?
-    } else {
-        near_null_lanczos(oracle, x, tau, seed)?
-    };
+    u: &DVector<f64>,
+    cols: &[Vec<f64>],
+) -> Result<(Vec<f64>, u64), CertifyError> {
+    let mut row = Vec::with_capacity(cols.len());
+    let mut evals = 0;
+    for chunk in cols.chunks(CHUNK) {
+        let xs: Vec<Dual2<DualSVec64<CHUNK>>> = (0..x.len())
+            .map(|i| {
+                let dirs =
+                    SVector::<f64, CHUNK>::from_fn(|j, _| chunk.get(j).map_or(0.0, |c| c[i]));
+                Dual2::new(
+                    DualSVec64::new(x[i], Derivative::some(dirs)),
+                    DualSVec64::from_re(u[i]),
+                    DualSVec64::from_re(0.0),
+                )
+            })
+            .collect();
+        let r = f.eval(&xs);
+        evals += 1;
+        let grad = r.v2.eps.unwrap_generic(Const::<CHUNK>, U1);
+        for &v in grad.iter().take(chunk.len()) {
+            if !v.is_finite() {
+                return Err(EvalError::NonFiniteDirectional { order: 3, value: v }.into());
+            }
+            row.push(v);
+        }
+    }
+    Ok((row, evals))
+}
+
+fn unit(w: Vec<f64>) -> Option<Vec<f64>> {
+    let n = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    (n > 0.0 && n.is_finite()).then(|| w.into_iter().map(|v| v / n).collect())
+}
+
+/// max p(w) = ∇³f\[Uw,Uw,Uw\] over the unit sphere of ℝᵏ by Riemannian gradient ascent from
+/// each start in turn: the step w ← (w + θr/‖r‖)/‖·‖ along the projected gradient
+/// r = ∇p − (wᵀ∇p)w is taken when p (measured on third-order duals) rises by Armijo's
+/// 10⁻⁴θ‖r‖, θ doubling (up to 1) after a success and halving after a failure; a start ends
+/// after [`GRADIENT_SEARCH_STEPS`] steps, when ‖r‖ ≤ 10⁻⁹‖∇p‖, when θ < 10⁻⁹, or when p
+/// gains less than 10⁻¹⁰ relative. The search stops
+/// after the first start that ends above `stop` (a direction found: the verdict is decided).
+fn gradient_search<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    u: &DMatrix<f64>,
+    starts: Vec<Vec<f64>>,
+    stop: f64,
+) -> Result<((f64, Vec<f64>), u64), CertifyError> {
     let k = u.ncols();
     let cols: Vec<Vec<f64>> = (0..k)
         .map(|c| u.column(c).iter().copied().collect())
         .collect();
+    let along = |w: &[f64]| &*u * DVector::from_column_slice(w);
+    let mut evals = 0u64;
+    let mut best = (f64::NEG_INFINITY, vec![0.0; k]);
+    for start in starts {
+        let Some(mut w) = unit(start) else { continue };
+        let (mut g, n) = cubic_row(f, x, &along(&w), &cols)?;
+        evals += n;
+        let mut p: f64 = w.iter().zip(&g).map(|(a, b)| a * b).sum();
+        if p < 0.0 {
+            // p is odd and its gradient even: −w starts higher, with the same row.
+            w.iter_mut().for_each(|v| *v = -*v);
+            p = -p;
+        }
+        // The step length θ along the unit projected gradient: doubled (up to 1) after a
+        // success, halved after a failure.
+        let mut theta = 1.0_f64;
+        for _ in 0..GRADIENT_SEARCH_STEPS {
+            let radial = 3.0 * p;
+            let r: Vec<f64> = g
+                .iter()
+                .zip(&w)
+                .map(|(gi, wi)| 3.0 * gi - radial * wi)
+                .collect();
+            let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let gn = 3.0 * g.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if rn <= 1e-9 * gn {
+                break;
+            }
+            let mut next = None;
+            while theta >= 1e-9 {
+                let step = theta / rn;
+                let Some(trial) = unit(w.iter().zip(&r).map(|(wi, ri)| wi + step * ri).collect())
+                else {
+                    break;
+                };
+                let q = cubic_along(f, x, &along(&trial));
+                evals += 1;
+                if !q.is_finite() {
+                    return Err(EvalError::NonFiniteDirectional { order: 3, value: q }.into());
+                }
+                // Armijo: p's derivative along the unit direction r/‖r‖ is ‖r‖.
+                if q >= p + 1e-4 * theta * rn {
+                    next = Some(trial);
+                    theta = (2.0 * theta).min(1.0);
+                    break;
+                }
+                theta *= 0.5;
+            }
+            let Some(trial) = next else { break };
+            let (g2, n) = cubic_row(f, x, &along(&trial), &cols)?;
+            evals += n;
+            let q: f64 = trial.iter().zip(&g2).map(|(a, b)| a * b).sum();
+            let gained = q - p;
+            (w, g, p) = (trial, g2, q.max(p));
+            if gained <= 1e-10 * p.abs() {
+                break;
+            }
+        }
+        if p > best.0 {
+            best = (p, w);
+        }
+        if best.0 > stop {
+            break;
+        }
+    }
+    Ok((best, evals))
+}
+
+/// The exact k×k×k tensor T_ijl = ∇³f\[U_i, U_j, U_l\] (one hyper-hyper-dual evaluation per
+/// entry up to symmetry), and the evaluations spent.
+fn tensor<O: Objective>(
+    f: &O,
+    x: &DVector<f64>,
+    cols: &[Vec<f64>],
+) -> Result<(Vec<f64>, u64), CertifyError> {
+    let k = cols.len();
     let mut t = vec![0.0; k * k * k];
     let mut evals = 0u64;
     for i in 0..k {
@@ -349,7 +537,72 @@ pub(crate) fn check<O: Objective>(
             }
         }
     }
-    let (max_cubic, w) = maximize(&t, k, seed);
+    Ok((t, evals))
+}
+
+/// Seeded pseudo-random points of the cube [−½, ½]ᵏ (xorshift64).
+fn random_starts(k: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut state = seed | 1;
+    (0..count)
+        .map(|_| {
+            (0..k)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs the check at x (an ε-SOSP): the near-null space (dense or Lanczos, at most `cap`
+/// dimensions), then the largest cubic value on its unit sphere ([`CubicSearch`]). `eigen`:
+/// the dense method's eigendecomposition of the Hessian at x, reused when given. Returns the
+/// check and the number of third-order evaluations.
+pub(crate) fn check<O: Objective>(
+    oracle: &Oracle<'_, O>,
+    x: &DVector<f64>,
+    eps3: f64,
+    tau: f64,
+    cap: usize,
+    seed: u64,
+    eigen: Option<&SymmetricEigen<f64, Dyn>>,
+) -> Result<(ThirdOrderCheck, u64), CertifyError> {
+    let f = oracle.objective();
+    let d = x.len();
+    let (u, capped) = if eigen.is_some() || d <= MAX_DENSE_NEAR_NULL_DIM {
+        near_null_dense(oracle, x, tau, cap, eigen)?
+    } else {
+        near_null_lanczos(oracle, x, tau, cap, seed)?
+    };
+    let k = u.ncols();
+    let cols: Vec<Vec<f64>> = (0..k)
+        .map(|c| u.column(c).iter().copied().collect())
+        .collect();
+    // The tensor on the (at most MAX_TENSOR_DIM) smallest directions: the whole answer for
+    // small k, the first start of the gradient search beyond.
+    let m = k.min(MAX_TENSOR_DIM);
+    let (t, mut evals) = tensor(f, x, &cols[..m])?;
+    let (mut max_cubic, mut w) = maximize(&t, m, seed);
+    if k > MAX_TENSOR_DIM {
+        let mut first = w.clone();
+        first.resize(k, 0.0);
+        let mut starts = vec![first];
+        starts.extend(random_starts(
+            k,
+            GRADIENT_SEARCH_STARTS,
+            seed ^ 0x3c6e_f372_fe94_f82b,
+        ));
+        let ((p, wk), n) = gradient_search(f, x, &u, starts, eps3)?;
+        evals += n;
+        if p > max_cubic {
+            (max_cubic, w) = (p, wk);
+        } else {
+            w.resize(k, 0.0);
+        }
+    }
     let mut max_cubic = max_cubic.max(0.0);
     let mut direction = None;
     let mut direction_cubic = 0.0;
@@ -363,7 +616,7 @@ pub(crate) fn check<O: Objective>(
             direction = Some(dir);
             direction_cubic = c;
         } else {
-            // The measurement along u overrules the tensor (they differ only by rounding).
+            // The measurement along u overrules the search (they differ only by rounding).
             max_cubic = (-c).max(0.0);
         }
     }
@@ -372,6 +625,7 @@ pub(crate) fn check<O: Objective>(
             eps3,
             tau,
             near_null_dim: k,
+            cap,
             capped,
             max_cubic,
             direction,
@@ -455,5 +709,48 @@ mod tests {
                 [a, b, c, d]
             );
         }
+    }
+
+    /// A polynomial with every kind of third-order term in four variables.
+    struct Poly;
+
+    impl Objective for Poly {
+        fn eval<D: autodiff_objectives::DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+            x[0].powi(3) * 0.5 - x[0] * x[1] * x[2] * 2.0
+                + x[1] * x[1] * x[3] * 1.5
+                + x[3].powi(3) * 0.25
+                + x[2] * x[2] * x[0]
+                + x[1].sin() * x[3] * x[3]
+        }
+        fn dim(&self) -> Option<usize> {
+            Some(4)
+        }
+    }
+
+    #[test]
+    fn the_cubic_row_is_the_tensor_contracted_twice_and_p_is_its_product_with_w() {
+        let x = DVector::from_vec(vec![0.3, -0.7, 0.2, 1.1]);
+        // U: 11 columns (two chunks), not orthonormal: the row is linear in each U_j anyway.
+        let cols: Vec<Vec<f64>> = random_starts(4, 11, 99);
+        let u = DMatrix::from_fn(4, 11, |r, c| cols[c][r]);
+        let w: Vec<f64> = random_starts(11, 1, 7).remove(0);
+        let along = &u * DVector::from_column_slice(&w);
+        let along_v: Vec<f64> = along.iter().copied().collect();
+        let (row, evals) = cubic_row(&Poly, &x, &along, &cols).expect("finite");
+        assert_eq!((row.len(), evals), (11, 2));
+        for j in 0..11 {
+            let want = third(&Poly, &x, &along_v, &along_v, &cols[j]);
+            assert!(
+                (row[j] - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{j}: {} vs {want}",
+                row[j]
+            );
+        }
+        let p: f64 = w.iter().zip(&row).map(|(a, b)| a * b).sum();
+        let direct = cubic_along(&Poly, &x, &along);
+        assert!(
+            (p - direct).abs() <= 1e-12 * direct.abs().max(1.0),
+            "{p} vs {direct}"
+        );
     }
 }

@@ -169,6 +169,18 @@ fn a_certificate_with_a_third_order_check_reads_back_and_an_edited_one_does_not(
     let report = cert.to_json(&RenderOptions::deterministic());
     let read = Certificate::from_json(&report).expect("the report reads back");
     assert_eq!(read.is_third_order_stationary(), Some(false));
+    assert_eq!(
+        read.third_order.as_ref().map(|t| t.cap),
+        Some(MAX_NEAR_NULL)
+    );
+    // A report from before the cap was configurable (no "cap") reads with the old cap, 8.
+    let mut old: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    old["third_order"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("cap");
+    let read = Certificate::from_json(&old.to_string()).expect("an older report reads");
+    assert_eq!(read.third_order.as_ref().map(|t| t.cap), Some(8));
     // A direction edited to the wrong length is rejected.
     let mut v: serde_json::Value = serde_json::from_str(&report).expect("JSON");
     v["third_order"]["direction"] = serde_json::json!([1.0, 0.0, 0.0]);
@@ -294,4 +306,166 @@ fn matrix_factorization_at_a_rank_deficient_global_minimum_passes() {
     let t = cert.third_order.as_ref().expect("ran");
     assert_eq!(t.near_null_dim, 4);
     assert!(t.max_cubic <= 1e-9, "{}", t.max_cubic);
+}
+
+/// ½Σᵢ λᵢyᵢ² + Σ_{i<12} yᵢ⁴ + c·s³ with y = Qx (Q a seeded rotation, or the identity) and
+/// s = cᵀy: twelve near-null eigenvalues λᵢ = i·`gap` (i < 12, all ≤ τ = 10⁻³ here) among
+/// positive ones (1 + i/d), and the cubic term on span(e₉, e₁₀, e₁₁) — outside the eight
+/// smallest eigendirections, so only the search beyond [`certify::MAX_TENSOR_DIM`] can see it.
+/// ∇³f\[u,u,u\] = 6·`cubic`·(cᵀQu)³: the largest cubic descent is 6·`cubic` along −Qᵀc.
+struct HiddenBeyondEight {
+    q: Option<nalgebra::DMatrix<f64>>,
+    d: usize,
+    gap: f64,
+    c: Vec<f64>,
+    cubic: f64,
+}
+
+impl HiddenBeyondEight {
+    const FLAT: usize = 12;
+
+    fn new(d: usize, rotated: bool, gap: f64, c: &[(usize, f64)], cubic: f64) -> Self {
+        let q = rotated.then(|| {
+            let mut rng = autodiff_objectives::seeded::SplitMix64::new(5);
+            nalgebra::DMatrix::from_fn(d, d, |_, _| rng.normal())
+                .qr()
+                .q()
+        });
+        let mut cv = vec![0.0; Self::FLAT];
+        for &(i, v) in c {
+            cv[i] = v;
+        }
+        let n = cv.iter().map(|v| v * v).sum::<f64>().sqrt().max(1.0);
+        let c = cv.into_iter().map(|v| v / n).collect();
+        HiddenBeyondEight {
+            q,
+            d,
+            gap,
+            c,
+            cubic,
+        }
+    }
+
+    /// Qᵀc in x-coordinates: the unit direction of the largest cubic value.
+    fn cubic_direction(&self) -> DVector<f64> {
+        let mut c = DVector::zeros(self.d);
+        c.rows_mut(0, Self::FLAT).copy_from_slice(&self.c);
+        match &self.q {
+            Some(q) => q.transpose() * c,
+            None => c,
+        }
+    }
+}
+
+impl Objective for HiddenBeyondEight {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, x: &[D]) -> D {
+        let d = self.d;
+        let y = |i: usize| match &self.q {
+            Some(q) => (0..d).fold(D::from(0.0), |a, j| a + x[j] * q[(i, j)]),
+            None => x[i],
+        };
+        let mut sum = D::from(0.0);
+        let mut s = D::from(0.0);
+        for i in 0..d {
+            let yi = y(i);
+            if i < Self::FLAT {
+                sum += yi * yi * (0.5 * self.gap * i as f64) + yi.powi(4);
+                s += yi * self.c[i];
+            } else {
+                sum += yi * yi * (0.5 * (1.0 + i as f64 / d as f64));
+            }
+        }
+        sum + s.powi(3) * self.cubic
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.d)
+    }
+}
+
+#[test]
+fn beyond_eight_near_null_directions_the_gradient_search_finds_a_hidden_cubic() {
+    // d = 60, dense path: k = 12 > MAX_TENSOR_DIM, the cubic term on (e₉ + e₁₀ + e₁₁)/√3.
+    let f = HiddenBeyondEight::new(60, true, 1e-5, &[(9, 1.0), (10, 1.0), (11, 1.0)], 1.0);
+    let x = DVector::zeros(60);
+    let cert = certify(&f, &x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(false), "{cert}");
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!((t.near_null_dim, t.capped), (12, false));
+    assert_eq!(t.search(), certify::CubicSearch::Gradient);
+    assert!((t.max_cubic - 6.0).abs() < 1e-8, "{}", t.max_cubic);
+    let u = cert.third_order_direction().expect("a direction");
+    let want = -f.cubic_direction();
+    assert!((u - &want).norm() < 1e-6, "{}", (u - &want).norm());
+    descends(&f, &x, &cert);
+    assert!(cert.to_string().contains("not third-order stationary"));
+    // Capped at the eight smallest directions, the check cannot see it: it passes and says
+    // the space was capped.
+    let capped = Certifier::new(1e-6, 1.0)
+        .third_order(1e-3)
+        .near_null_cap(8)
+        .seed(1)
+        .certify(&f, &x)
+        .expect("certifies");
+    let t = capped.third_order.as_ref().expect("ran");
+    assert_eq!((t.near_null_dim, t.capped, t.cap), (8, true, 8));
+    assert_eq!(capped.is_third_order_stationary(), Some(true));
+    assert!(t.max_cubic <= 1e-9, "{}", t.max_cubic);
+    assert!(capped.to_string().contains("capped at 8"), "{capped}");
+}
+
+#[test]
+fn beyond_eight_near_null_directions_without_a_cubic_term_the_search_passes() {
+    let f = HiddenBeyondEight::new(60, true, 1e-5, &[], 0.0);
+    let cert = certify(&f, &DVector::zeros(60));
+    assert_eq!(cert.is_third_order_stationary(), Some(true));
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!(
+        (t.near_null_dim, t.search()),
+        (12, certify::CubicSearch::Gradient)
+    );
+    assert!(t.max_cubic <= 1e-9, "{}", t.max_cubic);
+    assert!(cert.to_string().contains("gradient search"), "{cert}");
+    // The tensor on the 8 smallest (120 entries), then at most a gradient (⌈12/8⌉ = 2
+    // evaluations) per start: p ≡ 0 ends every start at once.
+    assert!(
+        cert.evaluations.third_order <= 120 + 2 * (1 + certify::GRADIENT_SEARCH_STARTS as u64),
+        "{}",
+        cert.evaluations.third_order
+    );
+}
+
+#[test]
+fn the_lanczos_near_null_space_grows_beyond_nine_pairs_until_one_exceeds_tau() {
+    // d = 2 500 > MAX_DENSE_NEAR_NULL_DIM: twelve near-null eigenvalues 0, 8·10⁻⁵, …, 8.8·10⁻⁴
+    // (≤ τ = 10⁻³), the rest ≥ 1. The first run asks for 9 pairs, all ≤ τ; the second for
+    // 18, of which 12 are ≤ τ. The cubic term y₁₀³ lies beyond the eight smallest.
+    let d = certify::MAX_DENSE_NEAR_NULL_DIM + 500;
+    let f = HiddenBeyondEight::new(d, false, 8e-5, &[(10, 1.0)], 1.0);
+    let x = DVector::zeros(d);
+    let cert = certify(&f, &x);
+    assert!(cert.is_second_order_stationary(), "{cert}");
+    let t = cert.third_order.as_ref().expect("ran");
+    assert_eq!((t.near_null_dim, t.capped), (12, false), "{cert}");
+    assert_eq!(cert.is_third_order_stationary(), Some(false));
+    let u = cert.third_order_direction().expect("a direction");
+    assert!((u[10] + 1.0).abs() < 1e-4, "{}", u[10]);
+    assert!(
+        (t.direction_cubic + 6.0).abs() < 1e-3,
+        "{}",
+        t.direction_cubic
+    );
+    descends(&f, &x, &cert);
+}
+
+#[test]
+fn a_near_null_cap_of_zero_is_a_typed_error() {
+    let r = Certifier::new(1e-6, 1.0)
+        .third_order(1e-3)
+        .near_null_cap(0)
+        .certify(&MonkeySaddle, &dvector![0.0, 0.0]);
+    assert!(
+        matches!(r, Err(CertifyError::InvalidNearNullCap(0))),
+        "{r:?}"
+    );
 }

@@ -53,7 +53,8 @@
 //! point is polished on the full training loss (dropout off) by the trust-region Newton–CG
 //! method until ‖∇f‖ ≤ `--polish-eps` (default 1e-3) or `--polish-iters` iterations (default
 //! 300, quick 20), then certified to third order (`Certifier::third_order(--eps3)`, default
-//! ε₃ = 1e-3; λ_min by Lanczos, the near-null space's cubic form): a table per end point
+//! ε₃ = 1e-3; λ_min by Lanczos, the near-null space's cubic form on at most `--near-null-cap K`
+//! directions, default `certify::MAX_NEAR_NULL` = 32): a table per end point
 //! (`<tag>_third_order.md`) and the bottom of each spectrum (`<tag>_bottom_spectra.svg`).
 //!
 //! **Memory.** The 397 802-weight CIFAR-10 network puts ≈ 1.2·10⁴ node equivalents per image
@@ -154,6 +155,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
         third_order: None,
     };
     let (mut third, mut polish_eps, mut eps3, mut polish_iters) = (false, None, None, None);
+    let mut near_null_cap = certify::MAX_NEAR_NULL;
     let (mut epochs, mut seeds, mut lanczos) = (None, None, None);
     // `--data digits` also overrides CIFAR10_DIR.
     let mut digits_asked = false;
@@ -211,6 +213,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             "--polish-eps" => polish_eps = Some(val("--polish-eps")?.parse()?),
             "--eps3" => eps3 = Some(val("--eps3")?.parse()?),
             "--polish-iters" => polish_iters = Some(val("--polish-iters")?.parse()?),
+            "--near-null-cap" => near_null_cap = val("--near-null-cap")?.parse()?,
             "--loss" => {
                 c.loss = match val("--loss")?.as_str() {
                     "ce" | "cross-entropy" => Loss::CrossEntropy,
@@ -259,6 +262,7 @@ fn parse() -> Result<Config, Box<dyn Error>> {
             iters: polish_iters.unwrap_or(if c.quick { 20 } else { 300 }),
             budget: c.cert_budget.unwrap_or(if c.quick { 40 } else { 300 }),
             bottom: if c.quick { 4 } else { 12 },
+            near_null_cap,
         };
         if !(settings.eps > 0.0
             && settings.eps.is_finite()

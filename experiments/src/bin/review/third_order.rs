@@ -4,13 +4,14 @@
 //! with the trust-region Newton–CG method (Steihaug–Toint), until ‖∇f‖ ≤ ε or an iteration
 //! cap; then certified to third order (`Certifier::third_order`, Anandkumar & Ge, COLT 2016):
 //! λ_min by Lanczos, then on the Hessian's near-null space (eigenvalues ≤ √(ρε), at most
-//! `certify::MAX_NEAR_NULL` of them) the largest cubic descent −∇³f\[u,u,u\] over unit u.
+//! `--near-null-cap` of them, default `certify::MAX_NEAR_NULL`) the largest cubic descent
+//! −∇³f\[u,u,u\] over unit u.
 //!
 //! The trust region may step along negative curvature while it polishes: a point it had to
 //! leave that way was near a strict saddle, and the table counts those steps.
 
 use super::{MethodSpec, Network, RHO, RunResult};
-use certify::{Certificate, Certifier, EigenSolver, Method, Verdict};
+use certify::{Certificate, Certifier, CubicSearch, EigenSolver, Method, Verdict};
 use objective_zoo::Metrics;
 use pgd_core::{Event, Optimizer, Tolerances, TrustRegion, TrustRegionParams};
 use saddle_experiments::plot::Figure;
@@ -32,6 +33,8 @@ pub(crate) struct Settings {
     pub budget: usize,
     /// Bottom eigenvalues reported (and drawn) per point.
     pub bottom: usize,
+    /// The largest near-null space the check examines.
+    pub near_null_cap: usize,
 }
 
 /// One end point, before and after polishing, and its certificate.
@@ -88,6 +91,7 @@ fn one<N: Network>(
         .method(Method::Lanczos)
         .budget(s.budget)
         .third_order(s.eps3)
+        .near_null_cap(s.near_null_cap)
         .seed(r.seed ^ 0x3D3D)
         .certify(train, &out.x)?;
     let bottom = EigenSolver::smallest(s.bottom)
@@ -140,7 +144,7 @@ fn kind(c: &Certificate) -> String {
                 }
                 (Some(t), Some(true)) => format!(
                     "no cubic descent > ε₃ on the near-null space ({}){}",
-                    if t.near_null_dim <= 2 && !t.capped {
+                    if t.search() == CubicSearch::Exact && !t.capped {
                         "proof"
                     } else {
                         "search result"
@@ -185,9 +189,10 @@ pub(crate) fn table(
                 .map_or(("—".to_string(), "—".to_string()), |t| {
                     (
                         format!(
-                            "{}{}",
+                            "{}{}, {}",
                             t.near_null_dim,
-                            if t.capped { " (capped)" } else { "" }
+                            if t.capped { " (capped)" } else { "" },
+                            t.search().describe()
                         ),
                         format!("{:.2e}", t.max_cubic),
                     )
