@@ -105,7 +105,7 @@ impl Certifier {
     }
 
     /// The largest near-null dimension the third-order check examines (default
-    /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) = 32; at least 1). When more eigenvalues are
+    /// [`MAX_NEAR_NULL`](crate::MAX_NEAR_NULL) = 16; at least 1). When more eigenvalues are
     /// ≤ √(ρε), the `cap` smallest are taken and the check reports `capped`. Its cost grows
     /// with the dimension k examined: a tensor of k(k+1)(k+2)/6 evaluations up to
     /// [`MAX_TENSOR_DIM`](crate::MAX_TENSOR_DIM), then ⌈k/8⌉ evaluations per gradient step.

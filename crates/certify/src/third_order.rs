@@ -22,7 +22,7 @@ use serde::Serialize;
 /// ([`Certifier::near_null_cap`](crate::Certifier::near_null_cap)): beyond it the
 /// eigenvectors with the smallest eigenvalues are taken, and the check says the space was
 /// capped.
-pub const MAX_NEAR_NULL: usize = 32;
+pub const MAX_NEAR_NULL: usize = 16;
 
 /// The largest near-null dimension k whose k×k×k tensor of third derivatives is built
 /// (k(k+1)(k+2)/6 evaluations on hyper-hyper-dual numbers: 120 at k = 8); beyond it the cubic
@@ -31,10 +31,10 @@ pub const MAX_TENSOR_DIM: usize = 8;
 
 /// Random starts of the gradient search (beyond the tensor's best on the
 /// [`MAX_TENSOR_DIM`] smallest directions, which is the first start).
-pub const GRADIENT_SEARCH_STARTS: usize = 4;
+pub const GRADIENT_SEARCH_STARTS: usize = 2;
 
 /// The largest number of ascent steps per start of the gradient search.
-pub const GRADIENT_SEARCH_STEPS: usize = 30;
+pub const GRADIENT_SEARCH_STEPS: usize = 20;
 
 /// The largest dimension at which the near-null space comes from a dense eigendecomposition
 /// of the Hessian; beyond it, from the bottom Ritz pairs of Lanczos runs
@@ -425,7 +425,7 @@ fn unit(w: Vec<f64>) -> Option<Vec<f64>> {
 /// r = ∇p − (wᵀ∇p)w is taken when p (measured on third-order duals) rises by Armijo's
 /// 10⁻⁴θ‖r‖, θ doubling (up to 1) after a success and halving after a failure; a start ends
 /// after [`GRADIENT_SEARCH_STEPS`] steps, when ‖r‖ ≤ 10⁻⁹‖∇p‖, when θ < 10⁻⁹, or when p
-/// gains less than 10⁻¹⁰ relative. The search stops
+/// gains less than 10⁻⁸ relative. The search stops
 /// after the first start that ends above `stop` (a direction found: the verdict is decided).
 fn gradient_search<O: Objective>(
     f: &O,
@@ -492,7 +492,7 @@ fn gradient_search<O: Objective>(
             let q: f64 = trial.iter().zip(&g2).map(|(a, b)| a * b).sum();
             let gained = q - p;
             (w, g, p) = (trial, g2, q.max(p));
-            if gained <= 1e-10 * p.abs() {
+            if gained <= 1e-8 * p.abs() {
                 break;
             }
         }

@@ -439,7 +439,7 @@ fn beyond_eight_near_null_directions_without_a_cubic_term_the_search_passes() {
 fn the_lanczos_near_null_space_grows_beyond_nine_pairs_until_one_exceeds_tau() {
     // d = 2 500 > MAX_DENSE_NEAR_NULL_DIM: twelve near-null eigenvalues 0, 8·10⁻⁵, …, 8.8·10⁻⁴
     // (≤ τ = 10⁻³), the rest ≥ 1. The first run asks for 9 pairs, all ≤ τ; the second for
-    // 18, of which 12 are ≤ τ. The cubic term y₁₀³ lies beyond the eight smallest.
+    // 17 (the cap, 16, plus one), of which 12 are ≤ τ. The cubic term y₁₀³ lies beyond the eight smallest.
     let d = certify::MAX_DENSE_NEAR_NULL_DIM + 500;
     let f = HiddenBeyondEight::new(d, false, 8e-5, &[(10, 1.0)], 1.0);
     let x = DVector::zeros(d);

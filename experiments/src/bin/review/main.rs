@@ -54,7 +54,7 @@
 //! method until ‖∇f‖ ≤ `--polish-eps` (default 1e-3) or `--polish-iters` iterations (default
 //! 300, quick 20), then certified to third order (`Certifier::third_order(--eps3)`, default
 //! ε₃ = 1e-3; λ_min by Lanczos, the near-null space's cubic form on at most `--near-null-cap K`
-//! directions, default `certify::MAX_NEAR_NULL` = 32): a table per end point
+//! directions, default `certify::MAX_NEAR_NULL` = 16): a table per end point
 //! (`<tag>_third_order.md`) and the bottom of each spectrum (`<tag>_bottom_spectra.svg`).
 //!
 //! **Memory.** The 397 802-weight CIFAR-10 network puts ≈ 1.2·10⁴ node equivalents per image
