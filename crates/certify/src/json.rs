@@ -67,11 +67,14 @@ pub enum JsonReportError {
     #[error("the JSON object has no integer \"schema_version\" field")]
     MissingSchemaVersion,
     /// The report was written by a newer schema than this version of the crate reads.
-    #[error("JSON report schema version {found} is not supported (this crate reads {supported})")]
+    #[error(
+        "JSON report schema version {found} is not supported (this crate reads versions 1 to {supported})"
+    )]
     UnsupportedSchemaVersion {
         /// The version in the report.
         found: u64,
-        /// The version this crate writes and reads.
+        /// The newest version this crate reads (the one it writes; it also reads the older
+        /// ones down to [`OLDEST_JSON_SCHEMA_VERSION`](crate::OLDEST_JSON_SCHEMA_VERSION)).
         supported: u32,
     },
     /// A field is missing or has the wrong type or value.
@@ -84,7 +87,8 @@ pub enum JsonReportError {
 }
 
 impl Certificate {
-    /// Reads a JSON report written by [`Certificate::to_json`] (schema version
+    /// Reads a JSON report written by [`Certificate::to_json`] (schema versions
+    /// [`OLDEST_JSON_SCHEMA_VERSION`](crate::OLDEST_JSON_SCHEMA_VERSION) to
     /// [`JSON_SCHEMA_VERSION`]). Floats are as the report rounded them; a report rendered
     /// without wall time reads back with `elapsed` = 0. Unknown fields are ignored, so reports
     /// with fields added later in the same schema version still read.
@@ -108,9 +112,9 @@ impl Certificate {
     /// let back = Certificate::from_json(&report)?;
     /// assert_eq!(back.verdict, Verdict::NegativeCurvature);
     /// assert_eq!(back.escape_direction, cert.escape_direction);
-    /// let newer = report.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    /// let newer = report.replacen("\"schema_version\": 2", "\"schema_version\": 99", 1);
     /// assert_eq!(Certificate::from_json(&newer),
-    ///            Err(JsonReportError::UnsupportedSchemaVersion { found: 99, supported: 1 }));
+    ///            Err(JsonReportError::UnsupportedSchemaVersion { found: 99, supported: 2 }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_json(report: &str) -> Result<Certificate, JsonReportError> {
@@ -125,7 +129,9 @@ impl Certificate {
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
             .ok_or(JsonReportError::MissingSchemaVersion)?;
-        if found != u64::from(JSON_SCHEMA_VERSION) {
+        if !(u64::from(crate::report::OLDEST_JSON_SCHEMA_VERSION)..=u64::from(JSON_SCHEMA_VERSION))
+            .contains(&found)
+        {
             return Err(JsonReportError::UnsupportedSchemaVersion {
                 found,
                 supported: JSON_SCHEMA_VERSION,

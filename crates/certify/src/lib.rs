@@ -100,7 +100,7 @@ pub use fmt::{MAX_DIGITS, fmt_sig};
 #[cfg(feature = "serde")]
 pub use json::JsonReportError;
 pub use lanczos::{KW_CONSTANT, kw_failure_probability, kw_relative_error};
-pub use report::{JSON_SCHEMA_VERSION, RenderOptions};
+pub use report::{JSON_SCHEMA_VERSION, OLDEST_JSON_SCHEMA_VERSION, RenderOptions};
 pub use third_order::{
     CubicSearch, GRADIENT_SEARCH_STARTS, GRADIENT_SEARCH_STEPS, MAX_DENSE_NEAR_NULL_DIM,
     MAX_NEAR_NULL, MAX_TENSOR_DIM, ThirdOrderCheck,

@@ -12,7 +12,11 @@ use std::fmt;
 /// documented field by field in `docs/certificate-json.md`. It changes only when a field is
 /// removed or renamed or its meaning changes; fields added within a version are optional for
 /// readers.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest schema version [`Certificate::from_json`] reads (version 1 reports differ only
+/// in fields version 2 added, which read as their defaults).
+pub const OLDEST_JSON_SCHEMA_VERSION: u32 = 1;
 
 /// The schema document `docs/certificate-json.md`, compiled as a doctest so that its example
 /// stays true.
@@ -519,6 +523,23 @@ impl Certificate {
                 o.remove("elapsed");
             }
             o.insert("schema_version".into(), JSON_SCHEMA_VERSION.into());
+            // The third-order check's search and what its verdict guarantees (schema 2).
+            if let (Some(t), Some(serde_json::Value::Object(j))) =
+                (&self.third_order, o.get_mut("third_order"))
+            {
+                let search = match t.search() {
+                    crate::CubicSearch::Exact => "exact",
+                    crate::CubicSearch::Tensor => "tensor",
+                    crate::CubicSearch::Gradient => "gradient",
+                };
+                let proof =
+                    t.direction.is_some() || (t.search() == crate::CubicSearch::Exact && !t.capped);
+                j.insert("search".into(), search.into());
+                j.insert(
+                    "assurance".into(),
+                    if proof { "proof" } else { "search_result" }.into(),
+                );
+            }
         }
         round_json(&mut v, options.digits);
         if let serde_json::Value::Object(o) = &mut v {

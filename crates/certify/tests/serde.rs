@@ -125,13 +125,20 @@ fn json_report_errors_name_the_problem() {
         Certificate::from_json(&plain),
         Err(JsonReportError::MissingSchemaVersion)
     );
-    let v2 = report.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let v3 = report.replacen("\"schema_version\": 2", "\"schema_version\": 3", 1);
     assert_eq!(
-        Certificate::from_json(&v2),
+        Certificate::from_json(&v3),
         Err(JsonReportError::UnsupportedSchemaVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         })
+    );
+    // A version-1 report (the same fields, fewer of them) still reads.
+    let v1 = report.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1);
+    let back = Certificate::from_json(&v1).expect("a version-1 report reads");
+    assert_eq!(
+        (back.dim, back.is_second_order_stationary()),
+        (c.dim, c.is_second_order_stationary())
     );
     let mut v: serde_json::Value = serde_json::from_str(&report).expect("json");
     v.as_object_mut().expect("object").remove("grad_norm");

@@ -86,6 +86,11 @@ fn the_monkey_saddle_has_a_third_order_descent_direction() {
     assert!((t.direction_cubic + 6.0).abs() < 1e-9);
     descends(&MonkeySaddle, &x, &cert);
     assert!(cert.to_string().contains("not third-order stationary"));
+    let json: serde_json::Value =
+        serde_json::from_str(&cert.to_json(&certify::RenderOptions::deterministic()))
+            .expect("JSON");
+    assert_eq!(json["third_order"]["search"], "exact");
+    assert_eq!(json["third_order"]["assurance"], "proof");
 }
 
 #[test]
@@ -426,6 +431,15 @@ fn beyond_eight_near_null_directions_without_a_cubic_term_the_search_passes() {
     );
     assert!(t.max_cubic <= 1e-9, "{}", t.max_cubic);
     assert!(cert.to_string().contains("gradient search"), "{cert}");
+    // The JSON report (schema 2) names the search and what "none found" guarantees.
+    let json: serde_json::Value =
+        serde_json::from_str(&cert.to_json(&certify::RenderOptions::deterministic()))
+            .expect("JSON");
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["third_order"]["search"], "gradient");
+    assert_eq!(json["third_order"]["assurance"], "search_result");
+    assert_eq!(json["third_order"]["near_null_dim"], 12);
+    assert_eq!(json["third_order"]["cap"], MAX_NEAR_NULL);
     // The tensor on the 8 smallest (120 entries), then at most a gradient (⌈12/8⌉ = 2
     // evaluations) per start: p ≡ 0 ends every start at once.
     assert!(
