@@ -420,7 +420,7 @@ fn unit(w: Vec<f64>) -> Option<Vec<f64>> {
     (n > 0.0 && n.is_finite()).then(|| w.into_iter().map(|v| v / n).collect())
 }
 
-/// max p(w) = ∇³f\[Uw,Uw,Uw\] over the unit sphere of ℝᵏ by Riemannian gradient ascent from
+/// max p(w) = ∇³f\[Uw,Uw,Uw\] (`cols`: U's columns) over the unit sphere of ℝᵏ by Riemannian gradient ascent from
 /// each start in turn: the step w ← (w + θr/‖r‖)/‖·‖ along the projected gradient
 /// r = ∇p − (wᵀ∇p)w is taken when p (measured on third-order duals) rises by Armijo's
 /// 10⁻⁴θ‖r‖, θ doubling (up to 1) after a success and halving after a failure; a start ends
@@ -431,19 +431,17 @@ fn gradient_search<O: Objective>(
     f: &O,
     x: &DVector<f64>,
     u: &DMatrix<f64>,
+    cols: &[Vec<f64>],
     starts: Vec<Vec<f64>>,
     stop: f64,
 ) -> Result<((f64, Vec<f64>), u64), CertifyError> {
     let k = u.ncols();
-    let cols: Vec<Vec<f64>> = (0..k)
-        .map(|c| u.column(c).iter().copied().collect())
-        .collect();
     let along = |w: &[f64]| &*u * DVector::from_column_slice(w);
     let mut evals = 0u64;
     let mut best = (f64::NEG_INFINITY, vec![0.0; k]);
     for start in starts {
         let Some(mut w) = unit(start) else { continue };
-        let (mut g, n) = cubic_row(f, x, &along(&w), &cols)?;
+        let (mut g, n) = cubic_row(f, x, &along(&w), cols)?;
         evals += n;
         let mut p: f64 = w.iter().zip(&g).map(|(a, b)| a * b).sum();
         if p < 0.0 {
@@ -487,7 +485,7 @@ fn gradient_search<O: Objective>(
                 theta *= 0.5;
             }
             let Some(trial) = next else { break };
-            let (g2, n) = cubic_row(f, x, &along(&trial), &cols)?;
+            let (g2, n) = cubic_row(f, x, &along(&trial), cols)?;
             evals += n;
             let q: f64 = trial.iter().zip(&g2).map(|(a, b)| a * b).sum();
             let gained = q - p;
@@ -595,7 +593,7 @@ pub(crate) fn check<O: Objective>(
             GRADIENT_SEARCH_STARTS,
             seed ^ 0x3c6e_f372_fe94_f82b,
         ));
-        let ((p, wk), n) = gradient_search(f, x, &u, starts, eps3)?;
+        let ((p, wk), n) = gradient_search(f, x, &u, &cols, starts, eps3)?;
         evals += n;
         if p > max_cubic {
             (max_cubic, w) = (p, wk);
