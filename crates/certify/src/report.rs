@@ -14,7 +14,7 @@ use std::fmt;
 /// readers.
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
-/// The oldest schema version [`Certificate::from_json`] reads (version 1 reports differ only
+/// The oldest schema version `Certificate::from_json` (feature `serde`) reads (version 1 reports differ only
 /// in fields version 2 added, which read as their defaults).
 pub const OLDEST_JSON_SCHEMA_VERSION: u32 = 1;
 
