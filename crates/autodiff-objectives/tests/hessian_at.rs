@@ -74,6 +74,51 @@ fn the_operator_matches_hvp_and_the_closed_forms_of_the_zoo() {
 }
 
 #[test]
+fn nodes_no_product_reaches_are_dropped_and_the_products_stay_exact() {
+    // Rosenbrock: a term node per term and a linear chain for the sum; the chain's adjoints'
+    // tangents are zero and no curved node reads its tangents, so it is dropped.
+    let d = 300;
+    let rb = Rosenbrock::new(d).expect("valid");
+    let h = hessian_at(&rb, &vector(d, 11)).expect("records");
+    assert_eq!(h.stats().nodes, d - 1);
+    // Linear pieces feeding curved ones (their tangents are needed), curved pieces whose
+    // adjoint is zero at x (x₀ = 0 makes ∂f/∂(x₁x₂) vanish in x₀·(x₁x₂)², so their curvature
+    // terms drop), a quadratic of a long linear chain (its tangents and adjoints' tangents are
+    // all live), and a dead branch multiplied by zero.
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let n = x.len();
+        let mut lin = D::from(0.0);
+        for (i, xi) in x.iter().enumerate() {
+            lin += *xi * (i as f64 + 1.0) - x[(i + 3) % n] * 0.5;
+        }
+        let mut s = lin * lin + (lin * 0.25).sin();
+        let p = x[1] * x[2];
+        s += x[0] * p * p;
+        s += (x[3].exp() + x[4] * x[5]) * 0.0;
+        for i in 0..n {
+            s += (x[i] - x[(i + 1) % n]).powi(4) * 0.1;
+        }
+        s
+    }
+    let n = 9;
+    let f = objective!(f, n);
+    let mut x = vector(n, 12);
+    x[0] = 0.0;
+    let h = hessian_at(&f, &x).expect("records");
+    let dense = hessian(&f, &x).expect("finite");
+    for seed in 0..4 {
+        let v = vector(n, 20 + seed);
+        let got = h.apply(&v).expect("finite");
+        assert!(close(&got, &hvp(&f, &x, &v).expect("finite"), 1e-13));
+        assert!(
+            close(&got, &(&dense * &v), 1e-12),
+            "{got} vs {}",
+            &dense * &v
+        );
+    }
+}
+
+#[test]
 fn the_operator_matches_finite_differences_of_the_gradient() {
     // Central differences of ∇f along v: (∇f(x + hv) − ∇f(x − hv))/2h, error O(h²).
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {

@@ -7,7 +7,10 @@
 //! and second derivatives at x of pieces of f with respect to (at most) two earlier nodes, as
 //! numbers (48 bytes a node, 56 with its adjoint). [`Rec`] multiplies the chain rule out to
 //! second order as the operations run and records a node only where a result would depend on
-//! more than two, so Rosenbrock's d − 1 terms take 2(d − 1) nodes.
+//! more than two, so Rosenbrock's d − 1 terms are recorded as 2(d − 1) nodes. Nodes that no
+//! product reaches are then dropped: in a second-order adjoint sweep, a linear node whose
+//! consumers pass it no curvature has a zero adjoint tangent, and a tangent that nothing curved
+//! reads need not be computed, so the chain of a sum goes and Rosenbrock keeps d − 1 nodes.
 //! Each [`HessianAt::apply`] is then a second-order adjoint sweep over that record — a forward
 //! pass of tangents along v, a reverse pass of adjoints and their tangents (Griewank &
 //! Walther, *Evaluating Derivatives*, 2nd ed., SIAM 2008, §5.4 and §4.1) — and never runs the

@@ -37,15 +37,26 @@ pub(crate) enum NotKept {
 }
 
 /// f (or one block of it) recorded at x: the nodes, f's node, its value, and the adjoint
-/// ∂f/∂(node) of every input and node.
+/// ∂f/∂(node) of every input and node; after [`Tape::prune`], only the nodes a product
+/// reaches, and the two lists of what each pass of a product visits.
 pub(crate) struct Tape {
     inputs: usize,
     nodes: Vec<Node>,
-    out: u32,
     value: f64,
     adjoints: Vec<f64>,
     /// Whether every local derivative is finite (then the sweeps need no guard).
     finite: bool,
+    /// The nodes (positions in `nodes`, increasing) whose tangent a product reads.
+    forward: Vec<u32>,
+    /// The nodes (increasing; swept in reverse) whose adjoint's tangent can be non-zero or
+    /// that add curvature terms a_n·φ_pq·ṫ_q to their operands.
+    reverse: Vec<u32>,
+}
+
+/// Whether a node has local curvature (a φ_pq that is not zero, or not a number).
+#[inline]
+fn curved(node: &Node) -> bool {
+    node.d2.iter().any(|&v| v != 0.0)
 }
 
 impl Tape {
@@ -70,27 +81,98 @@ impl Tape {
         let mut tape = Tape {
             inputs: x.len(),
             nodes: recorded.nodes,
-            out: y.node(),
             value: y.value(),
             adjoints: Vec::new(),
             finite: false,
+            forward: Vec::new(),
+            reverse: Vec::new(),
         };
         tape.finite = tape
             .nodes
             .iter()
             .all(|n| n.d1.iter().chain(&n.d2).all(|v| v.is_finite()));
-        tape.adjoints = tape.sweep_adjoints();
+        tape.adjoints = tape.sweep_adjoints(y.node());
+        tape.prune();
         Ok(tape)
     }
 
-    /// One reverse sweep: ∂f/∂(every input and node).
-    fn sweep_adjoints(&self) -> Vec<f64> {
+    /// Drops the nodes no Hessian-vector product reaches, and lists what each pass visits.
+    ///
+    /// In the second-order adjoint sweep (see [`add_hvp`](Self::add_hvp)) the adjoints'
+    /// tangents start at zero, so ȧ_n is zero, structurally, unless a consumer of n adds a
+    /// curvature term a_m·φ_nq·ṫ_q (a curved node m with a_m ≠ 0) or passes on a live ȧ_m.
+    /// A tangent ṫ_n is needed only where such a curvature term or a needed tangent reads it.
+    /// One backward pass over the nodes (each node's consumers come after it) decides both;
+    /// a node needed by neither pass is dropped. A sum's chain of nodes (linear, its adjoints'
+    /// tangents zero, its tangents read by nothing curved) goes: Rosenbrock keeps one node per
+    /// term, not two. What is skipped adds exact zeros, so the products are the same numbers.
+    fn prune(&mut self) {
+        let d = self.inputs;
+        let n = self.nodes.len();
+        let mut live = vec![false; n];
+        let mut need_t = vec![false; n];
+        let mark = |p: u32, flags: &mut [bool]| {
+            if p != NONE && p as usize >= d {
+                flags[p as usize - d] = true;
+            }
+        };
+        for j in (0..n).rev() {
+            let node = &self.nodes[j];
+            let curvature = self.adjoints[d + j] != 0.0 && curved(node);
+            let [p0, p1] = node.parents;
+            if live[j] || curvature {
+                live[j] = true;
+                mark(p0, &mut live);
+                mark(p1, &mut live);
+            }
+            if need_t[j] || curvature {
+                mark(p0, &mut need_t);
+                mark(p1, &mut need_t);
+            }
+        }
+        // The kept nodes, renumbered in order.
+        let mut index = vec![NONE; n];
+        let mut kept = Vec::new();
+        let mut adjoints = self.adjoints[..d].to_vec();
+        for j in 0..n {
+            if !(live[j] || need_t[j]) {
+                continue;
+            }
+            let k = kept.len();
+            index[j] = u32::try_from(d + k).unwrap_or(NONE);
+            let node = self.nodes[j];
+            let renumber = |p: u32| {
+                if p == NONE || (p as usize) < d {
+                    p
+                } else {
+                    index[p as usize - d]
+                }
+            };
+            kept.push(Node {
+                parents: [renumber(node.parents[0]), renumber(node.parents[1])],
+                ..node
+            });
+            adjoints.push(self.adjoints[d + j]);
+            let k = u32::try_from(k).unwrap_or(NONE);
+            if need_t[j] {
+                self.forward.push(k);
+            }
+            if live[j] {
+                self.reverse.push(k);
+            }
+        }
+        self.nodes = kept;
+        self.adjoints = adjoints;
+    }
+
+    /// One reverse sweep from f's node `out`: ∂f/∂(every input and node).
+    fn sweep_adjoints(&self, out: u32) -> Vec<f64> {
         let d = self.inputs;
         let mut a = vec![0.0; d + self.nodes.len()];
-        if self.out == NONE {
+        if out == NONE {
             return a;
         }
-        a[self.out as usize] = 1.0;
+        a[out as usize] = 1.0;
         for (j, node) in self.nodes.iter().enumerate().rev() {
             let ai = a[d + j];
             if ai == 0.0 {
@@ -167,7 +249,9 @@ impl Tape {
                 *tl = v[l * d + i];
             }
         }
-        for (j, node) in self.nodes.iter().enumerate() {
+        for &j in &self.forward {
+            let j = j as usize;
+            let node = &self.nodes[j];
             let [p0, p1] = node.parents;
             let t0 = t[p0 as usize];
             let mut s = [0.0; L];
@@ -182,7 +266,9 @@ impl Tape {
             }
             t[d + j] = s;
         }
-        for (j, node) in self.nodes.iter().enumerate().rev() {
+        for &j in self.reverse.iter().rev() {
+            let j = j as usize;
+            let node = &self.nodes[j];
             let i = d + j;
             let (ai, adi) = (self.adjoints[i], ad[i]);
             if GUARD && ai == 0.0 && adi.iter().all(|&z| z == 0.0) {
@@ -190,6 +276,20 @@ impl Tape {
             }
             let [p0, p1] = node.parents;
             let (p0, d1, d2) = (p0 as usize, node.d1, node.d2);
+            if ai == 0.0 || !curved(node) {
+                // No curvature term (its operands' tangents may not have been computed):
+                // ȧ_p += φ_p·ȧ_n.
+                for (p, dp) in [(p0, d1[0]), (p1 as usize, d1[1])] {
+                    if p == NONE as usize {
+                        continue;
+                    }
+                    let ap = &mut ad[p];
+                    for l in 0..L {
+                        ap[l] += mul::<GUARD>(dp, adi[l]);
+                    }
+                }
+                continue;
+            }
             let t0 = t[p0];
             if p1 == NONE {
                 let mut c0 = [0.0; L];
