@@ -360,7 +360,10 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         check_input("direction", v.as_slice(), Some(self.dim()))?;
         let mut out = DMatrix::zeros(self.dim(), 1);
         let blame = self.apply_lanes::<1>(v.as_slice(), 1, &mut out)?;
-        self.finish(out, 1, blame).map(|m| m.column(0).into_owned())
+        let d = self.dim();
+        // The d × 1 matrix as a vector, without a copy.
+        self.finish(out, 1, blame)
+            .map(|m| m.reshape_generic(nalgebra::Dyn(d), nalgebra::U1))
     }
 
     /// ∇²f(x)·V for every column of V, 8 columns per pass over the recording; column j equals

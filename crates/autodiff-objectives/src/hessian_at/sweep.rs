@@ -50,7 +50,19 @@ pub(crate) struct Tape {
     forward: Vec<u32>,
     /// The nodes (increasing; swept in reverse) whose adjoint's tangent can be non-zero or
     /// that add curvature terms a_n·φ_pq·ṫ_q to their operands.
-    reverse: Vec<u32>,
+    reverse: Vec<Reverse>,
+    /// The adjoints' tangents a product carries: the inputs' and one per node whose ȧ can be
+    /// non-zero.
+    slots: usize,
+}
+
+/// One node of the reverse pass: its position in the nodes, and where its adjoint's tangent
+/// ȧ and its operands' are kept ([`NONE`]: ȧ is zero, or there is no such operand).
+#[derive(Debug, Clone, Copy)]
+struct Reverse {
+    node: u32,
+    slot: u32,
+    parents: [u32; 2],
 }
 
 /// Whether a node has local curvature (a φ_pq that is not zero, or not a number).
@@ -86,6 +98,7 @@ impl Tape {
             finite: false,
             forward: Vec::new(),
             reverse: Vec::new(),
+            slots: 0,
         };
         tape.finite = tape
             .nodes
@@ -103,13 +116,17 @@ impl Tape {
     /// curvature term a_m·φ_nq·ṫ_q (a curved node m with a_m ≠ 0) or passes on a live ȧ_m.
     /// A tangent ṫ_n is needed only where such a curvature term or a needed tangent reads it.
     /// One backward pass over the nodes (each node's consumers come after it) decides both;
-    /// a node needed by neither pass is dropped. A sum's chain of nodes (linear, its adjoints'
+    /// a node needed by neither pass is dropped, and only the ȧ that can be non-zero get a
+    /// place in the reverse pass's buffer. A sum's chain of nodes (linear, its adjoints'
     /// tangents zero, its tangents read by nothing curved) goes: Rosenbrock keeps one node per
-    /// term, not two. What is skipped adds exact zeros, so the products are the same numbers.
+    /// term, not two, and carries no ȧ but the inputs'. What is skipped adds exact zeros, so
+    /// the products are the same numbers.
     fn prune(&mut self) {
         let d = self.inputs;
         let n = self.nodes.len();
+        // live: ȧ can be non-zero; visit: the reverse pass visits the node.
         let mut live = vec![false; n];
+        let mut visit = vec![false; n];
         let mut need_t = vec![false; n];
         let mark = |p: u32, flags: &mut [bool]| {
             if p != NONE && p as usize >= d {
@@ -121,7 +138,7 @@ impl Tape {
             let curvature = self.adjoints[d + j] != 0.0 && curved(node);
             let [p0, p1] = node.parents;
             if live[j] || curvature {
-                live[j] = true;
+                visit[j] = true;
                 mark(p0, &mut live);
                 mark(p1, &mut live);
             }
@@ -130,12 +147,21 @@ impl Tape {
                 mark(p1, &mut need_t);
             }
         }
-        // The kept nodes, renumbered in order.
+        // The kept nodes, renumbered in order, and the slots of the live ȧ.
         let mut index = vec![NONE; n];
+        let mut slot = vec![NONE; n];
+        let mut slots = d;
         let mut kept = Vec::new();
         let mut adjoints = self.adjoints[..d].to_vec();
+        let slot_of = |p: u32, slot: &[u32]| {
+            if p == NONE || (p as usize) < d {
+                p
+            } else {
+                slot[p as usize - d]
+            }
+        };
         for j in 0..n {
-            if !(live[j] || need_t[j]) {
+            if !(visit[j] || need_t[j]) {
                 continue;
             }
             let k = kept.len();
@@ -158,11 +184,20 @@ impl Tape {
                 self.forward.push(k);
             }
             if live[j] {
-                self.reverse.push(k);
+                slot[j] = u32::try_from(slots).unwrap_or(NONE);
+                slots += 1;
+            }
+            if visit[j] {
+                self.reverse.push(Reverse {
+                    node: k,
+                    slot: slot[j],
+                    parents: node.parents.map(|p| slot_of(p, &slot)),
+                });
             }
         }
         self.nodes = kept;
         self.adjoints = adjoints;
+        self.slots = slots;
     }
 
     /// One reverse sweep from f's node `out`: ∂f/∂(every input and node).
@@ -223,9 +258,10 @@ impl Tape {
     ) {
         let len = (self.inputs + self.nodes.len()) * L;
         scratch.t.resize(len, 0.0);
+        let (t, _) = scratch.t[..len].as_chunks_mut::<L>();
+        let len = self.slots * L;
         scratch.ad.clear();
         scratch.ad.resize(len, 0.0);
-        let (t, _) = scratch.t[..len].as_chunks_mut::<L>();
         let (ad, _) = scratch.ad[..len].as_chunks_mut::<L>();
         if self.finite {
             self.sweep_hvp::<L, false>(v, cols, out, t, ad);
@@ -266,24 +302,30 @@ impl Tape {
             }
             t[d + j] = s;
         }
-        for &j in self.reverse.iter().rev() {
-            let j = j as usize;
+        for op in self.reverse.iter().rev() {
+            let j = op.node as usize;
             let node = &self.nodes[j];
-            let i = d + j;
-            let (ai, adi) = (self.adjoints[i], ad[i]);
+            let ai = self.adjoints[d + j];
+            let adi = if op.slot == NONE {
+                [0.0; L]
+            } else {
+                ad[op.slot as usize]
+            };
             if GUARD && ai == 0.0 && adi.iter().all(|&z| z == 0.0) {
                 continue;
             }
+            // The operands' tangents (by node) and adjoints' tangents (by slot).
             let [p0, p1] = node.parents;
-            let (p0, d1, d2) = (p0 as usize, node.d1, node.d2);
+            let [q0, q1] = op.parents;
+            let (p0, q0, d1, d2) = (p0 as usize, q0 as usize, node.d1, node.d2);
             if ai == 0.0 || !curved(node) {
                 // No curvature term (its operands' tangents may not have been computed):
                 // ȧ_p += φ_p·ȧ_n.
-                for (p, dp) in [(p0, d1[0]), (p1 as usize, d1[1])] {
-                    if p == NONE as usize {
+                for (q, dp) in [(q0, d1[0]), (q1 as usize, d1[1])] {
+                    if q == NONE as usize {
                         continue;
                     }
-                    let ap = &mut ad[p];
+                    let ap = &mut ad[q];
                     for l in 0..L {
                         ap[l] += mul::<GUARD>(dp, adi[l]);
                     }
@@ -297,12 +339,12 @@ impl Tape {
                     c0[l] =
                         mul::<GUARD>(d1[0], adi[l]) + mul::<GUARD>(mul::<GUARD>(d2[0], t0[l]), ai);
                 }
-                let a0 = &mut ad[p0];
+                let a0 = &mut ad[q0];
                 for l in 0..L {
                     a0[l] += c0[l];
                 }
             } else {
-                let p1 = p1 as usize;
+                let (p1, q1) = (p1 as usize, q1 as usize);
                 let t1 = t[p1];
                 let (mut c0, mut c1) = ([0.0; L], [0.0; L]);
                 for l in 0..L {
@@ -311,11 +353,11 @@ impl Tape {
                     c0[l] = mul::<GUARD>(d1[0], adi[l]) + mul::<GUARD>(s0, ai);
                     c1[l] = mul::<GUARD>(d1[1], adi[l]) + mul::<GUARD>(s1, ai);
                 }
-                let a0 = &mut ad[p0];
+                let a0 = &mut ad[q0];
                 for l in 0..L {
                     a0[l] += c0[l];
                 }
-                let a1 = &mut ad[p1];
+                let a1 = &mut ad[q1];
                 for l in 0..L {
                     a1[l] += c1[l];
                 }
