@@ -359,7 +359,7 @@ impl<'a, O: Objective> HessianAt<'a, O> {
     pub fn apply(&self, v: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
         check_input("direction", v.as_slice(), Some(self.dim()))?;
         let mut out = DMatrix::zeros(self.dim(), 1);
-        let blame = self.apply_lanes::<1>(v.as_slice(), 1, &mut out)?;
+        let blame = self.apply_lanes::<1>(v.as_slice(), 1, out.as_mut_slice())?;
         let d = self.dim();
         // The d × 1 matrix as a vector, without a copy.
         self.finish(out, 1, blame)
@@ -387,24 +387,27 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         let k = v.ncols();
         let mut out = DMatrix::zeros(self.dim(), k);
         let mut blame = crate::distributed::Blame::default();
+        let d = self.dim();
         for start in (0..k).step_by(sweep::LANES) {
+            // The columns start.. of V and of the result, contiguous (column-major).
             let cols = (k - start).min(sweep::LANES);
-            let block = v.columns(start, cols).into_owned();
-            let mut part = DMatrix::zeros(self.dim(), cols);
-            let b = self.apply_lanes::<{ sweep::LANES }>(block.as_slice(), cols, &mut part)?;
+            let span = start * d..(start + cols) * d;
+            let block = &v.as_slice()[span.clone()];
+            let part = &mut out.as_mut_slice()[span];
+            let b = self.apply_lanes::<{ sweep::LANES }>(block, cols, part)?;
             blame = blame.or(b);
-            out.columns_mut(start, cols).copy_from(&part);
         }
         self.finish(out, k, blame)
     }
 
-    /// Adds every block's H_b·V (V column-major, `cols` columns) into `out`, in block order;
+    /// Adds every block's H_b·V (V and `out` column-major, d rows, `cols` columns) into `out`,
+    /// in block order;
     /// for a distributed objective, also says which block a non-finite product came from.
     fn apply_lanes<const L: usize>(
         &self,
         v: &[f64],
         cols: usize,
-        out: &mut DMatrix<f64>,
+        out: &mut [f64],
     ) -> Result<crate::distributed::Blame, EvalError> {
         let Some(ex) = self.f.exchange() else {
             for piece in &self.pieces {
@@ -416,9 +419,9 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         // order (as above: each piece adds its whole product once).
         let mut own = Vec::with_capacity(self.pieces.len());
         for piece in &self.pieces {
-            let mut part = DMatrix::zeros(self.dim(), cols);
+            let mut part = vec![0.0; self.dim() * cols];
             match self.apply_piece::<L>(piece, v, cols, &mut part) {
-                Ok(()) => own.push(Ok(part.as_slice().to_vec())),
+                Ok(()) => own.push(Ok(part)),
                 Err(e) => {
                     own.push(Err(e));
                     break;
@@ -429,20 +432,20 @@ impl<'a, O: Objective> HessianAt<'a, O> {
         let inputs = [self.x.as_slice(), v];
         let len = self.dim() * cols;
         let blame = crate::distributed::exchange_blocks(ex, &inputs, blocks, len, own, |_, r| {
-            for (o, p) in out.as_mut_slice().iter_mut().zip(r) {
+            for (o, p) in out.iter_mut().zip(r) {
                 *o += p;
             }
         })?;
         Ok(blame)
     }
 
-    /// Adds one block's H_b·V into `out`.
+    /// Adds one block's H_b·V into `out` (column-major, d rows).
     fn apply_piece<const L: usize>(
         &self,
         piece: &Piece,
         v: &[f64],
         cols: usize,
-        out: &mut DMatrix<f64>,
+        out: &mut [f64],
     ) -> Result<(), EvalError> {
         let d = self.dim();
         match piece {
@@ -453,7 +456,7 @@ impl<'a, O: Objective> HessianAt<'a, O> {
                 for l in 0..cols {
                     let vl = &v[l * d..(l + 1) * d];
                     let (_, _, hv) = rerecorded_hvp(self.f, *block, self.x.as_slice(), vl)?;
-                    for (o, h) in out.column_mut(l).iter_mut().zip(&hv) {
+                    for (o, h) in out[l * d..(l + 1) * d].iter_mut().zip(&hv) {
                         *o += h;
                     }
                 }

@@ -4,7 +4,6 @@
 use super::record::{self, NONE, Node};
 use crate::Objective;
 use crate::local::times;
-use nalgebra::DMatrix;
 
 /// Vectors carried through one pass of [`Tape::add_hvp`] by `apply_many`.
 pub(crate) const LANES: usize = 8;
@@ -243,7 +242,8 @@ impl Tape {
         }
     }
 
-    /// out += ∇²f·V for the `cols` ≤ L columns of V (column-major, d rows): a forward pass of
+    /// out += ∇²f·V for the `cols` ≤ L columns of V (V and `out` column-major, d rows): a
+    /// forward pass of
     /// the tangents ṫ = ∂(node)/∂x · v, then a reverse pass of the adjoints' tangents
     /// ȧ_p += φ_p·ȧ_n + a_n·Σ_q φ_pq·ṫ_q (the adjoints a themselves are kept from the
     /// recording). Every lane is the same arithmetic in the same order.
@@ -253,7 +253,7 @@ impl Tape {
         &self,
         v: &[f64],
         cols: usize,
-        out: &mut DMatrix<f64>,
+        out: &mut [f64],
         scratch: &mut Scratch,
     ) {
         let len = (self.inputs + self.nodes.len()) * L;
@@ -274,7 +274,7 @@ impl Tape {
         &self,
         v: &[f64],
         cols: usize,
-        out: &mut DMatrix<f64>,
+        out: &mut [f64],
         t: &mut [[f64; L]],
         ad: &mut [[f64; L]],
     ) {
@@ -363,9 +363,10 @@ impl Tape {
                 }
             }
         }
-        for l in 0..cols {
-            for (i, adi) in ad.iter().enumerate().take(d) {
-                out[(i, l)] += adi[l];
+        // Row by row: each ȧ_i is read once (L lanes, one cache line at L = 8).
+        for (i, adi) in ad.iter().enumerate().take(d) {
+            for (l, al) in adi.iter().enumerate().take(cols) {
+                out[l * d + i] += al;
             }
         }
     }
