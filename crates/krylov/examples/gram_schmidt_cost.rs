@@ -71,7 +71,7 @@ fn main() -> Result<(), String> {
         });
         let mb = (basis.len() * d * 8) as f64 / 1e6;
         println!(
-            "| {d} | {} | {mb:.0} | {ms:.2} | {:.1} |",
+            "| {d} | {} | {mb:.1} | {ms:.2} | {:.1} |",
             basis.len(),
             2.0 * mb / ms
         );
