@@ -53,21 +53,26 @@ impl Objective for MlpLoops {
                 }
                 *l = z;
             }
-            let m = logits
-                .iter()
-                .map(|z| z.re())
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut s = D::from(0.0);
-            for &z in &logits {
-                s += (z - m).exp();
-            }
-            total += s.ln() + m - logits[label];
+            total += cross_entropy(&logits, label);
         }
         total / SAMPLES as f64
     }
     fn dim(&self) -> Option<usize> {
         Some(WEIGHTS)
     }
+}
+
+/// log Σ exp(zₖ − m) + m − z_label, m the largest logit's value (a constant shift).
+fn cross_entropy<D: DualNum<Primitive = f64> + Copy>(logits: &[D], label: usize) -> D {
+    let m = logits
+        .iter()
+        .map(|z| z.re())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut s = D::from(0.0);
+    for &z in logits {
+        s += (z - m).exp();
+    }
+    s.ln() + m - logits[label]
 }
 
 /// The same network with both layers through the `matvec_add` kernel (one block each on the
@@ -91,15 +96,7 @@ impl Objective for MlpKernels {
             }
             logits.copy_from_slice(b2);
             matvec_add(w2, &hidden, &mut logits);
-            let m = logits
-                .iter()
-                .map(|z| z.re())
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut s = D::from(0.0);
-            for &z in &logits {
-                s += (z - m).exp();
-            }
-            total += s.ln() + m - logits[label];
+            total += cross_entropy(&logits, label);
         }
         total / SAMPLES as f64
     }
