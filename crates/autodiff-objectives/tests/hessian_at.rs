@@ -119,6 +119,35 @@ fn nodes_no_product_reaches_are_dropped_and_the_products_stay_exact() {
 }
 
 #[test]
+fn chains_of_linear_nodes_are_folded_into_sums_and_the_products_stay_exact() {
+    // Two accumulations in plain loops (a node per step each), each feeding a curved function:
+    // the chains fold into one sum each, and the products are the dense Hessian's.
+    fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+        let (mut s, mut t) = (D::from(0.5), D::from(0.0));
+        for (i, xi) in x.iter().enumerate() {
+            s += *xi * (1.0 + 0.01 * i as f64);
+            t += *xi;
+        }
+        s.tanh() + t * t * 0.5 + (t * 0.1).sin() * s
+    }
+    let n = 60;
+    let f = objective!(f, n);
+    let x = vector(n, 31) * 0.2;
+    let h = hessian_at(&f, &x).expect("records");
+    assert!(h.stats().nodes < 12, "{} nodes", h.stats().nodes);
+    let dense = hessian(&f, &x).expect("finite");
+    let vs = DMatrix::from_fn(n, 10, |i, k| ((i * 7 + k * 3) % 11) as f64 / 5.0 - 1.0);
+    let many = h.apply_many(&vs).expect("finite");
+    for k in 0..10 {
+        let v = vs.column(k).into_owned();
+        let got = h.apply(&v).expect("finite");
+        assert_eq!(got.column(0), many.column(k));
+        assert!(close(&got, &hvp(&f, &x, &v).expect("finite"), 1e-13));
+        assert!(close(&got, &(&dense * &v), 1e-12));
+    }
+}
+
+#[test]
 fn the_operator_matches_finite_differences_of_the_gradient() {
     // Central differences of ∇f along v: (∇f(x + hv) − ∇f(x − hv))/2h, error O(h²).
     fn f<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {

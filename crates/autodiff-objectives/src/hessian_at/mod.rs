@@ -11,6 +11,9 @@
 //! product reaches are then dropped: in a second-order adjoint sweep, a linear node whose
 //! consumers pass it no curvature has a zero adjoint tangent, and a tangent that nothing curved
 //! reads need not be computed, so the chain of a sum goes and Rosenbrock keeps d − 1 nodes.
+//! What remains of such chains where their tangents are needed (an accumulation `s += w·x`
+//! in a loop, feeding a curved function) is folded into one sum node whose terms are an array
+//! of (operand, coefficient) pairs.
 //! Each [`HessianAt::apply`] is then a second-order adjoint sweep over that record — a forward
 //! pass of tangents along v, a reverse pass of adjoints and their tangents (Griewank &
 //! Walther, *Evaluating Derivatives*, 2nd ed., SIAM 2008, §5.4 and §4.1) — and never runs the

@@ -45,14 +45,51 @@ pub(crate) struct Tape {
     adjoints: Vec<f64>,
     /// Whether every local derivative is finite (then the sweeps need no guard).
     finite: bool,
-    /// The nodes (positions in `nodes`, increasing) whose tangent a product reads.
-    forward: Vec<u32>,
+    /// The nodes (increasing) whose tangent a product reads.
+    forward: Vec<Step>,
     /// The nodes (increasing; swept in reverse) whose adjoint's tangent can be non-zero or
     /// that add curvature terms a_n·φ_pq·ṫ_q to their operands.
-    reverse: Vec<Reverse>,
+    reverse: Vec<Back>,
     /// The adjoints' tangents a product carries: the inputs' and one per node whose ȧ can be
     /// non-zero.
     slots: usize,
+    /// Chains of linear nodes folded into one (see [`Tape::fuse`]), and their terms.
+    sums: Vec<Sum>,
+    terms: Vec<Term>,
+    /// Nodes folded into a sum: kept in `nodes`, visited by neither pass.
+    folded: usize,
+}
+
+/// A node of the forward pass: one of `nodes` (its position), or one of `sums`.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Node(u32),
+    Sum(u32),
+}
+
+/// A node of the reverse pass: one of `nodes`, or one of `sums` (by index).
+#[derive(Debug, Clone, Copy)]
+enum Back {
+    Node(Reverse),
+    Sum(u32),
+}
+
+/// A chain of linear nodes folded into one: ṫ = Σ c·ṫ_p over `terms[start..end]`, and in the
+/// reverse pass ȧ_p += c·ȧ; `t` and `slot` are where its tangent and its ȧ are kept.
+#[derive(Debug, Clone, Copy)]
+struct Sum {
+    t: u32,
+    slot: u32,
+    start: u32,
+    end: u32,
+}
+
+/// One term c·p of a [`Sum`]: where p's tangent and ȧ are kept, and c.
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    t: u32,
+    slot: u32,
+    c: f64,
 }
 
 /// One node of the reverse pass: its position in the nodes, and where its adjoint's tangent
@@ -98,6 +135,9 @@ impl Tape {
             forward: Vec::new(),
             reverse: Vec::new(),
             slots: 0,
+            sums: Vec::new(),
+            terms: Vec::new(),
+            folded: 0,
         };
         tape.finite = tape
             .nodes
@@ -152,6 +192,7 @@ impl Tape {
         let mut slots = d;
         let mut kept = Vec::new();
         let mut adjoints = self.adjoints[..d].to_vec();
+        let (mut forward, mut reverse) = (Vec::new(), Vec::new());
         let slot_of = |p: u32, slot: &[u32]| {
             if p == NONE || (p as usize) < d {
                 p
@@ -180,14 +221,14 @@ impl Tape {
             adjoints.push(self.adjoints[d + j]);
             let k = u32::try_from(k).unwrap_or(NONE);
             if need_t[j] {
-                self.forward.push(k);
+                forward.push(k);
             }
             if live[j] {
                 slot[j] = u32::try_from(slots).unwrap_or(NONE);
                 slots += 1;
             }
             if visit[j] {
-                self.reverse.push(Reverse {
+                reverse.push(Reverse {
                     node: k,
                     slot: slot[j],
                     parents: node.parents.map(|p| slot_of(p, &slot)),
@@ -197,6 +238,114 @@ impl Tape {
         self.nodes = kept;
         self.adjoints = adjoints;
         self.slots = slots;
+        self.fuse(&forward, &reverse);
+    }
+
+    /// Folds chains of linear nodes into sums: a linear node (no local curvature) used by
+    /// one node only, which is linear too and takes it with coefficient exactly 1, is folded
+    /// into its consumer, whose terms become the folded node's terms followed by its own other
+    /// operands. `s += w·x` in a loop, recorded as one node per step, becomes one sum of all
+    /// the steps' terms: one pass over an array of (operand, coefficient) pairs instead of a
+    /// chain of 48-byte nodes. Nothing is scaled (the coefficient folded over is 1), only the
+    /// order of the additions changes: the products agree with the unfolded sweep to
+    /// rounding, and every call gives the same bits.
+    fn fuse(&mut self, forward: &[u32], reverse: &[Reverse]) {
+        let d = self.inputs;
+        let n = self.nodes.len();
+        let node_of = |p: u32| (p != NONE && p as usize >= d).then(|| p as usize - d);
+        let linear: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|node| node.d2.iter().all(|&v| v == 0.0))
+            .collect();
+        // Each node's uses, its (last) consumer and the coefficient it is taken with there.
+        let mut uses = vec![0_u32; n];
+        let mut consumer = vec![0_usize; n];
+        let mut coefficient = vec![0.0; n];
+        for (k, node) in self.nodes.iter().enumerate() {
+            for (&p, &c) in node.parents.iter().zip(&node.d1) {
+                if let Some(q) = node_of(p) {
+                    uses[q] += 1;
+                    consumer[q] = k;
+                    coefficient[q] = c;
+                }
+            }
+        }
+        #[allow(clippy::float_cmp)] // exactly 1: folding over it scales nothing
+        let foldable =
+            |q: usize| linear[q] && uses[q] == 1 && linear[consumer[q]] && coefficient[q] == 1.0;
+        let mut slot_of_node = vec![NONE; n];
+        for r in reverse {
+            slot_of_node[r.node as usize] = r.slot;
+        }
+        let slot_of = |p: u32| match node_of(p) {
+            Some(q) => slot_of_node[q],
+            None => p,
+        };
+        let mut lists: Vec<Vec<Term>> = vec![Vec::new(); n];
+        let mut folded = vec![false; n];
+        let mut sum_of = vec![NONE; n];
+        for k in 0..n {
+            if !linear[k] {
+                continue;
+            }
+            let node = self.nodes[k];
+            let takes = |p: u32| node_of(p).is_some_and(foldable);
+            if !(node.parents.iter().any(|&p| takes(p)) || foldable(k)) {
+                continue;
+            }
+            let mut list = Vec::new();
+            for &p in &node.parents {
+                if let Some(q) = node_of(p).filter(|&q| foldable(q)) {
+                    let theirs = std::mem::take(&mut lists[q]);
+                    if list.is_empty() {
+                        list = theirs;
+                    } else {
+                        list.extend(theirs);
+                    }
+                    folded[q] = true;
+                }
+            }
+            for (&p, &c) in node.parents.iter().zip(&node.d1) {
+                if p != NONE && !takes(p) {
+                    list.push(Term {
+                        t: p,
+                        slot: slot_of(p),
+                        c,
+                    });
+                }
+            }
+            if foldable(k) {
+                lists[k] = list;
+            } else {
+                let start = u32::try_from(self.terms.len()).unwrap_or(NONE);
+                self.terms.extend(list);
+                sum_of[k] = u32::try_from(self.sums.len()).unwrap_or(NONE);
+                self.sums.push(Sum {
+                    t: u32::try_from(d + k).unwrap_or(NONE),
+                    slot: slot_of_node[k],
+                    start,
+                    end: u32::try_from(self.terms.len()).unwrap_or(NONE),
+                });
+            }
+        }
+        self.folded = folded.iter().filter(|&&f| f).count();
+        self.forward = forward
+            .iter()
+            .filter(|&&k| !folded[k as usize])
+            .map(|&k| match sum_of[k as usize] {
+                NONE => Step::Node(k),
+                s => Step::Sum(s),
+            })
+            .collect();
+        self.reverse = reverse
+            .iter()
+            .filter(|r| !folded[r.node as usize])
+            .map(|&r| match sum_of[r.node as usize] {
+                NONE => Back::Node(r),
+                s => Back::Sum(s),
+            })
+            .collect();
     }
 
     /// One reverse sweep from f's node `out`: ∂f/∂(every input and node).
@@ -225,14 +374,17 @@ impl Tape {
         self.value
     }
 
+    /// The nodes the sweeps visit (a folded chain counts once).
     pub(crate) fn nodes(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() - self.folded
     }
 
     /// The memory held: the nodes and the adjoints.
     pub(crate) fn bytes(&self) -> usize {
         self.nodes.len() * std::mem::size_of::<Node>()
             + self.adjoints.len() * std::mem::size_of::<f64>()
+            + self.terms.len() * std::mem::size_of::<Term>()
+            + self.sums.len() * std::mem::size_of::<Sum>()
     }
 
     /// g += ∇f.
@@ -285,8 +437,22 @@ impl Tape {
                 *tl = v[l * d + i];
             }
         }
-        for &j in &self.forward {
-            let j = j as usize;
+        for step in &self.forward {
+            let j = match *step {
+                Step::Node(j) => j as usize,
+                Step::Sum(s) => {
+                    let sum = self.sums[s as usize];
+                    let mut acc = [0.0; L];
+                    for term in &self.terms[sum.start as usize..sum.end as usize] {
+                        let tp = t[term.t as usize];
+                        for l in 0..L {
+                            acc[l] += mul::<GUARD>(term.c, tp[l]);
+                        }
+                    }
+                    t[sum.t as usize] = acc;
+                    continue;
+                }
+            };
             let node = &self.nodes[j];
             let [p0, p1] = node.parents;
             let t0 = t[p0 as usize];
@@ -302,7 +468,27 @@ impl Tape {
             }
             t[d + j] = s;
         }
-        for op in self.reverse.iter().rev() {
+        for back in self.reverse.iter().rev() {
+            let op = match back {
+                Back::Node(op) => op,
+                Back::Sum(s) => {
+                    let sum = self.sums[*s as usize];
+                    if sum.slot == NONE {
+                        continue;
+                    }
+                    let adi = ad[sum.slot as usize];
+                    if adi.iter().all(|&z| z == 0.0) {
+                        continue;
+                    }
+                    for term in &self.terms[sum.start as usize..sum.end as usize] {
+                        let ap = &mut ad[term.slot as usize];
+                        for l in 0..L {
+                            ap[l] += mul::<GUARD>(term.c, adi[l]);
+                        }
+                    }
+                    continue;
+                }
+            };
             let j = op.node as usize;
             let node = &self.nodes[j];
             let ai = self.adjoints[d + j];
