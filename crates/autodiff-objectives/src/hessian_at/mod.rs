@@ -47,9 +47,10 @@
 //!
 //! Measured with `cargo run --release -p autodiff-objectives --example hessian_at_cost` (50
 //! products at one point, after checking they agree with `hvp` to 1e-13; 2-core AMD EPYC, load
-//! average up to 1.35; see docs/benchmarks.md): recording once and applying 50 times is 1.1–1.9× faster than 50 calls of
-//! [`hvp`](crate::hvp) on Rosenbrock and the trigonometric objective (d = 10³ … 10⁵);
-//! [`apply_many`](HessianAt::apply_many) costs 0.4–0.95× of `apply` per vector.
+//! average 1.0; see docs/benchmarks.md): recording once and applying 50 times is 2.9–3.8×
+//! faster than 50 calls of [`hvp`](crate::hvp) on Rosenbrock and 1.2–1.5× on the
+//! trigonometric objective (d = 10³ … 10⁵); [`apply_many`](HessianAt::apply_many) costs
+//! 0.4–1.1× of `apply` per vector.
 //!
 //! # Layer kernels
 //!
@@ -108,9 +109,10 @@ pub struct HessianAtStats {
     /// Blocks other ranks record and apply ([`Distributed`](crate::distributed::Distributed)
     /// objectives; 0 otherwise): this rank receives their products.
     pub remote_blocks: usize,
-    /// Nodes kept, over all kept recordings.
+    /// Nodes the sweeps visit, over all kept recordings (after the nodes no product reaches
+    /// are dropped; a chain of linear nodes folded into a sum counts once).
     pub nodes: usize,
-    /// Bytes kept (nodes and their adjoints).
+    /// Bytes kept (nodes, their adjoints, and the folded sums' terms).
     pub bytes: usize,
     /// Vectors the Hessian has been applied to.
     pub applied: u64,
