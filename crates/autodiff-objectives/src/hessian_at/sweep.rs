@@ -253,11 +253,7 @@ impl Tape {
         let d = self.inputs;
         let n = self.nodes.len();
         let node_of = |p: u32| (p != NONE && p as usize >= d).then(|| p as usize - d);
-        let linear: Vec<bool> = self
-            .nodes
-            .iter()
-            .map(|node| node.d2.iter().all(|&v| v == 0.0))
-            .collect();
+        let linear: Vec<bool> = self.nodes.iter().map(|node| !curved(node)).collect();
         // Each node's uses, its (last) consumer and the coefficient it is taken with there.
         let mut uses = vec![0_u32; n];
         let mut consumer = vec![0_usize; n];
