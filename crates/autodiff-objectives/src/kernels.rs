@@ -1,6 +1,7 @@
 //! Optional kernels: operations over slices that an objective may call instead of writing the
 //! loop, with the same value for every number type and a cheaper recording in reverse mode.
 
+use crate::layers::Bilinear;
 use crate::reverse;
 use num_dual::{Dual64, DualNum};
 use std::ops::{Add, AddAssign, Mul};
@@ -141,15 +142,14 @@ where
     if cols == 0 {
         return;
     }
-    if crate::hessian_at::kernel_met::<D>() {
-        // An abandoned Hessian recording: only the values matter (constants from here on).
-        for (yi, row) in y.iter_mut().zip(w.chunks_exact(cols)) {
-            let s = row
-                .iter()
-                .zip(x)
-                .fold(yi.re(), |s, (a, &b)| s + a.re() * (D::from(1.0) * b).re());
-            *yi = D::from(s);
-        }
+    let dense = Bilinear::Dense {
+        samples: 1,
+        rows,
+        cols,
+    };
+    if crate::hessian_at::layer_block(dense, w, x, y, |wv, xv, yv| {
+        matvec_loop(wv, xv, yv);
+    }) {
         return;
     }
     // Four rows at a time, each summed in the loop's order: the same values, with the
@@ -285,11 +285,16 @@ where
     {
         return;
     }
-    if crate::hessian_at::kernel_met::<D>() {
-        // An abandoned Hessian recording: the values, sample by sample.
-        for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
-            matvec_add(w, xs, ys);
+    let dense = Bilinear::Dense {
+        samples,
+        rows,
+        cols,
+    };
+    if crate::hessian_at::layer_block(dense, w, x, y, |wv, xv, yv| {
+        for (xs, ys) in xv.chunks_exact(cols).zip(yv.chunks_exact_mut(rows)) {
+            matvec_loop(wv, xs, ys);
         }
+    }) {
         return;
     }
     // Not on a tape: four samples per pass over W, sixteen sums at a time (four rows of W for
@@ -363,6 +368,13 @@ where
         .zip(y4.into_remainder().chunks_exact_mut(rows))
     {
         matvec_add(w, xs, ys);
+    }
+}
+
+/// y ← y + W·x in `f64`, each row summed in the loop's order (the value of [`matvec_add`]).
+fn matvec_loop(w: &[f64], x: &[f64], y: &mut [f64]) {
+    for (yi, row) in y.iter_mut().zip(w.chunks_exact(x.len())) {
+        *yi = row.iter().zip(x).fold(*yi, |s, (a, b)| s + a * b);
     }
 }
 

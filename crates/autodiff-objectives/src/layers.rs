@@ -18,9 +18,10 @@
 //!   (or the convolution's two adjoints) as GEMMs too; on the Hessian-vector-product tape every
 //!   dual product splits into `f64` products, (A + εȦ)(B + εḂ) = AB + ε(ȦB + AḂ), so the real
 //!   parts are the gradient tape's values to the bit;
-//! - every other number type (num-dual's forward-mode duals, [`forward::Accurate`],
-//!   [`hessian_at`]'s recording) computes its derivative parts with the plain loop and takes its
-//!   real parts from the `f64` GEMM.
+//! - [`hessian_at`]'s recording keeps the layer as one block (the operands' values at x and a
+//!   node per output) with the `f64` GEMM's values, and its sweeps apply it as these GEMMs;
+//! - every other number type (num-dual's forward-mode duals, [`forward::Accurate`]) computes
+//!   its derivative parts with the plain loop and takes its real parts from the `f64` GEMM.
 //!
 //! The element-wise layers record nothing on the tape (each output depends on one input, or is
 //! a constant), so they need no block.
@@ -550,8 +551,11 @@ where
     {
         return;
     }
-    // In an abandoned Hessian recording only the values matter (constants from here on).
-    let abandoned = crate::hessian_at::kernel_met::<D>();
+    if crate::hessian_at::layer_block(op, w, x, y, |wv, xv, yv| {
+        op.forward(wv, xv, yv, &mut Vec::new());
+    }) {
+        return;
+    }
     let Some(xv) = x.iter().map(real_of::<D, X>).collect::<Option<Vec<f64>>>() else {
         // X is neither f64 nor D: nothing to multiply as f64.
         y.fill(D::from(f64::NAN));
@@ -560,7 +564,7 @@ where
     let wv: Vec<f64> = w.iter().map(|v| v.re()).collect();
     let mut yv: Vec<f64> = y.iter().map(|v| v.re()).collect();
     op.forward(&wv, &xv, &mut yv, &mut Vec::new());
-    if TypeId::of::<D>() != TypeId::of::<f64>() && !abandoned {
+    if TypeId::of::<D>() != TypeId::of::<f64>() {
         op.forward_loop(w, x, y);
         for (slot, &v) in y.iter_mut().zip(&yv) {
             *slot = with_real(*slot, v);

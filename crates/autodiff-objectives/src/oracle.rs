@@ -266,7 +266,7 @@ impl<'a, O: Objective> Oracle<'a, O> {
     pub fn hessian_operator(&self, x: &DVector<f64>) -> Result<HessianOperator<'_, O>, EvalError> {
         if self.backend.resolve_hvp(x.len()) == Backend::Reverse {
             return self.hessian_at(x).map(|h| HessianOperator {
-                inner: Inner::Recorded(h),
+                inner: Inner::Recorded(Box::new(h)),
             });
         }
         crate::error::check_input("point", x.as_slice(), self.f.dim())?;
@@ -300,7 +300,7 @@ pub struct HessianOperator<'o, O: Objective> {
 
 enum Inner<'o, O: Objective> {
     /// The record-once operator.
-    Recorded(HessianAt<'o, O>),
+    Recorded(Box<HessianAt<'o, O>>),
     /// One forward-mode `gradient_hvp` per product; f and ∇f from the first.
     PerCall {
         oracle: &'o Oracle<'o, O>,
@@ -330,7 +330,7 @@ impl<O: Objective> HessianOperator<'_, O> {
     /// The record-once operator, when there is one (its statistics, say).
     pub fn recorded(&self) -> Option<&HessianAt<'_, O>> {
         match &self.inner {
-            Inner::Recorded(h) => Some(h),
+            Inner::Recorded(h) => Some(h.as_ref()),
             Inner::PerCall { .. } => None,
         }
     }

@@ -5,8 +5,9 @@
 
 use autodiff_objectives::reverse::with_tape_limit;
 use autodiff_objectives::{
-    DualNum, EvalError, FiniteSum, Objective, finite_sum_blocks, gradient, hessian, hessian_at,
-    hessian_at_with_budget, hvp, matvec_add, objective,
+    Conv2d, DualNum, EvalError, FiniteSum, Objective, Padding, conv2d_add, dense_batch_add,
+    finite_sum_blocks, gradient, hessian, hessian_at, hessian_at_with_budget, hvp, matvec_add,
+    matvec_add_batch, objective, relu,
 };
 use nalgebra::{DMatrix, DVector};
 use objective_zoo::{
@@ -266,7 +267,7 @@ fn finite_sums_are_recorded_block_by_block_and_past_the_budget_rerecorded() {
 }
 
 #[test]
-fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
+fn the_review_mlp_with_its_batched_kernels_is_kept_with_its_layers_as_blocks() {
     // The review's digits network (64 → 32 → 16 → 10, 2 778 weights) on 6 samples.
     let shape = MlpShape::review_digits();
     let n = 6;
@@ -277,8 +278,8 @@ fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
     let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy).expect("valid");
     let theta = shape.glorot_init(3);
     let h = hessian_at(&net, &theta).expect("records");
-    // Written with the layer kernels: every block is applied on the reverse HVP tape (which
-    // records each layer as a block), none is kept as a node per multiply-add.
+    // Every block kept, each of its three layers as one block (not a node per multiply-add),
+    // and nothing recorded again per apply.
     let s = h.stats();
     assert!(s.blocks >= 1, "{s:?}");
     assert_eq!(
@@ -286,18 +287,24 @@ fn the_review_mlp_with_its_batched_kernels_matches_hvp() {
             s.kernel_blocks,
             s.rerecorded_blocks,
             s.recorded_blocks,
-            s.nodes
+            s.layers
         ),
-        (s.blocks, s.blocks, 0, 0),
+        (0, 0, s.blocks, 3 * s.blocks),
         "{s:?}"
     );
+    assert!(s.nodes < 2 * 6 * (32 + 16 + 10) * s.blocks, "{s:?}");
     let (fx, g) = gradient(&net, &theta).expect("finite");
     assert!((h.value() - fx).abs() <= 1e-13 * fx.abs());
     assert!(close(h.gradient(), &g, 1e-13));
-    for seed in 0..2 {
-        let v = vector(theta.len(), seed);
+    let vs = DMatrix::from_fn(theta.len(), 3, |i, j| vector(theta.len(), j as u64)[i]);
+    let many = h.apply_many(&vs).expect("finite");
+    for j in 0..3 {
+        let v = vs.column(j).into_owned();
         let want = hvp(&net, &theta, &v).expect("finite");
-        assert!(close(&h.apply(&v).expect("finite"), &want, 1e-13));
+        let hv = h.apply(&v).expect("finite");
+        assert!(close(&hv, &want, 1e-13), "column {j}");
+        assert_eq!(many.column(j), hv.column(0), "column {j}");
+        assert_eq!(h.apply(&v).expect("finite"), hv, "the same bits");
     }
 }
 
@@ -308,33 +315,202 @@ fn kernel_layer<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
     y.iter().map(|&v| v.tanh() * v.tanh()).sum::<D>() + x[0] * x[5]
 }
 
-#[test]
-fn a_block_with_a_layer_kernel_is_not_kept_and_matches_hvp_and_finite_differences() {
-    let f = objective!(kernel_layer, 6);
-    let x = DVector::from_vec(vec![0.3, -0.7, 0.2, 0.9, -0.4, 1.1]);
-    let h = hessian_at(&f, &x).expect("records");
-    let s = h.stats();
-    assert_eq!(
-        (s.blocks, s.kernel_blocks, s.rerecorded_blocks, s.nodes),
-        (1, 1, 1, 0)
-    );
-    let dense = hessian(&f, &x).expect("finite");
-    for j in 0..6 {
-        let e = DVector::from_fn(6, |i, _| if i == j { 1.0 } else { 0.0 });
+/// The operator's columns against the dense Hessian (≤ `tol`) and central differences of the
+/// gradient (≤ 1e-7), and against `hvp` for two vectors (≤ 1e-13).
+fn check_against_hessian<O: Objective>(f: &O, x: &DVector<f64>, tol: f64) {
+    let h = hessian_at(f, x).expect("records");
+    let d = x.len();
+    let dense = hessian(f, x).expect("finite");
+    for j in 0..d {
+        let e = DVector::from_fn(d, |i, _| if i == j { 1.0 } else { 0.0 });
         let col = h.apply(&e).expect("finite");
         assert!(
-            close(&col, &dense.column(j).into_owned(), 1e-13),
-            "column {j}"
+            close(&col, &dense.column(j).into_owned(), tol),
+            "column {j}: {col} vs {}",
+            dense.column(j)
         );
-        // Central differences of the gradient.
         let t = 1e-5;
-        let gp = gradient(&f, &(&x + &e * t)).expect("finite").1;
-        let gm = gradient(&f, &(&x - &e * t)).expect("finite").1;
+        let gp = gradient(f, &(x + &e * t)).expect("finite").1;
+        let gm = gradient(f, &(x - &e * t)).expect("finite").1;
         assert!(
             close(&col, &((gp - gm) / (2.0 * t)), 1e-7),
             "column {j} vs differences"
         );
     }
+    for seed in 0..2 {
+        let v = vector(d, seed + 7);
+        let want = hvp(f, x, &v).expect("finite");
+        assert!(close(&h.apply(&v).expect("finite"), &want, 1e-13));
+    }
+}
+
+#[test]
+fn a_layer_kernel_is_kept_as_a_block_and_matches_the_hessian_and_finite_differences() {
+    let f = objective!(kernel_layer, 6);
+    let x = DVector::from_vec(vec![0.3, -0.7, 0.2, 0.9, -0.4, 1.1]);
+    let s = hessian_at(&f, &x).expect("records").stats();
+    assert_eq!(
+        (s.blocks, s.kernel_blocks, s.rerecorded_blocks, s.layers),
+        (1, 0, 0, 1)
+    );
+    check_against_hessian(&f, &x, 1e-13);
+}
+
+/// Every layer kernel, with recorded and with data operands: W partly an expression of the
+/// variables (so its entries become nodes) and partly constant, y₀ partly recorded and partly
+/// constant, a convolution of the data and one of its own output, a dense layer over the
+/// batch, `matvec_add_batch` and `matvec_add` on a recorded x; f is curved in every output.
+struct AllKernels;
+
+/// 2 images of 5 × 5, one channel.
+const IMAGES: [f64; 50] = [
+    0.1, -0.3, 0.5, 0.2, -0.1, 0.4, 0.0, -0.2, 0.3, 0.6, -0.5, 0.1, 0.2, -0.4, 0.3, 0.2, 0.7, -0.1,
+    0.0, 0.5, -0.3, 0.4, 0.1, 0.2, -0.2, 0.3, 0.1, -0.6, 0.4, 0.2, -0.1, 0.5, 0.3, 0.0, -0.4, 0.2,
+    -0.2, 0.1, 0.6, 0.3, 0.4, -0.3, 0.0, 0.2, 0.1, -0.5, 0.3, 0.2, -0.1, 0.4,
+];
+
+impl AllKernels {
+    const FIRST: Conv2d = Conv2d {
+        batch: 2,
+        in_channels: 1,
+        out_channels: 2,
+        height: 5,
+        width: 5,
+        kernel: 3,
+        padding: Padding::Same,
+    };
+    const SECOND: Conv2d = Conv2d {
+        batch: 2,
+        in_channels: 2,
+        out_channels: 1,
+        height: 5,
+        width: 5,
+        kernel: 3,
+        padding: Padding::Valid,
+    };
+}
+
+impl Objective for AllKernels {
+    fn eval<D: DualNum<Primitive = f64> + Copy>(&self, t: &[D]) -> D {
+        // t: 18 kernel-1 taps, 18 kernel-2 taps, 9·4 dense weights, 4·3 matvec weights.
+        let (k1, rest) = t.split_at(18);
+        let (k2, rest) = rest.split_at(18);
+        let (wd, wm) = rest.split_at(36);
+        // Kernel 1: its first half as it is, its second half squared (nodes), one tap constant.
+        let mut k1: Vec<D> = k1.to_vec();
+        for v in &mut k1[9..] {
+            *v = *v * *v;
+        }
+        k1[4] = D::from(0.25);
+        let mut c1 = vec![D::from(0.1); 2 * 2 * 25];
+        c1[3] = t[0] * t[1];
+        conv2d_add(&Self::FIRST, &k1, &IMAGES[..], &mut c1);
+        for v in &mut c1 {
+            *v = v.tanh();
+        }
+        let mut c2 = vec![D::from(0.0); 2 * 9];
+        conv2d_add(&Self::SECOND, k2, &c1, &mut c2);
+        // The dense layer over the batch: 9 features → 4, then matvec_add_batch: 4 → 3 (W
+        // shared with matvec_add below).
+        let mut z = vec![D::from(-0.05); 2 * 4];
+        dense_batch_add(wd, &c2, &mut z, 2);
+        let z: Vec<D> = z.iter().map(|v| v.sin()).collect();
+        let mut u = vec![D::from(0.0); 2 * 3];
+        matvec_add_batch(wm, &z, &mut u, 2);
+        let mut r = [t[2], D::from(0.3), t[3] * t[4]];
+        matvec_add(wm, &z[..4], &mut r);
+        u.iter()
+            .chain(&r)
+            .map(|&v| (v - 0.1).powi(2) * v.cos())
+            .sum::<D>()
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(18 + 18 + 36 + 12)
+    }
+}
+
+#[test]
+fn every_layer_kernel_with_recorded_and_data_operands_matches_the_hessian() {
+    let f = AllKernels;
+    let x = vector(84, 11) * 0.8;
+    let h = hessian_at(&f, &x).expect("records");
+    let s = h.stats();
+    assert_eq!(
+        (
+            s.recorded_blocks,
+            s.rerecorded_blocks,
+            s.kernel_blocks,
+            s.layers
+        ),
+        (1, 0, 0, 5),
+        "{s:?}"
+    );
+    // The value is the kernels' f64 path's, to the bit.
+    assert_eq!(h.value(), f.eval(x.as_slice()));
+    check_against_hessian(&f, &x, 1e-12);
+    // Column by column, bit for bit, and the same bits on every call.
+    let vs = DMatrix::from_fn(84, 11, |i, j| vector(84, 20 + j as u64)[i]);
+    let many = h.apply_many(&vs).expect("finite");
+    for j in 0..11 {
+        let one = h.apply(&vs.column(j).into_owned()).expect("finite");
+        assert_eq!(many.column(j), one.column(0), "column {j}");
+    }
+    assert_eq!(h.apply_many(&vs).expect("finite"), many);
+}
+
+#[test]
+fn layer_blocks_count_against_the_memory_budget() {
+    // A finite sum of networks: with room for about half of the recordings the first blocks
+    // are kept (layers and all), the rest recorded again per apply; the products agree.
+    let shape = MlpShape::review_digits();
+    let n = 40;
+    let inputs: Vec<f64> = (0..n * shape.inputs)
+        .map(|i| ((i * 29) % 13) as f64 / 12.0)
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let net = ReviewMlp::new(shape, inputs, labels, Loss::CrossEntropy)
+        .and_then(|net| net.block_terms(8))
+        .expect("valid");
+    let theta = shape.glorot_init(5);
+    let all = hessian_at(&net, &theta).expect("records");
+    let s = all.stats();
+    assert!(s.blocks >= 2 && s.recorded_blocks == s.blocks, "{s:?}");
+    let half = hessian_at_with_budget(&net, &theta, s.bytes / 2).expect("records");
+    let h = half.stats();
+    assert!(h.recorded_blocks >= 1 && h.rerecorded_blocks >= 1, "{h:?}");
+    assert_eq!((h.kernel_blocks, h.layers), (0, 3 * h.recorded_blocks));
+    assert!(h.bytes <= s.bytes / 2, "{h:?}");
+    let v = vector(theta.len(), 3);
+    let want = hvp(&net, &theta, &v).expect("finite");
+    assert!(close(&all.apply(&v).expect("finite"), &want, 1e-13));
+    assert!(close(&half.apply(&v).expect("finite"), &want, 1e-13));
+}
+
+/// A layer whose data holds −∞: its output goes through ReLU to a constant 0, so f is finite,
+/// but the block cannot be applied as products (0·∞): it is recorded again per apply.
+fn infinite_data<D: DualNum<Primitive = f64> + Copy>(x: &[D]) -> D {
+    let mut y = [D::from(0.0); 2];
+    matvec_add(&x[..1], &[f64::NEG_INFINITY][..], &mut y[..1]);
+    matvec_add(&x[1..2], &[1.0][..], &mut y[1..]);
+    relu(&mut y[..1]);
+    y[0] + y[1] * x[0] * x[1]
+}
+
+#[test]
+fn a_layer_with_a_non_finite_operand_is_recorded_again_per_apply() {
+    let f = objective!(infinite_data, 2);
+    let x = DVector::from_vec(vec![0.5, -1.5]);
+    let h = hessian_at(&f, &x).expect("finite");
+    let s = h.stats();
+    assert_eq!(
+        (s.kernel_blocks, s.rerecorded_blocks, s.layers),
+        (1, 1, 0),
+        "{s:?}"
+    );
+    let (_, g) = gradient(&f, &x).expect("finite");
+    assert_eq!(h.gradient(), &g);
+    let v = DVector::from_vec(vec![1.0, 2.0]);
+    assert_eq!(h.apply(&v), hvp(&f, &x, &v));
 }
 
 #[test]

@@ -54,14 +54,24 @@
 //!
 //! # Layer kernels
 //!
-//! The recording has no blocks for the layer kernels ([`matvec_add`](crate::matvec_add),
+//! A call of a layer kernel ([`matvec_add`](crate::matvec_add),
 //! [`matvec_add_batch`](crate::matvec_add_batch), [`dense_batch_add`](crate::dense_batch_add),
-//! [`conv2d_add`](crate::conv2d_add)): it would keep a node per multiply-add, and was measured
-//! 9× slower than [`hvp`](crate::hvp) on a network so recorded. A block that calls one is
-//! therefore not kept: it is recorded again on every apply on the reverse HVP tape, which
-//! applies each layer as a few matrix products — the cost of [`hvp`](crate::hvp), never
-//! more — and [`HessianAtStats::kernel_blocks`] counts it. Once one block of a finite sum has
-//! met a kernel, the blocks after it are not tried.
+//! [`conv2d_add`](crate::conv2d_add)) is kept as one block, y = y₀ + B(W, X) with B bilinear:
+//! its operands' nodes and values at x, and a node per output. The sweeps apply it as matrix
+//! products, the kernels' own `f64` GEMMs: forward ẏ = ẏ₀ + B(Ẇ, X) + B(W, Ẋ), and in
+//! reverse, with the outputs' adjoints ȳ and their tangents ȳ̇, ȧ_W += ∂_Wᵀ(ȳ̇; X) + ∂_Wᵀ(ȳ; Ẋ)
+//! and ȧ_X += ∂_Xᵀ(W; ȳ̇) + ∂_Xᵀ(Ẇ; ȳ) (the second terms only when X is recorded: data
+//! make the layer linear in W) — at most six products a layer per vector, where a fresh
+//! [`hvp`](crate::hvp) also runs the rest of f. A node per multiply-add, the alternative,
+//! was measured 9× slower than [`hvp`](crate::hvp) on a network. The value is the kernel's
+//! `f64` value to the bit; the products agree with [`hvp`](crate::hvp) to rounding.
+//! [`HessianAtStats::layers`] counts the blocks kept.
+//!
+//! A call whose X is neither `f64` nor the objective's number type, or whose operands or
+//! values are not all finite (a product 0·∞ would have no matrix form), is not kept: its
+//! block of f is recorded again on every apply on the reverse HVP tape (the cost of a fresh
+//! [`hvp`](crate::hvp)), [`HessianAtStats::kernel_blocks`] counts it, and the blocks of a
+//! finite sum after it are not tried.
 //!
 //! # Finite sums
 //!
@@ -79,7 +89,7 @@ mod record;
 mod sweep;
 
 pub use record::Rec;
-pub(crate) use record::kernel_met;
+pub(crate) use record::layer_block;
 
 use crate::error::{check_input, check_value, first_non_finite};
 use crate::{EvalCounts, EvalError, Objective};
@@ -98,14 +108,16 @@ pub struct HessianAtStats {
     pub blocks: usize,
     /// Blocks whose recording is kept: applied without running the objective.
     pub recorded_blocks: usize,
-    /// Blocks recorded again on every apply: beyond the memory budget, or written with the
-    /// layer kernels (`kernel_blocks`).
+    /// Blocks recorded again on every apply: beyond the memory budget, or with a layer
+    /// kernel that could not be kept (`kernel_blocks`).
     pub rerecorded_blocks: usize,
-    /// Of `rerecorded_blocks`, those recorded again because they use a kernel the reverse HVP
-    /// tape records as a block ([`matvec_add`](crate::matvec_add),
-    /// [`matvec_add_batch`](crate::matvec_add_batch), [`dense_batch_add`](crate::dense_batch_add),
-    /// [`conv2d_add`](crate::conv2d_add)).
+    /// Of `rerecorded_blocks`, those recorded again because a layer kernel in them could not
+    /// be kept as a block: an operand of another number type than `f64` and the objective's,
+    /// or a non-finite operand or value (see the [module docs](self), "Layer kernels").
     pub kernel_blocks: usize,
+    /// Calls of the layer kernels kept as blocks (applied as matrix products), over all kept
+    /// recordings.
+    pub layers: usize,
     /// Blocks other ranks record and apply ([`Distributed`](crate::distributed::Distributed)
     /// objectives; 0 otherwise): this rank receives their products.
     pub remote_blocks: usize,
@@ -259,6 +271,7 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
                 tape.add_gradient(gradient.as_mut_slice());
                 stats.recorded_blocks += 1;
                 stats.nodes += tape.nodes();
+                stats.layers += tape.layers();
                 stats.bytes += tape.bytes();
                 pieces.push(Piece::Kept(tape));
             }

@@ -1,6 +1,7 @@
 //! [`Rec`], the number type that records f once at a fixed point: every operation appends its
 //! local first and second derivatives there, as numbers, to the thread's innermost recording.
 
+use crate::layers::Bilinear;
 use crate::local::{self, times};
 use num_dual::DualStruct;
 use num_traits::{One, Signed, Zero};
@@ -25,14 +26,44 @@ pub(crate) struct Node {
     pub(crate) d2: [f64; 3],
 }
 
+/// A layer kernel ([`crate::matvec_add`], [`crate::matvec_add_batch`],
+/// [`crate::dense_batch_add`], [`crate::conv2d_add`]) recorded as one block: y = y₀ + B(W, X),
+/// bilinear in W and X. Its outputs are the nodes `first .. first + len` (each stored as a
+/// node with y₀'s entry as its one operand, or none); the block keeps the operands' nodes
+/// and values at x, so that the sweeps apply it as matrix products (see `sweep`).
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    pub(crate) op: Bilinear,
+    /// W's entries: their nodes ([`NONE`]: a constant) and values.
+    pub(crate) w: Vec<u32>,
+    pub(crate) wv: Vec<f64>,
+    /// X's entries: their nodes (empty when X is data: `f64`) and values.
+    pub(crate) x: Vec<u32>,
+    pub(crate) xv: Vec<f64>,
+    /// The node of the first output; the outputs are consecutive.
+    pub(crate) first: u32,
+    pub(crate) len: u32,
+}
+
+impl Block {
+    /// The bytes the block keeps besides its output nodes: the operands' nodes and values.
+    pub(crate) fn bytes(&self) -> usize {
+        (self.w.len() + self.x.len()) * 4 + (self.wv.len() + self.xv.len()) * 8
+    }
+}
+
 /// What one recording holds: the number of inputs (indices `0..inputs`) and the nodes (index
-/// `inputs + k` for the k-th), whether it stopped at its node limit, and whether it met a
-/// kernel that the reverse tape records as a block ([`kernel_met`]).
+/// `inputs + k` for the k-th), the layer blocks, whether it stopped at its node limit (the
+/// blocks' operands charged as nodes of the same size), and whether it met a kernel it could
+/// not keep as a block ([`kernel_met`]).
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
     pub(crate) inputs: u32,
     pub(crate) nodes: Vec<Node>,
+    pub(crate) blocks: Vec<Block>,
     pub(crate) limit: usize,
+    /// The nodes' worth of memory the blocks' operands take.
+    pub(crate) charged: usize,
     pub(crate) overflowed: bool,
     pub(crate) kernel: bool,
 }
@@ -59,10 +90,8 @@ pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) 
     RECORDINGS.with(|r| {
         r.borrow_mut().push(Recorded {
             inputs,
-            nodes: Vec::new(),
             limit,
-            overflowed: false,
-            kernel: false,
+            ..Recorded::default()
         });
     });
     let guard = Guard;
@@ -81,12 +110,13 @@ pub(crate) fn record(x: &[f64], limit: usize, eval: impl FnOnce(&[Rec]) -> Rec) 
     (recorded, y)
 }
 
-/// Called by the kernels that the reverse tapes record as one block (the dense layers and
-/// convolutions of [`crate::kernels`] and [`crate::layers`]) with their number type: if it is
-/// [`Rec`], the innermost recording is abandoned — it would hold a node per multiply-add, and
-/// the reverse HVP tape applies such a block as a few matrix products — and the rest of the
-/// evaluation records nothing. Returns whether it was.
-pub(crate) fn kernel_met<D: 'static>() -> bool {
+/// Called by the layer kernels ([`crate::kernels`], [`crate::layers`]) when [`layer_block`]
+/// could not keep their call as a block (an operand type other than `f64` and the number
+/// type, or a non-finite operand): if the number type is [`Rec`], the innermost recording is
+/// abandoned — it would hold a node per multiply-add — and the rest of the evaluation records
+/// nothing; the operator then records that block again on every apply, on the reverse HVP
+/// tape. Returns whether it was.
+fn kernel_met<D: 'static>() -> bool {
     if TypeId::of::<D>() != TypeId::of::<Rec>() {
         return false;
     }
@@ -99,6 +129,123 @@ pub(crate) fn kernel_met<D: 'static>() -> bool {
     true
 }
 
+/// A layer kernel's call y ← y + B(W, X) when the number type `D` is [`Rec`]: the operands
+/// become nodes (an entry that depends on two nodes is recorded as one), y's new entries the
+/// block's output nodes, and `values` computes their values at x from the operands' (W's,
+/// X's, and y's in place) as the kernel's `f64` path does, so the recording holds the same
+/// value bits. Returns `false`, having done nothing, if `D` is not `Rec`; if X is neither `f64`
+/// nor `Rec`, or an operand or a value is not finite, the recording is abandoned as by
+/// [`kernel_met`] (y gets its values as constants) and it returns `true`.
+pub(crate) fn layer_block<D, X>(
+    op: Bilinear,
+    w: &[D],
+    x: &[X],
+    y: &mut [D],
+    values: impl FnOnce(&[f64], &[f64], &mut [f64]),
+) -> bool
+where
+    D: Copy + 'static,
+    X: Copy + 'static,
+{
+    use std::any::Any;
+    if TypeId::of::<D>() != TypeId::of::<Rec>() {
+        return false;
+    }
+    let rec = |v: &D| (v as &dyn Any).downcast_ref::<Rec>().copied();
+    let data = TypeId::of::<X>() == TypeId::of::<f64>();
+    let x_rec = |v: &X| (v as &dyn Any).downcast_ref::<Rec>().copied();
+    let x_data = |v: &X| (v as &dyn Any).downcast_ref::<f64>().copied();
+    let set = |slot: &mut D, r: Rec| {
+        if let Some(s) = (slot as &mut dyn Any).downcast_mut::<Rec>() {
+            *s = r;
+        }
+    };
+    let (wr, yr): (Vec<Rec>, Vec<Rec>) = (
+        w.iter().filter_map(rec).collect(),
+        y.iter().filter_map(rec).collect(),
+    );
+    let xr: Vec<Rec> = if data {
+        Vec::new()
+    } else {
+        x.iter().filter_map(x_rec).collect()
+    };
+    let xd: Vec<f64> = if data {
+        x.iter().filter_map(x_data).collect()
+    } else {
+        Vec::new()
+    };
+    let wv: Vec<f64> = wr.iter().map(Rec::value).collect();
+    let xv: Vec<f64> = if data {
+        xd
+    } else {
+        xr.iter().map(Rec::value).collect()
+    };
+    let mut yv: Vec<f64> = yr.iter().map(Rec::value).collect();
+    values(&wv, &xv, &mut yv);
+    let usable =
+        (data || xr.len() == x.len()) && wv.iter().chain(&xv).chain(&yv).all(|v| v.is_finite());
+    if !usable {
+        kernel_met::<D>();
+        for (slot, &v) in y.iter_mut().zip(&yv) {
+            set(slot, Rec::constant(v));
+        }
+        return true;
+    }
+    // The operands as nodes (entries that are expressions in two nodes become one).
+    let wn: Vec<u32> = wr.iter().map(|r| r.node()).collect();
+    let xn: Vec<u32> = xr.iter().map(|r| r.node()).collect();
+    let y0: Vec<u32> = yr.iter().map(|r| r.node()).collect();
+    let mut block = Block {
+        op,
+        w: wn,
+        wv,
+        x: xn,
+        xv,
+        first: NONE,
+        len: u32::try_from(y.len()).unwrap_or(NONE),
+    };
+    // The operands' memory, charged as nodes of the recording's size.
+    let charge = block.bytes().div_ceil(std::mem::size_of::<Node>() + 8);
+    let room = RECORDINGS.with(|r| {
+        let mut r = r.borrow_mut();
+        let Some(rec) = r.last_mut() else {
+            return false;
+        };
+        let fits = rec.nodes.len() + rec.charged + charge + y.len() <= rec.limit;
+        if fits {
+            rec.charged += charge;
+        } else {
+            rec.overflowed = true;
+        }
+        fits
+    });
+    if !room {
+        for (slot, &v) in y.iter_mut().zip(&yv) {
+            set(slot, Rec::constant(v));
+        }
+        return true;
+    }
+    for (k, (slot, &v)) in y.iter_mut().zip(&yv).enumerate() {
+        let idx = push(Node {
+            parents: [y0[k], NONE],
+            d1: [1.0, 0.0],
+            d2: [0.0; 3],
+        });
+        if k == 0 {
+            block.first = idx;
+        }
+        set(slot, Rec::node_value(v, idx));
+    }
+    if block.first != NONE {
+        RECORDINGS.with(|r| {
+            if let Some(rec) = r.borrow_mut().last_mut() {
+                rec.blocks.push(block);
+            }
+        });
+    }
+    true
+}
+
 /// Appends a node to the innermost recording; its index, or [`NONE`] (a constant) past the
 /// limit, after which the recording is marked as overflowed.
 fn push(node: Node) -> u32 {
@@ -107,7 +254,7 @@ fn push(node: Node) -> u32 {
         let Some(rec) = r.last_mut() else {
             return NONE;
         };
-        if rec.nodes.len() >= rec.limit {
+        if rec.nodes.len() + rec.charged >= rec.limit {
             rec.overflowed = true;
             return NONE;
         }

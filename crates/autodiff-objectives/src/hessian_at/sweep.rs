@@ -1,8 +1,9 @@
 //! One recording of f at x, and its sweeps: the adjoints (the gradient) once, and the
 //! second-order adjoint sweep for Hessian-vector products, several vectors at a time.
 
-use super::record::{self, NONE, Node};
+use super::record::{self, Block, NONE, Node};
 use crate::Objective;
+use crate::layers::{Bilinear, Wrt};
 use crate::local::times;
 
 /// Vectors carried through one pass of [`Tape::add_hvp`] by `apply_many`.
@@ -13,6 +14,17 @@ pub(crate) const LANES: usize = 8;
 pub(crate) struct Scratch {
     t: Vec<f64>,
     ad: Vec<f64>,
+    lanes: Lanes,
+}
+
+/// One lane's operands of a layer block, gathered for its matrix products.
+#[derive(Debug, Default)]
+struct Lanes {
+    w: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    g: Vec<f64>,
+    gemm: Vec<f64>,
 }
 
 /// The bytes a recording keeps per node: the node and its adjoint.
@@ -58,6 +70,133 @@ pub(crate) struct Tape {
     terms: Vec<Term>,
     /// Nodes folded into a sum: kept in `nodes`, visited by neither pass.
     folded: usize,
+    /// The layer blocks (see [`Layer`]).
+    layers: Vec<Layer>,
+}
+
+/// A layer kernel's block, y = y₀ + B(W, X) (see `record::Block`), as the sweeps apply it: by
+/// matrix products, one lane at a time. Forward, ẏ = ẏ₀ + B(Ẇ, X) + B(W, Ẋ); in reverse, with
+/// the outputs' adjoints ȳ (kept) and their tangents ȳ̇, ȧ_y₀ += ȳ̇,
+/// ȧ_W += ∂_Wᵀ(ȳ̇; X) + ∂_Wᵀ(ȳ; Ẋ) and ȧ_X += ∂_Xᵀ(W; ȳ̇) + ∂_Xᵀ(Ẇ; ȳ) — the second terms
+/// being the block's curvature, present when X is recorded (B is bilinear, not linear, in
+/// its operands) — Griewank & Walther §5.4 applied to a bilinear elemental.
+#[derive(Debug)]
+struct Layer {
+    op: Bilinear,
+    wv: Vec<f64>,
+    xv: Vec<f64>,
+    /// Where W's entries' tangents are ([`NONE`]: a constant) and their ȧ ([`NONE`]: none).
+    w_t: Vec<u32>,
+    w_slot: Vec<u32>,
+    /// The same for X (empty: X is data).
+    x_t: Vec<u32>,
+    x_slot: Vec<u32>,
+    /// The same for y₀'s entries.
+    y_t: Vec<u32>,
+    y_slot: Vec<u32>,
+    /// The first output's tangent (the outputs' are consecutive) and each output's ȧ.
+    out_t: u32,
+    out_slot: Vec<u32>,
+    /// The outputs' adjoints ȳ.
+    a_out: Vec<f64>,
+    /// X is recorded and some ȳ is not zero: the reverse pass reads Ẇ and Ẋ.
+    curved: bool,
+}
+
+impl Layer {
+    /// The outputs' tangents, ẏ = ẏ₀ + B(Ẇ, X) + B(W, Ẋ), lane by lane (0 in the lanes past
+    /// `cols`, whose vectors are 0).
+    fn forward<const L: usize>(&self, t: &mut [[f64; L]], cols: usize, s: &mut Lanes) {
+        let out = self.out_t as usize;
+        let m = self.out_slot.len();
+        for l in 0..L {
+            if l >= cols {
+                for ti in &mut t[out..out + m] {
+                    ti[l] = 0.0;
+                }
+                continue;
+            }
+            gather(&self.y_t, t, l, &mut s.y);
+            gather(&self.w_t, t, l, &mut s.w);
+            self.op.forward(&s.w, &self.xv, &mut s.y, &mut s.gemm);
+            if !self.x_t.is_empty() {
+                gather(&self.x_t, t, l, &mut s.x);
+                self.op.forward(&self.wv, &s.x, &mut s.y, &mut s.gemm);
+            }
+            for (ti, &y) in t[out..out + m].iter_mut().zip(&s.y) {
+                ti[l] = y;
+            }
+        }
+    }
+
+    /// The operands' adjoint tangents from the outputs' (see [`Layer`]), lane by lane.
+    fn reverse<const L: usize>(
+        &self,
+        t: &[[f64; L]],
+        ad: &mut [[f64; L]],
+        cols: usize,
+        s: &mut Lanes,
+    ) {
+        for l in 0..cols {
+            gather(&self.out_slot, ad, l, &mut s.y);
+            let live = s.y.iter().any(|&v| v != 0.0);
+            if !live && !self.curved {
+                continue;
+            }
+            scatter_add(&self.y_slot, ad, l, &s.y);
+            s.g.clear();
+            s.g.resize(self.wv.len(), 0.0);
+            if live {
+                self.op
+                    .adjoint(Wrt::W, &self.xv, &s.y, &mut s.g, &mut s.gemm);
+            }
+            if self.curved {
+                gather(&self.x_t, t, l, &mut s.x);
+                self.op
+                    .adjoint(Wrt::W, &s.x, &self.a_out, &mut s.g, &mut s.gemm);
+            }
+            scatter_add(&self.w_slot, ad, l, &s.g);
+            if self.x_t.is_empty() {
+                continue;
+            }
+            s.g.clear();
+            s.g.resize(self.xv.len(), 0.0);
+            if live {
+                self.op
+                    .adjoint(Wrt::X, &self.wv, &s.y, &mut s.g, &mut s.gemm);
+            }
+            if self.curved {
+                gather(&self.w_t, t, l, &mut s.w);
+                self.op
+                    .adjoint(Wrt::X, &s.w, &self.a_out, &mut s.g, &mut s.gemm);
+            }
+            scatter_add(&self.x_slot, ad, l, &s.g);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        let ints = self.w_t.len() + self.x_t.len() + self.y_t.len();
+        (self.wv.len() + self.xv.len() + self.a_out.len()) * 8
+            + (2 * ints + self.out_slot.len()) * 4
+    }
+}
+
+/// `out` ← lane `l` of the entries `idx` of `t` (0 for [`NONE`]).
+fn gather<const L: usize>(idx: &[u32], t: &[[f64; L]], l: usize, out: &mut Vec<f64>) {
+    out.clear();
+    out.extend(
+        idx.iter()
+            .map(|&p| if p == NONE { 0.0 } else { t[p as usize][l] }),
+    );
+}
+
+/// Lane `l` of the entries `idx` of `ad` += `add` (none for [`NONE`]).
+fn scatter_add<const L: usize>(idx: &[u32], ad: &mut [[f64; L]], l: usize, add: &[f64]) {
+    for (&p, &v) in idx.iter().zip(add) {
+        if p != NONE {
+            ad[p as usize][l] += v;
+        }
+    }
 }
 
 /// A node of the forward pass: one of `nodes` (its position), or one of `sums`.
@@ -65,6 +204,8 @@ pub(crate) struct Tape {
 enum Step {
     Node(u32),
     Sum(u32),
+    /// One of `layers` (by index): every output's tangent.
+    Layer(u32),
 }
 
 /// A node of the reverse pass: one of `nodes`, or one of `sums` (by index).
@@ -72,6 +213,8 @@ enum Step {
 enum Back {
     Node(Reverse),
     Sum(u32),
+    /// One of `layers`: after every consumer of its outputs.
+    Layer(u32),
 }
 
 /// A chain of linear nodes folded into one: ṫ = Σ c·ṫ_p over `terms[start..end]`, and in the
@@ -138,13 +281,22 @@ impl Tape {
             sums: Vec::new(),
             terms: Vec::new(),
             folded: 0,
+            layers: Vec::new(),
         };
         tape.finite = tape
             .nodes
             .iter()
             .all(|n| n.d1.iter().chain(&n.d2).all(|v| v.is_finite()));
-        tape.adjoints = tape.sweep_adjoints(y.node());
-        tape.prune();
+        // Which block each output node belongs to (its parents are not a node's: the block
+        // stands for it in every pass).
+        let blocks = recorded.blocks;
+        let mut owner = vec![NONE; tape.nodes.len()];
+        for (b, block) in blocks.iter().enumerate() {
+            let first = block.first as usize - tape.inputs;
+            owner[first..first + block.len as usize].fill(u32::try_from(b).unwrap_or(NONE));
+        }
+        tape.adjoints = tape.sweep_adjoints(y.node(), &blocks, &owner);
+        tape.prune(&blocks, &owner);
         Ok(tape)
     }
 
@@ -160,19 +312,55 @@ impl Tape {
     /// tangents zero, its tangents read by nothing curved) goes: Rosenbrock keeps one node per
     /// term, not two, and carries no ȧ but the inputs'. What is skipped adds exact zeros, so
     /// the products are the same numbers.
-    fn prune(&mut self) {
+    fn prune(&mut self, blocks: &[Block], owner: &[u32]) {
         let d = self.inputs;
         let n = self.nodes.len();
         // live: ȧ can be non-zero; visit: the reverse pass visits the node.
         let mut live = vec![false; n];
         let mut visit = vec![false; n];
         let mut need_t = vec![false; n];
+        // Per block: whether the forward pass computes its outputs' tangents, and whether the
+        // reverse pass visits it.
+        let mut passes = vec![(false, false); blocks.len()];
         let mark = |p: u32, flags: &mut [bool]| {
             if p != NONE && p as usize >= d {
                 flags[p as usize - d] = true;
             }
         };
         for j in (0..n).rev() {
+            if owner[j] != NONE {
+                let b = owner[j] as usize;
+                let block = &blocks[b];
+                let first = block.first as usize - d;
+                if j != first {
+                    continue;
+                }
+                // The block, once its outputs' consumers are all seen.
+                let outs = first..first + block.len as usize;
+                let fwd = outs.clone().any(|k| need_t[k]);
+                let curvature =
+                    !block.x.is_empty() && outs.clone().any(|k| self.adjoints[d + k] != 0.0);
+                let back = outs.clone().any(|k| live[k]) || curvature;
+                for k in outs {
+                    let y0 = self.nodes[k].parents[0];
+                    if live[k] {
+                        mark(y0, &mut live);
+                    }
+                    if need_t[k] {
+                        mark(y0, &mut need_t);
+                    }
+                }
+                for &p in block.w.iter().chain(&block.x) {
+                    if back {
+                        mark(p, &mut live);
+                    }
+                    if fwd || curvature {
+                        mark(p, &mut need_t);
+                    }
+                }
+                passes[b] = (fwd, back);
+                continue;
+            }
             let node = &self.nodes[j];
             let curvature = self.adjoints[d + j] != 0.0 && curved(node);
             let [p0, p1] = node.parents;
@@ -191,6 +379,8 @@ impl Tape {
         let mut slot = vec![NONE; n];
         let mut slots = d;
         let mut kept = Vec::new();
+        let mut kept_slot = Vec::new();
+        let mut is_out = Vec::new();
         let mut adjoints = self.adjoints[..d].to_vec();
         let (mut forward, mut reverse) = (Vec::new(), Vec::new());
         let slot_of = |p: u32, slot: &[u32]| {
@@ -200,45 +390,91 @@ impl Tape {
                 slot[p as usize - d]
             }
         };
+        let renumber = |p: u32, index: &[u32]| {
+            if p == NONE || (p as usize) < d {
+                p
+            } else {
+                index[p as usize - d]
+            }
+        };
         for j in 0..n {
-            if !(visit[j] || need_t[j]) {
+            let block = (owner[j] != NONE).then(|| owner[j] as usize);
+            let keep = match block {
+                Some(b) => passes[b].0 || passes[b].1,
+                None => visit[j] || need_t[j],
+            };
+            if !keep {
                 continue;
             }
             let k = kept.len();
             index[j] = u32::try_from(d + k).unwrap_or(NONE);
             let node = self.nodes[j];
-            let renumber = |p: u32| {
-                if p == NONE || (p as usize) < d {
-                    p
-                } else {
-                    index[p as usize - d]
-                }
-            };
             kept.push(Node {
-                parents: [renumber(node.parents[0]), renumber(node.parents[1])],
+                parents: node.parents.map(|p| renumber(p, &index)),
                 ..node
             });
             adjoints.push(self.adjoints[d + j]);
-            let k = u32::try_from(k).unwrap_or(NONE);
-            if need_t[j] {
-                forward.push(k);
-            }
             if live[j] {
                 slot[j] = u32::try_from(slots).unwrap_or(NONE);
                 slots += 1;
             }
+            kept_slot.push(slot[j]);
+            is_out.push(block.is_some());
+            let k = u32::try_from(k).unwrap_or(NONE);
+            if let Some(b) = block {
+                let raw = &blocks[b];
+                let first = raw.first as usize - d;
+                let m = raw.len as usize;
+                if j + 1 != first + m {
+                    continue;
+                }
+                // The block's last output: every operand and output has its place now.
+                let (fwd, back) = passes[b];
+                let outs = first..first + m;
+                let y0: Vec<u32> = outs.clone().map(|q| self.nodes[q].parents[0]).collect();
+                let layer = Layer {
+                    op: raw.op,
+                    wv: raw.wv.clone(),
+                    xv: raw.xv.clone(),
+                    w_t: raw.w.iter().map(|&p| renumber(p, &index)).collect(),
+                    w_slot: raw.w.iter().map(|&p| slot_of(p, &slot)).collect(),
+                    x_t: raw.x.iter().map(|&p| renumber(p, &index)).collect(),
+                    x_slot: raw.x.iter().map(|&p| slot_of(p, &slot)).collect(),
+                    y_t: y0.iter().map(|&p| renumber(p, &index)).collect(),
+                    y_slot: y0.iter().map(|&p| slot_of(p, &slot)).collect(),
+                    out_t: index[first],
+                    out_slot: outs.clone().map(|q| slot[q]).collect(),
+                    a_out: outs.map(|q| self.adjoints[d + q]).collect(),
+                    curved: !raw.x.is_empty()
+                        && self.adjoints[d + first..d + first + m]
+                            .iter()
+                            .any(|&a| a != 0.0),
+                };
+                let at = u32::try_from(self.layers.len()).unwrap_or(NONE);
+                self.layers.push(layer);
+                if fwd {
+                    forward.push(Step::Layer(at));
+                }
+                if back {
+                    reverse.push(Back::Layer(at));
+                }
+                continue;
+            }
+            if need_t[j] {
+                forward.push(Step::Node(k));
+            }
             if visit[j] {
-                reverse.push(Reverse {
+                reverse.push(Back::Node(Reverse {
                     node: k,
                     slot: slot[j],
                     parents: node.parents.map(|p| slot_of(p, &slot)),
-                });
+                }));
             }
         }
         self.nodes = kept;
         self.adjoints = adjoints;
         self.slots = slots;
-        self.fuse(&forward, &reverse);
+        self.fuse(forward, reverse, &kept_slot, &is_out);
     }
 
     /// Folds chains of linear nodes into sums: a linear node (no local curvature) used by
@@ -249,11 +485,24 @@ impl Tape {
     /// chain of 48-byte nodes. Nothing is scaled (the coefficient folded over is 1), only the
     /// order of the additions changes: the products agree with the unfolded sweep to
     /// rounding, and every call gives the same bits.
-    fn fuse(&mut self, forward: &[u32], reverse: &[Reverse]) {
+    /// A layer block's outputs are never folded, nor is what a block reads.
+    /// `slot_of_node` is where each node's ȧ is kept.
+    fn fuse(
+        &mut self,
+        forward: Vec<Step>,
+        reverse: Vec<Back>,
+        slot_of_node: &[u32],
+        is_out: &[bool],
+    ) {
         let d = self.inputs;
         let n = self.nodes.len();
         let node_of = |p: u32| (p != NONE && p as usize >= d).then(|| p as usize - d);
-        let linear: Vec<bool> = self.nodes.iter().map(|node| !curved(node)).collect();
+        let linear: Vec<bool> = self
+            .nodes
+            .iter()
+            .zip(is_out)
+            .map(|(node, &out)| !curved(node) && !out)
+            .collect();
         // Each node's uses, its (last) consumer and the coefficient it is taken with there.
         let mut uses = vec![0_u32; n];
         let mut consumer = vec![0_usize; n];
@@ -267,13 +516,18 @@ impl Tape {
                 }
             }
         }
+        // A block's operands: used by its (not linear) outputs.
+        for layer in &self.layers {
+            for &p in layer.w_t.iter().chain(&layer.x_t) {
+                if let Some(q) = node_of(p) {
+                    uses[q] += 1;
+                    consumer[q] = layer.out_t as usize - d;
+                }
+            }
+        }
         #[allow(clippy::float_cmp)] // exactly 1: folding over it scales nothing
         let foldable =
             |q: usize| linear[q] && uses[q] == 1 && linear[consumer[q]] && coefficient[q] == 1.0;
-        let mut slot_of_node = vec![NONE; n];
-        for r in reverse {
-            slot_of_node[r.node as usize] = r.slot;
-        }
         let slot_of = |p: u32| match node_of(p) {
             Some(q) => slot_of_node[q],
             None => p,
@@ -327,32 +581,77 @@ impl Tape {
         }
         self.folded = folded.iter().filter(|&&f| f).count();
         self.forward = forward
-            .iter()
-            .filter(|&&k| !folded[k as usize])
-            .map(|&k| match sum_of[k as usize] {
-                NONE => Step::Node(k),
-                s => Step::Sum(s),
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Node(k) if folded[k as usize] => None,
+                Step::Node(k) => Some(match sum_of[k as usize] {
+                    NONE => Step::Node(k),
+                    s => Step::Sum(s),
+                }),
+                other => Some(other),
             })
             .collect();
         self.reverse = reverse
-            .iter()
-            .filter(|r| !folded[r.node as usize])
-            .map(|&r| match sum_of[r.node as usize] {
-                NONE => Back::Node(r),
-                s => Back::Sum(s),
+            .into_iter()
+            .filter_map(|back| match back {
+                Back::Node(r) if folded[r.node as usize] => None,
+                Back::Node(r) => Some(match sum_of[r.node as usize] {
+                    NONE => Back::Node(r),
+                    s => Back::Sum(s),
+                }),
+                other => Some(other),
             })
             .collect();
     }
 
     /// One reverse sweep from f's node `out`: ∂f/∂(every input and node).
-    fn sweep_adjoints(&self, out: u32) -> Vec<f64> {
+    fn sweep_adjoints(&self, out: u32, blocks: &[Block], owner: &[u32]) -> Vec<f64> {
         let d = self.inputs;
         let mut a = vec![0.0; d + self.nodes.len()];
         if out == NONE {
             return a;
         }
         a[out as usize] = 1.0;
+        let mut gemm = Vec::new();
         for (j, node) in self.nodes.iter().enumerate().rev() {
+            if owner[j] != NONE {
+                let block = &blocks[owner[j] as usize];
+                let first = block.first as usize;
+                if d + j == first {
+                    // ȳ₀ += ȳ, W̄ += ∂_Wᵀ(ȳ; X), X̄ += ∂_Xᵀ(W; ȳ).
+                    let ybar = a[first..first + block.len as usize].to_vec();
+                    if ybar.iter().all(|&v| v == 0.0) {
+                        continue;
+                    }
+                    for (k, &yb) in ybar.iter().enumerate() {
+                        let y0 = self.nodes[j + k].parents[0];
+                        if y0 != NONE {
+                            a[y0 as usize] += yb;
+                        }
+                    }
+                    let mut g = vec![0.0; block.wv.len()];
+                    block
+                        .op
+                        .adjoint(Wrt::W, &block.xv, &ybar, &mut g, &mut gemm);
+                    for (&p, &v) in block.w.iter().zip(&g) {
+                        if p != NONE {
+                            a[p as usize] += v;
+                        }
+                    }
+                    if !block.x.is_empty() {
+                        let mut g = vec![0.0; block.xv.len()];
+                        block
+                            .op
+                            .adjoint(Wrt::X, &block.wv, &ybar, &mut g, &mut gemm);
+                        for (&p, &v) in block.x.iter().zip(&g) {
+                            if p != NONE {
+                                a[p as usize] += v;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             let ai = a[d + j];
             if ai == 0.0 {
                 continue;
@@ -381,6 +680,12 @@ impl Tape {
             + self.adjoints.len() * std::mem::size_of::<f64>()
             + self.terms.len() * std::mem::size_of::<Term>()
             + self.sums.len() * std::mem::size_of::<Sum>()
+            + self.layers.iter().map(Layer::bytes).sum::<usize>()
+    }
+
+    /// The layer blocks kept.
+    pub(crate) fn layers(&self) -> usize {
+        self.layers.len()
     }
 
     /// g += ∇f.
@@ -411,10 +716,11 @@ impl Tape {
         scratch.ad.clear();
         scratch.ad.resize(len, 0.0);
         let (ad, _) = scratch.ad[..len].as_chunks_mut::<L>();
+        let lanes = &mut scratch.lanes;
         if self.finite {
-            self.sweep_hvp::<L, false>(v, cols, out, t, ad);
+            self.sweep_hvp::<L, false>(v, cols, out, t, ad, lanes);
         } else {
-            self.sweep_hvp::<L, true>(v, cols, out, t, ad);
+            self.sweep_hvp::<L, true>(v, cols, out, t, ad, lanes);
         }
     }
 
@@ -425,6 +731,7 @@ impl Tape {
         out: &mut [f64],
         t: &mut [[f64; L]],
         ad: &mut [[f64; L]],
+        lanes: &mut Lanes,
     ) {
         let d = self.inputs;
         for (i, ti) in t.iter_mut().enumerate().take(d) {
@@ -436,6 +743,10 @@ impl Tape {
         for step in &self.forward {
             let j = match *step {
                 Step::Node(j) => j as usize,
+                Step::Layer(b) => {
+                    self.layers[b as usize].forward(t, cols, lanes);
+                    continue;
+                }
                 Step::Sum(s) => {
                     let sum = self.sums[s as usize];
                     let mut acc = [0.0; L];
@@ -467,6 +778,10 @@ impl Tape {
         for back in self.reverse.iter().rev() {
             let op = match back {
                 Back::Node(op) => op,
+                Back::Layer(b) => {
+                    self.layers[*b as usize].reverse(t, ad, cols, lanes);
+                    continue;
+                }
                 Back::Sum(s) => {
                     let sum = self.sums[*s as usize];
                     if sum.slot == NONE {
