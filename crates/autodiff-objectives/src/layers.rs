@@ -222,6 +222,27 @@ impl<'a> Mat<'a> {
     }
 }
 
+/// Σ aᵢbᵢ with four partial sums (the loop's order is not kept).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (a4, ar) = a.as_chunks::<4>();
+    let (b4, br) = b.as_chunks::<4>();
+    for (p, q) in a4.iter().zip(b4) {
+        for k in 0..4 {
+            acc[k] += p[k] * q[k];
+        }
+    }
+    let tail: f64 = ar.iter().zip(br).map(|(p, q)| p * q).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// y ← y + a·x.
+fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
 /// The largest side nalgebra's `gemm` does not hand to `matrixmultiply`.
 const SMALL: usize = 5;
 
@@ -308,8 +329,25 @@ impl Bilinear {
         }
     }
 
-    /// y ← y + B(w, x).
+    /// y ← y + B(w, x), each sample's outputs the same bits alone as in any batch (see
+    /// [`dense_batch_add`]).
     pub(crate) fn forward(&self, w: &[f64], x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+        self.forward_with(w, x, y, scratch, true);
+    }
+
+    /// y ← y + B(w, x) without padding a small batch: the same value to rounding, for
+    /// products whose bits need not match a batch's (the Hessian operator's tangents).
+    pub(crate) fn forward_unpadded(
+        &self,
+        w: &[f64],
+        x: &[f64],
+        y: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        self.forward_with(w, x, y, scratch, false);
+    }
+
+    fn forward_with(&self, w: &[f64], x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>, pad: bool) {
         match *self {
             Bilinear::Dense {
                 samples,
@@ -317,7 +355,7 @@ impl Bilinear {
                 cols,
             } => {
                 let wt = Mat::row_major(w, rows, cols).t();
-                if samples <= SMALL && rows > SMALL && cols > SMALL {
+                if pad && samples <= SMALL && rows > SMALL && cols > SMALL {
                     // Padded to SMALL + 1 samples with zero rows, so that the product takes
                     // the GEMM's path, as a larger batch does: a sample's outputs are then the
                     // same bits alone as in any batch (the GEMM sums each entry over the
@@ -410,6 +448,82 @@ impl Bilinear {
                     );
                 }
             }
+        }
+    }
+
+    /// [`forward_unpadded`](Self::forward_unpadded), with a batch of at most [`SMALL`] samples
+    /// through a dense layer as row-by-row dot products (four partial sums each) instead of
+    /// a strided loop: the Hessian operator's tangents, whose bits need match nothing else.
+    pub(crate) fn sweep_forward(
+        &self,
+        w: &[f64],
+        x: &[f64],
+        y: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        match *self {
+            Bilinear::Dense {
+                samples,
+                rows,
+                cols,
+            } if samples <= SMALL && cols > 0 => {
+                for (xs, ys) in x.chunks_exact(cols).zip(y.chunks_exact_mut(rows)) {
+                    for (yi, wi) in ys.iter_mut().zip(w.chunks_exact(cols)) {
+                        *yi += dot(wi, xs);
+                    }
+                }
+            }
+            _ => self.forward_unpadded(w, x, y, scratch),
+        }
+    }
+
+    /// [`adjoint`](Self::adjoint), with a batch of at most [`SMALL`] samples through a dense
+    /// layer as contiguous axpy updates (one per sample and row) instead of a strided loop;
+    /// for the Hessian operator's sweeps.
+    pub(crate) fn sweep_adjoint(
+        &self,
+        wrt: Wrt,
+        other: &[f64],
+        ybar: &[f64],
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
+        match (*self, wrt) {
+            (
+                Bilinear::Dense {
+                    samples,
+                    rows,
+                    cols,
+                },
+                Wrt::W,
+            ) if samples <= SMALL && cols > 0 => {
+                // w̄ᵢ += Σ_s ȳ_si x_s.
+                for (xs, ys) in other.chunks_exact(cols).zip(ybar.chunks_exact(rows)) {
+                    for (wi, &a) in out.chunks_exact_mut(cols).zip(ys) {
+                        if a != 0.0 {
+                            axpy(wi, a, xs);
+                        }
+                    }
+                }
+            }
+            (
+                Bilinear::Dense {
+                    samples,
+                    rows,
+                    cols,
+                },
+                Wrt::X,
+            ) if samples <= SMALL && cols > 0 => {
+                // x̄_s += Σᵢ ȳ_si wᵢ.
+                for (xs, ys) in out.chunks_exact_mut(cols).zip(ybar.chunks_exact(rows)) {
+                    for (wi, &a) in other.chunks_exact(cols).zip(ys) {
+                        if a != 0.0 {
+                            axpy(xs, a, wi);
+                        }
+                    }
+                }
+            }
+            _ => self.adjoint(wrt, other, ybar, out, scratch),
         }
     }
 

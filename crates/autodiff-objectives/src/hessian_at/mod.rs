@@ -65,7 +65,9 @@
 //! [`hvp`](crate::hvp) also runs the rest of f. A node per multiply-add, the alternative,
 //! was measured 9× slower than [`hvp`](crate::hvp) on a network. The value is the kernel's
 //! `f64` value to the bit; the products agree with [`hvp`](crate::hvp) to rounding.
-//! [`HessianAtStats::layers`] counts the blocks kept.
+//! [`HessianAtStats::layers`] counts the blocks kept. A W that several calls share (a layer
+//! applied sample by sample) is kept once; its tangents are gathered once per product and
+//! its adjoint tangents added up over its blocks before they are passed on.
 //!
 //! A call whose X is neither `f64` nor the objective's number type, or whose operands or
 //! values are not all finite (a product 0·∞ would have no matrix form), is not kept: its
@@ -159,7 +161,7 @@ fn rerecorded_hvp<O: Objective>(
 /// One block's part of the operator.
 enum Piece {
     /// Kept: its recording.
-    Kept(Tape),
+    Kept(Box<Tape>),
     /// Recorded again on each apply: the block's index (`None`: the whole objective).
     Rerecorded(Option<usize>),
 }
@@ -273,7 +275,7 @@ pub fn hessian_at_with_budget<'a, O: Objective>(
                 stats.nodes += tape.nodes();
                 stats.layers += tape.layers();
                 stats.bytes += tape.bytes();
-                pieces.push(Piece::Kept(tape));
+                pieces.push(Piece::Kept(Box::new(tape)));
             }
             Err(why) if why == NotKept::Kernel || room < tape_limit => {
                 // Past the budget, or written with the layer kernels: this block is recorded

@@ -34,9 +34,9 @@ pub(crate) struct Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Block {
     pub(crate) op: Bilinear,
-    /// W's entries: their nodes ([`NONE`]: a constant) and values.
-    pub(crate) w: Vec<u32>,
-    pub(crate) wv: Vec<f64>,
+    /// W: one of the recording's [`Weights`] (a network's layer applied sample by sample
+    /// keeps its W once).
+    pub(crate) w: usize,
     /// X's entries: their nodes (empty when X is data: `f64`) and values.
     pub(crate) x: Vec<u32>,
     pub(crate) xv: Vec<f64>,
@@ -46,11 +46,46 @@ pub(crate) struct Block {
 }
 
 impl Block {
-    /// The bytes the block keeps besides its output nodes: the operands' nodes and values.
+    /// The bytes the block keeps besides its output nodes and W: X's nodes and values.
     pub(crate) fn bytes(&self) -> usize {
-        (self.w.len() + self.x.len()) * 4 + (self.wv.len() + self.xv.len()) * 8
+        self.x.len() * 4 + self.xv.len() * 8
     }
 }
+
+/// A layer block's W: its entries' nodes ([`NONE`]: a constant) and values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Weights {
+    pub(crate) nodes: Vec<u32>,
+    pub(crate) values: Vec<f64>,
+}
+
+impl Weights {
+    pub(crate) fn bytes(&self) -> usize {
+        self.nodes.len() * 4 + self.values.len() * 8
+    }
+
+    /// Whether `w` is these weights: each entry node `nodes[k]` itself (not an expression
+    /// in it) with the value bits `values[k]`, or a constant where the node is [`NONE`] with
+    /// the same bits.
+    #[allow(clippy::float_cmp)] // exactly the identity
+    fn is<D>(&self, w: &[D], rec: impl Fn(&D) -> Option<Rec>) -> bool {
+        w.len() == self.nodes.len()
+            && w.iter()
+                .zip(&self.nodes)
+                .zip(&self.values)
+                .all(|((d, &p), &v)| {
+                    rec(d).is_some_and(|r| {
+                        r.val.to_bits() == v.to_bits()
+                            && r.deps[0] == p
+                            && (p == NONE || (r.deps[1] == NONE && r.g[0] == 1.0 && r.h[0] == 0.0))
+                    })
+                })
+    }
+}
+
+/// How many of the latest [`Weights`] a new block's W is compared with (a network's layers
+/// alternate sample by sample).
+const SHARED_WEIGHTS: usize = 8;
 
 /// What one recording holds: the number of inputs (indices `0..inputs`) and the nodes (index
 /// `inputs + k` for the k-th), the layer blocks, whether it stopped at its node limit (the
@@ -61,6 +96,7 @@ pub(crate) struct Recorded {
     pub(crate) inputs: u32,
     pub(crate) nodes: Vec<Node>,
     pub(crate) blocks: Vec<Block>,
+    pub(crate) weights: Vec<Weights>,
     pub(crate) limit: usize,
     /// The nodes' worth of memory the blocks' operands take.
     pub(crate) charged: usize,
@@ -160,30 +196,26 @@ where
             *s = r;
         }
     };
-    let (wr, yr): (Vec<Rec>, Vec<Rec>) = (
-        w.iter().filter_map(rec).collect(),
-        y.iter().filter_map(rec).collect(),
-    );
+    // W's entries are read twice (values, then nodes) rather than copied: a layer applied
+    // sample by sample reads the same W many times.
+    let w_rec = || w.iter().filter_map(rec);
+    let yr: Vec<Rec> = y.iter().filter_map(rec).collect();
     let xr: Vec<Rec> = if data {
         Vec::new()
     } else {
         x.iter().filter_map(x_rec).collect()
     };
-    let xd: Vec<f64> = if data {
-        x.iter().filter_map(x_data).collect()
-    } else {
-        Vec::new()
-    };
-    let wv: Vec<f64> = wr.iter().map(Rec::value).collect();
+    let wv: Vec<f64> = w_rec().map(|r| r.val).collect();
     let xv: Vec<f64> = if data {
-        xd
+        x.iter().filter_map(x_data).collect()
     } else {
         xr.iter().map(Rec::value).collect()
     };
     let mut yv: Vec<f64> = yr.iter().map(Rec::value).collect();
     values(&wv, &xv, &mut yv);
-    let usable =
-        (data || xr.len() == x.len()) && wv.iter().chain(&xv).chain(&yv).all(|v| v.is_finite());
+    let usable = wv.len() == w.len()
+        && xv.len() == x.len()
+        && wv.iter().chain(&xv).chain(&yv).all(|v| v.is_finite());
     if !usable {
         kernel_met::<D>();
         for (slot, &v) in y.iter_mut().zip(&yv) {
@@ -191,33 +223,57 @@ where
         }
         return true;
     }
-    // The operands as nodes (entries that are expressions in two nodes become one).
-    let wn: Vec<u32> = wr.iter().map(|r| r.node()).collect();
+    // The operands as nodes (entries that are expressions in two nodes become one). W is
+    // kept once if a recent block has the same.
+    let shared = RECORDINGS.with(|r| {
+        let r = r.borrow();
+        let weights = &r.last()?.weights;
+        let n = weights.len();
+        (n.saturating_sub(SHARED_WEIGHTS)..n)
+            .rev()
+            .find(|&k| weights[k].is(w, rec))
+    });
+    let wn: Vec<u32> = if shared.is_some() {
+        Vec::new()
+    } else {
+        w_rec().map(Rec::node).collect()
+    };
     let xn: Vec<u32> = xr.iter().map(|r| r.node()).collect();
     let y0: Vec<u32> = yr.iter().map(|r| r.node()).collect();
     let mut block = Block {
         op,
-        w: wn,
-        wv,
+        w: 0,
         x: xn,
         xv,
         first: NONE,
         len: u32::try_from(y.len()).unwrap_or(NONE),
     };
-    // The operands' memory, charged as nodes of the recording's size.
-    let charge = block.bytes().div_ceil(std::mem::size_of::<Node>() + 8);
+    // The operands' memory, charged as nodes of the recording's size; W once if a recent
+    // block has the same.
+    let node_bytes = std::mem::size_of::<Node>() + 8;
     let room = RECORDINGS.with(|r| {
         let mut r = r.borrow_mut();
         let Some(rec) = r.last_mut() else {
             return false;
         };
+        let n = rec.weights.len();
+        let weights = Weights {
+            nodes: wn,
+            values: wv,
+        };
+        let w_bytes = if shared.is_some() { 0 } else { weights.bytes() };
+        let charge = (block.bytes() + w_bytes).div_ceil(node_bytes);
         let fits = rec.nodes.len() + rec.charged + charge + y.len() <= rec.limit;
-        if fits {
-            rec.charged += charge;
-        } else {
+        if !fits {
             rec.overflowed = true;
+            return false;
         }
-        fits
+        rec.charged += charge;
+        block.w = shared.unwrap_or_else(|| {
+            rec.weights.push(weights);
+            n
+        });
+        true
     });
     if !room {
         for (slot, &v) in y.iter_mut().zip(&yv) {

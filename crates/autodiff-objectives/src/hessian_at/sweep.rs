@@ -1,7 +1,7 @@
 //! One recording of f at x, and its sweeps: the adjoints (the gradient) once, and the
 //! second-order adjoint sweep for Hessian-vector products, several vectors at a time.
 
-use super::record::{self, Block, NONE, Node};
+use super::record::{self, Block, NONE, Node, Weights};
 use crate::Objective;
 use crate::layers::{Bilinear, Wrt};
 use crate::local::times;
@@ -17,14 +17,19 @@ pub(crate) struct Scratch {
     lanes: Lanes,
 }
 
-/// One lane's operands of a layer block, gathered for its matrix products.
+/// The layer blocks' operands, gathered lane by lane for their matrix products.
 #[derive(Debug, Default)]
 struct Lanes {
-    w: Vec<f64>,
     x: Vec<f64>,
     y: Vec<f64>,
     g: Vec<f64>,
     gemm: Vec<f64>,
+    /// Per W of the tape: its tangents, lane after lane (gathered once a product, when a
+    /// block first needs them), and the adjoint tangents its blocks add up, lane after lane,
+    /// until the first of them passes them on.
+    wdot: Vec<Vec<f64>>,
+    wbar: Vec<Vec<f64>>,
+    ready: Vec<bool>,
 }
 
 /// The bytes a recording keeps per node: the node and its adjoint.
@@ -70,8 +75,27 @@ pub(crate) struct Tape {
     terms: Vec<Term>,
     /// Nodes folded into a sum: kept in `nodes`, visited by neither pass.
     folded: usize,
-    /// The layer blocks (see [`Layer`]).
+    /// The layer blocks (see [`Layer`]) and their W's.
     layers: Vec<Layer>,
+    weights: Vec<Operand>,
+}
+
+/// A layer block's W as the sweeps read it: its values, and where its entries' tangents
+/// ([`NONE`]: a constant) and ȧ ([`NONE`]: none) are kept.
+#[derive(Debug)]
+struct Operand {
+    v: Vec<f64>,
+    t: Vec<u32>,
+    slot: Vec<u32>,
+    /// The first of the layers using it that the reverse pass visits (the last it reaches):
+    /// that one passes on the adjoint tangents they all add up.
+    last_back: u32,
+}
+
+impl Operand {
+    fn bytes(&self) -> usize {
+        self.v.len() * 8 + (self.t.len() + self.slot.len()) * 4
+    }
 }
 
 /// A layer kernel's block, y = y₀ + B(W, X) (see `record::Block`), as the sweeps apply it: by
@@ -83,12 +107,11 @@ pub(crate) struct Tape {
 #[derive(Debug)]
 struct Layer {
     op: Bilinear,
-    wv: Vec<f64>,
+    /// W: one of the tape's `weights`.
+    w: usize,
     xv: Vec<f64>,
-    /// Where W's entries' tangents are ([`NONE`]: a constant) and their ȧ ([`NONE`]: none).
-    w_t: Vec<u32>,
-    w_slot: Vec<u32>,
-    /// The same for X (empty: X is data).
+    /// Where X's entries' tangents are ([`NONE`]: a constant) and their ȧ ([`NONE`]: none)
+    /// (empty: X is data).
     x_t: Vec<u32>,
     x_slot: Vec<u32>,
     /// The same for y₀'s entries.
@@ -106,7 +129,9 @@ struct Layer {
 impl Layer {
     /// The outputs' tangents, ẏ = ẏ₀ + B(Ẇ, X) + B(W, Ẋ), lane by lane (0 in the lanes past
     /// `cols`, whose vectors are 0).
-    fn forward<const L: usize>(&self, t: &mut [[f64; L]], cols: usize, s: &mut Lanes) {
+    fn forward<const L: usize>(&self, w: &Operand, t: &mut [[f64; L]], cols: usize, s: &mut Lanes) {
+        Self::ready(self.w, w, t, cols, s);
+        let n = w.v.len();
         let out = self.out_t as usize;
         let m = self.out_slot.len();
         for l in 0..L {
@@ -117,11 +142,11 @@ impl Layer {
                 continue;
             }
             gather(&self.y_t, t, l, &mut s.y);
-            gather(&self.w_t, t, l, &mut s.w);
-            self.op.forward(&s.w, &self.xv, &mut s.y, &mut s.gemm);
+            let wdot = &s.wdot[self.w][l * n..(l + 1) * n];
+            self.op.sweep_forward(wdot, &self.xv, &mut s.y, &mut s.gemm);
             if !self.x_t.is_empty() {
                 gather(&self.x_t, t, l, &mut s.x);
-                self.op.forward(&self.wv, &s.x, &mut s.y, &mut s.gemm);
+                self.op.sweep_forward(&w.v, &s.x, &mut s.y, &mut s.gemm);
             }
             for (ti, &y) in t[out..out + m].iter_mut().zip(&s.y) {
                 ti[l] = y;
@@ -132,30 +157,44 @@ impl Layer {
     /// The operands' adjoint tangents from the outputs' (see [`Layer`]), lane by lane.
     fn reverse<const L: usize>(
         &self,
+        at: u32,
+        w: &Operand,
         t: &[[f64; L]],
         ad: &mut [[f64; L]],
         cols: usize,
         s: &mut Lanes,
     ) {
+        Self::ready(self.w, w, t, cols, s);
+        let n = w.v.len();
         for l in 0..cols {
             gather(&self.out_slot, ad, l, &mut s.y);
             let live = s.y.iter().any(|&v| v != 0.0);
             if !live && !self.curved {
+                if at == w.last_back {
+                    scatter_add(&w.slot, ad, l, &s.wbar[self.w][l * n..(l + 1) * n]);
+                }
                 continue;
             }
             scatter_add(&self.y_slot, ad, l, &s.y);
             s.g.clear();
-            s.g.resize(self.wv.len(), 0.0);
+            s.g.resize(w.v.len(), 0.0);
             if live {
                 self.op
-                    .adjoint(Wrt::W, &self.xv, &s.y, &mut s.g, &mut s.gemm);
+                    .sweep_adjoint(Wrt::W, &self.xv, &s.y, &mut s.g, &mut s.gemm);
             }
             if self.curved {
                 gather(&self.x_t, t, l, &mut s.x);
                 self.op
-                    .adjoint(Wrt::W, &s.x, &self.a_out, &mut s.g, &mut s.gemm);
+                    .sweep_adjoint(Wrt::W, &s.x, &self.a_out, &mut s.g, &mut s.gemm);
             }
-            scatter_add(&self.w_slot, ad, l, &s.g);
+            let wbar = &mut s.wbar[self.w][l * n..(l + 1) * n];
+            for (a, &g) in wbar.iter_mut().zip(&s.g) {
+                *a += g;
+            }
+            if at == w.last_back {
+                // The first of W's blocks (the last in this pass): W's ȧ is complete.
+                scatter_add(&w.slot, ad, l, wbar);
+            }
             if self.x_t.is_empty() {
                 continue;
             }
@@ -163,27 +202,45 @@ impl Layer {
             s.g.resize(self.xv.len(), 0.0);
             if live {
                 self.op
-                    .adjoint(Wrt::X, &self.wv, &s.y, &mut s.g, &mut s.gemm);
+                    .sweep_adjoint(Wrt::X, &w.v, &s.y, &mut s.g, &mut s.gemm);
             }
             if self.curved {
-                gather(&self.w_t, t, l, &mut s.w);
+                let wdot = &s.wdot[self.w][l * n..(l + 1) * n];
                 self.op
-                    .adjoint(Wrt::X, &s.w, &self.a_out, &mut s.g, &mut s.gemm);
+                    .sweep_adjoint(Wrt::X, wdot, &self.a_out, &mut s.g, &mut s.gemm);
             }
             scatter_add(&self.x_slot, ad, l, &s.g);
         }
     }
 
+    /// W's tangents gathered, lane after lane, if they are not yet (the first block to need
+    /// them in a product comes after every node of W).
+    fn ready<const L: usize>(k: usize, w: &Operand, t: &[[f64; L]], cols: usize, s: &mut Lanes) {
+        if s.ready[k] {
+            return;
+        }
+        s.ready[k] = true;
+        let buf = &mut s.wdot[k];
+        buf.clear();
+        for l in 0..cols {
+            gather_more(&w.t, t, l, buf);
+        }
+    }
+
     fn bytes(&self) -> usize {
-        let ints = self.w_t.len() + self.x_t.len() + self.y_t.len();
-        (self.wv.len() + self.xv.len() + self.a_out.len()) * 8
-            + (2 * ints + self.out_slot.len()) * 4
+        let ints = self.x_t.len() + self.y_t.len();
+        (self.xv.len() + self.a_out.len()) * 8 + (2 * ints + self.out_slot.len()) * 4
     }
 }
 
 /// `out` ← lane `l` of the entries `idx` of `t` (0 for [`NONE`]).
 fn gather<const L: usize>(idx: &[u32], t: &[[f64; L]], l: usize, out: &mut Vec<f64>) {
     out.clear();
+    gather_more(idx, t, l, out);
+}
+
+/// Appends lane `l` of the entries `idx` of `t` (0 for [`NONE`]) to `out`.
+fn gather_more<const L: usize>(idx: &[u32], t: &[[f64; L]], l: usize, out: &mut Vec<f64>) {
     out.extend(
         idx.iter()
             .map(|&p| if p == NONE { 0.0 } else { t[p as usize][l] }),
@@ -282,6 +339,7 @@ impl Tape {
             terms: Vec::new(),
             folded: 0,
             layers: Vec::new(),
+            weights: Vec::new(),
         };
         tape.finite = tape
             .nodes
@@ -295,8 +353,9 @@ impl Tape {
             let first = block.first as usize - tape.inputs;
             owner[first..first + block.len as usize].fill(u32::try_from(b).unwrap_or(NONE));
         }
-        tape.adjoints = tape.sweep_adjoints(y.node(), &blocks, &owner);
-        tape.prune(&blocks, &owner);
+        let weights = recorded.weights;
+        tape.adjoints = tape.sweep_adjoints(y.node(), &blocks, &weights, &owner);
+        tape.prune(blocks, &weights, &owner);
         Ok(tape)
     }
 
@@ -312,7 +371,7 @@ impl Tape {
     /// tangents zero, its tangents read by nothing curved) goes: Rosenbrock keeps one node per
     /// term, not two, and carries no ȧ but the inputs'. What is skipped adds exact zeros, so
     /// the products are the same numbers.
-    fn prune(&mut self, blocks: &[Block], owner: &[u32]) {
+    fn prune(&mut self, mut blocks: Vec<Block>, weights: &[Weights], owner: &[u32]) {
         let d = self.inputs;
         let n = self.nodes.len();
         // live: ȧ can be non-zero; visit: the reverse pass visits the node.
@@ -322,6 +381,7 @@ impl Tape {
         // Per block: whether the forward pass computes its outputs' tangents, and whether the
         // reverse pass visits it.
         let mut passes = vec![(false, false); blocks.len()];
+        let mut w_marked = vec![(false, false); weights.len()];
         let mark = |p: u32, flags: &mut [bool]| {
             if p != NONE && p as usize >= d {
                 flags[p as usize - d] = true;
@@ -350,7 +410,16 @@ impl Tape {
                         mark(y0, &mut need_t);
                     }
                 }
-                for &p in block.w.iter().chain(&block.x) {
+                // W's nodes once per W and flag (a layer applied sample by sample shares it).
+                let (w_live, w_need) = &mut w_marked[block.w];
+                let w_nodes: &[u32] = if (back && !*w_live) || ((fwd || curvature) && !*w_need) {
+                    &weights[block.w].nodes
+                } else {
+                    &[]
+                };
+                *w_live |= back;
+                *w_need |= fwd || curvature;
+                for &p in w_nodes.iter().chain(&block.x) {
                     if back {
                         mark(p, &mut live);
                     }
@@ -383,6 +452,8 @@ impl Tape {
         let mut is_out = Vec::new();
         let mut adjoints = self.adjoints[..d].to_vec();
         let (mut forward, mut reverse) = (Vec::new(), Vec::new());
+        // Each W's place in `self.weights`, once a kept block has used it.
+        let mut weight_at = vec![usize::MAX; weights.len()];
         let slot_of = |p: u32, slot: &[u32]| {
             if p == NONE || (p as usize) < d {
                 p
@@ -422,7 +493,7 @@ impl Tape {
             is_out.push(block.is_some());
             let k = u32::try_from(k).unwrap_or(NONE);
             if let Some(b) = block {
-                let raw = &blocks[b];
+                let raw = &mut blocks[b];
                 let first = raw.first as usize - d;
                 let m = raw.len as usize;
                 if j + 1 != first + m {
@@ -432,12 +503,20 @@ impl Tape {
                 let (fwd, back) = passes[b];
                 let outs = first..first + m;
                 let y0: Vec<u32> = outs.clone().map(|q| self.nodes[q].parents[0]).collect();
+                if weight_at[raw.w] == usize::MAX {
+                    let raw_w = &weights[raw.w];
+                    weight_at[raw.w] = self.weights.len();
+                    self.weights.push(Operand {
+                        v: raw_w.values.clone(),
+                        t: raw_w.nodes.iter().map(|&p| renumber(p, &index)).collect(),
+                        slot: raw_w.nodes.iter().map(|&p| slot_of(p, &slot)).collect(),
+                        last_back: NONE,
+                    });
+                }
                 let layer = Layer {
                     op: raw.op,
-                    wv: raw.wv.clone(),
-                    xv: raw.xv.clone(),
-                    w_t: raw.w.iter().map(|&p| renumber(p, &index)).collect(),
-                    w_slot: raw.w.iter().map(|&p| slot_of(p, &slot)).collect(),
+                    w: weight_at[raw.w],
+                    xv: std::mem::take(&mut raw.xv),
                     x_t: raw.x.iter().map(|&p| renumber(p, &index)).collect(),
                     x_slot: raw.x.iter().map(|&p| slot_of(p, &slot)).collect(),
                     y_t: y0.iter().map(|&p| renumber(p, &index)).collect(),
@@ -457,6 +536,10 @@ impl Tape {
                 }
                 if back {
                     reverse.push(Back::Layer(at));
+                    let w = &mut self.weights[weight_at[raw.w]];
+                    if w.last_back == NONE {
+                        w.last_back = at;
+                    }
                 }
                 continue;
             }
@@ -518,7 +601,7 @@ impl Tape {
         }
         // A block's operands: used by its (not linear) outputs.
         for layer in &self.layers {
-            for &p in layer.w_t.iter().chain(&layer.x_t) {
+            for &p in self.weights[layer.w].t.iter().chain(&layer.x_t) {
                 if let Some(q) = node_of(p) {
                     uses[q] += 1;
                     consumer[q] = layer.out_t as usize - d;
@@ -605,7 +688,13 @@ impl Tape {
     }
 
     /// One reverse sweep from f's node `out`: ∂f/∂(every input and node).
-    fn sweep_adjoints(&self, out: u32, blocks: &[Block], owner: &[u32]) -> Vec<f64> {
+    fn sweep_adjoints(
+        &self,
+        out: u32,
+        blocks: &[Block],
+        weights: &[Weights],
+        owner: &[u32],
+    ) -> Vec<f64> {
         let d = self.inputs;
         let mut a = vec![0.0; d + self.nodes.len()];
         if out == NONE {
@@ -629,11 +718,12 @@ impl Tape {
                             a[y0 as usize] += yb;
                         }
                     }
-                    let mut g = vec![0.0; block.wv.len()];
+                    let w = &weights[block.w];
+                    let mut g = vec![0.0; w.values.len()];
                     block
                         .op
-                        .adjoint(Wrt::W, &block.xv, &ybar, &mut g, &mut gemm);
-                    for (&p, &v) in block.w.iter().zip(&g) {
+                        .sweep_adjoint(Wrt::W, &block.xv, &ybar, &mut g, &mut gemm);
+                    for (&p, &v) in w.nodes.iter().zip(&g) {
                         if p != NONE {
                             a[p as usize] += v;
                         }
@@ -642,7 +732,7 @@ impl Tape {
                         let mut g = vec![0.0; block.xv.len()];
                         block
                             .op
-                            .adjoint(Wrt::X, &block.wv, &ybar, &mut g, &mut gemm);
+                            .sweep_adjoint(Wrt::X, &w.values, &ybar, &mut g, &mut gemm);
                         for (&p, &v) in block.x.iter().zip(&g) {
                             if p != NONE {
                                 a[p as usize] += v;
@@ -681,6 +771,7 @@ impl Tape {
             + self.terms.len() * std::mem::size_of::<Term>()
             + self.sums.len() * std::mem::size_of::<Sum>()
             + self.layers.iter().map(Layer::bytes).sum::<usize>()
+            + self.weights.iter().map(Operand::bytes).sum::<usize>()
     }
 
     /// The layer blocks kept.
@@ -717,6 +808,15 @@ impl Tape {
         scratch.ad.resize(len, 0.0);
         let (ad, _) = scratch.ad[..len].as_chunks_mut::<L>();
         let lanes = &mut scratch.lanes;
+        let k = self.weights.len();
+        lanes.ready.clear();
+        lanes.ready.resize(k, false);
+        lanes.wdot.resize_with(k, Vec::new);
+        lanes.wbar.resize_with(k, Vec::new);
+        for (buf, w) in lanes.wbar.iter_mut().zip(&self.weights) {
+            buf.clear();
+            buf.resize(w.v.len() * cols, 0.0);
+        }
         if self.finite {
             self.sweep_hvp::<L, false>(v, cols, out, t, ad, lanes);
         } else {
@@ -744,7 +844,8 @@ impl Tape {
             let j = match *step {
                 Step::Node(j) => j as usize,
                 Step::Layer(b) => {
-                    self.layers[b as usize].forward(t, cols, lanes);
+                    let layer = &self.layers[b as usize];
+                    layer.forward(&self.weights[layer.w], t, cols, lanes);
                     continue;
                 }
                 Step::Sum(s) => {
@@ -779,7 +880,8 @@ impl Tape {
             let op = match back {
                 Back::Node(op) => op,
                 Back::Layer(b) => {
-                    self.layers[*b as usize].reverse(t, ad, cols, lanes);
+                    let layer = &self.layers[*b as usize];
+                    layer.reverse(*b, &self.weights[layer.w], t, ad, cols, lanes);
                     continue;
                 }
                 Back::Sum(s) => {
