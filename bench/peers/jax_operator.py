@@ -1,6 +1,8 @@
 """JAX side of `bash bench/run.sh --operator` (issue 25): the Hessian at one point as JAX
 applies it, `jax.linearize` of `jax.grad(f)` at x once, then the linear map applied to the
-same K = 50 vectors as ours, jit-compiled, one vector per call and vmapped over 8 per call.
+same K = 50 vectors as ours, jit-compiled, one vector per call and vmapped over 8 per call;
+and `jax.jit(jax.grad(f))` beside our gradient. Workloads without a JAX function here (the
+review MLP) are skipped.
 Every product is first compared with ours (W.rust.f64, written by
 `cargo bench -p saddle-bench-operator --bench operator`), then timed; the table puts the
 times per vector beside ours (rust_operator.csv).
@@ -36,11 +38,14 @@ def ours(folder):
 
 
 def objective(folder, name):
+    """The workload's function in JAX, or None where this script has none (the review MLP)."""
     if name.startswith("rosenbrock"):
         return jax_peer.rosenbrock
     if name.startswith("trigonometric"):
         return jax_peer.trigonometric
-    return jax_peer.mlp(*common.mlp_data(folder))
+    if name.startswith("mlp"):
+        return jax_peer.mlp(*common.mlp_data(folder))
+    return None
 
 
 def main():
@@ -49,11 +54,13 @@ def main():
     print(
         "| workload | d | ours apply (µs) | JAX linearized, one vector (µs) | ours / JAX |"
         " ours apply_many(8) per vector (µs) | JAX vmapped ×8, per vector (µs) | ours / JAX |"
-        " ours f (µs) | apply / f |"
+        " ours f (µs) | apply / f | ours gradient (µs) | JAX jit(grad) (µs) | ours / JAX |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         f = objective(folder, name)
+        if f is None:
+            continue
         x = jnp.asarray(common.load(folder, name, "x"))
         d = x.shape[0]
         vs = common.load(folder, name, "V").reshape(K, d)
@@ -68,6 +75,12 @@ def main():
             for theirs, how in ((single[k], "one vector"), (got[k], "vmapped")):
                 diff = np.linalg.norm(theirs - want[k]) / max(np.linalg.norm(want[k]), 1e-300)
                 assert diff <= 1e-10, f"{name}: JAX ({how}) differs from ours by {diff:e} at vector {k}"
+        grad = jax.jit(jax.grad(f))
+        g = np.asarray(grad(x))
+        g_ours = common.load(folder, name, "grad")
+        diff = np.linalg.norm(g - g_ours) / max(np.linalg.norm(g_ours), 1e-300)
+        assert diff <= 1e-10, f"{name}: JAX's gradient differs from ours by {diff:e}"
+        t_grad = common.timeit(lambda: grad(x).block_until_ready())
         v0 = jnp.asarray(vs[0])
         t_one = common.timeit(lambda: one(v0).block_until_ready())
         b0 = blocks[0]
@@ -77,6 +90,7 @@ def main():
             f"| {name} | {d} | {r['apply'] * us:.1f} | {t_one * us:.1f} | **{r['apply'] / t_one:.2f}** |"
             f" {r['apply_many'] * us:.1f} | {t_many * us:.1f} | **{r['apply_many'] / t_many:.2f}** |"
             f" {r['f'] * us:.1f} | {r['apply'] / r['f']:.2f} |"
+            f" {r['gradient'] * us:.1f} | {t_grad * us:.1f} | **{r['gradient'] / t_grad:.2f}** |"
         )
 
 

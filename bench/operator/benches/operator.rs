@@ -1,10 +1,13 @@
 //! K = 50 Hessian-vector products at one point, four ways on our side and one on echidna's
 //! (issue 25): `hvp` × 50 (f recorded afresh each time), `hessian_at` once and `apply` × 50,
 //! `apply_many` on all 50 (8 vectors a pass), and echidna 0.15's `record` once and
-//! `tape.hvp` × 50. Every product is checked first: `apply` against `hvp` (≤ 1e-13 relative),
+//! `tape.hvp` × 50; and the gradient on the reverse tape beside f (the scalar tape's cost).
+//! Every product is checked first: `apply` against `hvp` (≤ 1e-13 relative),
 //! `apply_many`'s columns against `apply`'s (the same bits), echidna's against ours
-//! (≤ 1e-10). Writes the point, the vectors and our products for `bench/peers/jax_operator.py`
-//! (JAX's `jax.linearize`, single and vmapped), which `bash bench/run.sh --operator` runs next.
+//! (≤ 1e-10), the gradient against the operator's. Writes the point, the vectors, our products
+//! and our gradient for `bench/peers/jax_operator.py` (JAX's `jax.linearize`, single and
+//! vmapped, and its jit'd gradient), which `bash bench/run.sh --operator` runs next. The
+//! review's digits MLP (batched layers) has no peer here: ours alone.
 //!
 //! ```text
 //! cargo bench -p saddle-bench-operator --bench operator -- [--quick] [--out DIR] [--only NAME]
@@ -13,9 +16,9 @@
 //! Median wall time of 5 repetitions of each whole measurement (3 in quick mode); the table
 //! gives milliseconds for all 50 vectors and microseconds per vector.
 
-use autodiff_objectives::{DualNum, Objective, hessian_at, hvp, matvec_add};
+use autodiff_objectives::{DualNum, Objective, gradient, hessian_at, hvp, matvec_add};
 use nalgebra::{DMatrix, DVector};
-use objective_zoo::{Rosenbrock, Trigonometric};
+use objective_zoo::{Loss, MlpShape, ReviewMlp, Rosenbrock, Trigonometric};
 use saddle_bench_operator::{CLASSES, HIDDEN, INPUTS, SAMPLES, WEIGHTS, mlp, mlp_data};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -129,11 +132,14 @@ fn relative(got: &[f64], want: &[f64]) -> f64 {
     (num / den.max(f64::MIN_POSITIVE)).sqrt()
 }
 
+/// A workload on echidna's number type.
+type EchidnaF<'a> = dyn Fn(&[echidna::BReverse<f64>]) -> echidna::BReverse<f64> + 'a;
+
 /// Times one workload; writes its files; returns its CSV lines.
 fn measure<O: Objective>(
     name: &str,
     f: &O,
-    echidna_f: &dyn Fn(&[echidna::BReverse<f64>]) -> echidna::BReverse<f64>,
+    echidna_f: Option<&EchidnaF<'_>>,
     x: &[f64],
     reps: usize,
     out: &Path,
@@ -143,10 +149,17 @@ fn measure<O: Objective>(
     let vs = DMatrix::from_fn(d, K, |i, k| ((i * 31 + k * 17) % 97) as f64 / 48.0 - 1.0);
     let col = |k: usize| vs.column(k).into_owned();
 
+    // The gradient on the reverse tape, first: before the other measurements have grown
+    // and freed the allocator's heap.
+    let t_grad = median(reps, || {
+        for _ in 0..K {
+            black_box(gradient(f, black_box(&xd)).ok());
+        }
+    }) / K as f64;
     // Values first.
     let h = hessian_at(f, &xd).expect("the benchmark point records");
     let many = h.apply_many(&vs).expect("finite");
-    let (tape, _) = echidna::record(echidna_f, x);
+    let tape = echidna_f.map(|ef| echidna::record(ef, x).0);
     for k in 0..K {
         let fresh = hvp(f, &xd, &col(k)).expect("finite");
         let one = h.apply(&col(k)).expect("finite");
@@ -158,13 +171,18 @@ fn measure<O: Objective>(
             many.column(k) == one.column(0),
             "{name}: apply_many's column {k} is not apply's"
         );
-        let (_, theirs) = tape.hvp(x, col(k).as_slice());
-        let diff = relative(&theirs, one.as_slice());
-        assert!(
-            diff <= 1e-10,
-            "{name}: echidna differs by {diff:e} at vector {k}"
-        );
+        if let Some(tape) = &tape {
+            let (_, theirs) = tape.hvp(x, col(k).as_slice());
+            let diff = relative(&theirs, one.as_slice());
+            assert!(
+                diff <= 1e-10,
+                "{name}: echidna differs by {diff:e} at vector {k}"
+            );
+        }
     }
+    let (_, g) = gradient(f, &xd).expect("finite");
+    assert!(relative(g.as_slice(), h.gradient().as_slice()) <= 1e-13);
+    write_f64(&out.join(format!("{name}.grad.f64")), g.as_slice());
     write_f64(&out.join(format!("{name}.x.f64")), x);
     write_f64(&out.join(format!("{name}.V.f64")), vs.as_slice());
     write_f64(&out.join(format!("{name}.rust.f64")), many.as_slice());
@@ -190,39 +208,47 @@ fn measure<O: Objective>(
     let t_many = median(reps, || {
         black_box(h.apply_many(&vs).ok());
     });
-    let t_erecord = median(reps, || {
-        black_box(echidna::record(echidna_f, x));
-    });
-    let t_ehvp = median(reps, || {
-        for k in 0..K {
-            black_box(tape.hvp(x, col(k).as_slice()));
-        }
-    });
     let ours = t_record + t_apply;
-    let theirs = t_erecord + t_ehvp;
+    let echidna = match (echidna_f, &tape) {
+        (Some(ef), Some(tape)) => {
+            let t_erecord = median(reps, || {
+                black_box(echidna::record(ef, x));
+            });
+            let t_ehvp = median(reps, || {
+                for k in 0..K {
+                    black_box(tape.hvp(x, col(k).as_slice()));
+                }
+            });
+            format!(
+                "{:.2} + {:.2} | **{:.2}**",
+                t_erecord * 1e3,
+                t_ehvp * 1e3,
+                ours / (t_erecord + t_ehvp)
+            )
+        }
+        _ => "— | —".to_string(),
+    };
     let us = |t: f64| t / K as f64 * 1e6;
     println!(
-        "| {name} | {d} | {} | {:.2} | {:.2} + {:.2} | **{:.2}×** | {:.1} | {:.1} ({:.2}× f) | {:.1} (**{:.2}**) | {:.2} + {:.2} | **{:.2}** |",
+        "| {name} | {d} | {} | {:.2} | {:.2} + {:.2} | **{:.2}×** | {:.1} | {:.1} ({:.2}× f) | {:.1} ({:.2}× f) | {:.1} (**{:.2}**) | {echidna} |",
         h.stats().nodes,
         t_fresh * 1e3,
         t_record * 1e3,
         t_apply * 1e3,
         t_fresh / ours,
         t_f * 1e6,
+        t_grad * 1e6,
+        t_grad / t_f,
         us(t_apply),
         us(t_apply) / (t_f * 1e6),
         us(t_many),
         t_many / t_apply,
-        t_erecord * 1e3,
-        t_ehvp * 1e3,
-        ours / theirs,
     );
     format!(
-        "{name},f,{t_f:e}\n{name},apply,{:e}\n{name},apply_many,{:e}\n{name},hvp,{:e}\n{name},echidna_hvp,{:e}\n",
+        "{name},f,{t_f:e}\n{name},gradient,{t_grad:e}\n{name},apply,{:e}\n{name},apply_many,{:e}\n{name},hvp,{:e}\n",
         t_apply / K as f64,
         t_many / K as f64,
         t_fresh / K as f64,
-        t_ehvp / K as f64,
     )
 }
 
@@ -251,9 +277,9 @@ fn main() {
     };
     let wanted = |name: &str| only.as_deref().is_none_or(|o| name.starts_with(o));
     println!(
-        "| workload | d | nodes kept | 50 × hvp (ms) | record + 50 × apply (ms) | speed-up | f (µs) | apply (µs) | apply_many(8) per vector (µs; / apply) | echidna record + 50 × tape.hvp (ms) | ours / echidna |"
+        "| workload | d | nodes kept | 50 × hvp (ms) | record + 50 × apply (ms) | speed-up | f (µs) | gradient (µs) | apply (µs) | apply_many(8) per vector (µs; / apply) | echidna record + 50 × tape.hvp (ms) | ours / echidna |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut csv = String::from("workload,op,seconds\n");
     for &d in dims {
         let x: Vec<f64> = (0..d).map(|i| 0.1 * (i % 10) as f64 - 0.45).collect();
@@ -263,7 +289,7 @@ fn main() {
             csv += &measure(
                 &name,
                 &f,
-                &|x| saddle_bench_operator::rosenbrock(x),
+                Some(&|x| saddle_bench_operator::rosenbrock(x)),
                 &x,
                 reps,
                 &out,
@@ -275,7 +301,7 @@ fn main() {
             csv += &measure(
                 &name,
                 &f,
-                &|x| saddle_bench_operator::trigonometric(x),
+                Some(&|x| saddle_bench_operator::trigonometric(x)),
                 &x,
                 reps,
                 &out,
@@ -292,14 +318,41 @@ fn main() {
     let loops = MlpLoops { inputs, labels };
     let echidna_mlp = |t: &[echidna::BReverse<f64>]| mlp(t, &loops.inputs, &loops.labels);
     if wanted("mlp_loops") {
-        csv += &measure("mlp_loops", &loops, &echidna_mlp, &theta, reps, &out);
+        csv += &measure("mlp_loops", &loops, Some(&echidna_mlp), &theta, reps, &out);
     }
     let kernels = MlpKernels(MlpLoops {
         inputs: loops.inputs.clone(),
         labels: loops.labels.clone(),
     });
     if wanted("mlp_kernels") {
-        csv += &measure("mlp_kernels", &kernels, &echidna_mlp, &theta, reps, &out);
+        csv += &measure(
+            "mlp_kernels",
+            &kernels,
+            Some(&echidna_mlp),
+            &theta,
+            reps,
+            &out,
+        );
+    }
+    if wanted("review_mlp_digits") {
+        // The review's digits network (64 → 32 sigmoid → 16 sigmoid → 10) on 256 images, as a
+        // finite sum of batched layers (`dense_batch_add`); ours alone (no peer has it here).
+        let shape = MlpShape::review_digits();
+        let n = 256;
+        let images: Vec<f64> = (0..n * shape.inputs)
+            .map(|i| ((i * 37) % 17) as f64 / 16.0)
+            .collect();
+        let classes: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let net = ReviewMlp::new(shape, images, classes, Loss::CrossEntropy).expect("valid");
+        let theta = shape.glorot_init(1);
+        csv += &measure(
+            "review_mlp_digits",
+            &net,
+            None,
+            theta.as_slice(),
+            reps,
+            &out,
+        );
     }
     std::fs::write(out.join("rust_operator.csv"), csv).expect("the output folder is writable");
     eprintln!(

@@ -84,7 +84,11 @@ fn dot_vars<T: TapeValue>(pairs: impl Iterator<Item = (Var<T>, Var<T>)>) -> Var<
     for (x, y) in pairs {
         val += x.val * y.val;
         let (yv, xv) = (y.val, x.val);
-        let (idx, partial, n) = entries(x, y, |p| p * yv, |p| p * xv);
+        let (p, q) = (x.partial, y.partial);
+        let (idx, partial, n) = entries(
+            [x.deps, y.deps],
+            [[p[0] * yv, p[1] * yv], [q[0] * xv, q[1] * xv]],
+        );
         for (&i, &p) in idx[..n].iter().zip(&partial[..n]) {
             terms.push(i, p);
         }

@@ -297,6 +297,9 @@ pub trait TapeValue: DualNum<Primitive = f64> + Copy + private::Sealed {
 
     /// Like [`TapeValue::with_tape`], but `None` during thread teardown.
     fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Self>>) -> R) -> Option<R>;
+
+    /// Appends a node to this thread's tape (see [`record`]).
+    fn push_node(parents: [u32; 2], p0: Self, p1: Self) -> u32;
 }
 
 /// `TapeValue` for a value type and its thread-local tape.
@@ -309,6 +312,19 @@ macro_rules! tape_value {
             }
             fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<$t>>) -> R) -> Option<R> {
                 $tape.try_with(f).ok()
+            }
+            // Not generic, out of line: compiled here, beside the thread-local tape, so that
+            // its lookup is inlined (a generic caller compiled in the objective's crate
+            // called `LocalKey::with` out of line). The partials come as scalars, in
+            // registers: an array argument goes by address, and reading back as one 16-byte
+            // load what the caller has just stored 8 bytes at a time stalls.
+            #[inline(never)]
+            fn push_node(parents: [u32; 2], p0: $t, p1: $t) -> u32 {
+                let node = Node {
+                    parents,
+                    partials: [p0, p1],
+                };
+                $tape.with(move |tape| tape.borrow_mut().push(node))
             }
         }
     )*};
@@ -332,7 +348,7 @@ fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
 /// Appends a node to this thread's tape of `T`.
 #[inline(always)]
 fn record<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
-    T::with_tape(|tape| tape.borrow_mut().push(Node { parents, partials }))
+    T::push_node(parents, partials[0], partials[1])
 }
 
 /// The number of side terms of a sum node (see [`SUM`]).
