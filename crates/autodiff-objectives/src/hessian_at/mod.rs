@@ -47,10 +47,11 @@
 //!
 //! Measured with `cargo run --release -p autodiff-objectives --example hessian_at_cost` (50
 //! products at one point, after checking they agree with `hvp` to 1e-13; 2-core AMD EPYC, load
-//! average 1.0; see docs/benchmarks.md): recording once and applying 50 times is 2.9–3.8×
-//! faster than 50 calls of [`hvp`](crate::hvp) on Rosenbrock and 1.2–1.5× on the
-//! trigonometric objective (d = 10³ … 10⁵); [`apply_many`](HessianAt::apply_many) costs
-//! 0.4–1.1× of `apply` per vector.
+//! average 1.0–1.4; see docs/benchmarks.md): recording once and applying 50 times is 1.6×
+//! faster than 50 calls of [`hvp`](crate::hvp) on Rosenbrock (d = 10³ … 10⁵; `hvp` itself
+//! got twice as fast on 2026-12-08), 1.0–1.7× on the trigonometric objective, and 2.5–2.6× on
+//! the review's digits MLP with its batched layers; [`apply_many`](HessianAt::apply_many)
+//! costs 0.4–1.05× of `apply` per vector.
 //!
 //! # Layer kernels
 //!

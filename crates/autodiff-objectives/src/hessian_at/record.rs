@@ -302,6 +302,18 @@ where
     true
 }
 
+/// [`push`] of a node from its parts, as scalars (in registers: a number or a node passed by
+/// value goes by address, which keeps the caller's numbers in memory, copied 8 bytes at a
+/// time and read back 16 — a store-forwarding stall).
+#[inline(never)]
+fn push_node(parents: [u32; 2], g0: f64, g1: f64, h0: f64, h1: f64, h2: f64) -> u32 {
+    push(Node {
+        parents,
+        d1: [g0, g1],
+        d2: [h0, h1, h2],
+    })
+}
+
 /// Appends a node to the innermost recording; its index, or [`NONE`] (a constant) past the
 /// limit, after which the recording is marked as overflowed.
 fn push(node: Node) -> u32 {
@@ -343,7 +355,7 @@ pub struct Rec {
 }
 
 impl Rec {
-    #[inline]
+    #[inline(always)]
     fn constant(val: f64) -> Self {
         Rec {
             val,
@@ -354,7 +366,7 @@ impl Rec {
     }
 
     /// Input (or node) `idx` itself.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn node_value(val: f64, idx: u32) -> Self {
         Rec {
             val,
@@ -364,7 +376,7 @@ impl Rec {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn real_part(&self) -> f64 {
         self.val
     }
@@ -392,11 +404,9 @@ impl Rec {
         if self.count() == 0 || (self.deps[1] == NONE && self.g[0] == 1.0 && self.h[0] == 0.0) {
             return self;
         }
-        let idx = push(Node {
-            parents: self.deps,
-            d1: self.g,
-            d2: self.h,
-        });
+        let [g0, g1] = self.g;
+        let [h0, h1, h2] = self.h;
+        let idx = push_node(self.deps, g0, g1, h0, h1, h2);
         if idx == NONE {
             return Self::constant(self.val);
         }
@@ -405,7 +415,7 @@ impl Rec {
 
     /// The gradient and Hessian of `self` with respect to the dependencies `deps` (which
     /// include its own).
-    #[inline]
+    #[inline(always)]
     fn over(&self, deps: [u32; 2]) -> ([f64; 2], [f64; 3]) {
         let mut g = [0.0; 2];
         let mut h = [0.0; 3];
@@ -431,7 +441,7 @@ impl Rec {
 
     /// φ(self) from φ = `f0`, φ' = `f1` and φ'' = `f2()` at the value (see `local`): the
     /// chain rule to second order on the expansion.
-    #[inline]
+    #[inline(always)]
     fn apply(self, (f0, f1, f2): local::Partials<impl FnOnce() -> f64>) -> Self {
         if self.count() == 0 {
             return Self::constant(f0);
@@ -454,7 +464,7 @@ impl Rec {
     /// ψ(self, other) from ψ = `f0`, its partials and its second derivatives: the chain rule
     /// to second order on the union of the two expansions' dependencies, after turning an
     /// operand into a node where the union would exceed two.
-    #[inline]
+    #[inline(always)]
     fn apply2(
         self,
         other: Self,
@@ -507,7 +517,7 @@ impl Rec {
     }
 
     /// The value times `c`, with the same dependencies (no node).
-    #[inline]
+    #[inline(always)]
     fn scaled(self, val: f64, c: f64) -> Self {
         Rec {
             val,
@@ -517,56 +527,56 @@ impl Rec {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_same(self, o: Self) -> Self {
         self.apply2(o, (self.val + o.val, (1.0, 1.0), || (0.0, 0.0, 0.0)))
     }
-    #[inline]
+    #[inline(always)]
     fn sub_same(self, o: Self) -> Self {
         self.apply2(o, (self.val - o.val, (1.0, -1.0), || (0.0, 0.0, 0.0)))
     }
-    #[inline]
+    #[inline(always)]
     fn mul_same(self, o: Self) -> Self {
         self.apply2(o, (self.val * o.val, (o.val, self.val), || (0.0, 1.0, 0.0)))
     }
     /// a/b: partials 1/b and −q/b, second derivatives 0, −1/b², 2q/b², each divided by b one
     /// factor at a time (no 1/b², which underflows from |b| ≈ 1.3e154).
-    #[inline]
+    #[inline(always)]
     fn div_same(self, o: Self) -> Self {
         let (a, b) = (self.val, o.val);
         let (q, r) = (a / b, b.recip());
         self.apply2(o, (q, (r, -(q / b)), || (0.0, -(r / b), 2.0 * (q / b) / b)))
     }
     /// a % b = a − b·trunc(a/b): partials 1 and −trunc(a/b) (piecewise).
-    #[inline]
+    #[inline(always)]
     fn rem_same(self, o: Self) -> Self {
         let (a, b) = (self.val, o.val);
         self.apply2(o, (a % b, (1.0, -(a / b).trunc()), || (0.0, 0.0, 0.0)))
     }
     /// x + c, x − c and x % c have x's derivatives (piecewise for %): another value only.
-    #[inline]
+    #[inline(always)]
     fn add_f64(self, c: f64) -> Self {
         Rec {
             val: self.val + c,
             ..self
         }
     }
-    #[inline]
+    #[inline(always)]
     fn sub_f64(self, c: f64) -> Self {
         Rec {
             val: self.val - c,
             ..self
         }
     }
-    #[inline]
+    #[inline(always)]
     fn mul_f64(self, c: f64) -> Self {
         self.scaled(self.val * c, c)
     }
-    #[inline]
+    #[inline(always)]
     fn div_f64(self, c: f64) -> Self {
         self.scaled(self.val / c, c.recip())
     }
-    #[inline]
+    #[inline(always)]
     fn rem_f64(self, c: f64) -> Self {
         Rec {
             val: self.val % c,
@@ -576,7 +586,7 @@ impl Rec {
 }
 
 /// The union of two dependency pairs, if it has at most two entries.
-#[inline]
+#[inline(always)]
 fn union(a: [u32; 2], b: [u32; 2]) -> Option<[u32; 2]> {
     let mut out = [NONE; 2];
     let mut n = 0;
@@ -600,39 +610,39 @@ macro_rules! rec_ops {
     ($($trait:ident $method:ident $same:ident $f64:ident $assign:ident $assign_method:ident;)*) => {$(
         impl $trait for Rec {
             type Output = Rec;
-            #[inline]
+            #[inline(always)]
             fn $method(self, rhs: Rec) -> Rec {
                 self.$same(rhs)
             }
         }
         impl $trait<&Rec> for Rec {
             type Output = Rec;
-            #[inline]
+            #[inline(always)]
             fn $method(self, rhs: &Rec) -> Rec {
                 self.$same(*rhs)
             }
         }
         impl $trait<f64> for Rec {
             type Output = Rec;
-            #[inline]
+            #[inline(always)]
             fn $method(self, rhs: f64) -> Rec {
                 self.$f64(rhs)
             }
         }
         impl $assign for Rec {
-            #[inline]
+            #[inline(always)]
             fn $assign_method(&mut self, rhs: Rec) {
                 *self = self.$same(rhs);
             }
         }
         impl $assign<&Rec> for Rec {
-            #[inline]
+            #[inline(always)]
             fn $assign_method(&mut self, rhs: &Rec) {
                 *self = self.$same(*rhs);
             }
         }
         impl $assign<f64> for Rec {
-            #[inline]
+            #[inline(always)]
             fn $assign_method(&mut self, rhs: f64) {
                 *self = self.$f64(rhs);
             }
@@ -650,7 +660,7 @@ rec_ops! {
 
 impl Neg for Rec {
     type Output = Rec;
-    #[inline]
+    #[inline(always)]
     fn neg(self) -> Rec {
         self.scaled(-self.val, -1.0)
     }

@@ -283,10 +283,12 @@ thread_local! {
 }
 
 mod private {
-    /// Also requires the closed-form lifting of [`Lift`](crate::local::Lift).
-    pub trait Sealed: crate::local::Lift {}
-    impl Sealed for f64 {}
-    impl Sealed for num_dual::Dual64 {}
+    /// Also requires the closed-form lifting of [`Lift`](crate::local::Lift); and holds what
+    /// only this crate may call.
+    pub trait Sealed: crate::local::Lift + Sized {
+        /// Appends a node to this thread's tape (see `record`).
+        fn push_node(parents: [u32; 2], p0: Self, p1: Self) -> u32;
+    }
 }
 
 /// The value types a tape can hold: `f64` (gradients) and [`Dual64`] (forward-over-reverse
@@ -297,9 +299,6 @@ pub trait TapeValue: DualNum<Primitive = f64> + Copy + private::Sealed {
 
     /// Like [`TapeValue::with_tape`], but `None` during thread teardown.
     fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<Self>>) -> R) -> Option<R>;
-
-    /// Appends a node to this thread's tape (see [`record`]).
-    fn push_node(parents: [u32; 2], p0: Self, p1: Self) -> u32;
 }
 
 /// `TapeValue` for a value type and its thread-local tape.
@@ -313,6 +312,9 @@ macro_rules! tape_value {
             fn try_with_tape<R>(f: impl FnOnce(&RefCell<Tape<$t>>) -> R) -> Option<R> {
                 $tape.try_with(f).ok()
             }
+        }
+
+        impl private::Sealed for $t {
             // Not generic, out of line: compiled here, beside the thread-local tape, so that
             // its lookup is inlined (a generic caller compiled in the objective's crate
             // called `LocalKey::with` out of line). The partials come as scalars, in
