@@ -10,6 +10,14 @@ impl<T: TapeValue> Var<T> {
     fn apply(self, (f0, f1, f2): crate::local::Partials<impl FnOnce() -> f64>) -> Self {
         let val = T::lift(self.val, f0, || f1);
         let partial = T::lift(self.val, f1, f2);
+        if self.deps >> 32 != 0 {
+            // An operand on two nodes becomes a node first, so that the result depends on one:
+            // a value such as tanh(z) used many times (a hidden unit, by every unit of the
+            // next layer) would otherwise carry both into each use, and each use that meets
+            // a third node would record the pair again.
+            let a = record_cold(self.idx(), self.partial[0], self.partial[1]);
+            return Self::with(val, [a, 0], [partial, T::zero()]);
+        }
         self.unary(val, partial)
     }
 

@@ -343,8 +343,8 @@ const NO_PARENT: u32 = 0;
 /// [`record`], out of line: for the rare paths of the operations.
 #[cold]
 #[inline(never)]
-fn record_cold<T: TapeValue>(parents: [u32; 2], partials: [T; 2]) -> u32 {
-    record(parents, partials)
+fn record_cold<T: TapeValue>(parents: [u32; 2], p0: T, p1: T) -> u32 {
+    T::push_node(parents, p0, p1)
 }
 
 /// Appends a node to this thread's tape of `T`.

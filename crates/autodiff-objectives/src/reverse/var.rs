@@ -198,7 +198,7 @@ impl<T: TapeValue> Var<T> {
             } else {
                 // Three nodes: `self`'s two become one. (The node's index comes back in a
                 // register, so the result stays out of memory.)
-                let a = record_cold([i0, i1], [p0, p1]);
+                let a = record_cold([i0, i1], p0, p1);
                 Self::with(val, [a, j0], [T::one(), q])
             };
         }
