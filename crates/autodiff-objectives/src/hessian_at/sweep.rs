@@ -176,20 +176,16 @@ impl Layer {
                 continue;
             }
             scatter_add(&self.y_slot, ad, l, &s.y);
-            s.g.clear();
-            s.g.resize(w.v.len(), 0.0);
+            // W's adjoint tangents go straight into the sum over its blocks.
+            let wbar = &mut s.wbar[self.w][l * n..(l + 1) * n];
             if live {
                 self.op
-                    .sweep_adjoint(Wrt::W, &self.xv, &s.y, &mut s.g, &mut s.gemm);
+                    .sweep_adjoint(Wrt::W, &self.xv, &s.y, wbar, &mut s.gemm);
             }
             if self.curved {
                 gather(&self.x_t, t, l, &mut s.x);
                 self.op
-                    .sweep_adjoint(Wrt::W, &s.x, &self.a_out, &mut s.g, &mut s.gemm);
-            }
-            let wbar = &mut s.wbar[self.w][l * n..(l + 1) * n];
-            for (a, &g) in wbar.iter_mut().zip(&s.g) {
-                *a += g;
+                    .sweep_adjoint(Wrt::W, &s.x, &self.a_out, wbar, &mut s.gemm);
             }
             if at == w.last_back {
                 // The first of W's blocks (the last in this pass): W's ȧ is complete.
