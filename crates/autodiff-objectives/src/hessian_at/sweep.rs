@@ -243,6 +243,15 @@ fn gather_more<const L: usize>(idx: &[u32], t: &[[f64; L]], l: usize, out: &mut 
     );
 }
 
+/// The entries `idx` of `a` += `add` (none for [`NONE`]).
+fn add_at(idx: &[u32], a: &mut [f64], add: &[f64]) {
+    for (&p, &v) in idx.iter().zip(add) {
+        if p != NONE {
+            a[p as usize] += v;
+        }
+    }
+}
+
 /// Lane `l` of the entries `idx` of `ad` += `add` (none for [`NONE`]).
 fn scatter_add<const L: usize>(idx: &[u32], ad: &mut [[f64; L]], l: usize, add: &[f64]) {
     for (&p, &v) in idx.iter().zip(add) {
@@ -719,21 +728,13 @@ impl Tape {
                     block
                         .op
                         .sweep_adjoint(Wrt::W, &block.xv, &ybar, &mut g, &mut gemm);
-                    for (&p, &v) in w.nodes.iter().zip(&g) {
-                        if p != NONE {
-                            a[p as usize] += v;
-                        }
-                    }
+                    add_at(&w.nodes, &mut a, &g);
                     if !block.x.is_empty() {
                         let mut g = vec![0.0; block.xv.len()];
                         block
                             .op
                             .sweep_adjoint(Wrt::X, &w.values, &ybar, &mut g, &mut gemm);
-                        for (&p, &v) in block.x.iter().zip(&g) {
-                            if p != NONE {
-                                a[p as usize] += v;
-                            }
-                        }
+                        add_at(&block.x, &mut a, &g);
                     }
                 }
                 continue;
